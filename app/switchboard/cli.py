@@ -1,0 +1,344 @@
+"""Command-line front end.
+
+``switchboard`` alone starts the desktop app; ``switchboard serve`` runs the same
+engine headless; the other verbs drive a running engine through its control API,
+and with none running the config verbs edit the config file directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from switchboard import __version__
+from switchboard.core.errors import EngineNotRunning, SwitchboardError, ValidationError
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import AuthMode, ServerSpec, Transport
+from switchboard.store.config import ConfigStore
+
+log = logging.getLogger("switchboard.cli")
+
+Command = Callable[[argparse.Namespace, AppPaths], int]
+_COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        _COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="switchboard",
+        description="Run your local MCP servers behind one safe loopback gateway. "
+        "Without a command, starts the desktop app.",
+    )
+    p.add_argument("--version", action="version", version=f"switchboard {__version__}")
+    p.add_argument(
+        "--home",
+        metavar="DIR",
+        help="keep config, data and logs under DIR (default: platform dirs; env SWITCHBOARD_HOME)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the engine headless in the foreground")
+    s.add_argument("--port", type=int, help="listen on this loopback port (default: setting)")
+    s.add_argument("--no-restore", action="store_true", help="do not start servers left running")
+
+    sub.add_parser("gui", help="start the desktop app (the default)")
+
+    a = sub.add_parser(
+        "add",
+        help="add a server",
+        description="Add a server. Example: switchboard add everything -- npx -y "
+        "@modelcontextprotocol/server-everything stdio",
+    )
+    a.add_argument("name", help="server name (lowercase letters, digits, '-', '_', '.')")
+    a.add_argument("argv", nargs="*", help="command and arguments (after --)")
+    a.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    a.add_argument("--secret", action="append", default=[], metavar="ENV=SECRET_NAME")
+    a.add_argument("--cwd")
+    a.add_argument("--transport", choices=[t.value for t in Transport], default="stdio")
+    a.add_argument("--url", help="for streamable-http/sse servers: their own local URL")
+    a.add_argument("--timeout", type=float, help="request timeout in seconds (default 600)")
+    a.add_argument("--auth", choices=[m.value for m in AuthMode], default="switchboard")
+    a.add_argument("--issuer", help="external OIDC issuer URL (with --auth external)")
+    a.add_argument("--description", default="")
+    a.add_argument("--start", action="store_true", help="start it right away")
+
+    sub.add_parser("list", help="list servers")
+    r = sub.add_parser("remove", help="remove a server (stops it first)")
+    r.add_argument("name")
+    for verb in ("start", "stop", "restart"):
+        v = sub.add_parser(verb, help=f"{verb} a server")
+        v.add_argument("name")
+    st = sub.add_parser("status", help="show the engine's or one server's status")
+    st.add_argument("name", nargs="?")
+    lg = sub.add_parser("logs", help="show a server's log")
+    lg.add_argument("name")
+    lg.add_argument("-n", type=int, default=100, help="number of lines (default 100)")
+    lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+
+    for extra in _EXTRA_PARSERS:
+        extra(sub)
+    return p
+
+
+_EXTRA_PARSERS: list[Callable[[Any], None]] = []
+"""Other modules (auth, clients, secrets, ...) register their sub-commands here."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_plugins()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    paths = AppPaths.default(args.home)
+    name = args.command or "gui"
+    try:
+        return _COMMANDS[name](args, paths)
+    except SwitchboardError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load_plugins() -> None:
+    """Import the modules that add sub-commands (kept lazy: each is optional)."""
+    import importlib
+
+    for module in ("switchboard.cli_extra",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+# -- engine-side commands ----------------------------------------------------------------
+@command("gui")
+def _gui(args: argparse.Namespace, paths: AppPaths) -> int:
+    from switchboard.application import run_gui
+
+    return run_gui(paths)
+
+
+@command("serve")
+def _serve(args: argparse.Namespace, paths: AppPaths) -> int:
+    from switchboard.engine import Engine
+
+    logging.getLogger("switchboard").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+
+    async def run() -> None:
+        t0 = time.perf_counter()
+        engine = Engine(paths, port=args.port, restore_servers=not args.no_restore)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await engine.start()
+        print(
+            f"Switchboard {__version__} ready at {engine.base_url} "
+            f"in {(time.perf_counter() - t0) * 1e3:.0f} ms (config: {paths.config_file})",
+            flush=True,
+        )
+        try:
+            await stop.wait()
+        finally:
+            print("Stopping servers...", flush=True)
+            await engine.aclose()
+
+    asyncio.run(run())
+    return 0
+
+
+# -- control-API commands ------------------------------------------------------------------
+def _client(paths: AppPaths) -> Any:
+    from switchboard.control.client import ControlClient
+
+    return ControlClient.connect(paths)
+
+
+def _offline_notice() -> None:
+    print("Switchboard is not running; the change is saved and applies when it starts.")
+
+
+def _parse_pairs(items: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"Invalid {what} {item!r}.", hint=f"Use --{what} KEY=VALUE.")
+        out[key] = value
+    return out
+
+
+@command("add")
+def _add(args: argparse.Namespace, paths: AppPaths) -> int:
+    transport = Transport(args.transport)
+    command_, *rest = args.argv or [""]
+    spec = ServerSpec(
+        name=args.name,
+        command=command_,
+        args=tuple(rest),
+        env=_parse_pairs(args.env, "env"),
+        secrets=_parse_pairs(args.secret, "secret"),
+        cwd=args.cwd,
+        transport=transport,
+        url=args.url,
+        request_timeout=args.timeout or 600.0,
+        auth=AuthMode(args.auth),
+        external_issuer=args.issuer,
+        description=args.description,
+    )
+    try:
+        client = _client(paths)
+    except EngineNotRunning:
+        ConfigStore(paths.config_file).update(lambda c: c.with_server(spec))
+        print(f"Added {spec.name}.")
+        _offline_notice()
+        return 0
+    view = client.request("POST", "/servers", spec.to_dict())
+    print(f"Added {spec.name}: {view['url']}")
+    if args.start:
+        result = client.request("POST", f"/servers/{spec.name}/start")
+        print(_status_line(spec.name, result["status"]))
+    return 0
+
+
+@command("list")
+def _list(args: argparse.Namespace, paths: AppPaths) -> int:
+    try:
+        client = _client(paths)
+    except EngineNotRunning:
+        config = ConfigStore(paths.config_file).load()
+        if not config.servers:
+            print("No servers configured. Add one with 'switchboard add NAME -- COMMAND ...'.")
+        for spec in config.servers:
+            print(f"{spec.name:20} {'(not running)':14} {_command_line(spec.to_dict())}")
+        print("(Switchboard is not running.)")
+        return 0
+    servers = client.request("GET", "/servers")["servers"]
+    if not servers:
+        print("No servers configured. Add one with 'switchboard add NAME -- COMMAND ...'.")
+    for view in servers:
+        status = view["status"]
+        print(f"{view['spec']['name']:20} {status['state']:14} {view['url']}")
+    return 0
+
+
+@command("remove")
+def _remove(args: argparse.Namespace, paths: AppPaths) -> int:
+    try:
+        client = _client(paths)
+    except EngineNotRunning:
+        ConfigStore(paths.config_file).update(lambda c: c.without_server(args.name))
+        print(f"Removed {args.name}.")
+        _offline_notice()
+        return 0
+    client.request("DELETE", f"/servers/{args.name}")
+    print(f"Removed {args.name}.")
+    return 0
+
+
+def _action(verb: str) -> Command:
+    def run(args: argparse.Namespace, paths: AppPaths) -> int:
+        result = _client(paths).request("POST", f"/servers/{args.name}/{verb}")
+        status = result["status"]
+        print(_status_line(args.name, status))
+        return 1 if status["state"] == "failed" else 0
+
+    return run
+
+
+for _verb in ("start", "stop", "restart"):
+    command(_verb)(_action(_verb))
+
+
+@command("status")
+def _status(args: argparse.Namespace, paths: AppPaths) -> int:
+    client = _client(paths)
+    if args.name:
+        view = client.request("GET", f"/servers/{args.name}")
+        status = view["status"]
+        print(_status_line(args.name, status))
+        print(f"  url:      {view['url']}")
+        print(f"  command:  {_command_line(view['spec'])}")
+        if status.get("started_at"):
+            up = time.time() - status["started_at"]
+            print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")
+        print(f"  restarts: {status['restarts']}")
+        if status["state"] == "failed" and status.get("last_stderr"):
+            print("  last output:")
+            for line in status["last_stderr"].splitlines():
+                print(f"    {line}")
+        return 0
+    info = client.request("GET", "/info")
+    print(f"Switchboard {info['version']} running at {info['url']} (pid {info['pid']})")
+    print(f"  servers: {info['servers']} configured, {info['running']} running")
+    print(f"  config:  {info['config_file']}")
+    return 0
+
+
+@command("logs")
+def _logs(args: argparse.Namespace, paths: AppPaths) -> int:
+    try:
+        client = _client(paths)
+    except EngineNotRunning:
+        if args.follow:
+            raise
+        path = paths.server_log(args.name)
+        if not path.exists():
+            raise
+        for line in path.read_text("utf-8", "replace").splitlines()[-args.n :]:
+            print(line)
+        return 0
+    if args.follow:
+        for line in client.stream_lines(f"/servers/{args.name}/logs", n=args.n, follow="1"):
+            _print_log(line)
+        return 0
+    for line in client.request("GET", f"/servers/{args.name}/logs", n=args.n)["lines"]:
+        _print_log(line)
+    return 0
+
+
+def _print_log(line: dict[str, Any]) -> None:
+    stamp = datetime.datetime.fromtimestamp(line["time"]).strftime("%H:%M:%S")
+    marker = "*" if line["stream"] == "system" else " "
+    print(f"{stamp}{marker} {line['text']}", flush=True)
+
+
+def _status_line(name: str, status: dict[str, Any]) -> str:
+    text = f"{name}: {status['state']}"
+    if status.get("pid"):
+        text += f" (pid {status['pid']})"
+    if status.get("detail") and status["state"] in ("failed", "backoff"):
+        text += f" - {status['detail']}"
+    return text
+
+
+def _command_line(spec: dict[str, Any]) -> str:
+    if spec.get("command"):
+        return " ".join([spec["command"], *spec.get("args", [])])
+    return str(spec.get("url", ""))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

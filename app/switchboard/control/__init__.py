@@ -1,0 +1,1 @@
+"""Control API (server side) and its client (the CLI's side)."""

@@ -1,0 +1,164 @@
+"""The control API (``/api/v1``) the CLI uses to drive a running engine.
+
+Every request needs ``Authorization: Bearer <admin token>`` (the owner-only file in the
+config dir). Browsers cannot send that header cross-site without a CORS preflight,
+which this API never grants, and the Origin/Host guard runs in front as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from switchboard.core.errors import (
+    ConfigError,
+    ServerExists,
+    ServerNotFound,
+    SwitchboardError,
+    ValidationError,
+)
+from switchboard.core.events import Event, LogLine
+from switchboard.core.spec import ServerSpec
+
+if TYPE_CHECKING:
+    from switchboard.engine import Engine
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def error_response(exc: SwitchboardError) -> JSONResponse:
+    status = 400
+    if isinstance(exc, ServerNotFound):
+        status = 404
+    elif isinstance(exc, ServerExists):
+        status = 409
+    elif isinstance(exc, ValidationError | ConfigError):
+        status = 422
+    return JSONResponse(
+        {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}, status_code=status
+    )
+
+
+def control_routes(engine: Engine) -> list[BaseRoute]:
+    def guarded(handler: Handler) -> Handler:
+        async def wrapper(request: Request) -> Response:
+            auth = request.headers.get("authorization", "")
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                token.strip().encode(), engine.admin_token.encode()
+            ):
+                return JSONResponse(
+                    {
+                        "error": "unauthorized",
+                        "message": "The control API needs the admin token.",
+                        "hint": "Use the switchboard CLI as the same user that runs the app.",
+                    },
+                    status_code=401,
+                )
+            try:
+                return await handler(request)
+            except SwitchboardError as exc:
+                return error_response(exc)
+
+        return wrapper
+
+    async def read_json(request: Request) -> Any:
+        try:
+            return json.loads(await request.body())
+        except ValueError:
+            raise ValidationError("The request body is not valid JSON.", hint="Send JSON.") from None
+
+    def server_view(name: str) -> dict[str, Any]:
+        spec = engine.config.server(name)
+        return {
+            "spec": spec.to_dict(),
+            "status": engine.status(name).to_dict(),
+            "url": engine.server_url(name),
+        }
+
+    async def info(request: Request) -> Response:
+        return JSONResponse(engine.info())
+
+    async def list_servers(request: Request) -> Response:
+        return JSONResponse({"servers": [server_view(s.name) for s in engine.config.servers]})
+
+    async def add_server(request: Request) -> Response:
+        spec = ServerSpec.from_dict(await read_json(request))
+        await engine.add_server(spec)
+        return JSONResponse(server_view(spec.name), status_code=201)
+
+    async def get_server(request: Request) -> Response:
+        return JSONResponse(server_view(request.path_params["name"]))
+
+    async def put_server(request: Request) -> Response:
+        data = await read_json(request)
+        if isinstance(data, dict):
+            data["name"] = request.path_params["name"]
+        await engine.update_server(ServerSpec.from_dict(data))
+        return JSONResponse(server_view(request.path_params["name"]))
+
+    async def delete_server(request: Request) -> Response:
+        await engine.remove_server(request.path_params["name"])
+        return Response(status_code=204)
+
+    def action(verb: str) -> Handler:
+        async def run(request: Request) -> Response:
+            name = request.path_params["name"]
+            method = getattr(engine, f"{verb}_server")
+            status = await method(name)
+            return JSONResponse({"status": status.to_dict()})
+
+        return run
+
+    async def logs(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            n = max(0, min(int(request.query_params.get("n", "200")), 10000))
+        except ValueError:
+            raise ValidationError("n must be a number.", hint="Use ?n=100.") from None
+        lines = engine.logs(name, n)
+        if request.query_params.get("follow") != "1":
+            return JSONResponse({"lines": [ln.to_dict() for ln in lines]})
+        return StreamingResponse(_follow(engine, name, lines), media_type="application/x-ndjson")
+
+    return [
+        Route("/info", guarded(info), methods=["GET"]),
+        Route("/servers", guarded(list_servers), methods=["GET"]),
+        Route("/servers", guarded(add_server), methods=["POST"]),
+        Route("/servers/{name}", guarded(get_server), methods=["GET"]),
+        Route("/servers/{name}", guarded(put_server), methods=["PUT"]),
+        Route("/servers/{name}", guarded(delete_server), methods=["DELETE"]),
+        Route("/servers/{name}/start", guarded(action("start")), methods=["POST"]),
+        Route("/servers/{name}/stop", guarded(action("stop")), methods=["POST"]),
+        Route("/servers/{name}/restart", guarded(action("restart")), methods=["POST"]),
+        Route("/servers/{name}/logs", guarded(logs), methods=["GET"]),
+    ]
+
+
+async def _follow(engine: Engine, name: str, backlog: list[LogLine]) -> AsyncIterator[bytes]:
+    queue: asyncio.Queue[LogLine] = asyncio.Queue(maxsize=10000)
+
+    def observer(event: Event) -> None:
+        if isinstance(event, LogLine) and event.name == name and not queue.full():
+            queue.put_nowait(event)
+
+    unsubscribe = engine.subscribe(observer)
+    try:
+        for line in backlog:
+            yield (json.dumps(line.to_dict()) + "\n").encode()
+        while True:
+            try:
+                line = await asyncio.wait_for(queue.get(), 15)
+            except TimeoutError:
+                yield b"\n"  # keep-alive; also notices a client that went away
+                continue
+            yield (json.dumps(line.to_dict()) + "\n").encode()
+    finally:
+        unsubscribe()

@@ -1,0 +1,102 @@
+"""The CLI's side of the control API: find the running engine and call it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from switchboard.core.errors import ControlAPIError, EngineNotRunning
+from switchboard.core.paths import AppPaths
+
+
+class ControlClient:
+    """Blocking client (the CLI is synchronous). ``connect`` raises EngineNotRunning."""
+
+    def __init__(self, base_url: str, token: str, transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url
+        self._http = httpx.Client(
+            base_url=f"{base_url}/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(30.0, read=None),
+            transport=transport,
+            trust_env=False,
+        )
+
+    @classmethod
+    def connect(cls, paths: AppPaths) -> ControlClient:
+        try:
+            data = json.loads(paths.endpoint_file.read_text("utf-8"))
+            url, pid = str(data["url"]), int(data["pid"])
+            token = paths.admin_token_file.read_text("utf-8").strip()
+        except (OSError, ValueError, KeyError) as exc:
+            raise EngineNotRunning(
+                "Switchboard is not running.",
+                hint="Start the app, or run 'switchboard serve' for the headless engine.",
+            ) from exc
+        if not _pid_alive(pid):
+            raise EngineNotRunning(
+                "Switchboard is not running (a stale endpoint file was left behind).",
+                hint="Start the app, or run 'switchboard serve'.",
+            )
+        client = cls(url, token)
+        try:
+            client.request("GET", "/info")
+        except EngineNotRunning:
+            client.close()
+            raise
+        return client
+
+    def request(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        try:
+            resp = self._http.request(
+                method, path, json=body, params={k: v for k, v in params.items() if v is not None}
+            )
+        except httpx.TransportError as exc:
+            raise EngineNotRunning(
+                f"Could not reach Switchboard at {self.base_url}: {exc.__class__.__name__}.",
+                hint="Is it still running? Start the app or 'switchboard serve'.",
+            ) from exc
+        if resp.status_code >= 400:
+            raise _error(resp)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        return resp.json()
+
+    def stream_lines(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        try:
+            with self._http.stream("GET", path, params=params) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise _error(resp)
+                for line in resp.iter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.TransportError as exc:
+            raise EngineNotRunning(
+                "The connection to Switchboard was lost.", hint="Is it still running?"
+            ) from exc
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _error(resp: httpx.Response) -> ControlAPIError:
+    try:
+        data = resp.json()
+        return ControlAPIError(str(data.get("message", resp.text)), hint=str(data.get("hint", "")))
+    except ValueError:
+        return ControlAPIError(f"Switchboard answered HTTP {resp.status_code}.", hint="See its log.")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,118 @@
+"""One exception hierarchy for Switchboard.
+
+::
+
+    SwitchboardError                 base; ``str(err)`` is a sentence for a person
+    ├── ConfigError                  the config file is unreadable, corrupt or invalid
+    │   └── ValidationError          a value (server name, port, ...) is not acceptable
+    ├── StoreError                   persisting state failed (disk full, permissions)
+    ├── ServerNotFound               no server with that name
+    ├── ServerExists                 a server with that name exists already
+    ├── IllegalTransition            a state change that the state machine forbids
+    ├── SpawnError                   a server process could not be started
+    │   └── CommandNotFound          its command is not on the PATH searched
+    ├── ServerNotRunning             a request needed a running server
+    ├── ListenerError                the loopback listener could not bind
+    ├── EngineNotRunning             the CLI found no running engine
+    ├── ControlAPIError              the control API answered with an error
+    ├── AuthError                    authorization / token problems
+    └── SecretError                  the keyring is missing or refused
+        └── NoKeyringError
+
+Every error says what happened and what to do about it; ``hint`` holds the
+"what to do" part on its own so front ends can show it separately.
+"""
+
+from __future__ import annotations
+
+
+class SwitchboardError(Exception):
+    """Base class. ``message`` says what happened, ``hint`` what to do."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message} {hint}".strip() if hint else message)
+
+
+class ConfigError(SwitchboardError):
+    """The configuration could not be read or is not valid."""
+
+
+class ValidationError(ConfigError):
+    """A value given by a person or a file is not acceptable."""
+
+
+class StoreError(SwitchboardError):
+    """Persisting state failed (disk full, permission denied, ...)."""
+
+
+class ServerNotFound(SwitchboardError):
+    """No server of that name is configured."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"No server named {name!r}.", hint="Run 'switchboard list' to see configured servers."
+        )
+        self.name = name
+
+
+class ServerExists(SwitchboardError):
+    """A server of that name is configured already."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"A server named {name!r} exists already.",
+            hint="Pick another name or remove the existing one first.",
+        )
+        self.name = name
+
+
+class IllegalTransition(SwitchboardError):
+    """A state change the server state machine does not allow."""
+
+
+class SpawnError(SwitchboardError):
+    """A server process could not be started."""
+
+
+class CommandNotFound(SpawnError):
+    """The server's command is not on the PATH that was searched."""
+
+    def __init__(self, command: str, path: str) -> None:
+        hint = "Install it, or give its absolute path in the server's command."
+        if command in ("npx", "node", "npm"):
+            hint = "Install Node.js (it provides npx), e.g. 'apt install nodejs npm'."
+        elif command in ("uvx", "uv"):
+            hint = "Install uv (it provides uvx), e.g. 'pip install uv'."
+        super().__init__(f"Command {command!r} was not found on PATH={path}", hint=hint)
+        self.command = command
+        self.path = path
+
+
+class ServerNotRunning(SwitchboardError):
+    """The operation needs a running server."""
+
+
+class ListenerError(SwitchboardError):
+    """The loopback listener could not start."""
+
+
+class EngineNotRunning(SwitchboardError):
+    """No running Switchboard engine could be reached."""
+
+
+class ControlAPIError(SwitchboardError):
+    """The running engine's control API refused a request."""
+
+
+class AuthError(SwitchboardError):
+    """Authorization or token handling failed."""
+
+
+class SecretError(SwitchboardError):
+    """The secret store failed."""
+
+
+class NoKeyringError(SecretError):
+    """No usable OS keyring is available."""

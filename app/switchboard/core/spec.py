@@ -1,0 +1,294 @@
+"""Frozen value types that describe servers and settings.
+
+These are what the config file holds (see ``store.config``); everything that runs
+reads them and never mutates them: a change is a new value (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from switchboard.core.errors import ValidationError
+
+_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+DEFAULT_PORT = 8765
+DEFAULT_REQUEST_TIMEOUT = 600.0
+
+
+class Transport(enum.Enum):
+    """How Switchboard talks to a server."""
+
+    STDIO = "stdio"
+    """We spawn it; JSON-RPC on its stdin/stdout."""
+    STREAMABLE_HTTP = "streamable-http"
+    """It listens on its own local Streamable HTTP URL; we pass requests through."""
+    SSE = "sse"
+    """It listens on its own local legacy HTTP+SSE URL; we pass requests through."""
+
+
+class AuthMode(enum.Enum):
+    """Who may call a server through the gateway."""
+
+    SWITCHBOARD = "switchboard"
+    """Tokens from Switchboard's own authorization server (default)."""
+    EXTERNAL = "external"
+    """Tokens from an external OIDC issuer (validated with its HTTP JWKS)."""
+    OFF = "off"
+    """No token: any loopback request with an acceptable Origin. Flagged in the UI."""
+
+
+def validate_name(name: str) -> str:
+    """Check that ``name`` is usable as one URL path segment and a file name."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ValidationError(
+            f"Invalid server name {name!r}.",
+            hint="Use 1-64 lowercase letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit (e.g. 'github' or 'time-server').",
+        )
+    return name
+
+
+def suggest_name(raw: str) -> str:
+    """Turn an arbitrary label (package name, title) into a valid server name."""
+    base = raw.rsplit("/", 1)[-1].lower()
+    base = re.sub(r"[^a-z0-9._-]+", "-", base).strip("-._")[:64].strip("-._")
+    return base or "server"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RestartPolicy:
+    """When and how fast a crashed server is started again.
+
+    Delays grow ``initial_delay * multiplier**n`` up to ``max_delay`` with +/- ``jitter``
+    (a fraction). A run longer than ``stable_after`` seconds resets the count. More than
+    ``max_restarts`` crashes without a stable run in between end in FAILED.
+    """
+
+    enabled: bool = True
+    initial_delay: float = 0.5
+    max_delay: float = 30.0
+    multiplier: float = 2.0
+    jitter: float = 0.2
+    stable_after: float = 30.0
+    max_restarts: int = 5
+
+    def __post_init__(self) -> None:
+        if self.initial_delay < 0 or self.max_delay < self.initial_delay:
+            raise ValidationError(
+                "Restart delays must satisfy 0 <= initial_delay <= max_delay.",
+                hint="Fix the server's restart settings.",
+            )
+        if self.multiplier < 1 or not 0 <= self.jitter < 1 or self.max_restarts < 0:
+            raise ValidationError(
+                "Restart policy out of range (multiplier >= 1, 0 <= jitter < 1, max_restarts >= 0).",
+                hint="Fix the server's restart settings.",
+            )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerSpec:
+    """Everything needed to run one MCP server and expose it through the gateway."""
+
+    name: str
+    command: str = ""
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Environment variable -> name of a secret in the keyring (values never stored here)."""
+    cwd: str | None = None
+    transport: Transport = Transport.STDIO
+    url: str | None = None
+    """For HTTP transports: the server's own local URL."""
+    restart: RestartPolicy = dataclasses.field(default_factory=RestartPolicy)
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    auth: AuthMode = AuthMode.SWITCHBOARD
+    external_issuer: str | None = None
+    description: str = ""
+    autostart: bool = False
+    """Started by the engine at launch (kept True while the server runs)."""
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+        object.__setattr__(self, "args", tuple(self.args))
+        object.__setattr__(self, "env", dict(self.env))
+        object.__setattr__(self, "secrets", dict(self.secrets))
+        if self.transport is Transport.STDIO and not self.command:
+            raise ValidationError(
+                f"Server {self.name!r} has no command.",
+                hint="A stdio server needs a command to run, e.g. 'npx'.",
+            )
+        if self.transport is not Transport.STDIO:
+            if not self.url:
+                raise ValidationError(
+                    f"Server {self.name!r} uses {self.transport.value} but has no URL.",
+                    hint="Give the local URL the server listens on, e.g. http://127.0.0.1:3001/mcp.",
+                )
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValidationError(
+                    f"Server {self.name!r} has an invalid URL {self.url!r}.",
+                    hint="Use an http(s) URL such as http://127.0.0.1:3001/mcp.",
+                )
+        for key in list(self.env) + list(self.secrets):
+            if not _ENV_RE.fullmatch(key):
+                raise ValidationError(
+                    f"Invalid environment variable name {key!r} in server {self.name!r}.",
+                    hint="Use letters, digits and '_' and do not start with a digit.",
+                )
+        for ref in self.secrets.values():
+            if not _SECRET_RE.fullmatch(ref):
+                raise ValidationError(
+                    f"Invalid secret name {ref!r} in server {self.name!r}.",
+                    hint="Secret names use letters, digits, '.', '_' or '-'.",
+                )
+        if not 0 < self.request_timeout <= 86400:
+            raise ValidationError(
+                f"Request timeout {self.request_timeout} of server {self.name!r} is out of range.",
+                hint="Use a number of seconds between 1 and 86400.",
+            )
+        if self.auth is AuthMode.EXTERNAL and not self.external_issuer:
+            raise ValidationError(
+                f"Server {self.name!r} uses an external issuer but names none.",
+                hint="Set external_issuer to the issuer URL of your identity provider.",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON/TOML-friendly form (omits defaults to keep files short)."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.command:
+            out["command"] = self.command
+        if self.args:
+            out["args"] = list(self.args)
+        if self.env:
+            out["env"] = dict(self.env)
+        if self.secrets:
+            out["secrets"] = dict(self.secrets)
+        if self.cwd:
+            out["cwd"] = self.cwd
+        out["transport"] = self.transport.value
+        if self.url:
+            out["url"] = self.url
+        if self.restart != RestartPolicy():
+            out["restart"] = dataclasses.asdict(self.restart)
+        if self.request_timeout != DEFAULT_REQUEST_TIMEOUT:
+            out["request_timeout"] = self.request_timeout
+        out["auth"] = self.auth.value
+        if self.external_issuer:
+            out["external_issuer"] = self.external_issuer
+        if self.description:
+            out["description"] = self.description
+        out["autostart"] = self.autostart
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ServerSpec:
+        """Build from :meth:`to_dict` output; unknown keys are an error, not ignored."""
+        if not isinstance(data, Mapping):
+            raise ValidationError("A server entry must be a table/object.", hint="Check the file.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValidationError(
+                f"Unknown server setting(s): {', '.join(sorted(unknown))}.",
+                hint=f"Known settings: {', '.join(sorted(known))}.",
+            )
+        kwargs: dict[str, Any] = dict(data)
+        if "name" not in kwargs:
+            raise ValidationError("A server entry has no name.", hint="Add name = \"...\".")
+        try:
+            if "transport" in kwargs:
+                kwargs["transport"] = Transport(kwargs["transport"])
+            if "auth" in kwargs:
+                kwargs["auth"] = AuthMode(kwargs["auth"])
+            if "restart" in kwargs:
+                kwargs["restart"] = RestartPolicy(**kwargs["restart"])
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(
+                f"Server {kwargs.get('name')!r}: {exc}.", hint="Fix the value in the config."
+            ) from None
+        if "args" in kwargs:
+            if not isinstance(kwargs["args"], list | tuple) or not all(
+                isinstance(a, str) for a in kwargs["args"]
+            ):
+                raise ValidationError(
+                    f"Server {kwargs['name']!r}: args must be a list of strings.",
+                    hint="Write args = [\"-y\", \"package\"].",
+                )
+            kwargs["args"] = tuple(kwargs["args"])
+        for key in ("env", "secrets"):
+            if key in kwargs and (
+                not isinstance(kwargs[key], Mapping)
+                or not all(isinstance(v, str) for v in kwargs[key].values())
+            ):
+                raise ValidationError(
+                    f"Server {kwargs['name']!r}: {key} must map names to strings.",
+                    hint="Quote every value.",
+                )
+        if "request_timeout" in kwargs:
+            kwargs["request_timeout"] = float(kwargs["request_timeout"])
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ValidationError(
+                f"Server {kwargs.get('name')!r}: {exc}.", hint="Fix the value in the config."
+            ) from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Application-wide settings."""
+
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    start_at_login: bool = False
+    theme: str = "system"
+    access_token_ttl: int = 900
+    key_rotation_days: int = 30
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ValidationError(
+                f"Invalid port {self.port!r}.", hint="Use a number between 1024 and 65535."
+            )
+        if self.host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValidationError(
+                f"Refusing to listen on {self.host!r}: Switchboard binds loopback only.",
+                hint="Use 127.0.0.1.",
+            )
+        if self.theme not in ("system", "light", "dark"):
+            raise ValidationError(
+                f"Unknown theme {self.theme!r}.", hint="Use system, light or dark."
+            )
+        if not 60 <= self.access_token_ttl <= 86400:
+            raise ValidationError(
+                "access_token_ttl must be between 60 and 86400 seconds.", hint="Fix the setting."
+            )
+        if not 1 <= self.key_rotation_days <= 365:
+            raise ValidationError(
+                "key_rotation_days must be between 1 and 365.", hint="Fix the setting."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValidationError(
+                f"Unknown setting(s): {', '.join(sorted(unknown))}.",
+                hint=f"Known settings: {', '.join(sorted(known))}.",
+            )
+        try:
+            return cls(**dict(data))
+        except TypeError as exc:
+            raise ValidationError(f"Invalid settings: {exc}.", hint="Fix the config.") from None

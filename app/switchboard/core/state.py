@@ -1,0 +1,55 @@
+"""Server lifecycle states and the transitions allowed between them."""
+
+from __future__ import annotations
+
+import enum
+
+from switchboard.core.errors import IllegalTransition
+
+
+class ServerState(enum.Enum):
+    """Where a managed server is in its life.
+
+    ::
+
+        STOPPED -> STARTING -> RUNNING -> STOPPING -> STOPPED
+                      |           |
+                      v           v
+                   BACKOFF <- (crash) -> FAILED (crash loop / spawn error)
+    """
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    BACKOFF = "backoff"
+    FAILED = "failed"
+
+    @property
+    def is_active(self) -> bool:
+        """True while the server is wanted up (running or on its way there)."""
+        return self in (ServerState.STARTING, ServerState.RUNNING, ServerState.BACKOFF)
+
+    def can_become(self, new: ServerState) -> bool:
+        return new in _TRANSITIONS[self]
+
+    def check(self, new: ServerState) -> ServerState:
+        """Return ``new`` if the transition is legal, else raise IllegalTransition."""
+        if not self.can_become(new):
+            raise IllegalTransition(
+                f"A server cannot go from {self.value} to {new.value}.",
+                hint="This is a bug in Switchboard; please report it with the log.",
+            )
+        return new
+
+
+_TRANSITIONS: dict[ServerState, frozenset[ServerState]] = {
+    ServerState.STOPPED: frozenset({ServerState.STARTING}),
+    ServerState.STARTING: frozenset(
+        {ServerState.RUNNING, ServerState.BACKOFF, ServerState.FAILED, ServerState.STOPPING}
+    ),
+    ServerState.RUNNING: frozenset({ServerState.STOPPING, ServerState.BACKOFF, ServerState.FAILED}),
+    ServerState.STOPPING: frozenset({ServerState.STOPPED}),
+    ServerState.BACKOFF: frozenset({ServerState.STARTING, ServerState.STOPPING, ServerState.FAILED}),
+    ServerState.FAILED: frozenset({ServerState.STARTING, ServerState.STOPPING}),
+}

@@ -1,0 +1,293 @@
+"""The Engine: owns the store, the supervisor and the loopback listener.
+
+Front ends (Qt window, tray, CLI through the control API, headless ``serve``) call its
+async methods and subscribe to its plain-Python events. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from switchboard import __version__
+from switchboard.core.errors import ConfigError, ServerNotFound, SwitchboardError
+from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import ServerSpec, Settings
+from switchboard.core.state import ServerState
+from switchboard.gateway.guard import OriginHostGuard
+from switchboard.listener import Listener
+from switchboard.store.atomic import atomic_write
+from switchboard.store.config import Config, ConfigStore
+from switchboard.supervisor.process import SecretResolver, ServerStatus, Spawner, spawn_process
+from switchboard.supervisor.supervisor import Supervisor
+from switchboard.supervisor.environment import login_shell_path
+
+log = logging.getLogger("switchboard.engine")
+
+
+class EngineState:
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class Engine:
+    """Composition of the services; the single object front ends talk to."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        *,
+        port: int | None = None,
+        spawner: Spawner = spawn_process,
+        secrets_resolver: SecretResolver | None = None,
+        path_resolver: Callable[[], str] = login_shell_path,
+        stop_grace: float = 5.0,
+        restore_servers: bool = True,
+    ) -> None:
+        self.paths = paths
+        self.events = EventBus()
+        self.store = ConfigStore(paths.config_file)
+        self._port_override = port
+        self._restore = restore_servers
+        if secrets_resolver is None:
+            from switchboard.secrets import keyring_resolver
+
+            secrets_resolver = keyring_resolver
+        self.supervisor = Supervisor(
+            self.events,
+            paths,
+            spawner=spawner,
+            secrets=secrets_resolver,
+            path_resolver=path_resolver,
+            stop_grace=stop_grace,
+        )
+        self.config = Config()
+        self.listener: Listener | None = None
+        self.admin_token = ""
+        self.state = EngineState.NEW
+        self.started_at = 0.0
+        self._extra_routes: list[BaseRoute] = []
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        if self.listener is None:
+            raise SwitchboardError("The engine is not running.", hint="Start it first.")
+        return self.listener.base_url
+
+    def server_url(self, name: str) -> str:
+        """The gateway MCP URL clients use for server ``name``."""
+        return f"{self.base_url}/servers/{name}/mcp"
+
+    def add_routes(self, routes: list[BaseRoute]) -> None:
+        """Let a component (gateway, auth) serve on the listener. Call before start()."""
+        self._extra_routes.extend(routes)
+
+    async def start(self) -> None:
+        if self.state != EngineState.NEW:
+            raise SwitchboardError(f"The engine cannot start from state {self.state}.")
+        self.state = EngineState.STARTING
+        t0 = time.perf_counter()
+        await asyncio.to_thread(self.paths.ensure)
+        self.config = await asyncio.to_thread(self.store.load)
+        self.admin_token = await asyncio.to_thread(self._ensure_admin_token)
+        await self.supervisor.start()
+        for spec in self.config.servers:
+            self.supervisor.add(spec)
+        settings = self.config.settings
+        port = settings.port if self._port_override is None else self._port_override
+        self.listener = Listener(self._build_app(), settings.host, port)
+        try:
+            await self.listener.start()
+        except BaseException:
+            await self.supervisor.aclose()
+            self.state = EngineState.CLOSED
+            raise
+        await asyncio.to_thread(self._write_endpoint)
+        self.state = EngineState.RUNNING
+        self.started_at = time.time()
+        log.info("engine ready at %s in %.0f ms", self.base_url, (time.perf_counter() - t0) * 1e3)
+        if self._restore:
+            wanted = [s.name for s in self.config.servers if s.autostart]
+            await asyncio.gather(
+                *(self._start_quietly(n) for n in wanted), return_exceptions=True
+            )
+
+    async def aclose(self) -> None:
+        if self.state in (EngineState.CLOSING, EngineState.CLOSED, EngineState.NEW):
+            self.state = EngineState.CLOSED
+            return
+        self.state = EngineState.CLOSING
+        if self.listener is not None:
+            await self.listener.aclose()
+        await self.supervisor.aclose()
+        await asyncio.to_thread(self._remove_endpoint)
+        self.state = EngineState.CLOSED
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def subscribe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
+        return self.events.subscribe(observer)
+
+    # -- servers ----------------------------------------------------------------------
+    async def add_server(self, spec: ServerSpec) -> None:
+        async with self._lock:
+            self.config = await asyncio.to_thread(
+                self.store.update, lambda c: c.with_server(spec)
+            )
+            self.supervisor.add(spec)
+        self.events.publish(ConfigChanged((spec.name,)))
+
+    async def update_server(self, spec: ServerSpec) -> None:
+        """Replace a server's spec; a running server is restarted to apply it."""
+        async with self._lock:
+            self.config = await asyncio.to_thread(
+                self.store.update, lambda c: c.with_server(spec, replace=True)
+            )
+            server = self.supervisor.get(spec.name)
+            server.update_spec(spec)
+        self.events.publish(ConfigChanged((spec.name,)))
+        if server.state.is_active:
+            await server.restart()
+
+    async def remove_server(self, name: str) -> None:
+        async with self._lock:
+            self.config.server(name)
+            await self.supervisor.remove(name)
+            self.config = await asyncio.to_thread(self.store.update, lambda c: c.without_server(name))
+        self.events.publish(ConfigChanged((name,)))
+
+    async def start_server(self, name: str) -> ServerStatus:
+        await self._set_autostart(name, True)
+        server = self.supervisor.get(name)
+        await server.start()
+        return server.status()
+
+    async def stop_server(self, name: str) -> ServerStatus:
+        await self._set_autostart(name, False)
+        server = self.supervisor.get(name)
+        await server.stop()
+        return server.status()
+
+    async def restart_server(self, name: str) -> ServerStatus:
+        await self._set_autostart(name, True)
+        server = self.supervisor.get(name)
+        await server.restart()
+        return server.status()
+
+    async def start_all(self) -> None:
+        await asyncio.gather(*(self.start_server(s.name) for s in self.config.servers))
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(self.stop_server(s.name) for s in self.config.servers))
+
+    def status(self, name: str) -> ServerStatus:
+        return self.supervisor.get(name).status()
+
+    def statuses(self) -> list[ServerStatus]:
+        return self.supervisor.statuses()
+
+    def logs(self, name: str, n: int = 200) -> list[LogLine]:
+        return self.supervisor.get(name).log.tail(n)
+
+    async def update_settings(self, settings: Settings) -> None:
+        async with self._lock:
+            self.config = await asyncio.to_thread(
+                self.store.update, lambda c: dataclasses.replace(c, settings=settings)
+            )
+        self.events.publish(ConfigChanged(()))
+
+    async def _set_autostart(self, name: str, value: bool) -> None:
+        spec = self.config.server(name)
+        if spec.autostart == value:
+            return
+        new = dataclasses.replace(spec, autostart=value)
+        async with self._lock:
+            self.config = await asyncio.to_thread(
+                self.store.update, lambda c: c.with_server(new, replace=True)
+            )
+            self.supervisor.get(name).update_spec(new)
+
+    async def _start_quietly(self, name: str) -> None:
+        try:
+            await self.supervisor.get(name).start()
+        except Exception:
+            log.exception("could not restore server %s", name)
+
+    # -- files ------------------------------------------------------------------------
+    def _ensure_admin_token(self) -> str:
+        path = self.paths.admin_token_file
+        try:
+            token = path.read_text("utf-8").strip()
+            if len(token) >= 32:
+                if path.stat().st_mode & 0o077:
+                    os.chmod(path, 0o600)
+                return token
+        except FileNotFoundError:
+            pass
+        token = secrets.token_urlsafe(32)
+        atomic_write(path, token.encode(), mode=0o600)
+        return token
+
+    def _write_endpoint(self) -> None:
+        data = {"url": self.base_url, "pid": os.getpid(), "version": __version__}
+        atomic_write(self.paths.endpoint_file, json.dumps(data).encode(), mode=0o600)
+
+    def _remove_endpoint(self) -> None:
+        try:
+            data = json.loads(self.paths.endpoint_file.read_text("utf-8"))
+            if data.get("pid") == os.getpid():
+                self.paths.endpoint_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+    # -- HTTP -------------------------------------------------------------------------
+    def _build_app(self) -> OriginHostGuard:
+        from switchboard.control.api import control_routes
+
+        routes: list[BaseRoute] = [
+            Route("/healthz", self._healthz, methods=["GET"]),
+            Mount("/api/v1", routes=control_routes(self)),
+            *self._extra_routes,
+        ]
+        app = Starlette(routes=routes)
+        return OriginHostGuard(app)
+
+    async def _healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "pid": os.getpid(),
+            "url": self.base_url,
+            "started_at": self.started_at,
+            "servers": len(self.config.servers),
+            "running": len([s for s in self.statuses() if s.state is ServerState.RUNNING]),
+            "config_file": str(self.paths.config_file),
+        }
+
+
+__all__ = ["ConfigError", "Engine", "ServerNotFound"]

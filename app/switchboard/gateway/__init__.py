@@ -1,0 +1,1 @@
+"""The gateway: every server behind one loopback MCP endpoint."""

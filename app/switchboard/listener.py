@@ -1,0 +1,94 @@
+"""The one loopback HTTP listener: uvicorn serving an ASGI app inside our event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from switchboard.core.errors import ListenerError
+
+log = logging.getLogger("switchboard.listener")
+
+
+class Listener:
+    """Binds ``host:port`` itself (so a taken port is a clear error, not uvicorn's
+    ``sys.exit``) and runs ``uvicorn.Server.serve()`` as a task. Signals stay with the app."""
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._app = app
+        self.host = host
+        self.requested_port = port
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.requested_port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise ListenerError(
+                    f"Port {self.requested_port} on {self.host} is already in use.",
+                    hint="Another Switchboard or another program holds it. Stop that, or pick "
+                    "another port ('switchboard serve --port N' or the port setting); "
+                    "clients' configs point at the port, so prefer keeping it fixed.",
+                ) from exc
+            raise ListenerError(
+                f"Cannot listen on {self.host}:{self.requested_port}: {exc.strerror}.",
+                hint="Pick another port.",
+            ) from exc
+        sock.listen(1024)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=3,
+            ws="none",
+        )
+        server = uvicorn.Server(config)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        self._server = server
+        self._task = asyncio.get_running_loop().create_task(
+            server.serve(sockets=[sock]), name="switchboard-listener"
+        )
+        while not server.started:
+            if self._task.done():
+                exc2 = self._task.exception()
+                raise ListenerError(
+                    f"The listener on {self.base_url} failed to start: {exc2}.",
+                    hint="See the log.",
+                )
+            await asyncio.sleep(0.005)
+        log.info("listening on %s", self.base_url)
+
+    async def aclose(self) -> None:
+        server, task = self._server, self._task
+        self._server = self._task = None
+        if server is None or task is None:
+            return
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(task, 5)
+        except (TimeoutError, asyncio.CancelledError):
+            server.force_exit = True
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task

@@ -1,0 +1,127 @@
+"""The Supervisor: every configured server's :class:`ManagedServer`, and the watchdog."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from switchboard.core.errors import ServerExists, ServerNotFound
+from switchboard.core.events import EventBus
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import ServerSpec
+from switchboard.core.state import ServerState
+from switchboard.supervisor.clock import Clock
+from switchboard.supervisor.environment import login_shell_path
+from switchboard.supervisor.process import (
+    ManagedServer,
+    SecretResolver,
+    ServerStatus,
+    Spawner,
+    no_secrets,
+    spawn_process,
+)
+from switchboard.supervisor.watchdog import Watchdog
+
+log = logging.getLogger("switchboard.supervisor")
+
+
+class Supervisor:
+    """Owns the server processes. ``start()`` resolves PATH; ``aclose()`` stops all."""
+
+    def __init__(
+        self,
+        events: EventBus,
+        paths: AppPaths | None = None,
+        *,
+        spawner: Spawner = spawn_process,
+        clock: Clock | None = None,
+        secrets: SecretResolver = no_secrets,
+        path_resolver: Callable[[], str] = login_shell_path,
+        stop_grace: float = 5.0,
+        watchdog: bool = True,
+        rand: Callable[[], float] | None = None,
+    ) -> None:
+        self._events = events
+        self._paths = paths
+        self._spawner = spawner
+        self._clock = clock
+        self._secrets = secrets
+        self._path_resolver = path_resolver
+        self._stop_grace = stop_grace
+        self._rand = rand
+        self._watchdog = Watchdog() if watchdog else None
+        self._servers: dict[str, ManagedServer] = {}
+        self.path = ""
+
+    async def start(self) -> None:
+        self.path = await asyncio.to_thread(self._path_resolver)
+        if self._watchdog is not None:
+            await self._watchdog.ensure_started()
+
+    @property
+    def watchdog_pid(self) -> int | None:
+        return self._watchdog.pid if self._watchdog else None
+
+    def add(self, spec: ServerSpec) -> ManagedServer:
+        if spec.name in self._servers:
+            raise ServerExists(spec.name)
+        server = ManagedServer(
+            spec,
+            events=self._events,
+            path=self.path,
+            log_file=self._paths.server_log(spec.name) if self._paths else None,
+            spawner=self._spawner,
+            clock=self._clock,
+            secrets=self._secrets,
+            stop_grace=self._stop_grace,
+            on_pgid=self._on_pgid,
+            rand=self._rand,
+        )
+        self._servers[spec.name] = server
+        return server
+
+    async def remove(self, name: str) -> None:
+        server = self.get(name)
+        await server.stop()
+        server.log.close()
+        del self._servers[name]
+
+    def get(self, name: str) -> ManagedServer:
+        try:
+            return self._servers[name]
+        except KeyError:
+            raise ServerNotFound(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._servers
+
+    def servers(self) -> Iterable[ManagedServer]:
+        return tuple(self._servers.values())
+
+    def statuses(self) -> list[ServerStatus]:
+        return [s.status() for s in self._servers.values()]
+
+    def running_names(self) -> list[str]:
+        return [s.name for s in self._servers.values() if s.state.is_active]
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(s.stop() for s in self._servers.values()), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.stop_all()
+        for s in self._servers.values():
+            s.log.close()
+        if self._watchdog is not None:
+            await self._watchdog.aclose()
+
+    def _on_pgid(self, pgid: int, alive: bool) -> None:
+        if self._watchdog is None:
+            return
+        if alive:
+            self._watchdog.watch(pgid)
+        else:
+            self._watchdog.unwatch(pgid)
+
+
+__all__ = ["ManagedServer", "ServerState", "ServerStatus", "Supervisor"]

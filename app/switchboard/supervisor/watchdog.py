@@ -1,0 +1,117 @@
+"""A tiny separate process that kills our servers if the engine dies without cleanup.
+
+The engine keeps a pipe to the watchdog's stdin and writes ``+PGID`` / ``-PGID``
+lines as servers start and stop. When the pipe closes (the engine exited, crashed
+or got SIGKILL) the watchdog sends SIGTERM to every process group still listed,
+then SIGKILL after a grace period, and exits. It runs in its own session so a
+terminal's Ctrl-C does not kill it before it has done its job. Its code is a
+standalone string run with ``python -I -S -c`` so it needs no import path
+(works the same from a venv, a Briefcase bundle or a .deb).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+
+log = logging.getLogger("switchboard.supervisor")
+
+SOURCE = r"""
+import os, signal, sys, time
+groups = set()
+for raw in sys.stdin.buffer:
+    line = raw.strip()
+    if not line:
+        continue
+    try:
+        pgid = int(line[1:])
+    except ValueError:
+        continue
+    if line[:1] == b"+":
+        groups.add(pgid)
+    elif line[:1] == b"-":
+        groups.discard(pgid)
+def alive(g):
+    try:
+        os.killpg(g, 0)
+        return True
+    except OSError:
+        return False
+for g in list(groups):
+    try:
+        os.killpg(g, signal.SIGTERM)
+    except OSError:
+        groups.discard(g)
+deadline = time.monotonic() + float(sys.argv[1] if len(sys.argv) > 1 else 3)
+while groups and time.monotonic() < deadline:
+    groups = {g for g in groups if alive(g)}
+    time.sleep(0.05)
+for g in groups:
+    try:
+        os.killpg(g, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class Watchdog:
+    """Engine side of the watchdog process."""
+
+    def __init__(self, grace: float = 3.0) -> None:
+        self._grace = grace
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    async def ensure_started(self) -> None:
+        async with self._lock:
+            if self._proc is not None and self._proc.returncode is None:
+                return
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                "-S",
+                "-c",
+                SOURCE,
+                str(self._grace),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+
+    def watch(self, pgid: int) -> None:
+        self._write(f"+{pgid}\n")
+
+    def unwatch(self, pgid: int) -> None:
+        self._write(f"-{pgid}\n")
+
+    def _write(self, text: str) -> None:
+        if self._proc is None or self._proc.stdin is None or self._proc.returncode is not None:
+            return
+        try:
+            self._proc.stdin.write(text.encode())
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            log.warning("watchdog pipe closed; orphan protection is off")
+
+    async def aclose(self) -> None:
+        """Stop the watchdog after the engine has stopped every server itself."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            with contextlib.suppress(Exception):
+                proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), self._grace + 2)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, 9)
+            await proc.wait()
