@@ -19,7 +19,8 @@ def run_gui(paths: AppPaths) -> int:
     from switchboard.engine import Engine
     from switchboard.ui.tray import TrayController
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("Switchboard")
     app.setQuitOnLastWindowClosed(False)
 

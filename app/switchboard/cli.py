@@ -96,7 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _EXTRA_PARSERS: list[Callable[[Any], None]] = []
-"""Other modules (auth, clients, secrets, ...) register their sub-commands here."""
+"""Other modules (auth, clients, secrets, ...) register their sub-commands here:
+``_EXTRA_PARSERS.append(fn)`` where ``fn(subparsers)`` adds parsers, and
+``@command("verb")`` for the handler. Each lives in its package's ``cli.py``."""
+
+PLUGIN_MODULES = (
+    "switchboard.gateway.cli",
+    "switchboard.auth.cli",
+    "switchboard.secrets.cli",
+    "switchboard.catalog.cli",
+    "switchboard.clients.cli",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +134,7 @@ def _load_plugins() -> None:
     """Import the modules that add sub-commands (kept lazy: each is optional)."""
     import importlib
 
-    for module in ("switchboard.cli_extra",):
+    for module in PLUGIN_MODULES:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

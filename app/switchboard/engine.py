@@ -31,9 +31,9 @@ from switchboard.gateway.guard import OriginHostGuard
 from switchboard.listener import Listener
 from switchboard.store.atomic import atomic_write
 from switchboard.store.config import Config, ConfigStore
+from switchboard.supervisor.environment import login_shell_path
 from switchboard.supervisor.process import SecretResolver, ServerStatus, Spawner, spawn_process
 from switchboard.supervisor.supervisor import Supervisor
-from switchboard.supervisor.environment import login_shell_path
 
 log = logging.getLogger("switchboard.engine")
 
@@ -126,9 +126,7 @@ class Engine:
         log.info("engine ready at %s in %.0f ms", self.base_url, (time.perf_counter() - t0) * 1e3)
         if self._restore:
             wanted = [s.name for s in self.config.servers if s.autostart]
-            await asyncio.gather(
-                *(self._start_quietly(n) for n in wanted), return_exceptions=True
-            )
+            await asyncio.gather(*(self._start_quietly(n) for n in wanted), return_exceptions=True)
 
     async def aclose(self) -> None:
         if self.state in (EngineState.CLOSING, EngineState.CLOSED, EngineState.NEW):
@@ -154,9 +152,7 @@ class Engine:
     # -- servers ----------------------------------------------------------------------
     async def add_server(self, spec: ServerSpec) -> None:
         async with self._lock:
-            self.config = await asyncio.to_thread(
-                self.store.update, lambda c: c.with_server(spec)
-            )
+            self.config = await asyncio.to_thread(self.store.update, lambda c: c.with_server(spec))
             self.supervisor.add(spec)
         self.events.publish(ConfigChanged((spec.name,)))
 
@@ -176,7 +172,9 @@ class Engine:
         async with self._lock:
             self.config.server(name)
             await self.supervisor.remove(name)
-            self.config = await asyncio.to_thread(self.store.update, lambda c: c.without_server(name))
+            self.config = await asyncio.to_thread(
+                self.store.update, lambda c: c.without_server(name)
+            )
         self.events.publish(ConfigChanged((name,)))
 
     async def start_server(self, name: str) -> ServerStatus:

@@ -73,7 +73,9 @@ def control_routes(engine: Engine) -> list[BaseRoute]:
         try:
             return json.loads(await request.body())
         except ValueError:
-            raise ValidationError("The request body is not valid JSON.", hint="Send JSON.") from None
+            raise ValidationError(
+                "The request body is not valid JSON.", hint="Send JSON."
+            ) from None
 
     def server_view(name: str) -> dict[str, Any]:
         spec = engine.config.server(name)

@@ -89,7 +89,9 @@ def _error(resp: httpx.Response) -> ControlAPIError:
         data = resp.json()
         return ControlAPIError(str(data.get("message", resp.text)), hint=str(data.get("hint", "")))
     except ValueError:
-        return ControlAPIError(f"Switchboard answered HTTP {resp.status_code}.", hint="See its log.")
+        return ControlAPIError(
+            f"Switchboard answered HTTP {resp.status_code}.", hint="See its log."
+        )
 
 
 def _pid_alive(pid: int) -> bool:

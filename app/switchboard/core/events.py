@@ -40,7 +40,12 @@ class LogLine:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "time": self.time, "stream": self.stream.value, "text": self.text}
+        return {
+            "name": self.name,
+            "time": self.time,
+            "stream": self.stream.value,
+            "text": self.text,
+        }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

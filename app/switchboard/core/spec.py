@@ -88,7 +88,8 @@ class RestartPolicy:
             )
         if self.multiplier < 1 or not 0 <= self.jitter < 1 or self.max_restarts < 0:
             raise ValidationError(
-                "Restart policy out of range (multiplier >= 1, 0 <= jitter < 1, max_restarts >= 0).",
+                "Restart policy out of range "
+                "(multiplier >= 1, 0 <= jitter < 1, max_restarts >= 0).",
                 hint="Fix the server's restart settings.",
             )
 
@@ -202,7 +203,7 @@ class ServerSpec:
             )
         kwargs: dict[str, Any] = dict(data)
         if "name" not in kwargs:
-            raise ValidationError("A server entry has no name.", hint="Add name = \"...\".")
+            raise ValidationError("A server entry has no name.", hint='Add name = "...".')
         try:
             if "transport" in kwargs:
                 kwargs["transport"] = Transport(kwargs["transport"])
@@ -220,7 +221,7 @@ class ServerSpec:
             ):
                 raise ValidationError(
                     f"Server {kwargs['name']!r}: args must be a list of strings.",
-                    hint="Write args = [\"-y\", \"package\"].",
+                    hint='Write args = ["-y", "package"].',
                 )
             kwargs["args"] = tuple(kwargs["args"])
         for key in ("env", "secrets"):

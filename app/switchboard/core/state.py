@@ -50,6 +50,8 @@ _TRANSITIONS: dict[ServerState, frozenset[ServerState]] = {
     ),
     ServerState.RUNNING: frozenset({ServerState.STOPPING, ServerState.BACKOFF, ServerState.FAILED}),
     ServerState.STOPPING: frozenset({ServerState.STOPPED}),
-    ServerState.BACKOFF: frozenset({ServerState.STARTING, ServerState.STOPPING, ServerState.FAILED}),
+    ServerState.BACKOFF: frozenset(
+        {ServerState.STARTING, ServerState.STOPPING, ServerState.FAILED}
+    ),
     ServerState.FAILED: frozenset({ServerState.STARTING, ServerState.STOPPING}),
 }

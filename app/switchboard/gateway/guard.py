@@ -54,10 +54,14 @@ class OriginHostGuard:
             elif key == b"origin":
                 origin = value.decode("latin-1")
         if host is None or _host_only(host) not in LOOPBACK_HOSTS:
-            await _reject(send, 421, "misdirected_request", "Host header is not a loopback address.")
+            await _reject(
+                send, 421, "misdirected_request", "Host header is not a loopback address."
+            )
             return
         if origin is not None and not origin_allowed(origin, self.allowed_origins):
-            await _reject(send, 403, "forbidden_origin", "Requests from this Origin are not allowed.")
+            await _reject(
+                send, 403, "forbidden_origin", "Requests from this Origin are not allowed."
+            )
             return
         await self.app(scope, receive, send)
 

@@ -146,7 +146,9 @@ class ConfigStore:
     def save(self, config: Config) -> None:
         data = (_HEADER + tomli_w.dumps(_drop_none(config.to_document()))).encode("utf-8")
         with self._lock:
-            atomic_write(self.path, data, backup=self.backup_path if self._current_is_good() else None)
+            atomic_write(
+                self.path, data, backup=self.backup_path if self._current_is_good() else None
+            )
 
     def update(self, change: Callable[[Config], Config]) -> Config:
         """Load, apply ``change``, save; returns the new config."""
@@ -168,4 +170,3 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_drop_none(v) for v in value if v is not None]
     return value
-

@@ -277,7 +277,8 @@ class ManagedServer:
 
     async def _watch(self, proc: asyncio.subprocess.Process) -> int:
         readers = []
-        assert proc.stderr is not None and proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout is not None
         readers.append(asyncio.ensure_future(self._read_stderr(proc.stderr)))
         if self.stream is not None:
             readers.append(asyncio.ensure_future(self._read_stdout(proc.stdout, self.stream)))

@@ -1,0 +1,1 @@
+"""Embedded OAuth 2.1 authorization server, key provider, consent and token validator."""

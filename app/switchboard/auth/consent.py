@@ -1,0 +1,103 @@
+"""The ConsentBroker: the authorize endpoint never approves by itself.
+
+A pending :class:`ConsentRequest` waits until a person decides: in the GUI (a native
+dialog), or headless with ``switchboard consent approve ID``. Front ends learn of new
+requests through the engine's events (a ``Notice`` with kind ``"consent"``) or by
+polling :meth:`ConsentBroker.pending`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import secrets
+import time
+from collections.abc import Callable
+
+
+class Decision(enum.Enum):
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConsentRequest:
+    """What a person is asked to approve."""
+
+    id: str
+    client_id: str
+    client_name: str
+    redirect_uri: str
+    redirect_host: str
+    server: str
+    """The server name (gateway path segment) the token would be for."""
+    resource: str
+    scopes: tuple[str, ...]
+    created_at: float
+
+
+class ConsentBroker:
+    """Holds pending requests; ``decide`` resolves one. ``on_request`` observers are
+    called (synchronously, in the loop) whenever a new request arrives."""
+
+    def __init__(self, timeout: float = 300.0) -> None:
+        self.timeout = timeout
+        self._pending: dict[str, tuple[ConsentRequest, asyncio.Future[tuple[Decision, bool]]]] = {}
+        self._observers: list[Callable[[ConsentRequest], None]] = []
+
+    def on_request(self, observer: Callable[[ConsentRequest], None]) -> Callable[[], None]:
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def pending(self) -> list[ConsentRequest]:
+        return [req for req, _ in self._pending.values()]
+
+    def open(
+        self,
+        *,
+        client_id: str,
+        client_name: str,
+        redirect_uri: str,
+        redirect_host: str,
+        server: str,
+        resource: str,
+        scopes: tuple[str, ...],
+    ) -> ConsentRequest:
+        """Register a new request (does not wait)."""
+        req = ConsentRequest(
+            id=secrets.token_urlsafe(12),
+            client_id=client_id,
+            client_name=client_name,
+            redirect_uri=redirect_uri,
+            redirect_host=redirect_host,
+            server=server,
+            resource=resource,
+            scopes=scopes,
+            created_at=time.time(),
+        )
+        fut: asyncio.Future[tuple[Decision, bool]] = asyncio.get_running_loop().create_future()
+        self._pending[req.id] = (req, fut)
+        for observer in tuple(self._observers):
+            observer(req)
+        return req
+
+    async def wait(self, request_id: str, timeout: float | None = None) -> tuple[Decision, bool]:
+        """Wait for the decision: (decision, remember)."""
+        entry = self._pending.get(request_id)
+        if entry is None:
+            return Decision.EXPIRED, False
+        try:
+            return await asyncio.wait_for(asyncio.shield(entry[1]), timeout or self.timeout)
+        except TimeoutError:
+            self._pending.pop(request_id, None)
+            return Decision.EXPIRED, False
+
+    def decide(self, request_id: str, approve: bool, remember: bool = False) -> bool:
+        """Resolve a pending request. Returns False if it was unknown or already decided."""
+        entry = self._pending.pop(request_id, None)
+        if entry is None or entry[1].done():
+            return False
+        entry[1].set_result((Decision.APPROVED if approve else Decision.DENIED, remember))
+        return True
