@@ -27,6 +27,7 @@ from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.core.state import ServerState
+from switchboard.gateway.authslot import Authenticator, LoopbackOnly
 from switchboard.gateway.guard import OriginHostGuard
 from switchboard.listener import Listener
 from switchboard.store.atomic import atomic_write
@@ -83,7 +84,12 @@ class Engine:
         self.state = EngineState.NEW
         self.started_at = 0.0
         self._extra_routes: list[BaseRoute] = []
+        self._control_routes: list[Route] = []
         self._lock = asyncio.Lock()
+        # The gateway's auth slot; the auth service replaces it (see gateway/authslot.py).
+        self.authenticator: Authenticator = LoopbackOnly()
+        # --- gateway wiring (gateway/) goes here ---
+        # --- auth wiring (auth/) goes here ---
 
     # -- lifecycle --------------------------------------------------------------------
     @property
@@ -99,6 +105,10 @@ class Engine:
     def add_routes(self, routes: list[BaseRoute]) -> None:
         """Let a component (gateway, auth) serve on the listener. Call before start()."""
         self._extra_routes.extend(routes)
+
+    def add_control_routes(self, routes: list[Route]) -> None:
+        """Extra ``/api/v1`` routes (admin token required). Call before start()."""
+        self._control_routes.extend(routes)
 
     async def start(self) -> None:
         if self.state != EngineState.NEW:
@@ -263,11 +273,16 @@ class Engine:
 
     # -- HTTP -------------------------------------------------------------------------
     def _build_app(self) -> OriginHostGuard:
-        from switchboard.control.api import control_routes
+        from switchboard.control.api import admin_guard, control_routes
 
+        guard = admin_guard(self)
+        extra_control: list[BaseRoute] = [
+            Route(r.path, guard(r.endpoint), methods=list(r.methods or ()))
+            for r in self._control_routes
+        ]
         routes: list[BaseRoute] = [
             Route("/healthz", self._healthz, methods=["GET"]),
-            Mount("/api/v1", routes=control_routes(self)),
+            Mount("/api/v1", routes=[*control_routes(self), *extra_control]),
             *self._extra_routes,
         ]
         app = Starlette(routes=routes)

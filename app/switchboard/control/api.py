@@ -46,7 +46,9 @@ def error_response(exc: SwitchboardError) -> JSONResponse:
     )
 
 
-def control_routes(engine: Engine) -> list[BaseRoute]:
+def admin_guard(engine: Engine) -> Callable[[Handler], Handler]:
+    """Wrap a control-API handler: admin bearer token required; SwitchboardError -> JSON."""
+
     def guarded(handler: Handler) -> Handler:
         async def wrapper(request: Request) -> Response:
             auth = request.headers.get("authorization", "")
@@ -69,13 +71,18 @@ def control_routes(engine: Engine) -> list[BaseRoute]:
 
         return wrapper
 
-    async def read_json(request: Request) -> Any:
-        try:
-            return json.loads(await request.body())
-        except ValueError:
-            raise ValidationError(
-                "The request body is not valid JSON.", hint="Send JSON."
-            ) from None
+    return guarded
+
+
+async def read_json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        raise ValidationError("The request body is not valid JSON.", hint="Send JSON.") from None
+
+
+def control_routes(engine: Engine) -> list[BaseRoute]:
+    guarded = admin_guard(engine)
 
     def server_view(name: str) -> dict[str, Any]:
         spec = engine.config.server(name)
