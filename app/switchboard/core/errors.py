@@ -16,8 +16,12 @@
     ├── EngineNotRunning             the CLI found no running engine
     ├── ControlAPIError              the control API answered with an error
     ├── AuthError                    authorization / token problems
-    └── SecretError                  the keyring is missing or refused
-        └── NoKeyringError
+    ├── SecretError                  the keyring is missing or refused
+    │   └── NoKeyringError
+    ├── CatalogError                 a catalog entry cannot be installed as asked
+    │   ├── RegistryError            the MCP registry could not be reached or read
+    │   └── RuntimeMissing           npx / uvx / docker needed by a package is absent
+    └── ClientConfigError            an MCP client's config file cannot be read or edited
 
 Every error says what happened and what to do about it; ``hint`` holds the
 "what to do" part on its own so front ends can show it separately.
@@ -116,3 +120,19 @@ class SecretError(SwitchboardError):
 
 class NoKeyringError(SecretError):
     """No usable OS keyring is available."""
+
+
+class CatalogError(SwitchboardError):
+    """A catalog entry cannot be turned into a server as asked."""
+
+
+class RegistryError(CatalogError):
+    """The MCP registry could not be reached or answered something unreadable."""
+
+
+class RuntimeMissing(CatalogError):
+    """A package needs a runtime (npx, uvx, docker) that is not installed."""
+
+
+class ClientConfigError(SwitchboardError):
+    """An MCP client's config file could not be read or safely edited."""

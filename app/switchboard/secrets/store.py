@@ -3,20 +3,44 @@
 Server specs hold only secret *names*; values live in the keyring and reach a server
 only through its environment at spawn. There is no plaintext fallback: without a
 usable keyring every call raises NoKeyringError saying how to get one.
+
+Keyrings cannot list their entries portably, so the store keeps a small *names index*
+(a JSON list of secret names, never values) next to the config for ``secret list``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
+import json
 import logging
+import re
+import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from switchboard.core.errors import NoKeyringError, SecretError
+from switchboard.core.errors import NoKeyringError, SecretError, ValidationError
+from switchboard.core.paths import AppPaths
+from switchboard.store.atomic import atomic_write
 
 log = logging.getLogger("switchboard.secrets")
 
 SERVICE = "switchboard"
+
+# Same rule as ServerSpec's secret references.
+_SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def validate_secret_name(name: str) -> str:
+    """Check a secret name (letters, digits, '.', '_', '-'; up to 128 characters)."""
+    if not _SECRET_NAME_RE.fullmatch(name):
+        raise ValidationError(
+            f"Invalid secret name {name!r}.",
+            hint="Use letters, digits, '.', '_' or '-' (e.g. 'github.token'), "
+            "starting with a letter or digit.",
+        )
+    return name
 
 
 def _backend_ok(backend: Any) -> bool:
@@ -33,9 +57,18 @@ class SecretStore:
     """Keyring-backed secret storage. Methods are blocking; use the ``a*`` variants
     from the event loop (SecretStorage talks D-Bus synchronously)."""
 
-    def __init__(self, service: str = SERVICE, backend: Any = None) -> None:
+    def __init__(
+        self, service: str = SERVICE, backend: Any = None, index_path: Path | None = None
+    ) -> None:
         self.service = service
         self._backend = backend
+        self.index_path = index_path
+        self._index_lock = threading.Lock()
+
+    @classmethod
+    def for_paths(cls, paths: AppPaths, service: str = SERVICE, backend: Any = None) -> SecretStore:
+        """The store of one Switchboard instance (its names index lives in the data dir)."""
+        return cls(service, backend, index_path=paths.data_dir / "secret-names.json")
 
     @property
     def backend(self) -> Any:
@@ -65,6 +98,12 @@ class SecretStore:
         return value if isinstance(value, str) else None
 
     def set(self, name: str, value: str) -> None:
+        validate_secret_name(name)
+        if not value:
+            raise ValidationError(
+                f"Refusing to store an empty value for secret {name!r}.",
+                hint="Give the value, or remove the secret with 'switchboard secret rm'.",
+            )
         self.check()
         try:
             self.backend.set_password(self.service, name, value)
@@ -73,6 +112,48 @@ class SecretStore:
                 f"The keyring refused to store secret {name!r}: {type(exc).__name__}.",
                 hint="Unlock your keyring and try again.",
             ) from exc
+        self._index_update(add=name)
+
+    def has(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def names(self) -> list[str]:
+        """Names of the secrets this instance stored (from the index; never values)."""
+        with self._index_lock:
+            return sorted(self._index_read())
+
+    def _index_read(self) -> builtins.set[str]:
+        if self.index_path is None:
+            return builtins.set()
+        try:
+            data = json.loads(self.index_path.read_text("utf-8"))
+        except FileNotFoundError:
+            return builtins.set()
+        except (OSError, ValueError) as exc:
+            log.warning(
+                "secret names index %s unreadable (%s); starting a new one", self.index_path, exc
+            )
+            return builtins.set()
+        names = data.get("names", []) if isinstance(data, dict) else []
+        return {n for n in names if isinstance(n, str)}
+
+    def _index_update(self, *, add: str | None = None, remove: str | None = None) -> None:
+        if self.index_path is None:
+            return
+        with self._index_lock:
+            names = self._index_read()
+            before = builtins.set(names)
+            if add:
+                names.add(add)
+            if remove:
+                names.discard(remove)
+            if names == before and self.index_path.exists():
+                return
+            doc = {
+                "comment": "Names of Switchboard's keyring secrets (never values).",
+                "names": sorted(names),
+            }
+            atomic_write(self.index_path, (json.dumps(doc, indent=2) + "\n").encode(), mode=0o600)
 
     def delete(self, name: str) -> bool:
         self.check()
@@ -81,12 +162,14 @@ class SecretStore:
         try:
             self.backend.delete_password(self.service, name)
         except keyring.errors.PasswordDeleteError:
+            self._index_update(remove=name)
             return False
         except Exception as exc:
             raise SecretError(
                 f"The keyring refused to delete secret {name!r}: {type(exc).__name__}.",
                 hint="Unlock your keyring and try again.",
             ) from exc
+        self._index_update(remove=name)
         return True
 
     async def aget(self, name: str) -> str | None:
@@ -97,6 +180,9 @@ class SecretStore:
 
     async def adelete(self, name: str) -> bool:
         return await asyncio.to_thread(self.delete, name)
+
+    async def anames(self) -> list[str]:
+        return await asyncio.to_thread(self.names)
 
     async def resolve(self, refs: Mapping[str, str]) -> dict[str, str]:
         """{ENV: secret name} -> {ENV: value}; a missing secret is an error naming it."""

@@ -1,0 +1,113 @@
+"""``switchboard secret set | list | rm``: secrets in the OS keyring.
+
+``set`` never takes the value on the command line (it would land in shell history
+and ``ps``): it reads it from a hidden prompt, or from stdin when stdin is not a
+terminal (``pass show x | switchboard secret set github.token``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.core.errors import ConfigError, ValidationError
+from switchboard.core.paths import AppPaths
+from switchboard.secrets.store import SecretStore, validate_secret_name
+from switchboard.store.config import ConfigStore
+
+
+def _add_parsers(sub: Any) -> None:
+    s = sub.add_parser(
+        "secret",
+        help="store, list or remove secrets in the OS keyring",
+        description="Secrets live in the OS keyring; server specs refer to them by name "
+        "(switchboard add NAME --secret ENV=SECRET_NAME -- CMD ...).",
+    )
+    verbs = s.add_subparsers(dest="secret_verb", metavar="VERB", required=True)
+    st = verbs.add_parser(
+        "set",
+        help="store a secret (value from a hidden prompt, or stdin when piped)",
+        description="Store a secret. The value is read from a hidden prompt, or from "
+        "standard input when it is not a terminal; never from the command line.",
+    )
+    st.add_argument("name", help="secret name, e.g. github.token")
+    verbs.add_parser("list", help="list secret names (never values)")
+    rm = verbs.add_parser("rm", help="remove a secret from the keyring")
+    rm.add_argument("name")
+
+
+_EXTRA_PARSERS.append(_add_parsers)
+
+
+def _references(paths: AppPaths) -> dict[str, list[str]]:
+    """secret name -> ["server (ENV)", ...] from the config file."""
+    try:
+        config = ConfigStore(paths.config_file).load()
+    except ConfigError:
+        return {}
+    refs: dict[str, list[str]] = {}
+    for spec in config.servers:
+        for env, secret in spec.secrets.items():
+            refs.setdefault(secret, []).append(f"{spec.name} ({env})")
+    return refs
+
+
+def read_secret_value(name: str, stdin: Any = None) -> str:
+    """The value for ``secret set``: hidden prompt on a terminal, else all of stdin."""
+    stream = stdin if stdin is not None else sys.stdin
+    if stream.isatty():
+        value = getpass.getpass(f"Value for secret {name!r} (input hidden): ")
+    else:
+        value = stream.read()
+        # One trailing newline comes from echo/pipes; anything else is part of the value.
+        if value.endswith("\r\n"):
+            value = value[:-2]
+        elif value.endswith("\n"):
+            value = value[:-1]
+    if not value:
+        raise ValidationError(
+            f"No value was given for secret {name!r}.",
+            hint="Type it at the prompt, or pipe it in: printf %s VALUE | switchboard secret set "
+            f"{name}",
+        )
+    return value
+
+
+@command("secret")
+def _secret(args: argparse.Namespace, paths: AppPaths) -> int:
+    store = SecretStore.for_paths(paths)
+    verb = args.secret_verb
+    if verb == "set":
+        validate_secret_name(args.name)
+        store.check()
+        value = read_secret_value(args.name)
+        store.set(args.name, value)
+        print(f"Stored secret {args.name!r} in the keyring.")
+        return 0
+    refs = _references(paths)
+    if verb == "list":
+        names = sorted(set(store.names()) | set(refs))
+        if not names:
+            print("No secrets. Store one with 'switchboard secret set NAME'.")
+            return 0
+        for name in names:
+            state = "set" if store.has(name) else "NOT SET"
+            used = ", ".join(refs.get(name, [])) or "-"
+            print(f"{name:32} {state:8} used by: {used}")
+        return 0
+    # rm
+    removed = store.delete(args.name)
+    if removed:
+        print(f"Removed secret {args.name!r}.")
+    else:
+        print(f"No secret named {args.name!r} was in the keyring.")
+    if args.name in refs:
+        print(
+            f"warning: still referenced by {', '.join(refs[args.name])}; "
+            "those servers will not start until it is set again.",
+            file=sys.stderr,
+        )
+    return 0 if removed else 1
