@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from switchboard.core.errors import IllegalTransition
+from switchboard.core.events import EventBus, Notice
+from switchboard.core.state import ServerState as S
+
+LEGAL = [
+    (S.STOPPED, S.STARTING),
+    (S.STARTING, S.RUNNING),
+    (S.STARTING, S.FAILED),
+    (S.RUNNING, S.BACKOFF),
+    (S.BACKOFF, S.STARTING),
+    (S.RUNNING, S.STOPPING),
+    (S.STOPPING, S.STOPPED),
+    (S.FAILED, S.STARTING),
+    (S.BACKOFF, S.FAILED),
+]
+ILLEGAL = [
+    (S.STOPPED, S.RUNNING),
+    (S.STOPPED, S.STOPPED),
+    (S.RUNNING, S.STARTING),
+    (S.STOPPING, S.RUNNING),
+    (S.FAILED, S.RUNNING),
+    (S.STOPPED, S.FAILED),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), LEGAL)
+def test_legal_transitions(old: S, new: S) -> None:
+    assert old.check(new) is new
+
+
+@pytest.mark.parametrize(("old", "new"), ILLEGAL)
+def test_illegal_transitions_raise(old: S, new: S) -> None:
+    with pytest.raises(IllegalTransition, match=f"from {old.value} to {new.value}"):
+        old.check(new)
+
+
+def test_every_state_can_eventually_stop() -> None:
+    for state in S:
+        seen, frontier = {state}, [state]
+        while frontier:
+            cur = frontier.pop()
+            for nxt in S:
+                if cur.can_become(nxt) and nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        assert S.STOPPED in seen or state is S.STOPPED
+
+
+def test_event_bus_isolates_failing_observers(caplog: pytest.LogCaptureFixture) -> None:
+    bus = EventBus()
+    got: list[object] = []
+
+    def bad(_: object) -> None:
+        raise RuntimeError("boom")
+
+    bus.subscribe(bad)
+    unsubscribe = bus.subscribe(got.append)
+    event = Notice("k", "t", "x")
+    bus.publish(event)
+    assert got == [event]
+    assert "observer" in caplog.text
+    unsubscribe()
+    bus.publish(event)
+    assert got == [event]

@@ -1,0 +1,168 @@
+"""ManagedServer's state machine with an injected clock and real (tiny) processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from switchboard.core.errors import CommandNotFound
+from switchboard.core.events import Event, EventBus, LogLine, StateChanged, Stream
+from switchboard.core.spec import RestartPolicy, ServerSpec
+from switchboard.core.state import ServerState as S
+from switchboard.supervisor.environment import merge_paths, resolve_command
+from switchboard.supervisor.process import ManagedServer
+from tests.conftest import fixture_cmd
+
+
+class FakeClock:
+    """Time advances only when the server sleeps; sleeps return at once."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+def make(spec: ServerSpec, clock: FakeClock, events: EventBus) -> ManagedServer:
+    return ManagedServer(
+        spec, events=events, path=os.environ["PATH"], clock=clock, stop_grace=2, rand=lambda: 0.5
+    )
+
+
+def record(events: EventBus) -> list[Event]:
+    got: list[Event] = []
+    events.subscribe(got.append)
+    return got
+
+
+async def test_crash_loop_backs_off_then_fails_with_last_stderr() -> None:
+    clock, events = FakeClock(), EventBus()
+    got = record(events)
+    cmd, args = fixture_cmd("crash_loop.py")
+    policy = RestartPolicy(initial_delay=1, multiplier=2, max_delay=3, jitter=0, max_restarts=3)
+    server = make(ServerSpec(name="crashy", command=cmd, args=args, restart=policy), clock, events)
+    await server.start()
+    await server.wait_for({S.FAILED})
+    assert clock.sleeps == [1, 2, 3]
+    assert server.restarts == 3
+    assert "exit code 7" in server.detail
+    assert "something is badly wrong" in server.detail
+    transitions = [(e.old, e.new) for e in got if isinstance(e, StateChanged)]
+    assert transitions[:3] == [
+        (S.STOPPED, S.STARTING),
+        (S.STARTING, S.RUNNING),
+        (S.RUNNING, S.BACKOFF),
+    ]
+    assert transitions[-1] == (S.RUNNING, S.FAILED)
+    assert any(isinstance(e, LogLine) and e.stream is Stream.STDERR for e in got)
+    # FAILED can be started again by the person, and stopped.
+    await server.stop()
+    assert server.state is S.STOPPED
+
+
+async def test_disabled_restart_fails_on_first_exit() -> None:
+    clock, events = FakeClock(), EventBus()
+    cmd, args = fixture_cmd("crash_loop.py")
+    spec = ServerSpec(name="once", command=cmd, args=args, restart=RestartPolicy(enabled=False))
+    server = make(spec, clock, events)
+    await server.start()
+    await server.wait_for({S.FAILED})
+    assert clock.sleeps == []
+
+
+async def test_missing_command_fails_with_a_named_error() -> None:
+    server = make(ServerSpec(name="nope", command="no-such-cmd-xyz"), FakeClock(), EventBus())
+    await server.start()
+    assert server.state is S.FAILED
+    assert "no-such-cmd-xyz" in server.detail and "PATH=" in server.detail
+
+
+def test_resolve_command_errors_name_command_and_path() -> None:
+    with pytest.raises(CommandNotFound) as info:
+        resolve_command("npx-does-not-exist", "/nowhere:/also-nowhere")
+    assert info.value.path == "/nowhere:/also-nowhere"
+    assert "Install" in info.value.hint
+    with pytest.raises(CommandNotFound, match="Node.js"):
+        resolve_command("npx", "/nowhere")
+    assert resolve_command(sys.executable, "") == sys.executable
+    assert merge_paths("/a:/b", "/b:/c", "") == "/a:/b:/c"
+
+
+async def test_stop_escalates_to_sigkill_and_kills_the_whole_group(tmp_path: object) -> None:
+    clock, events = FakeClock(), EventBus()
+    got = record(events)
+    cmd, args = fixture_cmd("ignore_term.py")
+    server = ManagedServer(
+        ServerSpec(name="stubborn", command=cmd, args=args),
+        events=events,
+        path=os.environ["PATH"],
+        clock=clock,
+        stop_grace=0.5,
+    )
+    await server.start()
+    pid = server.pid
+    assert pid is not None
+    child = await _child_pid(got)
+    await server.stop()
+    assert server.state is S.STOPPED
+    assert not _alive(pid) and not _alive(child)
+    assert any(isinstance(e, LogLine) and "SIGKILL" in e.text for e in got)
+
+
+async def test_secret_values_are_injected_and_redacted_from_logs() -> None:
+    events = EventBus()
+    got = record(events)
+    cmd, args = fixture_cmd("echo_server.py")
+
+    async def secrets(refs: dict[str, str]) -> dict[str, str]:
+        return {env: "s3cr3t-value" for env in refs}
+
+    server = ManagedServer(
+        ServerSpec(name="sec", command=cmd, args=args, secrets={"ECHO_SECRET": "echo"}),
+        events=events,
+        path=os.environ["PATH"],
+        secrets=secrets,  # type: ignore[arg-type]
+    )
+    await server.start()
+    await _wait_log(got, "echo server ready")
+    await server.stop()
+    lines = [e.text for e in got if isinstance(e, LogLine)]
+    assert any("secret=••••••" in t for t in lines)
+    assert not any("s3cr3t-value" in t for t in lines)
+
+
+async def _wait_log(got: list[Event], text: str) -> LogLine:
+    import asyncio
+
+    for _ in range(500):
+        for e in got:
+            if isinstance(e, LogLine) and text in e.text:
+                return e
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no log line containing {text!r}")
+
+
+async def _child_pid(got: list[Event]) -> int:
+    line = await _wait_log(got, "ignore_term ready")
+    return int(line.text.rsplit("=", 1)[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); check its state.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
