@@ -157,6 +157,8 @@ class ManagedServer:
     # -- public lifecycle -----------------------------------------------------------
     async def start(self) -> None:
         """Start (or restart from FAILED). Returns once the first spawn settled."""
+        if self.state is ServerState.STOPPING:
+            await self.wait_for({ServerState.STOPPED})
         if self._task is not None and not self._task.done():
             return
         self._stopping = False

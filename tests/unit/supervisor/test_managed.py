@@ -166,3 +166,17 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_start_while_stopping_waits_then_starts() -> None:
+    import asyncio
+
+    cmd, args = fixture_cmd("echo_server.py")
+    server = make(ServerSpec(name="flip", command=cmd, args=args), FakeClock(), EventBus())
+    await server.start()
+    first = server.pid
+    await asyncio.gather(server.stop(), server.start())
+    assert server.state is S.RUNNING
+    assert server.pid != first
+    await server.stop()
+    assert server.state is S.STOPPED
