@@ -89,6 +89,10 @@ class Engine:
         # The gateway's auth slot; the auth service replaces it (see gateway/authslot.py).
         self.authenticator: Authenticator = LoopbackOnly()
         # --- gateway wiring (gateway/) goes here ---
+        from switchboard.gateway import Gateway
+
+        self.gateway = Gateway(self)
+        self.add_routes(self.gateway.routes())
         # --- auth wiring (auth/) goes here ---
 
     # -- lifecycle --------------------------------------------------------------------

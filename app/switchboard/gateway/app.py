@@ -1,0 +1,713 @@
+"""The gateway: every server behind ``/servers/<name>/mcp`` (and legacy ``/sse``).
+
+A plain ASGI app (no per-request Starlette objects: it is the hot path), mounted on
+the engine's listener behind the Origin/Host guard. Per request it:
+
+1. finds the server (404 if unknown) and asks the auth slot (``host.authenticator``,
+   read at request time so the auth service can replace it) -> 401/403 as told;
+2. for a local HTTP server, passes the request through (see ``passthrough.py``);
+3. for a stdio server, speaks MCP Streamable HTTP 2025-11-25 (POST answered as JSON,
+   or as an SSE stream when the server sends requests/notifications first; GET
+   stream; DELETE; ``Mcp-Session-Id``; 404 for unknown sessions) or the legacy
+   HTTP+SSE transport, and hands messages to the server's :class:`StdioMux`.
+
+Hardening: body limit -> 413, invalid JSON -> 400 with a JSON-RPC parse error, wrong
+content type -> 415, unsupported ``MCP-Protocol-Version`` -> 400, stopped/failed
+server -> 503 naming the server and its state. Clients of the 2026-07-28 revision
+probe ``server/discover`` first: they get a JSON-RPC "method not found" and fall back
+to ``initialize``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs
+
+import httpx
+from starlette.routing import BaseRoute, Mount
+from starlette.types import Receive, Scope, Send
+
+from switchboard.core.errors import ServerNotFound
+from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
+from switchboard.core.spec import Transport
+from switchboard.core.state import ServerState
+from switchboard.gateway import jsonrpc
+from switchboard.gateway.authslot import AuthDenied, Authenticator
+from switchboard.gateway.mux import (
+    SUPPORTED_VERSIONS,
+    Outbox,
+    PostChannel,
+    Session,
+    StdioMux,
+    Unavailable,
+)
+
+if TYPE_CHECKING:
+    from switchboard.supervisor.process import ManagedServer
+    from switchboard.supervisor.supervisor import Supervisor
+
+log = logging.getLogger("switchboard.gateway")
+
+MAX_BODY = 4 * 1024 * 1024
+"""Largest POST body accepted (a JSON-RPC message); bigger -> 413."""
+MAX_SESSIONS = 10_000
+SESSION_IDLE = 3600.0
+"""A session with no stream open and no request for this long is forgotten (-> 404)."""
+
+_JSON = b"application/json"
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+_DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
+
+
+class GatewayHost(Protocol):
+    """What the gateway needs from the engine (the Engine is one)."""
+
+    supervisor: Supervisor
+    events: EventBus
+    authenticator: Authenticator
+    state: str
+
+
+class _HTTPError(Exception):
+    """Answer with ``status`` and a JSON(-RPC) body."""
+
+    def __init__(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or []
+
+
+def _rpc_error(
+    status: int, msg_id: jsonrpc.MessageId, code: int, message: str, **data: Any
+) -> _HTTPError:
+    return _HTTPError(status, jsonrpc.error(msg_id, code, message, data or None))
+
+
+class Gateway:
+    """ASGI app serving every configured server under ``/servers/<name>/...``."""
+
+    def __init__(
+        self,
+        host: GatewayHost,
+        *,
+        max_body: int = MAX_BODY,
+        keepalive: float = 15.0,
+        start_wait: float = 30.0,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._host = host
+        self.max_body = max_body
+        self.keepalive = keepalive
+        self.start_wait = start_wait
+        self._clock = clock
+        self._muxes: dict[str, StdioMux] = {}
+        self.sessions: dict[str, Session] = {}
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._last_sweep = clock()
+        self._http_transport = http_transport
+        self._passthrough: Any = None
+        host.events.subscribe(self._on_event)
+
+    def routes(self) -> list[BaseRoute]:
+        return [Mount("/servers", app=self)]
+
+    # -- events -----------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, StateChanged):
+            for fut in self._waiters.pop(event.name, ()):
+                if not fut.done():
+                    fut.set_result(None)
+        elif isinstance(event, ConfigChanged):
+            for name in event.names or tuple(self._muxes):
+                mux = self._muxes.get(name)
+                if mux is None:
+                    continue
+                try:
+                    spec = self._host.supervisor.get(name).spec
+                except ServerNotFound:
+                    spec = None
+                if spec is None or spec.transport is not Transport.STDIO:
+                    self._drop_mux(name)
+
+    def _drop_mux(self, name: str) -> None:
+        mux = self._muxes.pop(name, None)
+        if mux is None:
+            return
+        for session in list(mux.sessions.values()):
+            self.sessions.pop(session.id, None)
+        mux.close()
+
+    # -- ASGI -------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        i = path.find("/servers/")
+        name, _, endpoint = path[i + 9 :].partition("/")
+        try:
+            await self._handle(scope, receive, send, path[:i], name, endpoint)
+        except _HTTPError as exc:
+            await _respond(send, exc.status, exc.body, exc.headers)
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, prefix: str, name: str, endpoint: str
+    ) -> None:
+        try:
+            server = self._host.supervisor.get(name)
+        except ServerNotFound:
+            raise _HTTPError(
+                404,
+                _json_error(
+                    "not_found",
+                    f"No server named {name!r}.",
+                    "Run 'switchboard list' to see configured servers.",
+                ),
+            ) from None
+        if endpoint not in ("mcp", "sse", "messages"):
+            raise _HTTPError(404, _json_error("not_found", "No such endpoint.", "Use .../mcp."))
+        host_header = authorization = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host_header = value.decode("latin-1")
+            elif key == b"authorization":
+                authorization = value.decode("latin-1")
+        spec = server.spec
+        kind = "sse" if endpoint == "messages" else endpoint
+        resource = f"http://{host_header}{prefix}/servers/{name}/{kind}"
+        try:
+            await self._host.authenticator.authenticate(
+                server=spec, resource=resource, authorization=authorization
+            )
+        except AuthDenied as denied:
+            raise _HTTPError(
+                denied.status,
+                jsonrpc.dumps(denied.body),
+                [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
+            ) from None
+        if spec.transport is not Transport.STDIO:
+            await self._pass_through(scope, receive, send, server, endpoint, prefix)
+            return
+        method = scope["method"]
+        if endpoint == "mcp":
+            if method == "POST":
+                await self._post(scope, receive, send, server)
+            elif method == "GET":
+                await self._get(scope, receive, send, server)
+            elif method == "DELETE":
+                await self._delete(scope, server)
+                await _respond(send, 200, b"", [])
+            else:
+                raise _HTTPError(405, b"", [(b"allow", b"GET, POST, DELETE")])
+        elif endpoint == "sse":
+            if method != "GET":
+                raise _HTTPError(405, b"", [(b"allow", b"GET")])
+            await self._legacy_stream(scope, receive, send, server, prefix)
+        else:
+            if method != "POST":
+                raise _HTTPError(405, b"", [(b"allow", b"POST")])
+            await self._legacy_post(scope, receive, send, server)
+
+    # -- Streamable HTTP ------------------------------------------------------------------
+    async def _post(
+        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer
+    ) -> None:
+        content_type = accept = session_id = version = None
+        length = -1
+        for key, value in scope["headers"]:
+            if key == b"content-type":
+                content_type = value
+            elif key == b"accept":
+                accept = value
+            elif key == b"mcp-session-id":
+                session_id = value
+            elif key == b"mcp-protocol-version":
+                version = value
+            elif key == b"content-length":
+                length = int(value) if value.isdigit() else -1
+        if content_type is None or not content_type.lower().startswith(_JSON):
+            raise _rpc_error(
+                415, None, jsonrpc.INVALID_REQUEST, "Content-Type must be application/json."
+            )
+        sse_ok = True
+        if accept is not None:
+            accept = accept.lower()
+            sse_ok = b"text/event-stream" in accept or b"*/*" in accept
+            if not sse_ok and _JSON not in accept and b"application/*" not in accept:
+                raise _rpc_error(
+                    406,
+                    None,
+                    jsonrpc.INVALID_REQUEST,
+                    "Accept must include application/json and text/event-stream.",
+                )
+        body = await self._read_body(receive, length)
+        msg = _parse(body)
+        method = msg.get("method")
+        msg_id = msg.get("id")
+        if method == "server/discover":
+            raise _rpc_error(
+                400,
+                msg_id,
+                jsonrpc.METHOD_NOT_FOUND,
+                "Method not found: this gateway speaks MCP 2025-11-25; use initialize.",
+            )
+        if version is not None and method != "initialize":
+            v = version.decode("latin-1")
+            if v not in SUPPORTED_VERSIONS:
+                raise _rpc_error(
+                    400,
+                    msg_id,
+                    jsonrpc.INVALID_REQUEST,
+                    f"Unsupported MCP-Protocol-Version {v!r}.",
+                    supported=list(SUPPORTED_VERSIONS),
+                )
+        if method == "initialize":
+            if "id" not in msg:
+                raise _rpc_error(400, None, jsonrpc.INVALID_REQUEST, "initialize needs an id.")
+            mux = await self._ready_mux(server, msg_id)
+            session = Session(server.name)
+            self._add_session(session)
+            try:
+                result = await mux.initialize(session, msg.get("params") or {})
+            except Unavailable as exc:
+                self.sessions.pop(session.id, None)
+                raise self._unavailable(server, msg_id, exc) from None
+            await _respond(
+                send,
+                200,
+                jsonrpc.result(msg_id, result),
+                [(b"content-type", _JSON), (b"mcp-session-id", session.id_bytes)],
+            )
+            return
+        session = self._session(server.name, session_id, msg_id)
+        found = self._muxes.get(server.name)
+        if found is None or session.closed:
+            raise _rpc_error(404, msg_id, jsonrpc.INVALID_REQUEST, "Session not found.")
+        mux = found
+        if method is None or "id" not in msg:
+            # A notification, or the client's response to a server request.
+            with contextlib.suppress(Unavailable, _HTTPError):
+                if not mux.ready():
+                    await self._ready_mux(server, None)
+                mux.notify(session, msg)
+            await _respond(send, 202, b"", [])
+            return
+        if not mux.ready():
+            mux = await self._ready_mux(server, msg_id)
+        channel = PostChannel(sse_ok)
+        try:
+            mux.submit(session, msg, channel)
+        except Unavailable as exc:
+            raise self._unavailable(server, msg_id, exc) from None
+        loop = asyncio.get_running_loop()
+        if not channel.done:
+            channel.waiter = loop.create_future()
+            await channel.waiter
+        messages = channel.messages
+        if channel.done and len(messages) == 1:
+            await _respond(
+                send,
+                200,
+                messages[0],
+                [(b"content-type", _JSON), (b"mcp-session-id", session.id_bytes)],
+            )
+            return
+        # The server sent requests/notifications for this request first: stream them.
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*_SSE_HEADERS, (b"mcp-session-id", session.id_bytes)],
+            }
+        )
+        while True:
+            batch, channel.messages = channel.messages, []
+            if batch:
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"".join(_sse_event(m) for m in batch),
+                        "more_body": True,
+                    }
+                )
+            if channel.done and not channel.messages:
+                break
+            if not channel.messages:
+                channel.waiter = loop.create_future()
+                await channel.waiter
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _get(self, scope: Scope, receive: Receive, send: Send, server: ManagedServer) -> None:
+        accept = session_id = None
+        for key, value in scope["headers"]:
+            if key == b"accept":
+                accept = value
+            elif key == b"mcp-session-id":
+                session_id = value
+        if accept is not None and b"text/event-stream" not in accept.lower():
+            raise _rpc_error(
+                406, None, jsonrpc.INVALID_REQUEST, "GET needs Accept: text/event-stream."
+            )
+        session = self._session(server.name, session_id, None)
+        box = Outbox()
+        session.attach(box)
+        try:
+            await self._stream(receive, send, box, [(b"mcp-session-id", session.id_bytes)], None)
+        finally:
+            session.detach(box)
+            session.last_active = self._clock()
+
+    async def _delete(self, scope: Scope, server: ManagedServer) -> None:
+        session_id = None
+        for key, value in scope["headers"]:
+            if key == b"mcp-session-id":
+                session_id = value
+        session = self._session(server.name, session_id, None)
+        self._end_session(session)
+
+    # -- legacy HTTP+SSE (2024-11-05) -----------------------------------------------------
+    async def _legacy_stream(
+        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, prefix: str
+    ) -> None:
+        if server.state in _DOWN_STATES:
+            raise self._unavailable(server, None, None)
+        session = Session(server.name, legacy=True)
+        self._add_session(session)
+        box = Outbox()
+        session.attach(box)
+        endpoint = f"{prefix}/servers/{server.name}/messages?session_id={session.id}".encode()
+        try:
+            await self._stream(
+                receive, send, box, [], b"event: endpoint\ndata: " + endpoint + b"\n\n"
+            )
+        finally:
+            self._end_session(session)
+
+    async def _legacy_post(
+        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer
+    ) -> None:
+        content_type = None
+        length = -1
+        for key, value in scope["headers"]:
+            if key == b"content-type":
+                content_type = value
+            elif key == b"content-length":
+                length = int(value) if value.isdigit() else -1
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        sid = (query.get("session_id") or [""])[0]
+        session = self.sessions.get(sid)
+        if session is None or session.server != server.name or not session.legacy:
+            raise _rpc_error(404, None, jsonrpc.INVALID_REQUEST, "Session not found.")
+        if content_type is None or not content_type.lower().startswith(_JSON):
+            raise _rpc_error(
+                415, None, jsonrpc.INVALID_REQUEST, "Content-Type must be application/json."
+            )
+        msg = _parse(await self._read_body(receive, length))
+        method = msg.get("method")
+        msg_id = msg.get("id")
+        # Errors about the server's state go on the stream: legacy clients give up on a
+        # session whose POST fails.
+        try:
+            if method == "initialize":
+                mux = await self._ready_mux(server, msg_id)
+                result = await mux.initialize(session, msg.get("params") or {})
+                session.send(jsonrpc.result(msg_id, result))
+            elif method is None or "id" not in msg:
+                mux = self._muxes.get(server.name) or await self._ready_mux(server, None)
+                if not mux.ready():
+                    await self._ready_mux(server, None)
+                mux.notify(session, msg)
+            else:
+                mux = self._muxes.get(server.name) or await self._ready_mux(server, msg_id)
+                if not mux.ready():
+                    mux = await self._ready_mux(server, msg_id)
+                mux.submit(session, msg, session)
+        except Unavailable as exc:
+            if "id" in msg and method is not None:
+                session.send(self._unavailable(server, msg_id, exc).body)
+        except _HTTPError as exc:
+            if "id" in msg and method is not None:
+                session.send(exc.body)
+        await _respond(send, 202, b"", [])
+
+    # -- shared pieces ----------------------------------------------------------------------
+    def _session(self, name: str, session_id: bytes | None, msg_id: jsonrpc.MessageId) -> Session:
+        if session_id is None:
+            raise _rpc_error(
+                400,
+                msg_id,
+                jsonrpc.INVALID_REQUEST,
+                "Missing Mcp-Session-Id header; initialize first.",
+            )
+        session = self.sessions.get(session_id.decode("latin-1"))
+        if session is None or session.server != name or session.legacy:
+            raise _rpc_error(404, msg_id, jsonrpc.INVALID_REQUEST, "Session not found.")
+        return session
+
+    def _add_session(self, session: Session) -> None:
+        now = self._clock()
+        if now - self._last_sweep > 60 or len(self.sessions) >= MAX_SESSIONS:
+            self._sweep(now)
+        self.sessions[session.id] = session
+
+    def _sweep(self, now: float) -> None:
+        self._last_sweep = now
+        idle = [
+            s
+            for s in self.sessions.values()
+            if not s.outboxes and not s.inflight and now - s.last_active > SESSION_IDLE
+        ]
+        if len(self.sessions) - len(idle) >= MAX_SESSIONS:
+            idle = sorted(
+                (s for s in self.sessions.values() if not s.outboxes and not s.inflight),
+                key=lambda s: s.last_active,
+            )[: len(self.sessions) // 10 + 1]
+        for session in idle:
+            self._end_session(session)
+
+    def _end_session(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        mux = self._muxes.get(session.server)
+        if mux is not None:
+            mux.close_session(session)
+        else:
+            session.closed = True
+
+    async def _ready_mux(self, server: ManagedServer, msg_id: jsonrpc.MessageId) -> StdioMux:
+        name = server.name
+        mux = self._muxes.get(name)
+        if mux is None:
+            supervisor = self._host.supervisor
+
+            def stream_source() -> Any:
+                try:
+                    return supervisor.get(name).stream
+                except ServerNotFound:
+                    return None
+
+            def timeout() -> float:
+                try:
+                    return supervisor.get(name).spec.request_timeout
+                except ServerNotFound:
+                    return 1.0
+
+            mux = StdioMux(name, stream_source, timeout=timeout)
+            self._muxes[name] = mux
+        if mux.ready():
+            return mux
+        deadline = self._clock() + self.start_wait
+        while server.stream is None or server.stream.closed:
+            if server.state in _DOWN_STATES:
+                raise self._unavailable(server, msg_id, None)
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise self._unavailable(server, msg_id, None)
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(name, []).append(fut)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(fut, min(remaining, 1.0))
+        if mux.init_params is None:
+            return mux  # the first initialize sets it up (StdioMux.initialize)
+        try:
+            await mux.ensure_ready()
+        except Unavailable as exc:
+            raise self._unavailable(server, msg_id, exc) from None
+        return mux
+
+    def _unavailable(
+        self, server: ManagedServer, msg_id: jsonrpc.MessageId, exc: Unavailable | None
+    ) -> _HTTPError:
+        state = server.state.value
+        if exc is not None and server.state is ServerState.RUNNING:
+            message = str(exc)
+            state = exc.state
+        else:
+            message = f"Server {server.name!r} is {state}."
+        hint = f"Start it: 'switchboard start {server.name}' or from the tray."
+        if server.state is ServerState.FAILED:
+            hint = f"It failed: see 'switchboard logs {server.name}', fix it, then start it again."
+        return _HTTPError(
+            503,
+            jsonrpc.error(
+                msg_id,
+                jsonrpc.SERVER_UNAVAILABLE,
+                f"{message} {hint}",
+                {"server": server.name, "state": state},
+            ),
+            [(b"content-type", _JSON), (b"retry-after", b"2")],
+        )
+
+    async def _read_body(self, receive: Receive, length: int) -> bytes:
+        if length > self.max_body:
+            raise _rpc_error(
+                413, None, jsonrpc.INVALID_REQUEST, f"Request body over {self.max_body} bytes."
+            )
+        message = await receive()
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body", False):
+            if len(body) > self.max_body:
+                raise _rpc_error(
+                    413, None, jsonrpc.INVALID_REQUEST, f"Request body over {self.max_body} bytes."
+                )
+            return body
+        parts = [body]
+        size = len(body)
+        while message.get("more_body", False):
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _HTTPError(400, b"")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _rpc_error(
+                    413, None, jsonrpc.INVALID_REQUEST, f"Request body over {self.max_body} bytes."
+                )
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def _stream(
+        self,
+        receive: Receive,
+        send: Send,
+        box: Outbox,
+        headers: list[tuple[bytes, bytes]],
+        first: bytes | None,
+    ) -> None:
+        """Serve one long-lived SSE stream until the client leaves or the engine stops."""
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, *headers]}
+        )
+        await send(
+            {"type": "http.response.body", "body": first or b": open\n\n", "more_body": True}
+        )
+        disconnected = asyncio.ensure_future(_wait_disconnect(receive))
+        getter: asyncio.Future[bytes] | None = None
+        last_write = self._clock()
+        tick = min(self.keepalive, 1.0)
+        try:
+            while not box.closed and self._host.state not in ("closing", "closed"):
+                if getter is None:
+                    getter = asyncio.ensure_future(box.queue.get())
+                done, _ = await asyncio.wait(
+                    (getter, disconnected), timeout=tick, return_when=asyncio.FIRST_COMPLETED
+                )
+                if disconnected in done:
+                    break
+                now = self._clock()
+                if getter in done:
+                    chunks = [_sse_event(getter.result())]
+                    getter = None
+                    while not box.queue.empty():
+                        chunks.append(_sse_event(box.queue.get_nowait()))
+                    await send(
+                        {"type": "http.response.body", "body": b"".join(chunks), "more_body": True}
+                    )
+                    last_write = now
+                elif now - last_write >= self.keepalive:
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": b": keepalive\n\n",
+                            "more_body": True,
+                        }
+                    )
+                    last_write = now
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            disconnected.cancel()
+            if getter is not None:
+                getter.cancel()
+
+    # -- pass-through -----------------------------------------------------------------------
+    async def _pass_through(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        server: ManagedServer,
+        endpoint: str,
+        prefix: str,
+    ) -> None:
+        from switchboard.gateway.passthrough import PassThrough
+
+        if server.state is not ServerState.RUNNING:
+            raise self._unavailable(server, None, None)
+        if self._passthrough is None:
+            self._passthrough = PassThrough(self._http_transport)
+        await self._passthrough.handle(
+            scope, receive, send, server.spec, endpoint, prefix, self.max_body
+        )
+
+    async def aclose(self) -> None:
+        for name in list(self._muxes):
+            self._drop_mux(name)
+        if self._passthrough is not None:
+            await self._passthrough.aclose()
+
+
+def _sse_event(message: bytes) -> bytes:
+    return b"event: message\ndata: " + message + b"\n\n"
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        msg = jsonrpc.loads(body)
+    except jsonrpc.JSONDecodeError:
+        raise _rpc_error(
+            400, None, jsonrpc.PARSE_ERROR, "Parse error: the body is not valid JSON."
+        ) from None
+    if isinstance(msg, list):
+        raise _rpc_error(
+            400,
+            None,
+            jsonrpc.INVALID_REQUEST,
+            "JSON-RPC batches are not supported (MCP 2025-06-18+).",
+        )
+    if not isinstance(msg, dict) or msg.get("jsonrpc") != "2.0":
+        raise _rpc_error(400, None, jsonrpc.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.")
+    method = msg.get("method")
+    if method is not None and not isinstance(method, str):
+        raise _rpc_error(400, msg.get("id"), jsonrpc.INVALID_REQUEST, "method must be a string.")
+    if method is None and "result" not in msg and "error" not in msg:
+        raise _rpc_error(400, msg.get("id"), jsonrpc.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.")
+    return msg
+
+
+def _json_error(code: str, message: str, hint: str) -> bytes:
+    return jsonrpc.dumps({"error": code, "message": message, "hint": hint})
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    if body and not any(k == b"content-type" for k, _ in headers):
+        headers = [(b"content-type", _JSON), *headers]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
