@@ -94,6 +94,10 @@ class Engine:
         self.gateway = Gateway(self)
         self.add_routes(self.gateway.routes())
         # --- auth wiring (auth/) goes here ---
+        # --- client configs (clients/): connected clients follow server changes ---
+        from switchboard.clients.sync import ClientSync
+
+        self.client_sync = ClientSync(self)
 
     # -- lifecycle --------------------------------------------------------------------
     @property
@@ -138,6 +142,7 @@ class Engine:
         self.state = EngineState.RUNNING
         self.started_at = time.time()
         log.info("engine ready at %s in %.0f ms", self.base_url, (time.perf_counter() - t0) * 1e3)
+        self.client_sync.start()
         if self._restore:
             wanted = [s.name for s in self.config.servers if s.autostart]
             await asyncio.gather(*(self._start_quietly(n) for n in wanted), return_exceptions=True)
@@ -147,6 +152,7 @@ class Engine:
             self.state = EngineState.CLOSED
             return
         self.state = EngineState.CLOSING
+        await self.client_sync.aclose()
         if self.listener is not None:
             await self.listener.aclose()
         await self.supervisor.aclose()

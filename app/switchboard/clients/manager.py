@@ -101,8 +101,12 @@ def default_connect_command(paths: AppPaths | None = None) -> tuple[str, ...]:
     return base
 
 
-def is_ours(entry: Any, name: str) -> bool:
-    """Is this client entry one that Switchboard wrote for server ``name``?"""
+def is_ours(entry: Any, name: str, connect: tuple[str, ...] = ()) -> bool:
+    """Is this client entry one that Switchboard wrote for server ``name``?
+
+    Yes when it points at a Switchboard gateway URL of that name, or runs
+    ``<switchboard> connect <name>`` (``connect`` is this instance's own argv prefix).
+    """
     url_re = re.compile(
         r"^https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+/servers/"
         + re.escape(name)
@@ -128,8 +132,9 @@ def is_ours(entry: Any, name: str) -> bool:
         command = str(entry.get("command", ""))
         if isinstance(args, list) and "connect" in args:
             i = args.index("connect")
-            mentions = "switchboard" in command or any("switchboard" in str(a) for a in args[:i])
-            return mentions and args[i + 1 : i + 2] == [name]
+            argv = [command, *map(str, args[:i])]
+            mentions = any("switchboard" in a.lower() for a in argv)
+            return (mentions or tuple(argv) == connect) and args[i + 1 : i + 2] == [name]
     return False
 
 
@@ -215,7 +220,7 @@ class ClientManager:
     def ours(self, kind: ClientKind) -> list[str]:
         path, text, _ = self._read(kind)
         editor = open_editor(kind.fmt, text, kind.container, str(path), keyed_list=kind.keyed_list)
-        return sorted(n for n, e in editor.entries().items() if is_ours(e, n))
+        return sorted(n for n, e in editor.entries().items() if is_ours(e, n, self.connect_command))
 
     def clients(self) -> list[ClientInfo]:
         connected = set(self.connected())
@@ -250,7 +255,7 @@ class ClientManager:
             removed: list[str] = []
             for target in self.targets(servers):
                 old = current.get(target.name)
-                if old is not None and not is_ours(old, target.name):
+                if old is not None and not is_ours(old, target.name, self.connect_command):
                     conflicts.append(target.name)
                     continue
                 if editor.put(target.name, kind.entry(target)):
@@ -258,7 +263,11 @@ class ClientManager:
                 else:
                     unchanged.append(target.name)
             for name, entry in current.items():
-                if name not in servers and is_ours(entry, name) and editor.remove(name):
+                if (
+                    name not in servers
+                    and is_ours(entry, name, self.connect_command)
+                    and editor.remove(name)
+                ):
                     removed.append(name)
             new_text = editor.text()
             written = False

@@ -1,0 +1,94 @@
+"""``switchboard client list | connect | disconnect``: MCP clients' config files."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.clients.manager import ClientManager
+from switchboard.core.errors import EngineNotRunning
+from switchboard.core.paths import AppPaths
+from switchboard.store.config import Config, ConfigStore
+
+
+def _add_parsers(sub: Any) -> None:
+    c = sub.add_parser(
+        "client",
+        help="point MCP clients (Cursor, VS Code, Claude, ...) at Switchboard",
+        description="Add Switchboard's servers to MCP clients' config files, or take them out "
+        "again. Only Switchboard's own entries are touched; a backup of each file is kept "
+        "next to it (*.switchboard.bak).",
+    )
+    verbs = c.add_subparsers(dest="client_verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="list known MCP clients, whether installed and connected")
+    con = verbs.add_parser("connect", help="add Switchboard's servers to a client's config")
+    con.add_argument("clients", nargs="*", metavar="CLIENT", help="client id (see 'client list')")
+    con.add_argument("--detected", action="store_true", help="every client found installed")
+    dis = verbs.add_parser("disconnect", help="remove Switchboard's servers from a client")
+    dis.add_argument("clients", nargs="+", metavar="CLIENT")
+
+
+_EXTRA_PARSERS.append(_add_parsers)
+
+
+def gateway_urls(config: Config) -> dict[str, str]:
+    """{server: gateway URL} from the config alone (the port is fixed by the settings)."""
+    host = config.settings.host
+    host = f"[{host}]" if ":" in host else host
+    base = f"http://{host}:{config.settings.port}"
+    return {s.name: f"{base}/servers/{s.name}/mcp" for s in config.servers}
+
+
+def current_servers(paths: AppPaths) -> dict[str, str]:
+    """The servers clients should see: from the running engine, else the config file."""
+    from switchboard.control.client import ControlClient
+
+    try:
+        client = ControlClient.connect(paths)
+    except EngineNotRunning:
+        return gateway_urls(ConfigStore(paths.config_file).load())
+    try:
+        views = client.request("GET", "/servers")["servers"]
+    finally:
+        client.close()
+    return {v["spec"]["name"]: v["url"] for v in views}
+
+
+@command("client")
+def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
+    manager = ClientManager(paths)
+    if args.client_verb == "list":
+        for info in manager.clients():
+            flags = "connected" if info.connected else ("installed" if info.installed else "-")
+            ours = f"{len(info.ours)} server(s)" if info.ours else ""
+            print(f"{info.kind.id:16} {info.kind.title:17} {flags:10} {ours:12} {info.config_path}")
+            if info.error:
+                print(f"{'':16} problem: {info.error}")
+        return 0
+    if args.client_verb == "connect":
+        ids = list(args.clients)
+        if args.detected:
+            ids += [i.kind.id for i in manager.clients() if i.installed and i.kind.id not in ids]
+        if not ids:
+            print("Name a client (see 'switchboard client list') or use --detected.")
+            return 2
+        for client_id in ids:
+            manager.kind(client_id)
+        servers = current_servers(paths)
+        for client_id in ids:
+            report = manager.connect(client_id, servers)
+            print(f"{manager.kind(client_id).title}: {report.config_path}")
+            for line in report.lines():
+                print(line)
+        if not servers:
+            print("(No servers yet: new ones are added to connected clients automatically.)")
+        return 0
+    for client_id in args.clients:
+        manager.kind(client_id)
+    for client_id in args.clients:
+        report = manager.disconnect(client_id)
+        print(f"{manager.kind(client_id).title}: {report.config_path}")
+        for line in report.lines():
+            print(line)
+    return 0

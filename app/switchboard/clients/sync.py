@@ -1,0 +1,83 @@
+"""Keeps connected clients' configs in step with the engine's servers.
+
+Subscribed to the engine's events: every ConfigChanged (a server added, removed or
+renamed) reconciles each connected client in a worker thread, so removing a server
+removes it from Cursor, VS Code, ... as well. A reconcile also runs when the engine
+starts, which catches changes made with the CLI while it was not running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from switchboard.clients.manager import ClientManager
+from switchboard.core.events import ConfigChanged, Event
+
+if TYPE_CHECKING:
+    from switchboard.engine import Engine
+
+log = logging.getLogger("switchboard.clients")
+
+
+class ClientSync:
+    """Debounced, single-flight reconcile of client configs on config changes."""
+
+    def __init__(self, engine: Engine, manager: ClientManager | None = None) -> None:
+        self._engine = engine
+        self._manager = manager
+        self._task: asyncio.Task[None] | None = None
+        self._dirty = False
+        self._running = False
+        self._unsubscribe = engine.subscribe(self._on_event)
+        self.runs = 0
+        """How many reconciles ran (for tests and diagnostics)."""
+
+    @property
+    def manager(self) -> ClientManager:
+        if self._manager is None:
+            self._manager = ClientManager(self._engine.paths)
+        return self._manager
+
+    @manager.setter
+    def manager(self, manager: ClientManager) -> None:
+        """Replace the manager (tests inject one with a fake home) before start()."""
+        self._manager = manager
+
+    def start(self) -> None:
+        """Begin following changes; reconciles once right away."""
+        self._running = True
+        self._schedule()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ConfigChanged) and self._running:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def servers(self) -> dict[str, str]:
+        return {s.name: self._engine.server_url(s.name) for s in self._engine.config.servers}
+
+    async def _run(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            try:
+                await asyncio.to_thread(self.manager.sync, self.servers())
+            except Exception:
+                log.exception("updating MCP client configs failed")
+            self.runs += 1
+
+    async def idle(self) -> None:
+        """Wait until no reconcile is pending."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def aclose(self) -> None:
+        self._running = False
+        self._unsubscribe()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)

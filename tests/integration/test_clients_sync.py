@@ -1,0 +1,75 @@
+"""Connected clients follow the engine: servers added or removed appear in and
+disappear from their configs; a start reconciles changes made while it was down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from switchboard.clients.jsonc import parse
+from switchboard.clients.kinds import BY_ID, HostEnv
+from switchboard.clients.manager import ClientManager
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import ServerSpec
+from switchboard.engine import Engine
+from switchboard.store.config import ConfigStore
+from tests.conftest import FakeSecrets, fixture_cmd
+
+
+def _engine(paths: AppPaths, host: HostEnv) -> Engine:
+    engine = Engine(
+        paths,
+        port=0,
+        secrets_resolver=FakeSecrets(),
+        path_resolver=lambda: os.environ["PATH"],
+        stop_grace=2.0,
+    )
+    engine.client_sync.manager = ClientManager(paths, host=host, connect_command=("/sb",))
+    return engine
+
+
+def _cursor(host: HostEnv) -> dict[str, object]:
+    data = parse(BY_ID["cursor"].config_path(host).read_text("utf-8"))
+    assert isinstance(data, dict)
+    servers = data["mcpServers"]
+    assert isinstance(servers, dict)
+    return servers
+
+
+def _claude_desktop(host: HostEnv) -> dict[str, object]:
+    data = parse(BY_ID["claude-desktop"].config_path(host).read_text("utf-8"))
+    assert isinstance(data, dict)
+    servers = data["mcpServers"]
+    assert isinstance(servers, dict)
+    return servers
+
+
+async def test_clients_follow_server_add_and_remove(paths: AppPaths, tmp_path: Path) -> None:
+    host = HostEnv("linux", tmp_path / "me", {})
+    command, args = fixture_cmd("echo_server.py")
+    ConfigStore(paths.config_file).update(lambda c: c.with_server(ServerSpec("old", command, args)))
+    manager = ClientManager(paths, host=host, connect_command=("/sb",))
+    manager.connect("cursor", {"stale": "http://127.0.0.1:1/servers/stale/mcp"})
+    manager.connect("claude-desktop", {})
+
+    engine = _engine(paths, host)
+    await engine.start()
+    try:
+        await engine.client_sync.idle()
+        # The start reconciled: the stale entry is gone, the configured server is in.
+        assert _cursor(host) == {"old": {"url": engine.server_url("old")}}
+        assert _claude_desktop(host) == {"old": {"command": "/sb", "args": ["connect", "old"]}}
+
+        await engine.add_server(ServerSpec("echo", command, args))
+        await engine.client_sync.idle()
+        assert sorted(_cursor(host)) == ["echo", "old"]
+        assert _cursor(host)["echo"] == {"url": engine.server_url("echo")}
+
+        await engine.remove_server("old")
+        await engine.client_sync.idle()
+        assert sorted(_cursor(host)) == ["echo"]
+        assert sorted(_claude_desktop(host)) == ["echo"]
+    finally:
+        await engine.aclose()
+    # Not connected clients were never touched.
+    assert not BY_ID["vscode"].config_path(host).exists()
