@@ -57,10 +57,11 @@ class Catalog:
         return [e for s, e in sorted(scored, key=lambda p: (-p[0], p[1].name)) if s > 0]
 
     def get(self, key: str) -> CatalogEntry:
-        """By full name, by short name, or by package identifier."""
+        """By full name, handle, short name, or package identifier."""
         entries = self.entries()
         for test in (
             lambda e: e.name == key,
+            lambda e: e.handle == key,
             lambda e: e.short_name == key,
             lambda e: any(p.identifier == key for p in e.packages),
         ):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from switchboard.core.errors import CatalogError
+from switchboard.core.spec import suggest_name
 
 OFFICIAL_META = "io.modelcontextprotocol.registry/official"
 
@@ -179,6 +180,11 @@ class CatalogEntry:
     def display(self) -> str:
         return self.title or self.short_name
 
+    @property
+    def handle(self) -> str:
+        """Short name people type (``github``, ``brave-search``); the default server name."""
+        return suggest_name(self.title or self.short_name)
+
     @classmethod
     def from_json(cls, item: Any) -> CatalogEntry:
         """From a registry list item ``{"server": {...}, "_meta": {...}}`` or a bare
@@ -224,13 +230,19 @@ class CatalogEntry:
         if not words:
             return 1
         hay = " ".join(
-            [self.name, self.title, self.description, *(p.identifier for p in self.packages)]
+            [
+                self.handle,
+                self.short_name,
+                self.title,
+                self.description,
+                *(p.identifier for p in self.packages),
+            ]
         ).lower()
         score = 0
         for word in words:
             if word not in hay:
                 return 0
             score += 1
-            if word in self.short_name.lower() or word in self.title.lower():
+            if word in self.handle or word in self.title.lower():
                 score += 3
         return score

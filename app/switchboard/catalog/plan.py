@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from switchboard.catalog.model import Argument, CatalogEntry, EnvVar, Package
 from switchboard.core.errors import CatalogError, RuntimeMissing, ValidationError
-from switchboard.core.spec import ServerSpec, Transport, suggest_name, validate_name
+from switchboard.core.spec import ServerSpec, Transport, validate_name
 
 Which = Callable[[str], str | None]
 
@@ -245,7 +245,7 @@ def plan_install(
         raise CatalogError(
             f"{entry.display} was withdrawn from the registry.", hint="Pick another server."
         )
-    spec_name = validate_name(name or suggest_name(entry.title or entry.short_name))
+    spec_name = validate_name(name or entry.handle)
     package, runtime = choose_package(entry, which, registry_type)
     values = args or {}
     env_map, secret_map, needs = _environment(

@@ -1,0 +1,297 @@
+"""``switchboard catalog search | show | install | sync`` and ``export`` / ``import``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from switchboard.catalog.catalog import Catalog
+from switchboard.catalog.model import CatalogEntry
+from switchboard.catalog.plan import InstallPlan, plan_install
+from switchboard.catalog.registry import DEFAULT_REGISTRY, RegistryClient
+from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.core.errors import (
+    EngineNotRunning,
+    SecretError,
+    StoreError,
+    SwitchboardError,
+    ValidationError,
+)
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import ServerSpec
+from switchboard.store.config import ConfigStore
+from switchboard.store.exchange import apply_import, export_servers, parse_export, plan_import
+
+REGISTRY_ENV = "SWITCHBOARD_REGISTRY"
+
+
+def _add_parsers(sub: Any) -> None:
+    c = sub.add_parser(
+        "catalog",
+        help="find and install MCP servers from the catalog",
+        description="Browse the bundled catalog and the official MCP registry, and install "
+        "servers from them. Installing shows the exact command first.",
+    )
+    c.add_argument(
+        "--registry",
+        metavar="URL",
+        help=f"registry base URL (default: ${REGISTRY_ENV} or {DEFAULT_REGISTRY})",
+    )
+    verbs = c.add_subparsers(dest="catalog_verb", metavar="VERB", required=True)
+    s = verbs.add_parser("search", help="search the catalog (offline; --online asks the registry)")
+    s.add_argument("query", nargs="*", help="words to look for (nothing lists everything)")
+    s.add_argument("--online", action="store_true", help="search the live registry")
+    sh = verbs.add_parser("show", help="show one entry and the command it would run")
+    sh.add_argument("entry", help="catalog name, short name or package")
+    i = verbs.add_parser(
+        "install",
+        help="add a server from the catalog",
+        description="Add a server from the catalog. Prints the exact command and asks before "
+        "adding it (unless --yes). Secrets are stored in the keyring, never in files.",
+    )
+    i.add_argument("entry", help="catalog name, short name or package")
+    i.add_argument("--name", help="server name (default: from the entry)")
+    i.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    i.add_argument(
+        "--arg", action="append", default=[], metavar="NAME=VALUE", help="package argument"
+    )
+    i.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="ENV[=SECRET]",
+        help="take ENV from keyring secret SECRET (default name: SERVER.ENV)",
+    )
+    i.add_argument("--package", choices=["npm", "pypi", "oci"], help="which package to run")
+    i.add_argument("--latest", action="store_true", help="run the newest version, not the pinned")
+    i.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    i.add_argument("--start", action="store_true", help="start it right away")
+    sy = verbs.add_parser("sync", help="fetch the registry into the local cache")
+    sy.add_argument("--full", action="store_true", help="fetch everything, not just changes")
+
+    e = sub.add_parser("export", help="write the servers to a file (secrets only as references)")
+    e.add_argument("file", nargs="?", default="-", help="file to write (default: stdout)")
+    e.add_argument("names", nargs="*", metavar="NAME", help="only these servers")
+    im = sub.add_parser(
+        "import",
+        help="add servers from an export file (never overwrites)",
+        description="Add the servers of an export file. Invalid files import nothing; a "
+        "server whose name exists with a different definition is reported, not overwritten.",
+    )
+    im.add_argument("file")
+    im.add_argument("--dry-run", action="store_true", help="only show what would happen")
+
+
+_EXTRA_PARSERS.append(_add_parsers)
+
+
+def _registry(args: argparse.Namespace, paths: AppPaths) -> RegistryClient:
+    base = args.registry or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY
+    return RegistryClient(paths.cache_dir, base_url=base)
+
+
+def _row(entry: CatalogEntry) -> str:
+    kinds = ",".join(sorted({p.registry_type for p in entry.packages})) or "remote"
+    text = entry.description.replace("\n", " ")
+    if len(text) > 70:
+        text = text[:69] + "…"
+    return f"{entry.handle:24} {kinds:9} {text}"
+
+
+def _pairs(items: list[str], what: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"Invalid --{what} {item!r}.", hint=f"Use --{what} NAME=VALUE.")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _plan(args: argparse.Namespace, entry: CatalogEntry) -> InstallPlan:
+    name = args.name or entry.handle
+    secrets = {}
+    for item in args.secret:
+        env, _, ref = item.partition("=")
+        secrets[env] = ref or f"{name}.{env}"
+    return plan_install(
+        entry,
+        name=name,
+        env={k: v[-1] for k, v in _pairs(args.env, "env").items()},
+        args=_pairs(args.arg, "arg"),
+        secrets=secrets,
+        registry_type=args.package,
+        latest=args.latest,
+    )
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise ValidationError(
+            "Confirmation is needed, but there is no terminal to ask on.",
+            hint="Re-run with --yes after checking the command above.",
+        )
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _add_spec(paths: AppPaths, spec: ServerSpec, start: bool) -> None:
+    from switchboard.control.client import ControlClient
+
+    try:
+        client = ControlClient.connect(paths)
+    except EngineNotRunning:
+        ConfigStore(paths.config_file).update(lambda c: c.with_server(spec))
+        print(f"Added {spec.name}. (Switchboard is not running; it applies when it starts.)")
+        return
+    try:
+        view = client.request("POST", "/servers", spec.to_dict())
+        print(f"Added {spec.name}: {view['url']}")
+        if start:
+            status = client.request("POST", f"/servers/{spec.name}/start")["status"]
+            print(f"{spec.name}: {status['state']}")
+    finally:
+        client.close()
+
+
+def _missing_secrets(paths: AppPaths, names: list[str]) -> list[str]:
+    from switchboard.secrets.store import SecretStore
+
+    store = SecretStore.for_paths(paths)
+    try:
+        return [n for n in names if not store.has(n)]
+    except SecretError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return names
+
+
+@command("catalog")
+def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
+    registry = _registry(args, paths)
+    catalog = Catalog(registry)
+    verb = args.catalog_verb
+    if verb == "sync":
+        result = asyncio.run(registry.sync(full=args.full))
+        kind = "changes since the last sync" if result.incremental else "full listing"
+        print(f"Fetched {result.fetched} entries ({kind}); {result.total} in the cache.")
+        return 0
+    if verb == "search":
+        query = " ".join(args.query)
+        found = asyncio.run(registry.search(query)) if args.online else catalog.search(query)
+        if not found:
+            print("Nothing found." + ("" if args.online else " Try --online for the registry."))
+        for entry in found:
+            print(_row(entry))
+        return 0
+    entry = catalog.get(args.entry)
+    if verb == "show":
+        print(f"{entry.display}  ({entry.name}, version {entry.version or '?'})")
+        for line in textwrap.wrap(entry.description, 78):
+            print(f"  {line}")
+        if entry.repository:
+            print(f"  source: {entry.repository}")
+        for package in entry.packages:
+            print(f"package {package.registry_type} {package.identifier} {package.version}")
+            for var in package.environment_variables:
+                flags = [
+                    f for f, on in (("required", var.is_required), ("secret", var.is_secret)) if on
+                ]
+                extra = f" [{', '.join(flags)}]" if flags else ""
+                default = f" (default {var.default})" if var.default else ""
+                print(f"  env {var.name}{extra}{default}: {var.description}")
+            for arg in package.package_arguments:
+                label = arg.name or f"<{arg.key}>"
+                print(f"  arg {label}{' [required]' if arg.is_required else ''}: {arg.description}")
+        try:
+            plan = plan_install(entry)
+            print(f"would run: {plan.command_line}")
+        except SwitchboardError as exc:
+            print(f"to install: {exc}")
+        return 0
+    # install
+    plan = _plan(args, entry)
+    print(plan.describe())
+    if not args.yes and not _confirm("Add this server?"):
+        print("Nothing was added.")
+        return 1
+    _add_spec(paths, plan.spec, args.start and not plan.secrets)
+    missing = _missing_secrets(paths, [n.secret for n in plan.secrets])
+    for need in plan.secrets:
+        if need.secret not in missing:
+            continue
+        if not args.yes and sys.stdin.isatty():
+            from switchboard.secrets.store import SecretStore
+
+            value = getpass.getpass(f"Value for {need.env} (secret {need.secret!r}, hidden): ")
+            if value:
+                SecretStore.for_paths(paths).set(need.secret, value)
+                print(f"Stored secret {need.secret!r} in the keyring.")
+                continue
+        print(f"Set its secret before starting: switchboard secret set {need.secret}")
+    if args.start and plan.secrets:
+        print(f"Start it with: switchboard start {plan.spec.name}")
+    return 0
+
+
+@command("export")
+def _export(args: argparse.Namespace, paths: AppPaths) -> int:
+    config = ConfigStore(paths.config_file).load()
+    servers = [config.server(n) for n in args.names] if args.names else list(config.servers)
+    text = export_servers(servers)
+    if args.file == "-":
+        sys.stdout.write(text)
+        return 0
+    target = Path(args.file)
+    try:
+        target.write_text(text, "utf-8")
+    except OSError as exc:
+        raise StoreError(
+            f"Could not write {target}: {exc.strerror}.", hint="Pick another path."
+        ) from exc
+    print(f"Exported {len(servers)} server(s) to {target}.")
+    return 0
+
+
+@command("import")
+def _import(args: argparse.Namespace, paths: AppPaths) -> int:
+    source = Path(args.file)
+    try:
+        text = source.read_text("utf-8")
+    except OSError as exc:
+        raise ValidationError(
+            f"Cannot read {source}: {exc.strerror}.", hint="Check the path."
+        ) from exc
+    specs = parse_export(text, str(source))
+    store = ConfigStore(paths.config_file)
+    report = plan_import(store.load(), specs)
+    for line in report.lines():
+        print(line)
+    if args.dry_run:
+        print("(dry run: nothing was changed)")
+        return 0
+    if report.added:
+        from switchboard.control.client import ControlClient
+
+        try:
+            client = ControlClient.connect(paths)
+        except EngineNotRunning:
+            store.update(lambda c: apply_import(c, plan_import(c, specs)))
+        else:
+            try:
+                for spec in report.added:
+                    client.request("POST", "/servers", spec.to_dict())
+            finally:
+                client.close()
+    print(
+        f"Imported {len(report.added)} server(s); {len(report.unchanged)} unchanged, "
+        f"{len(report.conflicts)} conflict(s)."
+    )
+    missing = _missing_secrets(paths, list(report.secrets)) if report.secrets else []
+    for name in missing:
+        print(f"Secret {name!r} is not set yet: switchboard secret set {name}")
+    return 1 if report.conflicts else 0
