@@ -1,40 +1,204 @@
-"""Composition root of the desktop app: Qt application, qasync loop, engine, UI."""
+"""Composition root of the desktop app: Qt application, qasync loop, engine, UI.
+
+``run_gui`` owns the process: single-instance check, the QApplication, the qasync
+loop, the engine's start and graceful stop. :class:`Desktop` is the wired UI (bridge,
+window, tray, consent) around a running engine; tests and benchmarks build one
+around their own engine with :func:`build_desktop`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from switchboard.core.errors import SwitchboardError
+from switchboard.core.events import StateChanged
 from switchboard.core.paths import AppPaths
+from switchboard.core.state import ServerState
+
+if TYPE_CHECKING:
+    from switchboard.engine import Engine
+    from switchboard.ui.bridge import EngineBridge
+    from switchboard.ui.consent import ConsentPresenter
+    from switchboard.ui.mainwindow import MainWindow
+    from switchboard.ui.tray import TrayController
 
 log = logging.getLogger("switchboard.app")
 
+_T0 = time.perf_counter()
 
-def run_gui(paths: AppPaths) -> int:
-    """Run the desktop app until the person quits. Returns the exit code."""
+
+class Desktop:
+    """The UI wired around one running engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        paths: AppPaths | None = None,
+        on_quit: Callable[[], None] = lambda: None,
+        use_tray: bool | None = None,
+    ) -> None:
+        from switchboard.ui.bridge import EngineBridge
+        from switchboard.ui.consent import ConsentPresenter
+        from switchboard.ui.mainwindow import MainWindow
+        from switchboard.ui.pages import apply_theme
+        from switchboard.ui.tray import TrayController, tray_available
+
+        self.engine = engine
+        has_tray = tray_available() if use_tray is None else use_tray
+        apply_theme(engine.config.settings.theme)
+        self.bridge: EngineBridge = EngineBridge(engine)
+        self.window: MainWindow = MainWindow(
+            self.bridge, paths=paths, on_quit=on_quit, tray_available=has_tray
+        )
+        self.tray: TrayController | None = None
+        if has_tray:
+            self.tray = TrayController(
+                self.bridge, open_window=self.window.show_and_raise, on_quit=on_quit
+            )
+        else:
+            self.bridge.stateChanged.connect(self._failure_in_window)
+        self.consent: ConsentPresenter = ConsentPresenter(
+            self.bridge, parent_widget=lambda: None, parent=self.window
+        )
+        self.window.clients.review.connect(self.consent.present)
+
+    def _failure_in_window(self, event: StateChanged) -> None:
+        if event.new is ServerState.FAILED:
+            self.window.show_error(f"{event.name}", event.detail or "The server crashed.")
+            self.window.show_and_raise()
+
+    def show(self) -> None:
+        """Tray icon when there is a tray (window too when nothing is configured yet);
+        otherwise the window, which says why."""
+        if self.tray is not None:
+            self.tray.show()
+            if not self.engine.config.servers:
+                self.window.show_and_raise()
+        else:
+            self.window.show_and_raise()
+
+    async def aclose(self) -> None:
+        """Stop everything gracefully: pending actions, then the engine (SIGTERM first)."""
+        if self.tray is not None:
+            self.tray.set_quitting()
+        self.window.hide()
+        await self.bridge.drain()
+        await self.engine.aclose()
+        self.bridge.close()
+        if self.tray is not None:
+            self.tray.hide()
+
+
+def build_desktop(
+    engine: Engine,
+    *,
+    paths: AppPaths | None = None,
+    on_quit: Callable[[], None] = lambda: None,
+    use_tray: bool | None = None,
+) -> Desktop:
+    return Desktop(engine, paths=paths, on_quit=on_quit, use_tray=use_tray)
+
+
+def run_gui(
+    paths: AppPaths,
+    *,
+    engine_factory: Callable[[AppPaths], Engine] | None = None,
+    on_ready: Callable[[Desktop], object] | None = None,
+) -> int:
+    """Run the desktop app until the person quits. Returns the exit code.
+
+    ``on_ready`` is called once the tray icon (or window) is shown: the tray test and
+    the start-up benchmark use it.
+    """
     import qasync
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from switchboard.engine import Engine
-    from switchboard.ui.tray import TrayController
+    from switchboard.ui.icons import app_icon
+    from switchboard.ui.single import SingleInstance, instance_key
+    from switchboard.ui.style import apply_style
 
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Switchboard")
+    app.setApplicationDisplayName("Switchboard")
+    app.setDesktopFileName("switchboard")
     app.setQuitOnLastWindowClosed(False)
+    apply_style(app)
+    app.setWindowIcon(app_icon())
+
+    single = SingleInstance(instance_key(paths))
+    if not single.claim():
+        return 0
 
     async def main() -> int:
-        engine = Engine(paths)
+        from switchboard.engine import Engine
+
         quit_event = asyncio.Event()
-        await engine.start()
-        tray = TrayController(engine, on_quit=quit_event.set)
-        tray.show()
+        loop = asyncio.get_running_loop()
+
+        def on_signal(_sig: int, _frame: object) -> None:
+            loop.call_soon_threadsafe(quit_event.set)
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        # Python runs signal handlers only when it gets control; Qt's loop is C++.
+        wake = QTimer()
+        wake.start(300)
+        wake.timeout.connect(lambda: None)
+
+        engine = (engine_factory or Engine)(paths)
+        try:
+            await engine.start()
+        except SwitchboardError as exc:
+            await _startup_error(exc)
+            return 1
+        desktop = build_desktop(engine, paths=paths, on_quit=quit_event.set)
+        single.activated.connect(desktop.window.show_and_raise)
+        desktop.show()
+        log.info("ready in %.0f ms", (time.perf_counter() - _T0) * 1e3)
+        if on_ready is not None:
+            on_ready(desktop)
         try:
             await quit_event.wait()
         finally:
-            tray.hide()
-            await engine.aclose()
+            await desktop.aclose()
+            single.release()
+            wake.stop()
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
         return 0
 
     return int(qasync.run(main()))
+
+
+async def _startup_error(exc: SwitchboardError) -> None:
+    """Tell the person why Switchboard cannot start, without blocking the loop."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from switchboard.ui.icons import app_icon
+
+    log.error("cannot start: %s", exc)
+    box = QMessageBox(QMessageBox.Icon.Critical, "Switchboard cannot start", exc.message)
+    box.setWindowIcon(app_icon())
+    if exc.hint:
+        box.setInformativeText(exc.hint)
+    done = asyncio.get_running_loop().create_future()
+
+    def finished(_result: int) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    box.finished.connect(finished)
+    box.open()
+    await done

@@ -1,32 +1,187 @@
-"""The tray icon and its menu."""
+"""The tray icon: overall state at a glance, a menu of server toggles, notifications."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from PySide6.QtGui import QAction, QIcon
-from PySide6.QtWidgets import QApplication, QMenu, QStyle, QSystemTrayIcon
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from switchboard.engine import Engine
+from switchboard.auth.consent import ConsentRequest
+from switchboard.core.events import ConfigChanged, StateChanged
+from switchboard.core.state import ServerState
+from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.icons import Overall, action_icon, is_dark, overall_state, state_icon, summary
+from switchboard.ui.icons import tray_icon as make_tray_icon
+from switchboard.ui.models import STATE_LABELS
+
+log = logging.getLogger("switchboard.ui")
 
 
-class TrayController:
-    """Owns the QSystemTrayIcon; Quit calls ``on_quit``."""
+def tray_available() -> bool:
+    return QSystemTrayIcon.isSystemTrayAvailable()
 
-    def __init__(self, engine: Engine, on_quit: Callable[[], None]) -> None:
-        self.engine = engine
-        style = QApplication.style()
-        icon: QIcon = style.standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
-        self.icon = QSystemTrayIcon(icon)
-        self.icon.setToolTip("Switchboard")
+
+class TrayController(QObject):
+    """Owns the :class:`QSystemTrayIcon` and its menu.
+
+    ``open_window`` shows the main window; ``on_quit`` starts a graceful shutdown.
+    Notifications go through the tray icon (the desktop's notification service).
+    """
+
+    notified = Signal(str, str)
+    """(title, text) of each notification shown, for tests and the window's log"""
+
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        *,
+        open_window: Callable[[], None],
+        on_quit: Callable[[], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self._open_window = open_window
+        self._on_quit = on_quit
+        self.overall = Overall.STOPPED
+        self.dark = is_dark()
+        self.icon = QSystemTrayIcon(self)
         self.menu = QMenu()
-        self.quit_action = QAction("Quit Switchboard", self.menu)
-        self.quit_action.triggered.connect(on_quit)
-        self.menu.addAction(self.quit_action)
+        self.menu.setAccessibleName("Switchboard")
+        self.header = QAction("Switchboard", self.menu)
+        self.header.setEnabled(False)
+        self.server_actions: dict[str, QAction] = {}
+        self.start_all = QAction(action_icon("start"), "Start all", self.menu)
+        self.start_all.triggered.connect(lambda: self.bridge.start_all())
+        self.stop_all = QAction(action_icon("stop"), "Stop all", self.menu)
+        self.stop_all.triggered.connect(lambda: self.bridge.stop_all())
+        self.open_action = QAction(action_icon("window"), "Open Switchboard", self.menu)
+        self.open_action.triggered.connect(self._open_window)
+        self.quit_action = QAction(action_icon("quit"), "Quit Switchboard", self.menu)
+        self.quit_action.triggered.connect(self._on_quit)
         self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.icon.messageClicked.connect(self._open_window)
+        self.rebuild_menu()
+        self.refresh()
 
+        bridge.stateChanged.connect(self._on_state)
+        bridge.configChanged.connect(self._on_config)
+        bridge.consentRequested.connect(self._on_consent)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: self._theme_changed())
+
+    # -- menu --------------------------------------------------------------------------
+    def rebuild_menu(self) -> None:
+        self.menu.clear()
+        for action in self.server_actions.values():
+            action.deleteLater()
+        self.server_actions.clear()
+        self.menu.addAction(self.header)
+        self.menu.addSeparator()
+        specs = self.bridge.specs()
+        if not specs:
+            empty = QAction("No servers yet — open Switchboard to add one", self.menu)
+            empty.setEnabled(False)
+            self.menu.addAction(empty)
+        for spec in specs:
+            action = QAction(spec.name, self.menu)
+            action.setCheckable(True)
+            action.setData(spec.name)
+            action.triggered.connect(lambda checked, name=spec.name: self.toggle(name, checked))
+            self.server_actions[spec.name] = action
+            self.menu.addAction(action)
+            self._update_action(spec.name)
+        self.menu.addSeparator()
+        self.menu.addAction(self.start_all)
+        self.menu.addAction(self.stop_all)
+        self.menu.addSeparator()
+        self.menu.addAction(self.open_action)
+        self.menu.addAction(self.quit_action)
+
+    def toggle(self, name: str, on: bool) -> None:
+        task = self.bridge.set_running(name, on)
+        # If the engine refused (no state change), put the check mark back.
+        task.add_done_callback(lambda _t: self._update_action(name))
+
+    def _update_action(self, name: str) -> None:
+        action = self.server_actions.get(name)
+        status = self.bridge.status(name)
+        if action is None or status is None:
+            return
+        action.setChecked(status.state.is_active)
+        action.setText(f"{name}\t{STATE_LABELS[status.state]}")
+        action.setIcon(state_icon(status.state))
+        action.setToolTip(status.detail or STATE_LABELS[status.state])
+        action.setEnabled(status.state is not ServerState.STOPPING)
+
+    def refresh(self) -> None:
+        statuses = self.bridge.statuses()
+        self.overall = overall_state(s.state for s in statuses)
+        self.icon.setIcon(make_tray_icon(self.overall, self.dark))
+        text = summary(statuses)
+        self.icon.setToolTip(f"Switchboard — {text}")
+        self.header.setText(f"Switchboard — {text}")
+        for name in self.server_actions:
+            self._update_action(name)
+
+    def _theme_changed(self) -> None:
+        self.dark = is_dark()
+        self.refresh()
+
+    # -- events ------------------------------------------------------------------------
+    def _on_state(self, event: StateChanged) -> None:
+        self._update_action(event.name)
+        self.refresh()
+        if event.new is ServerState.FAILED:
+            self.notify(
+                f"{event.name} stopped working",
+                (event.detail or "The server crashed repeatedly and was not restarted.")
+                + " Open Switchboard to see its log.",
+                QSystemTrayIcon.MessageIcon.Warning,
+            )
+
+    def _on_config(self, event: ConfigChanged) -> None:
+        if [s.name for s in self.bridge.specs()] != list(self.server_actions):
+            self.rebuild_menu()
+        self.refresh()
+
+    def _on_consent(self, request: ConsentRequest) -> None:
+        self.notify(
+            "A client asks for access",
+            f"{request.client_name or request.client_id} wants to use {request.server}. "
+            "Approve or deny it in Switchboard.",
+            QSystemTrayIcon.MessageIcon.Information,
+        )
+
+    def notify(
+        self,
+        title: str,
+        text: str,
+        icon: QSystemTrayIcon.MessageIcon = QSystemTrayIcon.MessageIcon.Information,
+    ) -> None:
+        log.info("notification: %s: %s", title, text)
+        if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
+            self.icon.showMessage(title, text, icon, 8000)
+        self.notified.emit(title, text)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self._open_window()
+
+    # -- lifecycle ---------------------------------------------------------------------
     def show(self) -> None:
         self.icon.show()
 
     def hide(self) -> None:
         self.icon.hide()
+
+    def set_quitting(self) -> None:
+        self.icon.setToolTip("Switchboard — stopping servers…")
+        for action in self.menu.actions():
+            action.setEnabled(False)

@@ -1,0 +1,319 @@
+"""The one seam between the engine (plain Python, asyncio) and the widgets (Qt).
+
+Engine events become Qt signals; widget actions become engine coroutines scheduled on
+the shared qasync loop. Widgets hold a bridge, never the engine: they read snapshots
+(statuses, config, logs) that are in memory, and every slow call (config writes,
+keyring, SQLite) happens inside the engine's coroutines, off the UI path.
+
+Log lines are coalesced and delivered in batches (every ``log_flush_ms``) so fifty
+chatty servers cost a few signal emissions per second, not thousands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from switchboard.core.errors import ServerNotFound, SwitchboardError
+from switchboard.core.events import ConfigChanged, Event, LogLine, Notice, StateChanged
+from switchboard.core.spec import ServerSpec, Settings
+from switchboard.supervisor.process import ServerStatus
+
+if TYPE_CHECKING:
+    from switchboard.auth.consent import ConsentBroker, ConsentRequest
+    from switchboard.engine import Engine
+
+log = logging.getLogger("switchboard.ui")
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GrantView:
+    """One client's standing access, as the clients view shows it."""
+
+    id: str
+    client_name: str
+    client_id: str
+    server: str
+    scopes: tuple[str, ...]
+    created_at: float | None = None
+    last_used: float | None = None
+
+
+class _GrantsLike(Protocol):
+    """What the auth service is expected to offer (duck-typed; see ``list_grants``)."""
+
+    def list(self) -> Any: ...  # pragma: no cover
+
+    def revoke(self, grant_id: str) -> Any: ...  # pragma: no cover
+
+
+class EngineBridge(QObject):
+    """Engine events as Qt signals, UI actions as engine coroutines."""
+
+    stateChanged = Signal(object)
+    """:class:`StateChanged`"""
+    logLines = Signal(object)
+    """``list[LogLine]``, in order, batched."""
+    configChanged = Signal(object)
+    """:class:`ConfigChanged`"""
+    notice = Signal(object)
+    """:class:`Notice`"""
+    consentRequested = Signal(object)
+    """:class:`ConsentRequest`"""
+    actionFailed = Signal(str, str)
+    """(what was attempted, the error's sentence with its hint)"""
+    actionDone = Signal(str)
+    """what was done (for the status bar)"""
+
+    def __init__(
+        self, engine: Engine, *, log_flush_ms: int = 50, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self._log_buffer: list[LogLine] = []
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(log_flush_ms)
+        self._flush.timeout.connect(self._flush_logs)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsubscribe: list[Callable[[], None]] = [engine.subscribe(self._on_event)]
+        broker = self.consent
+        if broker is not None:
+            self._unsubscribe.append(broker.on_request(self._on_consent))
+
+    # -- engine -> Qt ------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, LogLine):
+            self._log_buffer.append(event)
+            if not self._flush.isActive():
+                self._flush.start()
+        elif isinstance(event, StateChanged):
+            self.stateChanged.emit(event)
+        elif isinstance(event, ConfigChanged):
+            self.configChanged.emit(event)
+        elif isinstance(event, Notice):
+            self.notice.emit(event)
+
+    def _on_consent(self, request: ConsentRequest) -> None:
+        self.consentRequested.emit(request)
+
+    def _flush_logs(self) -> None:
+        batch, self._log_buffer = self._log_buffer, []
+        if batch:
+            self.logLines.emit(batch)
+
+    def flush(self) -> None:
+        """Deliver buffered log lines now (tests, and before showing a log)."""
+        self._flush.stop()
+        self._flush_logs()
+
+    def close(self) -> None:
+        """Stop listening to the engine and delete the Qt object (and the models parented
+        to it) now, in the GUI thread: left to Python's GC, it could be collected in a
+        worker thread, where Qt cannot stop its timers."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        if shiboken6.isValid(self):
+            self._flush.stop()
+            shiboken6.delete(self)
+
+    # -- snapshots (in memory, cheap) --------------------------------------------------
+    @property
+    def consent(self) -> ConsentBroker | None:
+        return getattr(self.engine, "consent", None)
+
+    @property
+    def settings(self) -> Settings:
+        return self.engine.config.settings
+
+    def specs(self) -> tuple[ServerSpec, ...]:
+        return self.engine.config.servers
+
+    def spec(self, name: str) -> ServerSpec:
+        return self.engine.config.server(name)
+
+    def statuses(self) -> list[ServerStatus]:
+        return self.engine.statuses()
+
+    def status(self, name: str) -> ServerStatus | None:
+        try:
+            return self.engine.status(name)
+        except ServerNotFound:
+            return None
+
+    def logs(self, name: str, n: int = 2000) -> list[LogLine]:
+        try:
+            return self.engine.logs(name, n)
+        except ServerNotFound:
+            return []
+
+    def server_url(self, name: str) -> str:
+        try:
+            return self.engine.server_url(name)
+        except SwitchboardError:
+            return ""
+
+    def base_url(self) -> str:
+        try:
+            return self.engine.base_url
+        except SwitchboardError:
+            return ""
+
+    # -- Qt -> engine ------------------------------------------------------------------
+    def submit(self, what: str, work: Awaitable[T]) -> asyncio.Task[T]:
+        """Run ``work`` on the loop; failures become :attr:`actionFailed`, never raise."""
+
+        async def run() -> T:
+            return await work
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._done(what, t))
+        return task
+
+    def _done(self, what: str, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            self.actionDone.emit(what)
+        elif isinstance(exc, SwitchboardError):
+            log.info("%s failed: %s", what, exc)
+            self.actionFailed.emit(what, str(exc))
+        else:
+            log.error("%s failed", what, exc_info=exc)
+            self.actionFailed.emit(what, f"Unexpected error: {exc!r}. See the log for details.")
+
+    async def drain(self) -> None:
+        """Wait for every submitted action (quit, tests)."""
+        while self._tasks:
+            await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+
+    def start_server(self, name: str) -> asyncio.Task[Any]:
+        return self.submit(f"Start {name}", self.engine.start_server(name))
+
+    def stop_server(self, name: str) -> asyncio.Task[Any]:
+        return self.submit(f"Stop {name}", self.engine.stop_server(name))
+
+    def restart_server(self, name: str) -> asyncio.Task[Any]:
+        return self.submit(f"Restart {name}", self.engine.restart_server(name))
+
+    def set_running(self, name: str, on: bool) -> asyncio.Task[Any]:
+        return self.start_server(name) if on else self.stop_server(name)
+
+    def start_all(self) -> asyncio.Task[Any]:
+        return self.submit("Start all servers", self.engine.start_all())
+
+    def stop_all(self) -> asyncio.Task[Any]:
+        return self.submit("Stop all servers", self.engine.stop_all())
+
+    def add_server(self, spec: ServerSpec, *, start: bool = False) -> asyncio.Task[Any]:
+        async def add() -> None:
+            await self.engine.add_server(spec)
+            if start:
+                await self.engine.start_server(spec.name)
+
+        return self.submit(f"Add {spec.name}", add())
+
+    def update_server(self, spec: ServerSpec) -> asyncio.Task[Any]:
+        return self.submit(f"Save {spec.name}", self.engine.update_server(spec))
+
+    def remove_server(self, name: str) -> asyncio.Task[Any]:
+        return self.submit(f"Remove {name}", self.engine.remove_server(name))
+
+    def update_settings(self, settings: Settings) -> asyncio.Task[Any]:
+        return self.submit("Save settings", self.engine.update_settings(settings))
+
+    async def write_settings(self, settings: Settings) -> None:
+        """Persist settings (for widgets composing a larger action themselves)."""
+        await self.engine.update_settings(settings)
+
+    def decide_consent(self, request_id: str, approve: bool, remember: bool) -> bool:
+        broker = self.consent
+        if broker is None:
+            return False
+        return broker.decide(request_id, approve, remember)
+
+    def pending_consents(self) -> list[ConsentRequest]:
+        broker = self.consent
+        return broker.pending() if broker is not None else []
+
+    # -- grants (from the auth service, when it is wired) ------------------------------
+    def _grants(self) -> _GrantsLike | None:
+        for attr in ("grants", "grant_store"):
+            obj = getattr(self.engine, attr, None)
+            if obj is not None and hasattr(obj, "list") and hasattr(obj, "revoke"):
+                return obj  # type: ignore[no-any-return]
+        auth = getattr(self.engine, "auth", None)
+        obj = getattr(auth, "grants", None) if auth is not None else None
+        if obj is not None and hasattr(obj, "list") and hasattr(obj, "revoke"):
+            return obj  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def grants_available(self) -> bool:
+        return self._grants() is not None
+
+    async def list_grants(self) -> list[GrantView]:
+        """The clients' grants, or [] when the auth service offers none (yet)."""
+        store = self._grants()
+        if store is None:
+            return []
+        result = store.list()
+        if inspect.isawaitable(result):
+            result = await result
+        else:
+            result = await asyncio.to_thread(lambda: result)
+        return [_grant_view(g) for g in result]
+
+    def revoke_grant(self, grant_id: str, label: str) -> asyncio.Task[Any]:
+        store = self._grants()
+
+        async def revoke() -> None:
+            if store is None:
+                return
+            result = store.revoke(grant_id)
+            if inspect.isawaitable(result):
+                await result
+            self.configChanged.emit(ConfigChanged(()))
+
+        return self.submit(f"Revoke access of {label}", revoke())
+
+
+def _grant_view(g: Any) -> GrantView:
+    """Adapt whatever the auth service returns (dataclass or mapping) to GrantView."""
+    get: Callable[[str, Any], Any]
+    if isinstance(g, dict):
+        get = g.get
+    else:
+
+        def get(key: str, default: Any = None) -> Any:
+            return getattr(g, key, default)
+
+    scopes = get("scopes", None) or get("scope", ()) or ()
+    if isinstance(scopes, str):
+        scopes = tuple(scopes.split())
+    return GrantView(
+        id=str(get("id", "") or get("grant_id", "") or get("client_id", "")),
+        client_name=str(get("client_name", "") or get("client_id", "")),
+        client_id=str(get("client_id", "")),
+        server=str(get("server", "") or get("resource", "")),
+        scopes=tuple(scopes),
+        created_at=get("created_at", None),
+        last_used=get("last_used", None),
+    )
+
+
+def lines_for(batch: Sequence[LogLine], name: str) -> list[LogLine]:
+    return [line for line in batch if line.name == name]

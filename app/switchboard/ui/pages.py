@@ -1,0 +1,334 @@
+"""The "Clients & access" and "Settings" pages of the main window."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from switchboard.auth.consent import ConsentRequest
+from switchboard.core.errors import SwitchboardError
+from switchboard.core.paths import AppPaths
+from switchboard.ui.bridge import EngineBridge, GrantView
+
+log = logging.getLogger("switchboard.ui")
+
+
+def _when(ts: float | None) -> str:
+    if not ts:
+        return "—"
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(headers: list[str], accessible: str) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setAccessibleName(accessible)
+    table.setTabKeyNavigation(False)
+    return table
+
+
+class ClientsPage(QWidget):
+    """Pending consent requests and the grants clients hold, with revoke."""
+
+    review = Signal(object)
+    """:class:`ConsentRequest` the person wants to look at"""
+
+    def __init__(self, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.grants: list[GrantView] = []
+        self._pending: list[ConsentRequest] = []
+
+        self.pending_box = QGroupBox("Waiting for your decision")
+        self.pending_table = _table(["Client", "Server", "Returns to", "Asked"], "Pending requests")
+        self.pending_table.doubleClicked.connect(lambda _i: self._review_selected())
+        self.review_button = QPushButton("&Review…")
+        self.review_button.setAccessibleName("Review the selected request")
+        self.review_button.clicked.connect(self._review_selected)
+        self.pending_table.setMaximumHeight(150)
+        pl = QVBoxLayout(self.pending_box)
+        pl.addWidget(self.pending_table)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.review_button)
+        pl.addLayout(row)
+
+        self.grants_box = QGroupBox("Clients with access")
+        self.grants_table = _table(
+            ["Client", "Server", "Access", "Granted", "Last used"], "Clients with access"
+        )
+        self.grants_note = QLabel()
+        self.grants_note.setWordWrap(True)
+        self.grants_note.setObjectName("secondary")
+        self.revoke_button = QPushButton("Re&voke access")
+        self.revoke_button.setAccessibleName("Revoke the selected client's access")
+        self.revoke_button.clicked.connect(self._revoke_selected)
+        self.refresh_button = QPushButton("Re&fresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        gl = QVBoxLayout(self.grants_box)
+        gl.addWidget(self.grants_note)
+        gl.addWidget(self.grants_table, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.refresh_button)
+        row.addWidget(self.revoke_button)
+        gl.addLayout(row)
+        self.grants_table.itemSelectionChanged.connect(self._selection)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(14)
+        layout.addWidget(self.pending_box)
+        layout.addWidget(self.grants_box, 1)
+
+        bridge.consentRequested.connect(lambda _r: self.refresh_pending())
+        bridge.actionDone.connect(self._maybe_refresh)
+        self.refresh_pending()
+        self._selection()
+
+    # -- pending -----------------------------------------------------------------------
+    def refresh_pending(self) -> None:
+        self._pending = self.bridge.pending_consents()
+        t = self.pending_table
+        t.setRowCount(len(self._pending))
+        for r, req in enumerate(self._pending):
+            for c, text in enumerate(
+                (
+                    req.client_name or req.client_id,
+                    req.server,
+                    req.redirect_host,
+                    _when(req.created_at),
+                )
+            ):
+                t.setItem(r, c, QTableWidgetItem(text))
+        self.pending_box.setVisible(bool(self._pending))
+        self.review_button.setEnabled(bool(self._pending))
+
+    def _review_selected(self) -> None:
+        row = self.pending_table.currentRow()
+        if 0 <= row < len(self._pending):
+            self.review.emit(self._pending[row])
+        elif self._pending:
+            self.review.emit(self._pending[0])
+
+    # -- grants ------------------------------------------------------------------------
+    def refresh(self) -> asyncio.Task[Any] | None:
+        self.refresh_pending()
+        if not self.bridge.grants_available:
+            self.grants = []
+            self.grants_table.setRowCount(0)
+            self.grants_note.setText(
+                "Clients that you approve appear here, with a button to take their access "
+                "away. (This build's authorization service does not list grants yet.)"
+            )
+            self.refresh_button.setEnabled(False)
+            self._selection()
+            return None
+        self.refresh_button.setEnabled(True)
+        return self.bridge.submit("Load clients", self._load())
+
+    async def _load(self) -> None:
+        try:
+            grants = await self.bridge.list_grants()
+        except SwitchboardError as exc:
+            self.grants_note.setText(str(exc))
+            return
+        self.show_grants(grants)
+
+    def show_grants(self, grants: list[GrantView]) -> None:
+        self.grants = grants
+        t = self.grants_table
+        t.setRowCount(len(grants))
+        for r, g in enumerate(grants):
+            cells = (
+                g.client_name or g.client_id,
+                g.server or "all servers",
+                " ".join(g.scopes) or "mcp",
+                _when(g.created_at),
+                _when(g.last_used),
+            )
+            for c, text in enumerate(cells):
+                t.setItem(r, c, QTableWidgetItem(text))
+        self.grants_note.setText(
+            "These clients can use your servers without asking again. Revoking ends their "
+            "tokens now; they must ask for consent to connect again."
+            if grants
+            else "No client has access yet. When a client connects, Switchboard asks you first."
+        )
+        self._selection()
+
+    def _selection(self) -> None:
+        self.revoke_button.setEnabled(0 <= self.grants_table.currentRow() < len(self.grants))
+
+    def _revoke_selected(self) -> None:
+        row = self.grants_table.currentRow()
+        if 0 <= row < len(self.grants):
+            g = self.grants[row]
+            self.bridge.revoke_grant(g.id, g.client_name or g.client_id)
+
+    def _maybe_refresh(self, what: str) -> None:
+        if what.startswith("Revoke access"):
+            self.refresh()
+
+
+def _autostart() -> tuple[Callable[[], bool], Callable[[bool], None]] | None:
+    """``switchboard.autostart``'s (is_enabled, set_enabled), once packaging provides them."""
+    try:
+        import switchboard.autostart as autostart
+    except ImportError:
+        return None
+    is_enabled = getattr(autostart, "is_enabled", None)
+    set_enabled = getattr(autostart, "set_enabled", None)
+    if not callable(is_enabled) or not callable(set_enabled):
+        return None
+    return is_enabled, set_enabled
+
+
+THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
+
+
+def apply_theme(theme: str) -> None:
+    """Light/dark follow the system unless the person picked one."""
+    hints = QGuiApplication.styleHints()
+    scheme = {
+        "light": Qt.ColorScheme.Light,
+        "dark": Qt.ColorScheme.Dark,
+    }.get(theme, Qt.ColorScheme.Unknown)
+    hints.setColorScheme(scheme)
+
+
+class SettingsPage(QWidget):
+    """Port, start at login, appearance, and where the files are."""
+
+    def __init__(
+        self, bridge: EngineBridge, paths: AppPaths | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self._autostart = _autostart()
+
+        self.port = QSpinBox()
+        self.port.setRange(1024, 65535)
+        self.port.setMaximumWidth(140)
+        self.port.setAccessibleName("Gateway port")
+        self.port_note = QLabel(
+            "Client configs point at this port. A new port applies after Switchboard restarts."
+        )
+        self.port_note.setObjectName("secondary")
+        self.port_note.setWordWrap(True)
+        self.start_at_login = QCheckBox("Start Switchboard when I log in")
+        self.start_at_login.setAccessibleName("Start Switchboard when I log in")
+        self.autostart_note = QLabel()
+        self.autostart_note.setObjectName("secondary")
+        self.autostart_note.setWordWrap(True)
+        self.theme = QComboBox()
+        self.theme.setMaximumWidth(260)
+        self.theme.setAccessibleName("Appearance")
+        for label, value in THEMES:
+            self.theme.addItem(label, value)
+        self.save_button = QPushButton("&Save settings")
+        self.save_button.setAccessibleName("Save settings")
+        self.save_button.clicked.connect(self.save)
+        self.status = QLabel()
+        self.status.setObjectName("secondary")
+
+        form = QFormLayout()
+        form.setHorizontalSpacing(14)
+        form.setVerticalSpacing(10)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.addRow("Gateway &port", self.port)
+        form.addRow("", self.port_note)
+        form.addRow("", self.start_at_login)
+        form.addRow("", self.autostart_note)
+        form.addRow("&Appearance", self.theme)
+        if paths is not None:
+            form.addRow("Config file", _path_label(str(paths.config_file)))
+            form.addRow("Server logs", _path_label(str(paths.log_dir)))
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.save_button)
+        box = QGroupBox("Switchboard")
+        box.setLayout(form)
+        box.setMaximumWidth(760)
+        row_widget = QWidget()
+        row_widget.setMaximumWidth(760)
+        row_widget.setLayout(row)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(14)
+        layout.addWidget(box)
+        layout.addWidget(row_widget)
+        layout.addStretch(1)
+        self.load()
+        bridge.configChanged.connect(lambda _e: self.load())
+
+    def load(self) -> None:
+        s = self.bridge.settings
+        self.port.setValue(max(1024, s.port))
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        if self._autostart is None:
+            self.start_at_login.setEnabled(False)
+            self.start_at_login.setChecked(s.start_at_login)
+            self.autostart_note.setText("Start at login is not available in this build.")
+        else:
+            self.start_at_login.setChecked(s.start_at_login)
+            self.autostart_note.setText("")
+
+    def save(self) -> asyncio.Task[Any]:
+        return self.bridge.submit("Save settings", self._save())
+
+    async def _save(self) -> None:
+        old = self.bridge.settings
+        new = dataclasses.replace(
+            old,
+            port=self.port.value(),
+            theme=str(self.theme.currentData()),
+            start_at_login=self.start_at_login.isChecked(),
+        )
+        if self._autostart is not None and new.start_at_login != old.start_at_login:
+            await asyncio.to_thread(self._autostart[1], new.start_at_login)
+        if new != old:
+            await self.bridge.write_settings(new)
+        apply_theme(new.theme)
+        self.status.setText(
+            "Saved. Restart Switchboard to listen on the new port."
+            if new.port != old.port
+            else "Saved."
+        )
+
+
+def _path_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setObjectName("secondary")
+    return label

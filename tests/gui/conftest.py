@@ -1,0 +1,103 @@
+"""GUI test set-up: offscreen Qt, and one qasync loop shared by async tests and qtbot.
+
+pytest-asyncio 1.5 asks the ``pytest_asyncio_loop_factories`` hook for the loop to run
+each async test in; returning a qasync ``QEventLoop`` makes engine coroutines and Qt
+signals run on the same loop, as in the app.
+
+Async tests here open the engine *inside* the test (``async with running(paths) as
+(engine, bridge)``) rather than through the async ``engine`` fixture: pytest-qt calls
+``processEvents()`` between the test and its fixtures' teardown, while the loop is not
+running, and qasync would then step the engine's tasks (uvicorn's timer) with no
+running loop. Closing the engine within the test leaves no asyncio work pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from switchboard.auth.consent import ConsentBroker
+from switchboard.core.paths import AppPaths
+from switchboard.engine import Engine
+from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.style import apply_style
+from tests.conftest import FakeSecrets
+
+
+def _qapp() -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(["switchboard-tests"])
+        apply_style(app)
+    return app
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Any]:
+    return {"qasync": lambda: qasync.QEventLoop(_qapp())}
+
+
+@pytest.fixture(scope="session")
+def qapp_cls() -> type[QApplication]:
+    return QApplication
+
+
+@pytest.fixture(scope="session")
+def qapp(qapp_args: list[str]) -> QApplication:
+    return _qapp()
+
+
+async def until(cond: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:
+    """Poll ``cond`` on the running loop (never a nested Qt loop) until it is true."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await asyncio.sleep(0.02)
+
+
+def consent_broker(engine: Engine) -> ConsentBroker:
+    """The engine's consent broker (a fresh one until the auth service provides it)."""
+    existing = getattr(engine, "consent", None)
+    if isinstance(existing, ConsentBroker):
+        return existing
+    b = ConsentBroker(timeout=30)
+    engine.consent = b  # type: ignore[attr-defined]
+    return b
+
+
+def make_engine(paths: AppPaths, secrets: Any = None) -> Engine:
+    return Engine(
+        paths,
+        port=0,
+        secrets_resolver=secrets or FakeSecrets(),
+        path_resolver=lambda: os.environ["PATH"],
+        stop_grace=2.0,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    paths: AppPaths, *, with_broker: bool = False
+) -> AsyncIterator[tuple[Engine, EngineBridge]]:
+    """A started engine (temporary home, port 0) and a bridge; both closed on exit."""
+    engine = make_engine(paths)
+    if with_broker:
+        consent_broker(engine)
+    await engine.start()
+    bridge = EngineBridge(engine, log_flush_ms=10)
+    try:
+        yield engine, bridge
+    finally:
+        await bridge.drain()
+        bridge.close()
+        await engine.aclose()
