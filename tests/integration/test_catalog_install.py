@@ -1,0 +1,42 @@
+"""Install from the bundled catalog, run it for real, and point a client at it."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+
+from switchboard.catalog.catalog import Catalog
+from switchboard.catalog.plan import plan_install
+from switchboard.clients.jsonc import parse
+from switchboard.clients.kinds import BY_ID, HostEnv
+from switchboard.clients.manager import ClientManager
+from switchboard.engine import Engine
+from tests.conftest import requires_npx
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@requires_npx
+@pytest.mark.npm
+async def test_everything_from_the_catalog_through_the_gateway(
+    engine: Engine, tmp_path: object
+) -> None:
+    plan = plan_install(Catalog().get("everything"))
+    assert plan.spec.name == "everything"
+    assert plan.command_line.startswith("npx -y @modelcontextprotocol/server-everything@")
+    assert plan.command_line.endswith(" stdio")
+    await engine.add_server(plan.spec)
+    await engine.start_server("everything")
+    async with Client(engine.server_url("everything")) as client:
+        tools = await client.list_tools()
+        assert "echo" in {t.name for t in tools.tools}
+
+    # And a client config pointing at exactly that URL.
+    host = HostEnv("linux", engine.paths.data_dir / "fakehome", {})
+    manager = ClientManager(engine.paths, host=host, connect_command=("/sb",))
+    manager.connect("vscode", {"everything": engine.server_url("everything")})
+    data = parse(BY_ID["vscode"].config_path(host).read_text("utf-8"))
+    assert data["servers"]["everything"] == {
+        "type": "http",
+        "url": engine.server_url("everything"),
+    }
