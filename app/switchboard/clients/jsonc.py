@@ -365,6 +365,16 @@ class JsoncDocument:
     def _delete(self, obj: Node, index: int) -> None:
         member = obj.members[index]
         start, end = member.key_start, member.value.end
+        inner_start, inner_end = obj.start + 1, obj.end - 1
+        after = member.comma + 1 if member.comma >= 0 else end
+        if (
+            len(obj.members) == 1
+            and not self.text[inner_start:start].strip()
+            and not self.text[after:inner_end].strip()
+        ):
+            # The only member and nothing else inside (no comments): back to `{}`.
+            self._apply([(inner_start, inner_end, "")])
+            return
         edits: list[tuple[int, int, str]] = []
         if member.comma >= 0:
             end = member.comma + 1

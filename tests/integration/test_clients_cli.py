@@ -1,0 +1,77 @@
+"""``switchboard client list | connect | disconnect`` as a person runs it (a real
+process; HOME points at a temporary folder holding the clients' configs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from switchboard.clients.jsonc import parse
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import ServerSpec, Settings
+from switchboard.store.config import Config, ConfigStore
+
+
+def run(home: Path, sb_home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "SWITCHBOARD_"))}
+    env["HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "switchboard", "--home", str(sb_home), "client", *argv],
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_client_cli_connect_list_disconnect(tmp_path: Path) -> None:
+    home = tmp_path / "me"
+    sb_home = tmp_path / "sb"
+    paths = AppPaths.default(sb_home)
+    ConfigStore(paths.config_file).save(
+        Config(
+            settings=Settings(port=18765),
+            servers=(ServerSpec("time", "uvx", ("mcp-server-time",)),),
+        )
+    )
+    cursor = home / ".cursor" / "mcp.json"
+    cursor.parent.mkdir(parents=True)
+    cursor.write_text('{\n  // mine\n  "mcpServers": {}\n}\n')
+    (home / ".continue").mkdir()
+
+    listed = run(home, sb_home, "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line.strip()}
+    assert "installed" in rows["cursor"]
+    assert "installed" in rows["continue"]
+    assert rows["zed"].split()[2] == "-"
+
+    done = run(home, sb_home, "connect", "--detected", "claude-desktop")
+    assert done.returncode == 0, done.stderr
+    assert "added: time" in done.stdout
+    url = "http://127.0.0.1:18765/servers/time/mcp"
+    text = cursor.read_text()
+    assert "// mine" in text
+    assert parse(text)["mcpServers"]["time"] == {"url": url}
+    assert url in (home / ".continue" / "config.yaml").read_text()
+    desktop = json.loads((home / ".config" / "Claude" / "claude_desktop_config.json").read_text())
+    entry = desktop["mcpServers"]["time"]
+    assert entry["args"][-4:] == ["--home", str(sb_home.resolve()), "connect", "time"]
+    assert Path(entry["command"]).is_absolute()
+
+    listed = run(home, sb_home, "list")
+    assert "connected" in listed.stdout
+    assert "1 server(s)" in listed.stdout
+
+    bad = run(home, sb_home, "connect", "notepad")
+    assert bad.returncode == 1
+    assert "Known clients" in bad.stderr
+
+    gone = run(home, sb_home, "disconnect", "cursor", "continue", "claude-desktop")
+    assert gone.returncode == 0, gone.stderr
+    assert cursor.read_text() == '{\n  // mine\n  "mcpServers": {}\n}\n'
+    assert "time" not in (home / ".continue" / "config.yaml").read_text()
