@@ -1,0 +1,56 @@
+"""Gateway sub-commands: ``switchboard connect NAME`` (the stdio bridge)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.core.errors import ValidationError
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import validate_name
+
+
+def _add_parsers(sub: Any) -> None:
+    c = sub.add_parser(
+        "connect",
+        help="bridge stdin/stdout to a server's gateway endpoint (for stdio-only clients)",
+        description="Relay MCP JSON-RPC lines between stdin/stdout and the gateway endpoint "
+        "of server NAME. Use it as the command of a stdio-only MCP client, e.g. in "
+        'Claude Desktop: {"command": "switchboard", "args": ["connect", "NAME"]}. '
+        "A bearer token is taken from SWITCHBOARD_TOKEN when set.",
+    )
+    c.add_argument("name", help="server name")
+    c.add_argument("--url", help="gateway MCP URL (default: from the running Switchboard)")
+
+
+_EXTRA_PARSERS.append(_add_parsers)
+
+
+def gateway_url(paths: AppPaths, name: str) -> str:
+    """The MCP URL of ``name``: from the running engine's endpoint file, else the
+    configured port (the bridge then reports 'not reachable' per request)."""
+    try:
+        data = json.loads(paths.endpoint_file.read_text("utf-8"))
+        base = str(data["url"])
+    except (OSError, ValueError, KeyError):
+        from switchboard.store.config import ConfigStore
+
+        settings = ConfigStore(paths.config_file).load().settings
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        base = f"http://{host}:{settings.port}"
+    return f"{base.rstrip('/')}/servers/{name}/mcp"
+
+
+@command("connect")
+def _connect(args: argparse.Namespace, paths: AppPaths) -> int:
+    from switchboard.gateway.bridge import run_bridge, token_provider_for
+
+    validate_name(args.name)
+    url = args.url or gateway_url(paths, args.name)
+    if not url.startswith(("http://", "https://")):
+        raise ValidationError(f"Invalid URL {url!r}.", hint="Use http://127.0.0.1:PORT/...")
+    asyncio.run(run_bridge(url, token_provider_for(url)))
+    return 0
