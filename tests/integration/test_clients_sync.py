@@ -73,3 +73,31 @@ async def test_clients_follow_server_add_and_remove(paths: AppPaths, tmp_path: P
         await engine.aclose()
     # Not connected clients were never touched.
     assert not BY_ID["vscode"].config_path(host).exists()
+
+
+async def test_stdio_client_entry_runs_through_the_bridge(paths: AppPaths, tmp_path: Path) -> None:
+    """What Claude Desktop would run, run for real: the entry's command bridges stdio
+    to the gateway and the server answers."""
+    from mcp import Client, StdioServerParameters
+
+    host = HostEnv("linux", tmp_path / "me", {})
+    engine = _engine(paths, host)
+    engine.client_sync.manager = ClientManager(paths, host=host)  # the real argv
+    await engine.start()
+    try:
+        command, args = fixture_cmd("echo_server.py")
+        await engine.add_server(ServerSpec("echo", command, args))
+        await engine.start_server("echo")
+        manager = engine.client_sync.manager
+        manager.connect("claude-desktop", engine.client_sync.servers())
+        entry = _claude_desktop(host)["echo"]
+        assert isinstance(entry, dict)
+        params = StdioServerParameters(
+            command=entry["command"], args=entry["args"], env=dict(os.environ)
+        )
+        async with Client(params, mode="legacy") as client:
+            result = await client.call_tool("echo", {"text": "via the bridge"})
+        block = result.content[0]
+        assert getattr(block, "text", None) == "via the bridge"
+    finally:
+        await engine.aclose()
