@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+from pathlib import Path
+
 import pytest
 from mcp import Client
 
@@ -10,8 +15,9 @@ from switchboard.catalog.plan import plan_install
 from switchboard.clients.jsonc import parse
 from switchboard.clients.kinds import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
+from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
-from tests.conftest import requires_npx
+from tests.conftest import FakeSecrets, requires_npx
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -19,7 +25,7 @@ pytestmark = pytest.mark.timeout(180)
 @requires_npx
 @pytest.mark.npm
 async def test_everything_from_the_catalog_through_the_gateway(
-    engine: Engine, tmp_path: object
+    engine: Engine,
 ) -> None:
     plan = plan_install(Catalog().get("everything"))
     assert plan.spec.name == "everything"
@@ -40,3 +46,30 @@ async def test_everything_from_the_catalog_through_the_gateway(
         "type": "http",
         "url": engine.server_url("everything"),
     }
+
+
+VENV_BIN = str(Path(sys.executable).parent)
+PATH = VENV_BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+@pytest.mark.skipif(shutil.which("uvx", path=PATH) is None, reason="uv (uvx) is not installed")
+async def test_time_from_the_catalog_runs_with_uvx(paths: AppPaths) -> None:
+    """The PyPI path: `uvx mcp-server-time@<version>` fetched from PyPI and run."""
+    plan = plan_install(
+        Catalog().get("time"),
+        args={"local-timezone": ["UTC"]},
+        which=lambda exe: shutil.which(exe, path=PATH),
+    )
+    assert plan.argv[0] == "uvx"
+    assert plan.argv[1].startswith("mcp-server-time@")
+    assert plan.argv[2:] == ["--local-timezone", "UTC"]
+    engine = Engine(paths, port=0, secrets_resolver=FakeSecrets(), path_resolver=lambda: PATH)
+    await engine.start()
+    try:
+        await engine.add_server(plan.spec)
+        await engine.start_server(plan.spec.name)
+        async with Client(engine.server_url(plan.spec.name)) as client:
+            result = await client.call_tool("get_current_time", {"timezone": "Asia/Tokyo"})
+        assert "Asia/Tokyo" in getattr(result.content[0], "text", "")
+    finally:
+        await engine.aclose()
