@@ -117,6 +117,7 @@ class Gateway:
         self._last_sweep = clock()
         self._http_transport = http_transport
         self._passthrough: Any = None
+        self._closing: set[asyncio.Task[None]] = set()
         host.events.subscribe(self._on_event)
 
     def routes(self) -> list[BaseRoute]:
@@ -128,6 +129,8 @@ class Gateway:
             for fut in self._waiters.pop(event.name, ()):
                 if not fut.done():
                     fut.set_result(None)
+            if event.new is ServerState.STOPPED and self._passthrough is not None:
+                self._maybe_close_passthrough()
         elif isinstance(event, ConfigChanged):
             for name in event.names or tuple(self._muxes):
                 mux = self._muxes.get(name)
@@ -139,6 +142,17 @@ class Gateway:
                     spec = None
                 if spec is None or spec.transport is not Transport.STDIO:
                     self._drop_mux(name)
+
+    def _maybe_close_passthrough(self) -> None:
+        """Close the upstream HTTP client once no pass-through server is up (engine
+        shutdown stops every server, so nothing is left open)."""
+        for server in self._host.supervisor.servers():
+            if server.spec.transport is not Transport.STDIO and server.state.is_active:
+                return
+        passthrough, self._passthrough = self._passthrough, None
+        task = asyncio.get_running_loop().create_task(passthrough.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _drop_mux(self, name: str) -> None:
         mux = self._muxes.pop(name, None)
