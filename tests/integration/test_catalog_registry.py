@@ -3,6 +3,7 @@ search, incremental sync, errors, and offline use of the cache."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -138,7 +139,9 @@ async def test_incremental_sync_merges_updates_and_deletions(
     )
     second = await reg.sync()
     assert second.incremental
-    assert registry.requests[1][1]["updated_since"] == first.synced_at
+    asked = datetime.datetime.fromisoformat(registry.requests[1][1]["updated_since"])
+    synced = datetime.datetime.fromisoformat(first.synced_at)
+    assert synced - datetime.timedelta(minutes=10) == asked  # margin for clock skew
     cached = {e.handle: e.version for e in reg.cached()}
     assert cached == {"a": "2.0.0", "c": "1.0.0", "new": "1.0.0"}
     # The cache feeds the catalog, over the bundled entries, with no network.

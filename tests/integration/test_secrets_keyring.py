@@ -17,11 +17,14 @@ from typing import Any
 
 import pytest
 
+from switchboard.clients.kinds import HostEnv
+from switchboard.clients.manager import ClientManager
 from switchboard.core.events import Event, LogLine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from switchboard.secrets.store import SecretStore
+from switchboard.store.exchange import export_servers
 from switchboard.supervisor.logs import REDACTED
 from tests.conftest import fixture_cmd
 from tests.unit.secrets.test_store import MemoryKeyring
@@ -135,6 +138,12 @@ async def _full_run(paths: AppPaths, store: SecretStore) -> None:
         lines = [ln.text for ln in engine.logs("echo")]
         assert any(f"secret={REDACTED}" in t for t in lines), lines
         assert not any(SECRET_VALUE in t for t in lines)
+        # Everything else that writes files: a client config, an export, the cache.
+        host = HostEnv("linux", paths.config_dir.parent / "clienthome", {})
+        manager = ClientManager(paths, host=host)
+        manager.connect("cursor", {"echo": engine.server_url("echo")})
+        exported = paths.config_dir / "servers-export.toml"
+        exported.write_text(export_servers(engine.config.servers), "utf-8")
         await engine.stop_server("echo")
     finally:
         await engine.aclose()
@@ -145,6 +154,8 @@ async def _full_run(paths: AppPaths, store: SecretStore) -> None:
     leaks = [str(p) for p in files if SECRET_VALUE.encode() in p.read_bytes()]
     assert leaks == []
     assert b"echo.secret" in paths.config_file.read_bytes()  # the reference, not the value
+    assert b"echo.secret" in exported.read_bytes()
+    assert (root / "clienthome" / ".cursor" / "mcp.json") in files
 
 
 async def test_no_secret_value_in_any_file_after_a_run(paths: AppPaths) -> None:

@@ -47,8 +47,20 @@ class SyncResult:
     synced_at: str
 
 
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+SKEW = datetime.timedelta(minutes=10)
+
+
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime(_STAMP)
+
+
+def _minus(stamp: str, delta: datetime.timedelta) -> str:
+    try:
+        when = datetime.datetime.strptime(stamp, _STAMP).replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return stamp
+    return (when - delta).strftime(_STAMP)
 
 
 class RegistryClient:
@@ -207,7 +219,9 @@ class RegistryClient:
         cache = {} if full else await asyncio.to_thread(self._load_cache)
         since = cache.get("synced_at") if cache else None
         started = _now()
-        pages = await self.pages(updated_since=since)
+        # Ask for a little more than needed: our clock and the registry's may differ,
+        # and merging an entry twice is harmless.
+        pages = await self.pages(updated_since=_minus(since, SKEW) if since else None)
         servers: dict[str, Any] = dict(cache.get("servers", {})) if cache else {}
         fetched = 0
         for page in pages:

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from switchboard.cli import _EXTRA_PARSERS, command
-from switchboard.core.errors import ConfigError, ValidationError
+from switchboard.core.errors import ConfigError, SecretError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.secrets.store import SecretStore, validate_secret_name
 from switchboard.store.config import ConfigStore
@@ -93,10 +93,18 @@ def _secret(args: argparse.Namespace, paths: AppPaths) -> int:
         if not names:
             print("No secrets. Store one with 'switchboard secret set NAME'.")
             return 0
+        problem = ""
         for name in names:
-            state = "set" if store.has(name) else "NOT SET"
+            try:
+                state = "set" if not problem and store.has(name) else "NOT SET"
+            except SecretError as exc:
+                problem = str(exc)
+            if problem:
+                state = "?"
             used = ", ".join(refs.get(name, [])) or "-"
             print(f"{name:32} {state:8} used by: {used}")
+        if problem:
+            print(f"warning: could not check the values: {problem}", file=sys.stderr)
         return 0
     # rm
     removed = store.delete(args.name)
