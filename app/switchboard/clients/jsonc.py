@@ -230,9 +230,9 @@ class JsoncDocument:
         if not path:
             raise ValueError("empty path")
         if self._root is None:
-            self.text = self.text.rstrip() + ("\n" if self.text.strip() else "")
-            lead = self.text
-            self.text = lead + "{}\n"
+            nl = self._nl
+            self.text = self.text.rstrip() + (nl if self.text.strip() else "")
+            self.text = self.text + "{}" + nl
             self._root = self._parse()
         assert self._root is not None
         if self._root.kind != "object":
@@ -298,10 +298,15 @@ class JsoncDocument:
             return "\t" if ws.startswith("\t") else " " * len(ws)
         return "  "
 
+    @property
+    def _nl(self) -> str:
+        """The file's line break (Windows files keep their CRLF)."""
+        return "\r\n" if "\r\n" in self.text else "\n"
+
     def _dump(self, value: Any, indent: str) -> str:
         unit = self._unit()
         text = json.dumps(value, indent=unit, ensure_ascii=False)
-        return text.replace("\n", "\n" + indent)
+        return text.replace("\n", self._nl + indent)
 
     def _replace(self, member: Member, value: Any) -> None:
         indent = self._indent_of(member.key_start)
@@ -316,10 +321,12 @@ class JsoncDocument:
             if c in " \t\r":
                 i += 1
             elif c == "\n":
-                return i
+                return i - 1 if i > pos and text[i - 1] == "\r" else i
             elif text.startswith("//", i):
                 end = text.find("\n", i)
-                return n if end < 0 else end
+                if end < 0:
+                    return n
+                return end - 1 if text[end - 1] == "\r" else end
             elif text.startswith("/*", i):
                 end = text.find("*/", i + 2)
                 if end < 0 or "\n" in text[i:end]:
@@ -341,7 +348,7 @@ class JsoncDocument:
                 compact = json.dumps(value, ensure_ascii=False)
                 self._apply([(last.value.end, last.value.end, f", {key_text}: {compact}")])
                 return
-            new = f"\n{indent}{key_text}: {self._dump(value, indent)}"
+            new = f"{self._nl}{indent}{key_text}: {self._dump(value, indent)}"
             if last.comma >= 0:
                 # Keep the file's trailing-comma style.
                 self._apply([(eol, eol, new + ",")])
@@ -357,9 +364,9 @@ class JsoncDocument:
             # A member's value `{}`: indent from the line that holds it.
             outer = self._indent_of(obj.start)
         indent = outer + self._unit()
-        new = f"\n{indent}{key_text}: {self._dump(value, indent)}"
+        new = f"{self._nl}{indent}{key_text}: {self._dump(value, indent)}"
         if self.text.count("\n", obj.start, obj.end) == 0:
-            new += f"\n{outer}"
+            new += f"{self._nl}{outer}"
         self._apply([(obj.start + 1, obj.start + 1, new)])
 
     def _delete(self, obj: Node, index: int) -> None:
@@ -388,7 +395,8 @@ class JsoncDocument:
             if eol is not None and not self.text[end:eol].strip():
                 # The member had its own line(s): remove them whole.
                 start = line_start
-                end = min(eol + 1, len(self.text))
+                end = eol + (2 if self.text.startswith("\r\n", eol) else 1)
+                end = min(end, len(self.text))
         elif self.text[end : end + 1] == " ":
             end += 1
         edits.append((start, end, ""))

@@ -100,3 +100,15 @@ def test_remove(text: str, key: str, expected: str) -> None:
 def test_duplicate_keys_last_one_wins_like_json() -> None:
     doc = JsoncDocument('{"a": 1, "a": 2}')
     assert doc.get(["a"]) == 2
+
+
+def test_windows_line_endings_are_kept() -> None:
+    text = '{\r\n  "a": 1, // one\r\n  "s": {\r\n    "x": 1\r\n  }\r\n}\r\n'
+    doc = JsoncDocument(text)
+    doc.set(["s", "y"], {"url": "u"})
+    doc.set(["b"], 2)
+    assert "\n" not in doc.text.replace("\r\n", "")
+    assert parse(doc.text) == {"a": 1, "s": {"x": 1, "y": {"url": "u"}}, "b": 2}
+    doc.remove(["s", "y"])
+    doc.remove(["b"])
+    assert doc.text == text
