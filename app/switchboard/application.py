@@ -91,9 +91,9 @@ class Desktop:
         self.window.hide()
         await self.bridge.drain()
         await self.engine.aclose()
-        self.bridge.close()
         if self.tray is not None:
-            self.tray.hide()
+            self.tray.close()
+        self.bridge.close()
 
 
 def build_desktop(

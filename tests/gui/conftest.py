@@ -39,7 +39,25 @@ def _qapp() -> QApplication:
     if not isinstance(app, QApplication):
         app = QApplication(["switchboard-tests"])
         apply_style(app)
+    # As in the app: closing a dialog must not quit (and stop the qasync loop).
+    app.setQuitOnLastWindowClosed(False)
     return app
+
+
+# The offscreen platform says so when asked to raise a window or pass size hints on;
+# harmless here, and the app itself runs on a real platform.
+OFFSCREEN_NOISE = (
+    r"This plugin does not support propagateSizeHints\(\)",
+    r"This plugin does not support raise\(\)",
+    r"This plugin does not support grabbing the keyboard",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE))
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Any]:

@@ -13,10 +13,12 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QRect,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
+    QKeyEvent,
     QKeySequence,
     QMouseEvent,
     QPainter,
@@ -102,6 +104,24 @@ class UrlDelegate(QStyledItemDelegate):
                 self._on_copy(str(url))
             return True
         return super().editorEvent(event, model, option, index)
+
+
+class ServersTable(QTableView):
+    """The servers table; Space or Enter toggles the current server, Ctrl+C copies its URL."""
+
+    toggleRequested = Signal(int)
+    copyRequested = Signal(int)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        row = self.currentIndex().row()
+        if row >= 0 and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.toggleRequested.emit(row)
+            event.accept()
+        elif row >= 0 and event.matches(QKeySequence.StandardKey.Copy):
+            self.copyRequested.emit(row)
+            event.accept()
+        else:
+            super().keyPressEvent(event)
 
 
 class ServerDetail(QWidget):
@@ -311,7 +331,7 @@ class MainWindow(QMainWindow):
 
         # -- servers page --
         self.model = ServersModel(bridge, parent=self)
-        self.table = QTableView()
+        self.table = ServersTable()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Servers")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -435,12 +455,10 @@ class MainWindow(QMainWindow):
         add("Ctrl+L", self.focus_log_search)
         add(QKeySequence.StandardKey.Quit, self.on_quit)
         add("Ctrl+W", self.close)
-        copy = QShortcut(QKeySequence(QKeySequence.StandardKey.Copy), self.table)
-        copy.setContext(Qt.ShortcutContext.WidgetShortcut)
-        copy.activated.connect(lambda: self.copy_url(self.bridge.server_url(self.current_name())))
-        toggle = QShortcut(QKeySequence(Qt.Key.Key_Space), self.table)
-        toggle.setContext(Qt.ShortcutContext.WidgetShortcut)
-        toggle.activated.connect(lambda: self._toggle_row(self.table.currentIndex().row()))
+        self.table.copyRequested.connect(
+            lambda row: self.copy_url(self.bridge.server_url(self.model.name_at(row)))
+        )
+        self.table.toggleRequested.connect(self._toggle_row)
         delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete.activated.connect(self.confirm_remove)

@@ -44,9 +44,10 @@ class SingleInstance(QObject):
             return False
         socket.write(SHOW)
         socket.flush()
-        ok = socket.waitForBytesWritten(timeout_ms)
+        if socket.bytesToWrite() > 0:
+            socket.waitForBytesWritten(timeout_ms)
         socket.disconnectFromServer()
-        return ok
+        return True  # someone is listening: that instance owns the engine
 
     def claim(self) -> bool:
         if self.notify_running():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
@@ -51,16 +52,16 @@ class TrayController(QObject):
         self.icon = QSystemTrayIcon(self)
         self.menu = QMenu()
         self.menu.setAccessibleName("Switchboard")
-        self.header = QAction("Switchboard", self.menu)
+        self.header = QAction("Switchboard", self)
         self.header.setEnabled(False)
         self.server_actions: dict[str, QAction] = {}
-        self.start_all = QAction(action_icon("start"), "Start all", self.menu)
+        self.start_all = QAction(action_icon("start"), "Start all", self)
         self.start_all.triggered.connect(lambda: self.bridge.start_all())
-        self.stop_all = QAction(action_icon("stop"), "Stop all", self.menu)
+        self.stop_all = QAction(action_icon("stop"), "Stop all", self)
         self.stop_all.triggered.connect(lambda: self.bridge.stop_all())
-        self.open_action = QAction(action_icon("window"), "Open Switchboard", self.menu)
+        self.open_action = QAction(action_icon("window"), "Open Switchboard", self)
         self.open_action.triggered.connect(self._open_window)
-        self.quit_action = QAction(action_icon("quit"), "Quit Switchboard", self.menu)
+        self.quit_action = QAction(action_icon("quit"), "Quit Switchboard", self)
         self.quit_action.triggered.connect(self._on_quit)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
@@ -75,9 +76,7 @@ class TrayController(QObject):
 
     # -- menu --------------------------------------------------------------------------
     def rebuild_menu(self) -> None:
-        self.menu.clear()
-        for action in self.server_actions.values():
-            action.deleteLater()
+        self.menu.clear()  # deletes the menu-owned server actions (not the fixed ones)
         self.server_actions.clear()
         self.menu.addAction(self.header)
         self.menu.addSeparator()
@@ -180,6 +179,15 @@ class TrayController(QObject):
 
     def hide(self) -> None:
         self.icon.hide()
+
+    def close(self) -> None:
+        """Remove the icon and free the menu now, in the GUI thread."""
+        if not shiboken6.isValid(self.icon):
+            return
+        self.icon.hide()
+        self.icon.setContextMenu(None)  # type: ignore[arg-type]
+        shiboken6.delete(self.menu)
+        shiboken6.delete(self.icon)
 
     def set_quitting(self) -> None:
         self.icon.setToolTip("Switchboard — stopping servers…")

@@ -1,0 +1,126 @@
+"""The server form's inline validation and the add-server dialog."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from switchboard.core.spec import AuthMode, ServerSpec, Transport
+from switchboard.ui.dialogs import AddServerDialog
+from switchboard.ui.serverform import ServerForm
+
+
+def _fill(form: ServerForm, name: str, command: str, args: str = "") -> None:
+    form.name.setText(name)
+    form.command.setText(command)
+    form.args.setText(args)
+
+
+def test_a_new_form_asks_quietly_then_validates_inline(qtbot: QtBot) -> None:
+    form = ServerForm()
+    qtbot.addWidget(form)
+    assert not form.valid
+    assert form.error.text() == "Give the server a name and a command."
+    _fill(form, "Bad Name!", "npx")
+    assert not form.valid
+    assert "Invalid server name 'Bad Name!'" in form.error.text()
+    assert "lowercase letters" in form.error.text()  # the hint: what to do
+    form.name.setText("everything")
+    assert form.valid and form.error.text() == ""
+
+
+def test_the_form_builds_the_spec(qtbot: QtBot) -> None:
+    form = ServerForm()
+    qtbot.addWidget(form)
+    _fill(form, "files", "npx", "-y '@scope/server files' --root /tmp")
+    form.env.add_row("LOG_LEVEL", "debug")
+    form.secrets.add_row("API_TOKEN", "files.token")
+    form.timeout.setValue(30)
+    spec = form.spec()
+    assert spec == ServerSpec(
+        name="files",
+        command="npx",
+        args=("-y", "@scope/server files", "--root", "/tmp"),
+        env={"LOG_LEVEL": "debug"},
+        secrets={"API_TOKEN": "files.token"},
+        request_timeout=30.0,
+    )
+
+
+def test_invalid_values_are_explained(qtbot: QtBot) -> None:
+    form = ServerForm()
+    qtbot.addWidget(form)
+    _fill(form, "x", "npx", "'unclosed")
+    assert not form.valid and "quote" in form.error.text()
+    form.args.setText("")
+    form.env.add_row("1BAD", "v")
+    assert not form.valid and "Invalid environment variable name '1BAD'" in form.error.text()
+    form.env.remove_selected()
+    form.env.set_pairs({})
+    form.revalidate()
+    assert form.valid
+    form.timeout.setValue(0)
+    assert not form.valid and "timeout" in form.error.text().lower()
+    form.timeout.setValue(60)
+    form.auth.setCurrentIndex(form.auth.findData(AuthMode.EXTERNAL))
+    assert not form.valid and "external issuer" in form.error.text()
+    assert not form.issuer.isHidden()
+    form.issuer.setText("https://login.example.com/")
+    assert form.valid
+    form.auth.setCurrentIndex(form.auth.findData(AuthMode.OFF))
+    assert not form.auth_warning.isHidden()
+
+
+def test_http_servers_need_a_url(qtbot: QtBot) -> None:
+    form = ServerForm()
+    qtbot.addWidget(form)
+    form.name.setText("web")
+    form.transport.setCurrentIndex(form.transport.findData(Transport.STREAMABLE_HTTP))
+    assert form.command.isHidden() and not form.url.isHidden()
+    assert not form.valid and "no URL" in form.error.text()
+    form.url.setText("http://127.0.0.1:3001/mcp")
+    assert form.spec().url == "http://127.0.0.1:3001/mcp"
+
+
+def test_editing_an_existing_spec_round_trips_and_tracks_changes(qtbot: QtBot) -> None:
+    spec = ServerSpec(
+        name="gh",
+        command="npx",
+        args=("-y", "@modelcontextprotocol/server-github"),
+        secrets={"GITHUB_TOKEN": "github.token"},
+        autostart=True,
+        description="GitHub",
+    )
+    form = ServerForm(name_editable=False)
+    qtbot.addWidget(form)
+    form.set_spec(spec)
+    assert form.valid and form.spec() == spec and not form.is_dirty()
+    assert form.name.isReadOnly()
+    form.args.setText("-y @modelcontextprotocol/server-github --read-only")
+    assert form.is_dirty()
+    assert form.spec().autostart is True  # fields the form does not show are kept
+
+
+def test_add_dialog_refuses_an_existing_name_and_returns_the_spec(qtbot: QtBot) -> None:
+    dialog = AddServerDialog({"time"})
+    qtbot.addWidget(dialog)
+    _fill(dialog.form, "time", "uvx", "mcp-server-time")
+    assert not dialog.add_button.isEnabled()
+    assert "exists already" in dialog.form.error.text()
+    dialog.form.name.setText("clock")
+    assert dialog.add_button.isEnabled() and dialog.add_start_button.isEnabled()
+    with qtbot.waitSignal(dialog.accepted, timeout=1000):
+        qtbot.mouseClick(dialog.add_start_button, Qt.MouseButton.LeftButton)
+    assert dialog.result_spec == ServerSpec(name="clock", command="uvx", args=("mcp-server-time",))
+    assert dialog.start is True
+
+
+def test_a_source_tab_proposes_a_spec_for_review(qtbot: QtBot) -> None:
+    dialog = AddServerDialog()
+    qtbot.addWidget(dialog)
+    dialog.add_source(QLabel("catalog"), "Catalog")
+    assert dialog.sources.tabText(0) == "Catalog" and dialog.sources.currentIndex() == 0
+    dialog.propose(ServerSpec(name="time", command="uvx", args=("mcp-server-time",)))
+    assert dialog.sources.tabText(dialog.sources.currentIndex()) == "Custom command"
+    assert dialog.form.command.text() == "uvx" and dialog.add_button.isEnabled()
