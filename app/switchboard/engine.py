@@ -94,6 +94,20 @@ class Engine:
         self.gateway = Gateway(self)
         self.add_routes(self.gateway.routes())
         # --- auth wiring (auth/) goes here ---
+        from switchboard.auth.service import AuthService
+
+        self.auth = AuthService(
+            paths,
+            issuer=lambda: self.base_url,
+            servers=lambda: self.config.servers,
+            settings=lambda: self.config.settings,
+            events=self.events,
+        )
+        self.consent = self.auth.broker
+        # The auth slot stays LoopbackOnly until the other areas' tests obtain tokens (or
+        # use auth="off"); then: self.authenticator = self.auth  (see the auth report).
+        self.add_routes(self.auth.routes())
+        self.add_control_routes(self.auth.control_routes())
         # --- client configs (clients/): connected clients follow server changes ---
         from switchboard.clients.sync import ClientSync
 
@@ -126,6 +140,7 @@ class Engine:
         await asyncio.to_thread(self.paths.ensure)
         self.config = await asyncio.to_thread(self.store.load)
         self.admin_token = await asyncio.to_thread(self._ensure_admin_token)
+        await self.auth.start()
         await self.supervisor.start()
         for spec in self.config.servers:
             self.supervisor.add(spec)
@@ -136,6 +151,7 @@ class Engine:
             await self.listener.start()
         except BaseException:
             await self.supervisor.aclose()
+            await self.auth.aclose()
             self.state = EngineState.CLOSED
             raise
         await asyncio.to_thread(self._write_endpoint)
@@ -156,6 +172,7 @@ class Engine:
         if self.listener is not None:
             await self.listener.aclose()
         await self.supervisor.aclose()
+        await self.auth.aclose()
         await asyncio.to_thread(self._remove_endpoint)
         self.state = EngineState.CLOSED
 

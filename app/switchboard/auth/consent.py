@@ -46,6 +46,9 @@ class ConsentBroker:
         self.timeout = timeout
         self._pending: dict[str, tuple[ConsentRequest, asyncio.Future[tuple[Decision, bool]]]] = {}
         self._observers: list[Callable[[ConsentRequest], None]] = []
+        # Decisions made before anyone waited (the CLI can approve before the browser
+        # page posts back); bounded, oldest dropped first.
+        self._decided: dict[str, tuple[Decision, bool]] = {}
 
     def on_request(self, observer: Callable[[ConsentRequest], None]) -> Callable[[], None]:
         self._observers.append(observer)
@@ -85,11 +88,16 @@ class ConsentBroker:
 
     async def wait(self, request_id: str, timeout: float | None = None) -> tuple[Decision, bool]:
         """Wait for the decision: (decision, remember)."""
+        done = self._decided.pop(request_id, None)
+        if done is not None:
+            return done
         entry = self._pending.get(request_id)
         if entry is None:
             return Decision.EXPIRED, False
         try:
-            return await asyncio.wait_for(asyncio.shield(entry[1]), timeout or self.timeout)
+            result = await asyncio.wait_for(asyncio.shield(entry[1]), timeout or self.timeout)
+            self._decided.pop(request_id, None)
+            return result
         except TimeoutError:
             self._pending.pop(request_id, None)
             return Decision.EXPIRED, False
@@ -99,5 +107,21 @@ class ConsentBroker:
         entry = self._pending.pop(request_id, None)
         if entry is None or entry[1].done():
             return False
-        entry[1].set_result((Decision.APPROVED if approve else Decision.DENIED, remember))
+        result = (Decision.APPROVED if approve else Decision.DENIED, remember)
+        entry[1].set_result(result)
+        self._decided[request_id] = result
+        while len(self._decided) > 256:
+            self._decided.pop(next(iter(self._decided)))
         return True
+
+    def expire(self, request_id: str) -> bool:
+        """Drop an undecided request (its waiter gets EXPIRED)."""
+        entry = self._pending.pop(request_id, None)
+        if entry is None or entry[1].done():
+            return False
+        entry[1].set_result((Decision.EXPIRED, False))
+        return True
+
+    def get(self, request_id: str) -> ConsentRequest | None:
+        entry = self._pending.get(request_id)
+        return entry[0] if entry else None

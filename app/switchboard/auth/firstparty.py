@@ -1,0 +1,169 @@
+"""The first-party client: how ``switchboard connect`` (the stdio bridge) gets tokens.
+
+The engine registers a confidential client ``switchboard-cli`` whose secret lives in the
+OS keyring (or an owner-only file when there is none). :func:`get_token` runs in the
+bridge's process: it finds the running engine, reads the secret and asks the token
+endpoint (client credentials, RFC 8707 ``resource`` = the server's MCP URL) for a
+short-lived access token, cached until shortly before it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from switchboard.core.errors import AuthError, EngineNotRunning, SecretError
+from switchboard.core.paths import AppPaths
+from switchboard.store.atomic import atomic_write
+
+log = logging.getLogger("switchboard.auth")
+
+CLIENT_ID = "switchboard-cli"
+SECRET_NAME = "auth-firstparty-secret"  # noqa: S105 - a keyring entry name
+
+
+def home_key(paths: AppPaths) -> str:
+    """Distinguishes keyring entries of several Switchboard homes on one machine."""
+    return hashlib.sha256(str(paths.data_dir).encode()).hexdigest()[:12]
+
+
+class NamedSecrets:
+    """A SecretStore view whose names carry the home key (several homes, one keyring)."""
+
+    def __init__(self, store: Any, suffix: str) -> None:
+        self._store = store
+        self._suffix = suffix
+
+    def check(self) -> None:
+        self._store.check()
+
+    def get(self, name: str) -> str | None:
+        value = self._store.get(f"{name}:{self._suffix}")
+        return value if isinstance(value, str) else None
+
+    def set(self, name: str, value: str) -> None:
+        self._store.set(f"{name}:{self._suffix}", value)
+
+
+def _secret_file(paths: AppPaths) -> Any:
+    return paths.config_dir / "firstparty-secret"
+
+
+def read_secret(store: Any, paths: AppPaths) -> str | None:
+    """Blocking: the first-party secret from the keyring, else from the owner-only file."""
+    try:
+        store.check()
+    except SecretError:
+        try:
+            return str(_secret_file(paths).read_text("utf-8").strip()) or None
+        except FileNotFoundError:
+            return None
+    value = store.get(SECRET_NAME)
+    return value if isinstance(value, str) and value else None
+
+
+def ensure_client(auth_store: Any, store: Any, paths: AppPaths) -> None:
+    """Blocking: make sure the first-party client exists and its secret is stored."""
+    secret = read_secret(store, paths)
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+        try:
+            store.check()
+            store.set(SECRET_NAME, secret)
+        except SecretError:
+            atomic_write(_secret_file(paths), secret.encode(), mode=0o600)
+    auth_store.save_client(
+        CLIENT_ID,
+        {
+            "client_id": CLIENT_ID,
+            "client_name": "Switchboard (this computer)",
+            "client_secret_hash": hashlib.sha256(secret.encode()).hexdigest(),
+            "token_endpoint_auth_method": "client_secret_basic",
+            "grant_types": ["client_credentials"],
+            "response_types": [],
+            "redirect_uris": [],
+            "first_party": True,
+        },
+    )
+
+
+_cache: dict[tuple[str, str], tuple[float, str]] = {}
+_cache_lock = threading.Lock()
+
+
+def get_token(
+    paths: AppPaths,
+    server: str,
+    *,
+    secret_store: Any = None,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
+    """An access token for ``server`` through the running engine (blocking; cached).
+
+    Raises EngineNotRunning when no engine runs, AuthError when it refuses."""
+    try:
+        endpoint = json.loads(paths.endpoint_file.read_text("utf-8"))
+        base = str(endpoint["url"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise EngineNotRunning(
+            "Switchboard is not running.",
+            hint="Start the app, or run 'switchboard serve' for the headless engine.",
+        ) from exc
+    resource = f"{base}/servers/{server}/mcp"
+    key = (str(paths.data_dir), resource)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and time.time() < hit[0]:
+            return hit[1]
+    if secret_store is None:
+        from switchboard.secrets import SecretStore
+
+        secret_store = SecretStore()
+    secret = read_secret(NamedSecrets(secret_store, home_key(paths)), paths)
+    if secret is None:
+        raise AuthError(
+            "The first-party client credentials are missing.",
+            hint="Restart Switchboard; it creates them at start.",
+        )
+    try:
+        with httpx.Client(transport=transport, timeout=10.0, trust_env=False) as http:
+            resp = http.post(
+                f"{base}/oauth/token",
+                data={"grant_type": "client_credentials", "resource": resource, "scope": "mcp"},
+                auth=(CLIENT_ID, secret),
+            )
+    except httpx.TransportError as exc:
+        raise EngineNotRunning(
+            f"Could not reach Switchboard at {base}.", hint="Is it still running?"
+        ) from exc
+    if resp.status_code != 200:
+        try:
+            code = str(resp.json().get("error", resp.status_code))
+        except ValueError:
+            code = str(resp.status_code)
+        raise AuthError(
+            f"Switchboard refused a token for {server!r} ({code}).",
+            hint="Check that the server exists and uses Switchboard's own authorization.",
+        )
+    data = resp.json()
+    token = str(data["access_token"])
+    ttl = float(data.get("expires_in", 60))
+    with _cache_lock:
+        _cache[key] = (time.time() + max(ttl - 30.0, ttl / 2), token)
+    return token
+
+
+async def aget_token(paths: AppPaths, server: str, **kwargs: Any) -> str:
+    """:func:`get_token` from the event loop (runs it in a thread)."""
+    return await asyncio.to_thread(get_token, paths, server, **kwargs)
+
+
+__all__ = ["CLIENT_ID", "aget_token", "ensure_client", "get_token"]

@@ -1,0 +1,435 @@
+"""AuthService: keys, store, authorization server, consent and the gateway's authenticator.
+
+The engine builds one, mounts :meth:`routes` on the listener and :meth:`control_routes`
+on the control API, and sets ``engine.authenticator = service`` (see
+``gateway/authslot.py``). Per server (``ServerSpec.auth``):
+
+- ``switchboard``: our tokens, keys from the in-process KeyProvider (never HTTP JWKS);
+- ``external``: an external OIDC issuer, keys from its JWKS over HTTP (cached);
+- ``off``: no token (loopback only; the UI flags it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from switchboard.auth import firstparty
+from switchboard.auth.cimd import ClientMetadataResolver, Resolver, system_resolver
+from switchboard.auth.consent import ConsentBroker, ConsentRequest
+from switchboard.auth.firstparty import NamedSecrets, home_key
+from switchboard.auth.keys import KeyProvider, KeyStorage, choose_storage
+from switchboard.auth.server import SCOPE, OAuthServer
+from switchboard.auth.store import AuthStore
+from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
+from switchboard.core.errors import AuthError, ValidationError
+from switchboard.core.events import EventBus, Notice
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import AuthMode, ServerSpec, Settings
+from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
+
+log = logging.getLogger("switchboard.auth")
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+# Fixed, person-readable texts per rejection reason: never exception text.
+_REASONS = {
+    "expired": "The access token expired.",
+    "revoked": "The access token was revoked.",
+    "wrong_audience": "The access token was issued for another resource.",
+    "wrong_issuer": "The access token comes from another issuer.",
+    "not_yet_valid": "The access token is not valid yet.",
+}
+_DEFAULT_REASON = "The access token is invalid."
+
+
+class AuthService:
+    """Everything under ``auth/`` wired together; also the gateway's Authenticator."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        *,
+        issuer: Callable[[], str],
+        servers: Callable[[], Sequence[ServerSpec]],
+        settings: Callable[[], Settings] = Settings,
+        events: EventBus | None = None,
+        secret_store: Any = None,
+        key_storage: KeyStorage | None = None,
+        broker: ConsentBroker | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        cimd_resolver: Resolver = system_resolver,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.paths = paths
+        self.issuer = issuer
+        self._servers = servers
+        self._settings = settings
+        self.events = events or EventBus()
+        if secret_store is None:
+            from switchboard.secrets import SecretStore
+
+            secret_store = SecretStore()
+        self.secret_store = secret_store
+        self._key_storage = key_storage
+        self.key_warning: str | None = None
+        self.broker = broker or ConsentBroker()
+        self._http_transport = http_transport
+        self._clock = clock
+        self.store = AuthStore(paths.auth_db, clock=clock)
+        self.keys: KeyProvider | None = None
+        self.oauth: OAuthServer | None = None
+        self.validator: TokenValidator | None = None
+        self._external: dict[str, TokenValidator] = {}
+        self._maintenance: asyncio.Task[None] | None = None
+        self._unsubscribe = self.broker.on_request(self._announce)
+        self.cimd = ClientMetadataResolver(transport=http_transport, resolver=cimd_resolver)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        settings = self._settings()
+        storage: KeyStorage
+        if self._key_storage is not None:
+            storage = self._key_storage
+        else:
+            storage, self.key_warning = await asyncio.to_thread(
+                choose_storage,
+                NamedSecrets(self.secret_store, home_key(self.paths)),
+                self.paths.data_dir / "auth-signing-keys.json",
+            )
+        keys = KeyProvider(
+            storage,
+            rotation_interval=settings.key_rotation_days * 86400.0,
+            max_token_lifetime=settings.access_token_ttl + 60.0,
+            clock=self._clock,
+        )
+        await asyncio.to_thread(self.store.open)
+        await asyncio.to_thread(keys.load_or_create)
+        self.keys = keys
+        self.oauth = OAuthServer(
+            store=self.store,
+            keys=keys,
+            broker=self.broker,
+            issuer=self.issuer,
+            resolve_resource=self.resolve_resource,
+            access_token_ttl=lambda: self._settings().access_token_ttl,
+            cimd=self.cimd,
+            clock=self._clock,
+        )
+        await asyncio.to_thread(self.oauth.load_state)
+        self.validator = TokenValidator(
+            self.issuer,
+            key_provider=keys,
+            expected_typ="at+jwt",
+            is_revoked=self.oauth.token_revoked,
+            clock=self._clock,
+        )
+        await asyncio.to_thread(
+            firstparty.ensure_client,
+            self.store,
+            NamedSecrets(self.secret_store, home_key(self.paths)),
+            self.paths,
+        )
+        if self.key_warning:
+            log.warning("%s", self.key_warning)
+            self.events.publish(
+                Notice("key-warning", "Signing key not in a keyring", self.key_warning)
+            )
+        self._maintenance = asyncio.get_running_loop().create_task(
+            self._maintain_keys(), name="switchboard-auth-keys"
+        )
+
+    async def aclose(self) -> None:
+        task, self._maintenance = self._maintenance, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for validator in self._external.values():
+            if validator.jwks is not None:
+                await validator.jwks.aclose()
+        self._external.clear()
+        await asyncio.to_thread(self.store.close)
+
+    async def _maintain_keys(self) -> None:
+        assert self.keys is not None
+        while True:
+            await asyncio.sleep(min(max(self.keys.next_maintenance_in(), 1.0), 3600.0))
+            try:
+                await asyncio.to_thread(self.keys.maintain)
+            except Exception:
+                log.exception("key maintenance failed")
+
+    def _announce(self, req: ConsentRequest) -> None:
+        self.events.publish(
+            Notice(
+                kind="consent",
+                title=f"{req.client_name} asks to use {req.server}",
+                text=f"Approve or deny: switchboard consent approve {req.id}",
+                data={"request_id": req.id, "server": req.server, "client_id": req.client_id},
+            )
+        )
+
+    # -- resources -----------------------------------------------------------------------
+    def _server(self, name: str) -> ServerSpec | None:
+        for spec in self._servers():
+            if spec.name == name:
+                return spec
+        return None
+
+    def resolve_resource(self, resource: str) -> str | None:
+        """The server name of a gateway MCP URL on this listener (any loopback spelling)."""
+        try:
+            parts = urlsplit(resource)
+            ours = urlsplit(self.issuer())
+            port = parts.port
+        except (ValueError, AuthError):
+            return None
+        host = (parts.hostname or "").lower()
+        host = f"[{host}]" if ":" in host else host
+        if (
+            parts.scheme != ours.scheme
+            or host not in LOOPBACK_HOSTS
+            or port != ours.port
+            or parts.query
+            or parts.fragment
+        ):
+            return None
+        segments = parts.path.split("/")
+        if len(segments) != 4 or segments[0] or segments[1] != "servers" or segments[3] != "mcp":
+            return None
+        spec = self._server(segments[2])
+        if spec is None or spec.auth is not AuthMode.SWITCHBOARD:
+            return None
+        return spec.name
+
+    @staticmethod
+    def resource_metadata_url(resource: str) -> str:
+        parts = urlsplit(resource)
+        return f"{parts.scheme}://{parts.netloc}/.well-known/oauth-protected-resource{parts.path}"
+
+    # -- the gateway's auth slot ---------------------------------------------------------
+    async def authenticate(
+        self, *, server: ServerSpec, resource: str, authorization: str | None
+    ) -> Principal:
+        """See :class:`switchboard.gateway.authslot.Authenticator`."""
+        if server.auth is AuthMode.OFF:
+            return ANONYMOUS
+        required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()
+        meta = self.resource_metadata_url(resource)
+        scope_param = f', scope="{SCOPE}"' if required else ""
+        if not authorization:
+            raise AuthDenied(
+                401,
+                f'Bearer resource_metadata="{meta}"{scope_param}',
+                {"error": "unauthorized", "error_description": "An access token is required."},
+            )
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise self._invalid(meta, scope_param, "invalid_request")
+        validator = self._validator_for(server)
+        try:
+            vt = await validator.validate(token, resource)
+        except TokenInvalid as exc:
+            raise self._invalid(meta, scope_param, exc.reason) from None
+        if not required <= vt.scopes:
+            raise AuthDenied(
+                403,
+                f'Bearer error="insufficient_scope", scope="{" ".join(sorted(required))}", '
+                f'resource_metadata="{meta}"',
+                {
+                    "error": "insufficient_scope",
+                    "error_description": "The access token lacks a required scope.",
+                },
+            )
+        return Principal(
+            subject=vt.subject, client_id=vt.client_id, scopes=vt.scopes, token_id=vt.token_id
+        )
+
+    @staticmethod
+    def _invalid(meta: str, scope_param: str, reason: str) -> AuthDenied:
+        text = _REASONS.get(reason, _DEFAULT_REASON)
+        return AuthDenied(
+            401,
+            f'Bearer error="invalid_token", error_description="{text}", '
+            f'resource_metadata="{meta}"{scope_param}',
+            {"error": "invalid_token", "error_description": text},
+        )
+
+    def _validator_for(self, server: ServerSpec) -> TokenValidator:
+        if server.auth is AuthMode.SWITCHBOARD:
+            if self.validator is None:
+                raise AuthError("The auth service is not started.", hint="Start the engine.")
+            return self.validator
+        issuer = server.external_issuer or ""
+        validator = self._external.get(issuer)
+        if validator is None:
+            validator = TokenValidator(
+                issuer,
+                jwks=JWKSClient(issuer, transport=self._http_transport),
+                clock=self._clock,
+            )
+            self._external[issuer] = validator
+        return validator
+
+    @property
+    def jwks_fetches(self) -> int:
+        """JWKS HTTP fetches made by the validator of our own tokens (0 by design)."""
+        return self.validator.jwks_fetches if self.validator is not None else 0
+
+    @property
+    def jwks_requests(self) -> int:
+        """Requests that reached our own JWKS endpoint."""
+        return self.oauth.jwks_requests if self.oauth is not None else 0
+
+    # -- routes --------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        """Listener routes; handlers look up ``self.oauth`` per call (set by start())."""
+
+        def late(method: str) -> Callable[[Request], Any]:
+            async def handler(request: Request) -> Response:
+                if self.oauth is None:
+                    return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
+                response: Response = await getattr(self.oauth, method)(request)
+                return response
+
+            return handler
+
+        paths = [
+            ("/.well-known/oauth-authorization-server", "GET", "_metadata"),
+            ("/.well-known/openid-configuration", "GET", "_oidc_metadata"),
+            ("/oauth/jwks.json", "GET", "_jwks"),
+            ("/oauth/authorize", "GET", "_authorize"),
+            ("/oauth/authorize/continue", "POST", "_continue"),
+            ("/oauth/token", "POST", "_token"),
+            ("/oauth/register", "POST", "_register"),
+            ("/oauth/revoke", "POST", "_revoke"),
+            ("/oauth/introspect", "POST", "_introspect"),
+        ]
+        return [
+            Route(
+                "/.well-known/oauth-protected-resource/servers/{name}/mcp",
+                self._protected_resource,
+                methods=["GET"],
+            ),
+            *(Route(p, late(fn), methods=[m]) for p, m, fn in paths),
+        ]
+
+    async def _protected_resource(self, request: Request) -> Response:
+        """RFC 9728 metadata; ``resource`` = the exact MCP URL under the Host used."""
+        name = request.path_params["name"]
+        spec = self._server(name)
+        if spec is None or spec.auth is AuthMode.OFF:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        host = request.headers.get("host", "")
+        resource = f"{request.url.scheme}://{host}/servers/{name}/mcp"
+        if spec.auth is AuthMode.EXTERNAL:
+            servers = [spec.external_issuer or ""]
+            scopes: list[str] = []
+        else:
+            servers = [self.issuer()]
+            scopes = [SCOPE]
+        body: dict[str, Any] = {
+            "resource": resource,
+            "authorization_servers": servers,
+            "bearer_methods_supported": ["header"],
+            "resource_name": spec.description or spec.name,
+        }
+        if scopes:
+            body["scopes_supported"] = scopes
+        return JSONResponse(body, headers={"Cache-Control": "max-age=60"})
+
+    # -- consent and grants (control API, CLI, GUI) --------------------------------------
+    def pending_consents(self) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(r) for r in self.broker.pending()]
+
+    def decide(self, request_id: str, approve: bool, remember: bool = False) -> None:
+        if not self.broker.decide(request_id, approve, remember):
+            raise ValidationError(
+                f"No pending consent request {request_id!r}.",
+                hint="Run 'switchboard consent list' to see pending requests.",
+            )
+
+    async def list_grants(self) -> dict[str, Any]:
+        grants = await asyncio.to_thread(self.store.list_grants)
+        consents = await asyncio.to_thread(self.store.list_consents)
+        names: dict[str, str] = {}
+        for cid in {g.client_id for g in grants} | {c.client_id for c in consents}:
+            data = await asyncio.to_thread(self.store.get_client, cid)
+            names[cid] = str((data or {}).get("client_name") or cid)
+        return {
+            "grants": [{**g.to_dict(), "client_name": names[g.client_id]} for g in grants],
+            "consents": [{**c.to_dict(), "client_name": names[c.client_id]} for c in consents],
+        }
+
+    async def revoke_grant(self, grant_id: str) -> None:
+        """Revoke a grant (its refresh tokens die, its access tokens stop validating) and
+        forget the remembered consent behind it."""
+        assert self.oauth is not None
+        grant = await asyncio.to_thread(self.store.get_grant, grant_id)
+        if grant is None or grant.revoked_at is not None:
+            raise ValidationError(
+                f"No active grant {grant_id!r}.",
+                hint="Run 'switchboard grants list' to see grants.",
+            )
+        await asyncio.to_thread(self.oauth.revoke_grant_sync, grant_id, "revoked_by_user")
+        await asyncio.to_thread(self.store.forget_consent, grant.client_id, grant.server)
+
+    async def forget_consent(self, client_id: str, server: str) -> None:
+        if not await asyncio.to_thread(self.store.forget_consent, client_id, server):
+            raise ValidationError(
+                f"No remembered consent for {client_id!r} on {server!r}.",
+                hint="Run 'switchboard grants list'.",
+            )
+
+    def control_routes(self) -> list[Route]:
+        async def consent_list(request: Request) -> Response:
+            return JSONResponse({"pending": self.pending_consents()})
+
+        def decider(approve: bool) -> Callable[[Request], Any]:
+            async def run(request: Request) -> Response:
+                remember = False
+                body = await request.body()
+                if body:
+                    from switchboard.control.api import read_json
+
+                    data = await read_json(request)
+                    remember = bool(isinstance(data, dict) and data.get("remember"))
+                self.decide(request.path_params["id"], approve, remember)
+                return JSONResponse({"ok": True})
+
+            return run
+
+        async def grants_list(request: Request) -> Response:
+            return JSONResponse(await self.list_grants())
+
+        async def grant_revoke(request: Request) -> Response:
+            await self.revoke_grant(request.path_params["id"])
+            return Response(status_code=204)
+
+        async def consent_forget(request: Request) -> Response:
+            await self.forget_consent(
+                request.path_params["client_id"], request.path_params["server"]
+            )
+            return Response(status_code=204)
+
+        return [
+            Route("/consent", consent_list, methods=["GET"]),
+            Route("/consent/{id}/approve", decider(True), methods=["POST"]),
+            Route("/consent/{id}/deny", decider(False), methods=["POST"]),
+            Route("/grants", grants_list, methods=["GET"]),
+            Route("/grants/{id}", grant_revoke, methods=["DELETE"]),
+            Route("/consents/{client_id:path}/{server}", consent_forget, methods=["DELETE"]),
+        ]

@@ -1,0 +1,199 @@
+"""End to end with the real ``mcp`` SDK client's OAuthClientProvider through the real
+gateway: discovery -> DCR -> authorize (consent approved through the broker) -> token ->
+tools/call -> refresh; no request ever reaches our JWKS endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import httpx2
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
+
+from switchboard.engine import Engine
+from tests.conftest import fixture_cmd
+from tests.fixtures.gw_helpers import add_started
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+async def engine(engine: Engine) -> Engine:
+    engine.authenticator = engine.auth  # the slot as the engine wires it
+    return engine
+
+
+REDIRECT = "http://127.0.0.1:53682/callback"
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+class Browser:
+    """Plays the person's browser: opens the authorize URL, and the person approves in
+    the app (through the broker, as the GUI dialog or ``switchboard consent approve``)."""
+
+    def __init__(self, engine: Engine, approve: bool = True) -> None:
+        self.engine = engine
+        self.approve = approve
+        self.location: str | None = None
+        self.consents: list[Any] = []
+
+    async def redirect_handler(self, url: str) -> None:
+        async with httpx.AsyncClient(trust_env=False) as http:
+            page = await http.get(url)
+            assert page.status_code == 200, page.text
+            assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+            assert page.headers["x-frame-options"] == "DENY"
+            rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert rid and csrf
+            pending = self.engine.consent.pending()
+            assert [p.id for p in pending] == [rid.group(1)]
+            self.consents.append(pending[0])
+            self.engine.consent.decide(rid.group(1), self.approve)
+            resp = await http.post(
+                f"{self.engine.base_url}/oauth/authorize/continue",
+                data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
+            )
+            assert resp.status_code == 303, resp.text
+            self.location = resp.headers["location"]
+
+    async def callback_handler(self) -> AuthorizationCodeResult:
+        assert self.location is not None
+        query = parse_qs(urlsplit(self.location).query)
+        return AuthorizationCodeResult(
+            code=query["code"][0], state=query.get("state", [None])[0], iss=query["iss"][0]
+        )
+
+
+def text_of(result: types.CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, types.TextContent)
+    return block.text
+
+
+async def test_sdk_oauth_flow_through_gateway(engine: Engine) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    url = await add_started(engine, "echo", cmd, args)
+    notices: list[Any] = []
+    engine.subscribe(lambda e: notices.append(e) if getattr(e, "kind", "") == "consent" else None)
+    browser = Browser(engine)
+    storage = MemoryStorage()
+    provider = OAuthClientProvider(
+        server_url=url,
+        client_metadata=OAuthClientMetadata(
+            client_name="sdk-e2e",
+            redirect_uris=[REDIRECT],  # type: ignore[list-item]
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+        ),
+        storage=storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        result = await client.call_tool("echo", {"text": "hello"})
+        assert "hello" in text_of(result)
+    # The person was asked once, with the client's name and the server.
+    assert len(browser.consents) == 1
+    assert browser.consents[0].server == "echo"
+    assert browser.consents[0].client_name == "sdk-e2e"
+    assert len(notices) == 1
+    # The token is an RFC 9068 JWT for exactly this resource.
+    assert storage.tokens is not None and storage.tokens.refresh_token
+    vt = await engine.auth.validator.validate(storage.tokens.access_token, url)  # type: ignore[union-attr]
+    assert vt.audience == (url,) and "mcp" in vt.scopes
+    # Refresh: an expired access token makes the SDK use its refresh token (rotated).
+    old_refresh = storage.tokens.refresh_token
+    provider.context.token_expiry_time = 1.0  # long past (0 would mean "no expiry")
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        result = await client.call_tool("echo", {"text": "again"})
+        assert "again" in text_of(result)
+    assert storage.tokens.refresh_token and storage.tokens.refresh_token != old_refresh
+    assert len(browser.consents) == 1  # no second consent: the refresh did it
+    # Never an HTTP request to our own JWKS endpoint, never a JWKS fetch by the validator.
+    assert engine.auth.jwks_requests == 0
+    assert engine.auth.jwks_fetches == 0
+    grants = (await engine.auth.list_grants())["grants"]
+    assert [(g["server"], g["client_name"]) for g in grants] == [("echo", "sdk-e2e")]
+
+
+async def test_denied_consent_gives_no_token(engine: Engine) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    url = await add_started(engine, "echo", cmd, args)
+    browser = Browser(engine, approve=False)
+    provider = OAuthClientProvider(
+        server_url=url,
+        client_metadata=OAuthClientMetadata(
+            client_name="denied",
+            redirect_uris=[REDIRECT],  # type: ignore[list-item]
+        ),
+        storage=MemoryStorage(),
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+    with pytest.raises(BaseException):  # noqa: B017 - the SDK wraps it in an ExceptionGroup
+        async with (
+            httpx2.AsyncClient(auth=provider, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            await client.call_tool("echo", {"text": "x"})
+    assert browser.location is not None
+    query = parse_qs(urlsplit(browser.location).query)
+    assert query["error"] == ["access_denied"]
+    assert query["iss"] == [engine.base_url]
+    assert (await engine.auth.list_grants())["grants"] == []
+
+
+async def test_unauthenticated_request_gets_rfc9728_challenge(engine: Engine) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    url = await add_started(engine, "echo", cmd, args)
+    async with httpx.AsyncClient(trust_env=False) as http:
+        r = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 401
+        meta = f"{engine.base_url}/.well-known/oauth-protected-resource/servers/echo/mcp"
+        assert r.headers["www-authenticate"] == f'Bearer resource_metadata="{meta}", scope="mcp"'
+        prm = (await http.get(meta)).json()
+        assert prm["resource"] == url
+        assert prm["authorization_servers"] == [engine.base_url]
+        asm = (await http.get(f"{engine.base_url}/.well-known/oauth-authorization-server")).json()
+        assert asm["issuer"] == engine.base_url
+        assert asm["code_challenge_methods_supported"] == ["S256"]
+        oidc = (await http.get(f"{engine.base_url}/.well-known/openid-configuration")).json()
+        assert oidc["issuer"] == engine.base_url
+    await asyncio.sleep(0)
