@@ -236,6 +236,17 @@ class Autostart:
         )
 
 
+def is_enabled() -> bool:
+    """Whether the current user's start-at-login entry is on (this platform, this
+    user's home). Blocking: call from a thread inside the event loop."""
+    return Autostart().is_enabled()
+
+
+def set_enabled(enabled: bool) -> None:
+    """Turn the current user's start-at-login entry on or off (raises StoreError)."""
+    Autostart().set_enabled(enabled)
+
+
 # -- XDG desktop entries -----------------------------------------------------------------
 _EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
 

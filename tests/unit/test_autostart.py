@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import plistlib
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -248,3 +249,37 @@ def test_default_construction_uses_the_current_platform(tmp_path: Path) -> None:
     auto = Autostart(home=tmp_path, environ={})
     assert auto.platform is Platform.current()
     assert auto.command
+
+
+def test_module_functions_use_the_current_users_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``is_enabled()`` / ``set_enabled()`` (what the settings page calls) act on this
+    platform's entry in the user's home: here pointed at a temporary one."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "conf"))
+    import switchboard.autostart as autostart
+
+    if Platform.current() is Platform.WINDOWS:
+        pytest.skip("would write the real HKCU Run key")
+    assert autostart.is_enabled() is False
+    autostart.set_enabled(True)
+    assert autostart.is_enabled() is True
+    expected = Autostart(home=tmp_path).path
+    assert expected is not None and expected.is_file()
+    assert str(expected).startswith(str(tmp_path))
+    autostart.set_enabled(False)
+    assert autostart.is_enabled() is False
+
+
+@pytest.mark.skipif(
+    not shutil.which("desktop-file-validate"), reason="desktop-file-utils not installed"
+)
+def test_autostart_entry_passes_desktop_file_validate(tmp_path: Path) -> None:
+    auto = make(Platform.LINUX, tmp_path)
+    auto.set_enabled(True)
+    assert auto.path is not None
+    result = subprocess.run(
+        ["desktop-file-validate", str(auto.path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
