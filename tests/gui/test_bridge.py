@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from pytestqt.qtbot import QtBot
+
 from switchboard.auth.consent import ConsentBroker, Decision
 from switchboard.core.events import LogLine, Notice, Stream
 from switchboard.core.paths import AppPaths
@@ -89,7 +91,9 @@ async def _consent(engine: Engine, broker: ConsentBroker) -> None:
         resource="http://127.0.0.1/servers/echo/mcp",
         scopes=("mcp",),
     )
-    assert [n.title for n in notices] == ["Key rotated"]
+    assert notices[0].title == "Key rotated"
+    # The auth service also announces the request as a Notice of kind "consent".
+    assert all(n.kind == "consent" for n in notices[1:])
     assert requests == [req]
     assert bridge.pending_consents() == [req]
     waiting = asyncio.ensure_future(broker.wait(req.id))
@@ -100,7 +104,39 @@ async def _consent(engine: Engine, broker: ConsentBroker) -> None:
     bridge.close()
 
 
-async def test_grants_section_is_empty_without_an_auth_service(paths: AppPaths) -> None:
-    async with running(paths) as (_engine, bridge):
-        if not bridge.grants_available:  # when the auth service is wired, it lists grants
-            assert await bridge.list_grants() == []
+async def test_clients_page_lists_grants_and_revokes_them(paths: AppPaths, qtbot: QtBot) -> None:
+    from PySide6.QtCore import Qt
+
+    from switchboard.auth.store import GrantRecord
+    from switchboard.ui.pages import ClientsPage
+
+    async with running(paths) as (engine, bridge):
+        assert bridge.grants_available  # the auth service is wired into the engine
+        store = engine.auth.store
+        await asyncio.to_thread(store.save_client, "cid-1", {"client_name": "Cursor"})
+        grant = GrantRecord(
+            id="g-1",
+            client_id="cid-1",
+            server="echo",
+            resource=f"{engine.base_url}/servers/echo/mcp",
+            scope="mcp",
+            subject="local-user",
+            created_at=time.time(),
+        )
+        await asyncio.to_thread(store.add_grant, grant)
+        page = ClientsPage(bridge)
+        qtbot.addWidget(page)
+        task = page.refresh()
+        assert task is not None
+        await task
+        assert [(g.client_name, g.server, g.scopes) for g in page.grants] == [
+            ("Cursor", "echo", ("mcp",))
+        ]
+        assert page.grants_table.item(0, 0).text() == "Cursor"  # type: ignore[union-attr]
+        assert not page.revoke_button.isEnabled()
+        page.grants_table.selectRow(0)
+        assert page.revoke_button.isEnabled()
+        qtbot.mouseClick(page.revoke_button, Qt.MouseButton.LeftButton)
+        await until(lambda: page.grants == [] and page.grants_table.rowCount() == 0)
+        stored = await asyncio.to_thread(store.get_grant, "g-1")
+        assert stored is not None and stored.revoked_at is not None

@@ -15,8 +15,8 @@ import asyncio
 import dataclasses
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -46,14 +46,6 @@ class GrantView:
     scopes: tuple[str, ...]
     created_at: float | None = None
     last_used: float | None = None
-
-
-class _GrantsLike(Protocol):
-    """What the auth service is expected to offer (duck-typed; see ``list_grants``)."""
-
-    def list(self) -> Any: ...  # pragma: no cover
-
-    def revoke(self, grant_id: str) -> Any: ...  # pragma: no cover
 
 
 class EngineBridge(QObject):
@@ -249,71 +241,59 @@ class EngineBridge(QObject):
         broker = self.consent
         return broker.pending() if broker is not None else []
 
-    # -- grants (from the auth service, when it is wired) ------------------------------
-    def _grants(self) -> _GrantsLike | None:
-        for attr in ("grants", "grant_store"):
-            obj = getattr(self.engine, attr, None)
-            if obj is not None and hasattr(obj, "list") and hasattr(obj, "revoke"):
-                return obj  # type: ignore[no-any-return]
+    # -- grants (from the auth service) -----------------------------------------------
+    def _auth(self) -> Any:
+        """``engine.auth`` when it offers ``list_grants()``/``revoke_grant(id)``."""
         auth = getattr(self.engine, "auth", None)
-        obj = getattr(auth, "grants", None) if auth is not None else None
-        if obj is not None and hasattr(obj, "list") and hasattr(obj, "revoke"):
-            return obj  # type: ignore[no-any-return]
+        if auth is not None and hasattr(auth, "list_grants") and hasattr(auth, "revoke_grant"):
+            return auth
         return None
 
     @property
     def grants_available(self) -> bool:
-        return self._grants() is not None
+        return self._auth() is not None
 
     async def list_grants(self) -> list[GrantView]:
-        """The clients' grants, or [] when the auth service offers none (yet)."""
-        store = self._grants()
-        if store is None:
+        """Active grants (newest first), or [] without an auth service. SQLite is read by
+        the auth service in a worker thread."""
+        auth = self._auth()
+        if auth is None:
             return []
-        result = store.list()
+        result = auth.list_grants()
         if inspect.isawaitable(result):
             result = await result
-        else:
-            result = await asyncio.to_thread(lambda: result)
-        return [_grant_view(g) for g in result]
+        rows = result.get("grants", []) if isinstance(result, dict) else list(result)
+        views = [_grant_view(g) for g in rows if not _get(g, "revoked_at")]
+        return sorted(views, key=lambda g: g.created_at or 0, reverse=True)
 
     def revoke_grant(self, grant_id: str, label: str) -> asyncio.Task[Any]:
-        store = self._grants()
+        auth = self._auth()
 
         async def revoke() -> None:
-            if store is None:
+            if auth is None:
                 return
-            result = store.revoke(grant_id)
+            result = auth.revoke_grant(grant_id)
             if inspect.isawaitable(result):
                 await result
-            self.configChanged.emit(ConfigChanged(()))
 
         return self.submit(f"Revoke access of {label}", revoke())
 
 
+def _get(g: Any, key: str, default: Any = None) -> Any:
+    return g.get(key, default) if isinstance(g, dict) else getattr(g, key, default)
+
+
 def _grant_view(g: Any) -> GrantView:
-    """Adapt whatever the auth service returns (dataclass or mapping) to GrantView."""
-    get: Callable[[str, Any], Any]
-    if isinstance(g, dict):
-        get = g.get
-    else:
-
-        def get(key: str, default: Any = None) -> Any:
-            return getattr(g, key, default)
-
-    scopes = get("scopes", None) or get("scope", ()) or ()
+    """Adapt the auth service's grant (mapping or dataclass) to what the UI shows."""
+    scopes = _get(g, "scopes") or _get(g, "scope") or ()
     if isinstance(scopes, str):
         scopes = tuple(scopes.split())
     return GrantView(
-        id=str(get("id", "") or get("grant_id", "") or get("client_id", "")),
-        client_name=str(get("client_name", "") or get("client_id", "")),
-        client_id=str(get("client_id", "")),
-        server=str(get("server", "") or get("resource", "")),
+        id=str(_get(g, "id", "")),
+        client_name=str(_get(g, "client_name") or _get(g, "client_id", "")),
+        client_id=str(_get(g, "client_id", "")),
+        server=str(_get(g, "server") or _get(g, "resource", "")),
         scopes=tuple(scopes),
-        created_at=get("created_at", None),
-        last_used=get("last_used", None),
+        created_at=_get(g, "created_at"),
+        last_used=_get(g, "last_used"),
     )
-
-
-def lines_for(batch: Sequence[LogLine], name: str) -> list[LogLine]:
-    return [line for line in batch if line.name == name]

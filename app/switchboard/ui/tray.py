@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from switchboard.auth.consent import ConsentRequest
-from switchboard.core.events import ConfigChanged, StateChanged
+from switchboard.core.events import ConfigChanged, Notice, StateChanged
 from switchboard.core.state import ServerState
 from switchboard.ui.bridge import EngineBridge
 from switchboard.ui.icons import Overall, action_icon, is_dark, overall_state, state_icon, summary
@@ -72,6 +72,7 @@ class TrayController(QObject):
         bridge.stateChanged.connect(self._on_state)
         bridge.configChanged.connect(self._on_config)
         bridge.consentRequested.connect(self._on_consent)
+        bridge.notice.connect(self._on_notice)
         QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: self._theme_changed())
 
     # -- menu --------------------------------------------------------------------------
@@ -154,6 +155,10 @@ class TrayController(QObject):
             "Approve or deny it in Switchboard.",
             QSystemTrayIcon.MessageIcon.Information,
         )
+
+    def _on_notice(self, notice: Notice) -> None:
+        if notice.kind != "consent":  # consent requests are announced by _on_consent
+            self.notify(notice.title, notice.text)
 
     def notify(
         self,
