@@ -10,6 +10,8 @@ the client's sessions. The client's ``Authorization`` header is never forwarded
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from urllib.parse import urljoin, urlsplit
 
@@ -153,19 +155,38 @@ class PassThrough:
                 }
             )
             rewrite = spec.transport is Transport.SSE and endpoint == "sse" and is_sse
-            pending = b""
-            async for chunk in response.aiter_raw():
-                if rewrite:
-                    pending += chunk
-                    done, chunk, pending = self._rewrite_endpoint(spec, pending, prefix)
-                    if not done:
-                        continue
-                    rewrite = False
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if pending:
-                await send({"type": "http.response.body", "body": pending, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+            async def pump() -> None:
+                nonlocal rewrite
+                pending = b""
+                async for chunk in response.aiter_raw():
+                    if rewrite:
+                        pending += chunk
+                        done, chunk, pending = self._rewrite_endpoint(spec, pending, prefix)
+                        if not done:
+                            continue
+                        rewrite = False
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if pending:
+                    await send({"type": "http.response.body", "body": pending, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+            if not is_sse:
+                await pump()
+                return
+            # A long-lived stream: stop reading upstream as soon as the client leaves.
+            pumping = asyncio.ensure_future(pump())
+            left = asyncio.ensure_future(_wait_disconnect(receive))
+            try:
+                await asyncio.wait((pumping, left), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (pumping, left):
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+                if pumping.done() and not pumping.cancelled() and pumping.exception():
+                    raise pumping.exception()  # type: ignore[misc]
         except (httpx.HTTPError, OSError) as exc:
             log.info("pass-through stream of %s ended: %s", spec.name, exc)
         finally:
@@ -209,6 +230,11 @@ async def _respond(send: Send, status: int, body: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _plain(send: Send, status: int, message: str) -> None:
