@@ -12,7 +12,7 @@ import pytest
 from switchboard.core.errors import NoKeyringError, SecretError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.secrets.cli import read_secret_value
-from switchboard.secrets.store import SecretStore
+from switchboard.secrets.store import SecretStore, validate_secret_name
 
 
 class MemoryKeyring:
@@ -65,12 +65,17 @@ def test_names_index_survives_a_corrupt_file(paths: AppPaths) -> None:
     assert store.names() == ["a1"]
 
 
-def test_invalid_name_and_empty_value_are_refused(paths: AppPaths) -> None:
-    store = SecretStore.for_paths(paths, backend=MemoryKeyring())
+def test_secret_names_are_checked_for_people() -> None:
+    assert validate_secret_name("github.token") == "github.token"
     with pytest.raises(ValidationError, match="Invalid secret name"):
-        store.set("has space", "v")
-    with pytest.raises(ValidationError, match="empty value"):
-        store.set("ok", "")
+        validate_secret_name("has space")
+
+
+def test_internal_names_with_a_colon_still_work(paths: AppPaths) -> None:
+    # The auth service keys its keyring entries as "name:home-hash".
+    store = SecretStore.for_paths(paths, backend=MemoryKeyring())
+    store.set("auth-signing-keys:abc123", "value")
+    assert store.get("auth-signing-keys:abc123") == "value"
 
 
 def test_no_keyring_is_a_clear_error_never_plaintext(paths: AppPaths) -> None:
