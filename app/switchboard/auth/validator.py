@@ -35,6 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from switchboard.auth.keys import KeyProvider
@@ -197,7 +198,7 @@ class JWKSClient:
             resp = await self._http().get(self.jwks_uri)
             resp.raise_for_status()
             key_set = KeySet.import_key_set(resp.json())
-        except (httpx.HTTPError, ValueError, TypeError, KeyError) as exc:
+        except (httpx.HTTPError, JoseError, ValueError, TypeError, KeyError) as exc:
             log.warning("fetching JWKS of %s failed: %s", self.issuer, type(exc).__name__)
             raise TokenInvalid("jwks_unavailable") from None
         keys: dict[str, tuple[str | None, Any]] = {}
