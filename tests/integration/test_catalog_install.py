@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -16,6 +17,7 @@ from switchboard.clients.jsonc import parse
 from switchboard.clients.kinds import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.paths import AppPaths
+from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
 from tests.conftest import FakeSecrets, requires_npx
 
@@ -31,7 +33,8 @@ async def test_everything_from_the_catalog_through_the_gateway(
     assert plan.spec.name == "everything"
     assert plan.command_line.startswith("npx -y @modelcontextprotocol/server-everything@")
     assert plan.command_line.endswith(" stdio")
-    await engine.add_server(plan.spec)
+    # auth=off: this test is about the catalog, not tokens (the gateway may require them).
+    await engine.add_server(dataclasses.replace(plan.spec, auth=AuthMode.OFF))
     await engine.start_server("everything")
     async with Client(engine.server_url("everything")) as client:
         tools = await client.list_tools()
@@ -66,7 +69,7 @@ async def test_time_from_the_catalog_runs_with_uvx(paths: AppPaths) -> None:
     engine = Engine(paths, port=0, secrets_resolver=FakeSecrets(), path_resolver=lambda: PATH)
     await engine.start()
     try:
-        await engine.add_server(plan.spec)
+        await engine.add_server(dataclasses.replace(plan.spec, auth=AuthMode.OFF))
         await engine.start_server(plan.spec.name)
         async with Client(engine.server_url(plan.spec.name)) as client:
             result = await client.call_tool("get_current_time", {"timezone": "Asia/Tokyo"})

@@ -10,7 +10,7 @@ from switchboard.clients.jsonc import parse
 from switchboard.clients.kinds import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import ServerSpec
+from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from switchboard.store.config import ConfigStore
 from tests.conftest import FakeSecrets, fixture_cmd
@@ -86,7 +86,8 @@ async def test_stdio_client_entry_runs_through_the_bridge(paths: AppPaths, tmp_p
     await engine.start()
     try:
         command, args = fixture_cmd("echo_server.py")
-        await engine.add_server(ServerSpec("echo", command, args))
+        # auth=off: the bridge's token handling is the gateway's and auth's to test.
+        await engine.add_server(ServerSpec("echo", command, args, auth=AuthMode.OFF))
         await engine.start_server("echo")
         manager = engine.client_sync.manager
         manager.connect("claude-desktop", engine.client_sync.servers())
