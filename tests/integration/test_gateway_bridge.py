@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import httpx
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
@@ -57,3 +58,18 @@ async def test_bridge_without_a_gateway_answers_errors(tmp_path: Path) -> None:
         async with Client(params, mode="legacy"):
             pass
     assert "not reachable" in repr(info.value) or "not reachable" in str(info.value)
+
+
+async def test_bridge_gets_a_token_when_the_gateway_asks(engine: Engine, tmp_path: Path) -> None:
+    cmd, args = fixture_cmd("gw_mux_server.py")
+    await add_started(engine, "mux", cmd, args)  # auth = switchboard (the default)
+    engine.authenticator = engine.auth  # tokens required from now on
+    async with httpx.AsyncClient(trust_env=False) as http:
+        r = await http.post(
+            engine.server_url("mux"),
+            json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
+            headers={"accept": "application/json, text/event-stream"},
+        )
+        assert r.status_code == 401
+    async with Client(bridge(tmp_path / "home", "mux"), mode="legacy") as client:
+        assert text_of(await client.call_tool("echo", {"text": "with token"})) == "with token"

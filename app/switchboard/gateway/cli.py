@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any
+import logging
+import os
+from typing import TYPE_CHECKING, Any
 
 from switchboard.cli import _EXTRA_PARSERS, command
-from switchboard.core.errors import ValidationError
+from switchboard.core.errors import SwitchboardError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import validate_name
+
+if TYPE_CHECKING:
+    from switchboard.gateway.bridge import TokenProvider
+
+log = logging.getLogger("switchboard.gateway")
 
 
 def _add_parsers(sub: Any) -> None:
@@ -44,13 +51,37 @@ def gateway_url(paths: AppPaths, name: str) -> str:
     return f"{base.rstrip('/')}/servers/{name}/mcp"
 
 
+def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
+    """Tokens from Switchboard's own authorization server (its first-party client),
+    fetched only once the gateway asks for one (a 401), so servers without auth never
+    touch the keyring."""
+
+    async def provider(refresh: bool) -> str | None:
+        if not refresh:
+            return None
+        try:
+            from switchboard.auth.firstparty import aget_token
+        except ImportError:
+            return None
+        try:
+            return await aget_token(paths, name)
+        except SwitchboardError as exc:
+            log.warning("connect: no token for %s: %s", name, exc)
+            return None
+
+    return provider
+
+
 @command("connect")
 def _connect(args: argparse.Namespace, paths: AppPaths) -> int:
-    from switchboard.gateway.bridge import run_bridge, token_provider_for
+    from switchboard.gateway.bridge import env_token, run_bridge, token_provider_for
 
     validate_name(args.name)
     url = args.url or gateway_url(paths, args.name)
     if not url.startswith(("http://", "https://")):
         raise ValidationError(f"Invalid URL {url!r}.", hint="Use http://127.0.0.1:PORT/...")
-    asyncio.run(run_bridge(url, token_provider_for(url)))
+    provider = token_provider_for(url)
+    if provider is env_token and not os.environ.get("SWITCHBOARD_TOKEN"):
+        provider = firstparty_tokens(paths, args.name)
+    asyncio.run(run_bridge(url, provider))
     return 0
