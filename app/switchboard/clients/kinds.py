@@ -38,6 +38,13 @@ class HostEnv:
         value = self.env.get("APPDATA")
         return Path(value) if value else self.home / "AppData" / "Roaming"
 
+    def which(self, command: str) -> str | None:
+        """``command`` on this host's PATH (none when the PATH is not known)."""
+        import shutil
+
+        path = self.env.get("PATH")
+        return shutil.which(command, path=path) if path else None
+
     def xdg_config(self) -> Path:
         value = self.env.get("XDG_CONFIG_HOME")
         return Path(value) if value and Path(value).is_absolute() else self.home / ".config"
@@ -80,6 +87,8 @@ class ClientKind:
     """Entries are a list of mappings with a ``name`` key (Continue)."""
     new_file: str = ""
     """Text of a fresh config file, when the client needs more than the container."""
+    commands: tuple[str, ...] = ()
+    """Executables whose presence on PATH also means the client is installed."""
 
 
 # -- entry shapes ------------------------------------------------------------------------
@@ -174,6 +183,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (h.home / ".cursor",),
         ("mcpServers",),
         _url_entry,
+        commands=("cursor",),
     ),
     ClientKind(
         "vscode",
@@ -183,6 +193,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (_vscode_user(h, "Code"),),
         ("servers",),
         _typed_http,
+        commands=("code",),
     ),
     ClientKind(
         "vscode-insiders",
@@ -192,6 +203,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (_vscode_user(h, "Code - Insiders"),),
         ("servers",),
         _typed_http,
+        commands=("code-insiders",),
     ),
     ClientKind(
         "claude-code",
@@ -201,6 +213,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (h.home / ".claude.json", h.home / ".claude"),
         ("mcpServers",),
         _typed_http,
+        commands=("claude",),
     ),
     ClientKind(
         "windsurf",
@@ -210,6 +223,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (h.home / ".codeium" / "windsurf",),
         ("mcpServers",),
         _windsurf,
+        commands=("windsurf",),
     ),
     ClientKind(
         "claude-desktop",
@@ -229,6 +243,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (h.home / ".gemini",),
         ("mcpServers",),
         _gemini,
+        commands=("gemini",),
     ),
     ClientKind(
         "codex",
@@ -238,6 +253,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (_codex_dir(h),),
         ("mcp_servers",),
         _url_entry,
+        commands=("codex",),
     ),
     ClientKind(
         "zed",
@@ -248,6 +264,7 @@ KINDS: tuple[ClientKind, ...] = (
         ("context_servers",),
         _zed,
         stdio_only=True,
+        commands=("zed", "zeditor"),
     ),
     ClientKind(
         "continue",
@@ -268,6 +285,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (_goose_dir(h),),
         ("extensions",),
         _goose,
+        commands=("goose",),
     ),
     ClientKind(
         "lmstudio",
@@ -277,6 +295,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (h.home / ".lmstudio",),
         ("mcpServers",),
         _url_entry,
+        commands=("lms",),
     ),
     ClientKind(
         "cline",
@@ -295,6 +314,7 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: (h.home / ".kiro",),
         ("mcpServers",),
         _url_entry,
+        commands=("kiro",),
     ),
     ClientKind(
         "opencode",
@@ -305,6 +325,7 @@ KINDS: tuple[ClientKind, ...] = (
         ("mcp",),
         _opencode,
         new_file='{\n  "$schema": "https://opencode.ai/config.json"\n}\n',
+        commands=("opencode",),
     ),
 )
 

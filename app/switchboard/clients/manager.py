@@ -170,8 +170,10 @@ class ClientManager:
         return kind.config_path(self.host)
 
     def installed(self, kind: ClientKind) -> bool:
-        return self.config_path(kind).exists() or any(
-            p.exists() for p in kind.detect_paths(self.host)
+        return (
+            self.config_path(kind).exists()
+            or any(p.exists() for p in kind.detect_paths(self.host))
+            or any(self.host.which(c) for c in kind.commands)
         )
 
     def targets(self, servers: Mapping[str, str]) -> list[Target]:

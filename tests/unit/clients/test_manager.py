@@ -138,6 +138,17 @@ def test_detection_by_app_directory(manager: ClientManager, host: HostEnv) -> No
     assert installed == ["cursor", "vscode"]
 
 
+def test_detection_by_command_on_path(paths: AppPaths, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "codex"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    host = HostEnv("linux", tmp_path / "me", {"PATH": str(bin_dir)})
+    manager = ClientManager(paths, host=host, connect_command=("/bin/switchboard",))
+    assert [i.kind.id for i in manager.clients() if i.installed] == ["codex"]
+
+
 def test_is_ours() -> None:
     assert is_ours({"url": URL}, "time")
     assert is_ours({"type": "http", "url": "http://localhost:9000/servers/time/mcp"}, "time")
