@@ -130,8 +130,10 @@ def process(argv: list[str], **kw: object) -> Iterator[subprocess.Popen[bytes]]:
             proc.wait()
 
 
-def open_session(url: str) -> str:
+def open_session(url: str, token: str = "") -> str:
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     init = {
         "jsonrpc": "2.0",
         "id": 0,
@@ -184,8 +186,10 @@ def _ms(value: str) -> float:
     return {"us": n / 1000, "ms": n, "s": n * 1000}[m.group(2)]
 
 
-def wrk(url: str, session: str, conns: int, duration: int, script: Path) -> dict[str, float]:
-    env = dict(os.environ, MCP_SESSION=session)
+def wrk(
+    url: str, session: str, conns: int, duration: int, script: Path, token: str = ""
+) -> dict[str, float]:
+    env = dict(os.environ, MCP_SESSION=session, MCP_TOKEN=token)
     out = subprocess.run(
         [
             "wrk",
@@ -216,11 +220,13 @@ def wrk(url: str, session: str, conns: int, duration: int, script: Path) -> dict
     }
 
 
-def measure_http(name: str, url: str, duration: int, script: Path) -> dict[str, object]:
-    session = open_session(url)
+def measure_http(
+    name: str, url: str, duration: int, script: Path, token: str = ""
+) -> dict[str, object]:
+    session = open_session(url, token)
     result: dict[str, object] = {"name": name}
     for conns in CONCURRENCY:
-        r = wrk(url, session, conns, duration, script)
+        r = wrk(url, session, conns, duration, script, token)
         result[f"c{conns}"] = r
         if r["non2xx"] or r["socket_errors"]:
             print(f"  warning: {name} c={conns}: {r}", file=sys.stderr)
@@ -298,7 +304,7 @@ NODELAY_PATCH = textwrap.dedent(
     # Bench-only: the listener creates its socket with proto=0, so asyncio's
     # _set_nodelay() skips accepted connections and Nagle + delayed ACK add ~40 ms
     # per response. Creating it with IPPROTO_TCP (one-line fix in listener.py) cures it.
-    import socket, sys
+    import os, socket, sys
     import switchboard.listener as listener
 
     class _TCPSocket(socket.socket):
@@ -314,19 +320,42 @@ NODELAY_PATCH = textwrap.dedent(
     mod = _SocketModule()
     mod.socket = _TCPSocket
     listener.socket = mod
+    if os.environ.get("BENCH_AUTH"):
+        # Bench-only: turn the real token check on (the engine still ships LoopbackOnly).
+        import switchboard.engine as engine_mod
+
+        original_start = engine_mod.Engine.start
+
+        async def start(self):
+            await original_start(self)
+            self.authenticator = self.auth
+
+        engine_mod.Engine.start = start
     from switchboard.cli import main
     sys.exit(main(sys.argv[1:]))
     """
 )
 
 
-def run_switchboard(duration: int, script: Path, nodelay: bool = False) -> dict[str, object]:
+def run_switchboard(
+    duration: int, script: Path, nodelay: bool = False, auth: bool = False
+) -> dict[str, object]:
     home = tempfile.mkdtemp(prefix="sb-bench-")
     port = free_port()
     env = dict(os.environ, SWITCHBOARD_NO_LOGIN_SHELL="1")
     base = [SWITCHBOARD, "--home", home]
     subprocess.run(
-        [*base, "add", "--auth", "off", "echo", "--", PY, "-u", str(ECHO)],
+        [
+            *base,
+            "add",
+            "--auth",
+            "off" if not auth else "switchboard",
+            "echo",
+            "--",
+            PY,
+            "-u",
+            str(ECHO),
+        ],
         env=env,
         check=True,
         capture_output=True,
@@ -334,14 +363,21 @@ def run_switchboard(duration: int, script: Path, nodelay: bool = False) -> dict[
     serve = [*base, "serve", "--port", str(port)]
     if nodelay:
         serve = [PY, "-c", NODELAY_PATCH, *serve[1:]]
+    name = "switchboard+nodelay" if nodelay else "switchboard"
+    if auth:
+        env["BENCH_AUTH"] = "1"
+        name += "+auth"
     with process(serve, env=env):
         wait_port(port)
         subprocess.run([*base, "start", "echo"], env=env, check=True, capture_output=True)
+        token = ""
+        if auth:
+            from switchboard.auth.firstparty import get_token
+            from switchboard.core.paths import AppPaths
+
+            token = get_token(AppPaths.default(home), "echo")
         return measure_http(
-            "switchboard+nodelay" if nodelay else "switchboard",
-            f"http://127.0.0.1:{port}/servers/echo/mcp",
-            duration,
-            script,
+            name, f"http://127.0.0.1:{port}/servers/echo/mcp", duration, script, token
         )
 
 
@@ -386,13 +422,16 @@ def main() -> None:
     )
     parser.add_argument("--supergateway", default=shutil.which("supergateway") or "")
     parser.add_argument(
-        "--only", nargs="*", help="subset: direct switchboard nodelay mcp-proxy supergateway bare"
+        "--only",
+        nargs="*",
+        help="subset: direct switchboard nodelay auth mcp-proxy supergateway bare",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     want = set(
-        args.only or ["direct", "switchboard", "nodelay", "mcp-proxy", "supergateway", "bare"]
+        args.only
+        or ["direct", "switchboard", "nodelay", "auth", "mcp-proxy", "supergateway", "bare"]
     )
     script = Path(tempfile.mkdtemp()) / "mcp.lua"
     script.write_text(LUA)
@@ -403,6 +442,8 @@ def main() -> None:
         rows.append(run_switchboard(args.duration, script))
     if "nodelay" in want:
         rows.append(run_switchboard(args.duration, script, nodelay=True))
+    if "auth" in want:
+        rows.append(run_switchboard(args.duration, script, nodelay=True, auth=True))
     if "mcp-proxy" in want:
         if os.path.exists(args.mcp_proxy):
             rows.append(run_mcp_proxy(args.mcp_proxy, args.duration, script))
@@ -422,9 +463,9 @@ def main() -> None:
         c1 = row["c1"]
         assert isinstance(c1, dict)
         cells = "".join(f"{row[f'c{c}']['rps']:>11.0f}" for c in CONCURRENCY)  # type: ignore[index]
-        print(f"{row['name']!s:16}{c1['p50']:>9.3f}{c1['p99']:>9.3f}{cells}")
+        print(f"{row['name']!s:26}{c1['p50']:>9.3f}{c1['p99']:>9.3f}{cells}")
     by_name: dict[str, dict[str, Any]] = {str(r["name"]): r for r in rows}
-    for label in ("switchboard", "switchboard+nodelay"):
+    for label in ("switchboard", "switchboard+nodelay", "switchboard+nodelay+auth"):
         ours = by_name.get(label)
         if ours is not None:
             _ratios(label, ours, by_name)
