@@ -457,7 +457,7 @@ def main() -> None:
         rows.append(run_bare(args.duration, script))
 
     print(
-        f"\n{'':16}{'p50 ms':>9}{'p99 ms':>9}" + "".join(f"{f'c={c} /s':>11}" for c in CONCURRENCY)
+        f"\n{'':26}{'p50 ms':>9}{'p99 ms':>9}" + "".join(f"{f'c={c} /s':>11}" for c in CONCURRENCY)
     )
     for row in rows:
         c1 = row["c1"]
