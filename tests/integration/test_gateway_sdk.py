@@ -85,6 +85,7 @@ async def test_sdk_sessions_survive_a_killed_server(engine: Engine) -> None:
 @requires_npx
 @pytest.mark.npm
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # the first npx run downloads the package
 async def test_everything_server_20_sessions_with_sampling(engine: Engine) -> None:
     url = await add_started(
         engine, "everything", "npx", ("-y", "@modelcontextprotocol/server-everything", "stdio")
