@@ -53,6 +53,13 @@ def _when(ts: float) -> str:
 @command("consent")
 def _consent(args: argparse.Namespace, paths: AppPaths) -> int:
     client = _client(paths)
+    try:
+        return _consent_with(client, args)
+    finally:
+        client.close()
+
+
+def _consent_with(client: Any, args: argparse.Namespace) -> int:
     if args.consent_cmd == "list":
         pending = client.request("GET", "/consent")["pending"]
         if not pending:
@@ -73,6 +80,13 @@ def _consent(args: argparse.Namespace, paths: AppPaths) -> int:
 @command("grants")
 def _grants(args: argparse.Namespace, paths: AppPaths) -> int:
     client = _client(paths)
+    try:
+        return _grants_with(client, args)
+    finally:
+        client.close()
+
+
+def _grants_with(client: Any, args: argparse.Namespace) -> int:
     if args.grants_cmd == "list":
         data = client.request("GET", "/grants")
         if not data["grants"] and not data["consents"]:

@@ -1,0 +1,484 @@
+"""The authorization server over real HTTP on the engine's listener: registration, PKCE,
+redirect rules, RFC 8707, refresh rotation and reuse detection, revocation,
+introspection, CSRF on the consent page, remembered consents, restart persistence,
+the first-party client and the consent/grants CLI verbs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from switchboard.auth import firstparty
+from switchboard.cli import main as cli_main
+from switchboard.core.errors import NoKeyringError
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import AuthMode, ServerSpec
+from switchboard.engine import Engine
+from tests.conftest import FakeSecrets, fixture_cmd
+from tests.unit.auth.tokens import b64, code_flow
+
+pytestmark = pytest.mark.timeout(90)
+
+REDIRECT = "http://127.0.0.1:40123/cb"
+VERIFIER = "v" * 64
+CHALLENGE = b64(hashlib.sha256(VERIFIER.encode()).digest())
+
+
+class NoKeyring:
+    def check(self) -> None:
+        raise NoKeyringError("none", hint="none")
+
+
+def make_engine(paths: AppPaths) -> Engine:
+    return Engine(
+        paths,
+        port=0,
+        secrets_resolver=FakeSecrets(),
+        path_resolver=lambda: os.environ["PATH"],
+        stop_grace=2.0,
+    )
+
+
+@pytest.fixture
+async def eng(engine: Engine) -> Engine:
+    cmd, args = fixture_cmd("echo_server.py")
+    await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
+    await engine.add_server(ServerSpec(name="open", command=cmd, args=args, auth=AuthMode.OFF))
+    engine.authenticator = engine.auth
+    return engine
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
+        yield client
+
+
+def authorize_params(client_id: str, url: str, **over: str) -> dict[str, str]:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "state": "st",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        "resource": url,
+    }
+    params.update(over)
+    return {k: v for k, v in params.items() if v != ""}
+
+
+async def register(http: httpx.AsyncClient, engine: Engine, **over: Any) -> dict[str, Any]:
+    body = {"client_name": "t", "redirect_uris": [REDIRECT], **over}
+    r = await http.post(f"{engine.base_url}/oauth/register", json=body)
+    assert r.status_code == 201, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def claims_of(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    h, p, _ = token.split(".")
+    dec = [json.loads(base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))) for x in (h, p)]
+    return dec[0], dec[1]
+
+
+async def test_registration(eng: Engine, http: httpx.AsyncClient) -> None:
+    public = await register(http, eng)
+    assert public["token_endpoint_auth_method"] == "none"
+    assert "client_secret" not in public
+    confidential = await register(http, eng, token_endpoint_auth_method="client_secret_basic")
+    assert confidential["client_secret"]
+    for bad in (["http://evil.example/cb"], ["https://x.example/cb#frag"], [], ["javascript:x"]):
+        r = await http.post(
+            f"{eng.base_url}/oauth/register", json={"client_name": "b", "redirect_uris": bad}
+        )
+        assert r.status_code == 400, (bad, r.text)
+        assert r.json()["error"] in ("invalid_redirect_uri", "invalid_client_metadata")
+
+
+async def test_token_response_is_rfc9068_and_no_store(eng: Engine, http: httpx.AsyncClient) -> None:
+    url = eng.server_url("echo")
+    client = await register(http, eng)
+    page = await http.get(
+        f"{eng.base_url}/oauth/authorize", params=authorize_params(client["client_id"], url)
+    )
+    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert rid and csrf
+    eng.consent.decide(rid.group(1), True)
+    loc = (
+        await http.post(
+            f"{eng.base_url}/oauth/authorize/continue",
+            data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
+        )
+    ).headers["location"]
+    code = parse_qs(urlsplit(loc).query)["code"][0]
+    r = await http.post(
+        f"{eng.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client["client_id"],
+            "code_verifier": VERIFIER,
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    header, payload = claims_of(r.json()["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "RS256"
+    assert header["kid"] == eng.auth.keys.signing_key()[0]  # type: ignore[union-attr]
+    assert payload["aud"] == url and payload["iss"] == eng.base_url
+    assert payload["exp"] - payload["iat"] == eng.config.settings.access_token_ttl
+    assert r.json()["expires_in"] == eng.config.settings.access_token_ttl
+    # The code is single-use; a second use also revokes what the first produced.
+    again = await http.post(
+        f"{eng.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client["client_id"],
+            "code_verifier": VERIFIER,
+        },
+    )
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert (await eng.auth.list_grants())["grants"] == []
+
+
+@pytest.mark.parametrize(
+    ("over", "error"),
+    [
+        ({"code_challenge_method": "plain", "code_challenge": "p" * 43}, "invalid_request"),
+        ({"code_challenge_method": ""}, "invalid_request"),
+        ({"code_challenge": "", "code_challenge_method": ""}, "invalid_request"),
+        ({"resource": "http://127.0.0.1:1/servers/echo/mcp"}, "invalid_target"),
+        ({"resource": "RESOURCE/servers/nope/mcp"}, "invalid_target"),
+        ({"resource": "RESOURCE/servers/open/mcp"}, "invalid_target"),
+        ({"resource": ""}, "invalid_target"),
+        ({"scope": "admin"}, "invalid_scope"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+    ],
+)
+async def test_authorize_errors_redirect_with_state_and_iss(
+    eng: Engine, http: httpx.AsyncClient, over: dict[str, str], error: str
+) -> None:
+    client = await register(http, eng)
+    over = {k: v.replace("RESOURCE", eng.base_url) for k, v in over.items()}
+    r = await http.get(
+        f"{eng.base_url}/oauth/authorize",
+        params=authorize_params(client["client_id"], eng.server_url("echo"), **over),
+    )
+    assert r.status_code == 302, r.text
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert query["error"] == [error]
+    assert query["state"] == ["st"] and query["iss"] == [eng.base_url]
+    assert r.headers["location"].startswith(REDIRECT)
+    assert eng.consent.pending() == []
+
+
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        "http://127.0.0.1:40123/other",
+        "http://evil.example:40123/cb",
+        "http://localhost:40123/cb",
+        "http://127.0.0.1:40123/cb?x=1",
+    ],
+)
+async def test_unregistered_redirect_is_never_followed(
+    eng: Engine, http: httpx.AsyncClient, redirect: str
+) -> None:
+    client = await register(http, eng)
+    r = await http.get(
+        f"{eng.base_url}/oauth/authorize",
+        params=authorize_params(client["client_id"], eng.server_url("echo"), redirect_uri=redirect),
+    )
+    assert r.status_code == 400 and "location" not in r.headers
+    assert r.headers["x-frame-options"] == "DENY"
+
+
+async def test_loopback_redirect_may_change_port(eng: Engine, http: httpx.AsyncClient) -> None:
+    client = await register(http, eng)
+    _, tok = await code_flow(
+        eng, http, eng.server_url("echo"), redirect_uri="http://127.0.0.1:50999/cb", client=client
+    )
+    assert tok["access_token"]
+
+
+async def test_wrong_verifier_and_token_resource_mismatch(
+    eng: Engine, http: httpx.AsyncClient
+) -> None:
+    url = eng.server_url("echo")
+    client = await register(http, eng)
+    for data, error in (
+        ({"code_verifier": "w" * 64}, "invalid_grant"),
+        ({"resource": f"{eng.base_url}/servers/open/mcp"}, "invalid_target"),
+    ):
+        page = await http.get(
+            f"{eng.base_url}/oauth/authorize", params=authorize_params(client["client_id"], url)
+        )
+        rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert rid and csrf
+        eng.consent.decide(rid.group(1), True)
+        loc = (
+            await http.post(
+                f"{eng.base_url}/oauth/authorize/continue",
+                data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
+            )
+        ).headers["location"]
+        form = {
+            "grant_type": "authorization_code",
+            "code": parse_qs(urlsplit(loc).query)["code"][0],
+            "redirect_uri": REDIRECT,
+            "client_id": client["client_id"],
+            "code_verifier": VERIFIER,
+            **data,
+        }
+        r = await http.post(f"{eng.base_url}/oauth/token", data=form)
+        assert r.status_code == 400 and r.json()["error"] == error, r.text
+
+
+async def test_consent_page_csrf(eng: Engine, http: httpx.AsyncClient) -> None:
+    client = await register(http, eng)
+    page = await http.get(
+        f"{eng.base_url}/oauth/authorize",
+        params=authorize_params(client["client_id"], eng.server_url("echo")),
+    )
+    assert page.status_code == 200
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert rid and csrf
+    eng.consent.decide(rid.group(1), True)
+    url = f"{eng.base_url}/oauth/authorize/continue"
+    # Another site's form: right id, no token / wrong token / no cookie.
+    async with httpx.AsyncClient(trust_env=False) as stranger:
+        r = await stranger.post(url, data={"request_id": rid.group(1), "csrf_token": csrf.group(1)})
+        assert r.status_code == 403  # no cookie
+    r = await http.post(url, data={"request_id": rid.group(1), "csrf_token": "guess"})
+    assert r.status_code == 403
+    r = await http.post(url, data={"request_id": rid.group(1), "csrf_token": csrf.group(1)})
+    assert r.status_code == 303 and "code=" in r.headers["location"]
+    r = await http.post(url, data={"request_id": rid.group(1), "csrf_token": csrf.group(1)})
+    assert r.status_code == 403  # used
+
+
+async def test_refresh_rotation_and_reuse_revokes_the_grant(
+    eng: Engine, http: httpx.AsyncClient
+) -> None:
+    url = eng.server_url("echo")
+    client, tok = await code_flow(eng, http, url)
+    token_url = f"{eng.base_url}/oauth/token"
+
+    async def refresh(rt: str) -> httpx.Response:
+        return await http.post(
+            token_url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": rt,
+                "client_id": client["client_id"],
+            },
+        )
+
+    r1 = await refresh(tok["refresh_token"])
+    assert r1.status_code == 200, r1.text
+    new = r1.json()
+    assert new["refresh_token"] != tok["refresh_token"]
+    assert claims_of(new["access_token"])[1]["aud"] == url
+    principal = await eng.auth.authenticate(
+        server=eng.config.server("echo"),
+        resource=url,
+        authorization=f"Bearer {new['access_token']}",
+    )
+    assert principal.client_id == client["client_id"]
+    # The old refresh token comes back: someone copied it. The whole grant dies.
+    reuse = await refresh(tok["refresh_token"])
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    after = await refresh(new["refresh_token"])
+    assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
+    from switchboard.gateway.authslot import AuthDenied
+
+    with pytest.raises(AuthDenied) as denied:
+        await eng.auth.authenticate(
+            server=eng.config.server("echo"),
+            resource=url,
+            authorization=f"Bearer {new['access_token']}",
+        )
+    assert denied.value.status == 401
+    grants = await asyncio.to_thread(eng.auth.store.list_grants, True)
+    assert [g.revoke_reason for g in grants] == ["refresh_token_reuse"]
+
+
+async def test_revocation_and_introspection(eng: Engine, http: httpx.AsyncClient) -> None:
+    url = eng.server_url("echo")
+    client, tok = await code_flow(eng, http, url)
+    cid = client["client_id"]
+    intro = f"{eng.base_url}/oauth/introspect"
+    r = await http.post(intro, data={"token": tok["access_token"], "client_id": cid})
+    assert r.status_code == 200 and r.json()["active"] is True and r.json()["aud"] == [url]
+    r = await http.post(intro, data={"token": tok["refresh_token"], "client_id": cid})
+    assert r.json()["active"] is True
+    # Another client may not introspect or revoke it.
+    other = await register(http, eng)
+    r = await http.post(intro, data={"token": tok["access_token"], "client_id": other["client_id"]})
+    assert r.json().get("active") is not True
+    # RFC 7009: revoke the access token, then the refresh token (the grant).
+    revoke = f"{eng.base_url}/oauth/revoke"
+    r = await http.post(revoke, data={"token": tok["access_token"], "client_id": cid})
+    assert r.status_code == 200
+    r = await http.post(intro, data={"token": tok["access_token"], "client_id": cid})
+    assert r.json() == {"active": False}
+    r = await http.post(revoke, data={"token": tok["refresh_token"], "client_id": cid})
+    assert r.status_code == 200
+    r = await http.post(
+        f"{eng.base_url}/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tok["refresh_token"],
+            "client_id": cid,
+        },
+    )
+    assert r.status_code == 400
+    r = await http.post(revoke, data={"token": "garbage", "client_id": cid})
+    assert r.status_code == 200  # RFC 7009 §2.2: unknown tokens are not an error
+
+
+async def test_remembered_consent_and_revoking_it(eng: Engine, http: httpx.AsyncClient) -> None:
+    url = eng.server_url("echo")
+    client, _ = await code_flow(eng, http, url, remember=True)
+    r = await http.get(
+        f"{eng.base_url}/oauth/authorize", params=authorize_params(client["client_id"], url)
+    )
+    assert r.status_code == 302 and "code=" in r.headers["location"]  # not asked again
+    listing = await eng.auth.list_grants()
+    assert [c["server"] for c in listing["consents"]] == ["echo"]
+    await eng.auth.revoke_grant(listing["grants"][0]["id"])
+    assert (await eng.auth.list_grants())["consents"] == []
+    r = await http.get(
+        f"{eng.base_url}/oauth/authorize", params=authorize_params(client["client_id"], url)
+    )
+    assert r.status_code == 200  # asks again
+    assert len(eng.consent.pending()) == 1
+
+
+async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    engine = make_engine(paths)
+    await engine.start()
+    try:
+        await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
+        async with httpx.AsyncClient(trust_env=False) as http:
+            client, tok = await code_flow(engine, http, engine.server_url("echo"))
+        kid = engine.auth.keys.signing_key()[0]  # type: ignore[union-attr]
+        port = engine.listener.port  # type: ignore[union-attr]
+    finally:
+        await engine.aclose()
+    engine = Engine(paths, port=port, secrets_resolver=FakeSecrets(), stop_grace=2.0)
+    await engine.start()
+    try:
+        assert engine.auth.keys.signing_key()[0] == kid  # type: ignore[union-attr]
+        engine.authenticator = engine.auth
+        async with httpx.AsyncClient(trust_env=False) as http:
+            r = await http.post(
+                f"{engine.base_url}/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": tok["refresh_token"],
+                    "client_id": client["client_id"],
+                },
+            )
+            assert r.status_code == 200, r.text
+            # The access token from before the restart is still valid too.
+            principal = await engine.auth.authenticate(
+                server=engine.config.server("echo"),
+                resource=engine.server_url("echo"),
+                authorization=f"Bearer {tok['access_token']}",
+            )
+            assert principal.client_id == client["client_id"]
+    finally:
+        await engine.aclose()
+
+
+async def test_first_party_client_token(eng: Engine) -> None:
+    token = await firstparty.aget_token(eng.paths, "echo", secret_store=NoKeyring())
+    principal = await eng.auth.authenticate(
+        server=eng.config.server("echo"),
+        resource=eng.server_url("echo"),
+        authorization=f"Bearer {token}",
+    )
+    assert principal.client_id == firstparty.CLIENT_ID
+    assert await firstparty.aget_token(eng.paths, "echo", secret_store=NoKeyring()) == token
+    secret_file = eng.paths.config_dir / "firstparty-secret"
+    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    # Nobody else can use client credentials: DCR refuses that grant type.
+    async with httpx.AsyncClient(trust_env=False) as http:
+        r = await http.post(
+            f"{eng.base_url}/oauth/register",
+            json={
+                "client_name": "x",
+                "redirect_uris": [REDIRECT],
+                "grant_types": ["client_credentials"],
+                "token_endpoint_auth_method": "client_secret_basic",
+            },
+        )
+        assert r.status_code == 400
+
+
+async def test_consent_and_grants_cli(
+    eng: Engine, http: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = str(Path(eng.paths.config_dir).parent)
+    client = await register(http, eng, client_name="cli-client")
+    page = await http.get(
+        f"{eng.base_url}/oauth/authorize",
+        params=authorize_params(client["client_id"], eng.server_url("echo")),
+    )
+    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert rid and csrf
+
+    async def cli(*argv: str) -> str:
+        code = await asyncio.to_thread(cli_main, ["--home", home, *argv])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        return out.out
+
+    listing = await cli("consent", "list")
+    assert rid.group(1) in listing and "cli-client" in listing and "echo" in listing
+    assert "Approved" in await cli("consent", "approve", rid.group(1), "--remember")
+    r = await http.post(
+        f"{eng.base_url}/oauth/authorize/continue",
+        data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
+    )
+    code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
+    r = await http.post(
+        f"{eng.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client["client_id"],
+            "code_verifier": VERIFIER,
+        },
+    )
+    assert r.status_code == 200
+    grants = await cli("grants", "list")
+    assert "cli-client -> echo" in grants and "Remembered consents" in grants
+    grant_id = grants.split()[0]
+    assert "Revoked" in await cli("grants", "revoke", grant_id)
+    assert "No grants." in await cli("grants", "list")
+    code2 = await asyncio.to_thread(cli_main, ["--home", home, "consent", "approve", "nope"])
+    assert code2 == 1 and "No pending consent request" in capsys.readouterr().err
