@@ -21,7 +21,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, backup: Path | N
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         try:
-            os.fchmod(fd, mode)
+            _fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -46,7 +46,7 @@ def _copy_atomic(src: Path, dst: Path, mode: int) -> None:
     data = src.read_bytes()
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
     try:
-        os.fchmod(fd, mode)
+        _fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -56,6 +56,12 @@ def _copy_atomic(src: Path, dst: Path, mode: int) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _fchmod(fd: int, mode: int) -> None:
+    # Windows has no fchmod; there the user's profile ACLs already keep files private.
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
 
 
 def _fsync_dir(directory: Path) -> None:
