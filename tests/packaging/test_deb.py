@@ -316,6 +316,25 @@ def test_deb_metadata_and_desktop_integration(unpacked: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 @pytest.mark.skipif(not _deb_tools_available(), reason="needs dpkg-deb and /usr/bin/python3")
+def test_trimmed_qt_still_links(unpacked: Path) -> None:
+    """briefcase.toml drops unused parts of PySide6: whatever stays must find every
+    bundled library it links to (a missing one would only fail when loaded)."""
+    packages = _root(unpacked) / "usr" / "lib" / "switchboard" / "app_packages"
+    assert (packages / "PySide6" / "QtWidgets.abi3.so").is_file()
+    assert not (packages / "PySide6" / "Qt" / "qml").exists()
+    bundled = re.compile(r"^\s*(lib(?:Qt6|icu|pyside6|shiboken6)\S*) => not found", re.M)
+    broken = {}
+    for lib in packages.rglob("*.so*"):
+        if lib.is_file() and not lib.is_symlink():
+            out = subprocess.run(["ldd", str(lib)], capture_output=True, text=True).stdout
+            if missing := bundled.findall(out):
+                broken[str(lib.relative_to(packages))] = missing
+    assert broken == {}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+@pytest.mark.skipif(not _deb_tools_available(), reason="needs dpkg-deb and /usr/bin/python3")
 def test_packaged_app_runs_headless(unpacked: Path, tmp_path: Path) -> None:
     usr = _root(unpacked) / "usr"
     binary = usr / "bin" / "switchboard"
