@@ -22,6 +22,8 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.state import ServerState
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QSystemTrayIcon
+
     from switchboard.engine import Engine
     from switchboard.ui.bridge import EngineBridge
     from switchboard.ui.consent import ConsentPresenter
@@ -43,6 +45,7 @@ class Desktop:
         paths: AppPaths | None = None,
         on_quit: Callable[[], None] = lambda: None,
         use_tray: bool | None = None,
+        tray_icon: QSystemTrayIcon | None = None,
     ) -> None:
         from switchboard.ui.bridge import EngineBridge
         from switchboard.ui.consent import ConsentPresenter
@@ -60,7 +63,7 @@ class Desktop:
         self.tray: TrayController | None = None
         if has_tray:
             self.tray = TrayController(
-                self.bridge, open_window=self.window.show_and_raise, on_quit=on_quit
+                self.bridge, open_window=self.window.show_and_raise, on_quit=on_quit, icon=tray_icon
             )
         else:
             self.bridge.stateChanged.connect(self._failure_in_window)
@@ -102,8 +105,9 @@ def build_desktop(
     paths: AppPaths | None = None,
     on_quit: Callable[[], None] = lambda: None,
     use_tray: bool | None = None,
+    tray_icon: QSystemTrayIcon | None = None,
 ) -> Desktop:
-    return Desktop(engine, paths=paths, on_quit=on_quit, use_tray=use_tray)
+    return Desktop(engine, paths=paths, on_quit=on_quit, use_tray=use_tray, tray_icon=tray_icon)
 
 
 def run_gui(
@@ -111,11 +115,12 @@ def run_gui(
     *,
     engine_factory: Callable[[AppPaths], Engine] | None = None,
     on_ready: Callable[[Desktop], object] | None = None,
+    on_tray: Callable[[QSystemTrayIcon], object] | None = None,
 ) -> int:
     """Run the desktop app until the person quits. Returns the exit code.
 
-    ``on_ready`` is called once the tray icon (or window) is shown: the tray test and
-    the start-up benchmark use it.
+    The tray icon appears first (``on_tray``), then the engine starts and the UI is
+    wired (``on_ready``): the tray test and the start-up benchmark use these hooks.
     """
     import qasync
     from PySide6.QtCore import Qt, QTimer
@@ -141,8 +146,14 @@ def run_gui(
     single = SingleInstance(instance_key(paths))
     if not single.claim():
         return 0
+    from switchboard.ui.tray import early_tray_icon, tray_available
+
+    early = early_tray_icon() if tray_available() else None
+    if early is not None and on_tray is not None:
+        on_tray(early)
 
     async def main() -> int:
+        await asyncio.sleep(0.005)  # let Qt put the icon up before the heavy imports
         from switchboard.engine import Engine
 
         quit_event = asyncio.Event()
@@ -161,9 +172,11 @@ def run_gui(
         try:
             await engine.start()
         except SwitchboardError as exc:
+            if early is not None:
+                early.hide()
             await _startup_error(exc)
             return 1
-        desktop = build_desktop(engine, paths=paths, on_quit=quit_event.set)
+        desktop = build_desktop(engine, paths=paths, on_quit=quit_event.set, tray_icon=early)
         single.activated.connect(desktop.window.show_and_raise)
         desktop.show()
         log.info("ready in %.0f ms", (time.perf_counter() - _T0) * 1e3)

@@ -346,16 +346,15 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for col, mode in (
-            (Column.NAME, QHeaderView.ResizeMode.Interactive),
-            (Column.STATUS, QHeaderView.ResizeMode.Interactive),
-            (Column.UPTIME, QHeaderView.ResizeMode.ResizeToContents),
-            (Column.RESTARTS, QHeaderView.ResizeMode.ResizeToContents),
-            (Column.URL, QHeaderView.ResizeMode.Stretch),
-        ):
-            header.setSectionResizeMode(col, mode)
+        # Fixed, measured-once widths: ResizeToContents would re-measure every row on
+        # every change (a 50-server table then costs a full column scan per update).
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        metrics = self.table.fontMetrics()
         header.resizeSection(Column.NAME, 170)
         header.resizeSection(Column.STATUS, 130)
+        header.resizeSection(Column.UPTIME, metrics.horizontalAdvance("Uptime") + 48)
+        header.resizeSection(Column.RESTARTS, metrics.horizontalAdvance("Restarts") + 36)
         self.table.setItemDelegateForColumn(Column.URL, UrlDelegate(self.copy_url, self.table))
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.table.doubleClicked.connect(lambda i: self._toggle_row(i.row()))

@@ -131,11 +131,13 @@ class ServersModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
     def tick(self) -> None:
-        """Refresh the uptime column of running servers."""
-        for row, status in enumerate(self._rows):
-            if status.state is ServerState.RUNNING:
-                idx = self.index(row, Column.UPTIME)
-                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DisplayRole])
+        """Refresh the uptime column: one signal for the whole column, not one per row
+        (each dataChanged makes the view re-measure and repaint)."""
+        running = [r for r, s in enumerate(self._rows) if s.state is ServerState.RUNNING]
+        if running:
+            first = self.index(running[0], Column.UPTIME)
+            last = self.index(running[-1], Column.UPTIME)
+            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DisplayRole])
 
     # -- lookups -----------------------------------------------------------------------
     def row_of(self, name: str) -> int:

@@ -25,6 +25,20 @@ def tray_available() -> bool:
     return QSystemTrayIcon.isSystemTrayAvailable()
 
 
+def early_tray_icon() -> QSystemTrayIcon:
+    """The tray icon shown at launch, before the engine has started (a person sees the
+    app respond at once); :class:`TrayController` takes it over."""
+    icon = QSystemTrayIcon(make_tray_icon(Overall.STOPPED, is_dark()))
+    icon.setToolTip("Switchboard — starting…")
+    menu = QMenu()
+    starting = menu.addAction("Starting Switchboard…")
+    starting.setEnabled(False)
+    icon.setContextMenu(menu)
+    icon._starting_menu = menu  # type: ignore[attr-defined]  # the icon does not own it
+    icon.show()
+    return icon
+
+
 class TrayController(QObject):
     """Owns the :class:`QSystemTrayIcon` and its menu.
 
@@ -41,6 +55,7 @@ class TrayController(QObject):
         *,
         open_window: Callable[[], None],
         on_quit: Callable[[], None],
+        icon: QSystemTrayIcon | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -49,7 +64,9 @@ class TrayController(QObject):
         self._on_quit = on_quit
         self.overall = Overall.STOPPED
         self.dark = is_dark()
-        self.icon = QSystemTrayIcon(self)
+        # The app shows its icon before the engine is up (see early_tray_icon) and hands
+        # it over here, so the icon never blinks.
+        self.icon = icon if icon is not None else QSystemTrayIcon(self)
         self.menu = QMenu()
         self.menu.setAccessibleName("Switchboard")
         self.header = QAction("Switchboard", self)
@@ -64,6 +81,10 @@ class TrayController(QObject):
         self.quit_action = QAction(action_icon("quit"), "Quit Switchboard", self)
         self.quit_action.triggered.connect(self._on_quit)
         self.icon.setContextMenu(self.menu)
+        starting = getattr(self.icon, "_starting_menu", None)
+        if starting is not None:
+            del self.icon._starting_menu  # type: ignore[attr-defined]
+            shiboken6.delete(starting)
         self.icon.activated.connect(self._activated)
         self.icon.messageClicked.connect(self._open_window)
         self.rebuild_menu()
