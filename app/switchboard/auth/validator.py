@@ -24,13 +24,13 @@ import asyncio
 import base64
 import binascii
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -87,8 +87,8 @@ def _b64d(part: str) -> bytes:
 
 def _json_part(part: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64d(part))
-    except (ValueError, UnicodeDecodeError):
+        value = orjson.loads(_b64d(part))
+    except orjson.JSONDecodeError:
         raise TokenInvalid("malformed") from None
     if not isinstance(value, dict):
         raise TokenInvalid("malformed")
@@ -301,9 +301,10 @@ class TokenValidator:
         verify_signature(alg, key, signing_input, signature)
         vt = self._claims(payload, kid)
         self._check_live(vt, audience)
-        if len(self._cache) >= self.cache_size:
-            self._cache.pop(next(iter(self._cache)))
-        self._cache[token] = vt
+        if self.cache_size > 0:
+            if len(self._cache) >= self.cache_size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[token] = vt
         return vt
 
     def _parse(self, token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
