@@ -101,3 +101,24 @@ async def test_taken_port_names_the_port(engine: Engine, tmp_path: Any) -> None:
     with pytest.raises(ListenerError) as info:
         await other.start()
     assert str(port) in str(info.value)
+
+
+async def test_cors_for_loopback_browser_clients(engine: Engine) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    url = await add_started(engine, "echo", cmd, args)
+    origin = "http://localhost:6274"
+    async with httpx.AsyncClient(trust_env=False) as http:
+        r = await http.options(
+            url,
+            headers={"origin": origin, "access-control-request-method": "POST"},
+        )
+        assert r.status_code == 204
+        assert r.headers["access-control-allow-origin"] == origin
+        assert "mcp-session-id" in r.headers["access-control-allow-headers"]
+        client = RawClient(http, url)
+        r = await client.post(rpc("initialize", {"capabilities": {}}), origin=origin)
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == origin
+        assert "mcp-session-id" in r.headers["access-control-expose-headers"]
+        r = await http.options(url, headers={"origin": "https://evil.example"})
+        assert r.status_code == 403

@@ -169,6 +169,17 @@ class Gateway:
         path: str = scope["path"]
         i = path.find("/servers/")
         name, _, endpoint = path[i + 9 :].partition("/")
+        origin = None
+        for key, value in scope["headers"]:
+            if key == b"origin":
+                origin = value
+                break
+        if origin is not None:
+            # Browser-based clients on a loopback origin (the guard refused the others).
+            if scope["method"] == "OPTIONS":
+                await _respond(send, 204, b"", _cors(origin, preflight=True))
+                return
+            send = _with_cors(send, origin)
         try:
             await self._handle(scope, receive, send, path[:i], name, endpoint)
         except _HTTPError as exc:
@@ -668,6 +679,36 @@ class Gateway:
             self._drop_mux(name)
         if self._passthrough is not None:
             await self._passthrough.aclose()
+
+
+def _cors(origin: bytes, preflight: bool = False) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"access-control-allow-origin", origin),
+        (b"vary", b"Origin"),
+        (b"access-control-expose-headers", b"mcp-session-id, www-authenticate"),
+    ]
+    if preflight:
+        headers += [
+            (b"access-control-allow-methods", b"GET, POST, DELETE, OPTIONS"),
+            (
+                b"access-control-allow-headers",
+                b"authorization, content-type, accept, mcp-session-id, mcp-protocol-version, "
+                b"last-event-id",
+            ),
+            (b"access-control-max-age", b"600"),
+        ]
+    return headers
+
+
+def _with_cors(send: Send, origin: bytes) -> Send:
+    extra = _cors(origin)
+
+    async def wrapped(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return wrapped
 
 
 def _sse_event(message: bytes) -> bytes:
