@@ -234,7 +234,7 @@ def build(stage_dir: Path, dist_dir: Path, *, briefcase: Sequence[str], fast: bo
     """Run Briefcase in ``stage_dir`` and copy the .deb into ``dist_dir``.
 
     ``fast`` compresses the package with gzip -1 instead of dpkg's default xz -6:
-    about 100 MB instead of 60 MB, but seconds instead of minutes on two cores (for
+    about 1.6 times the size, but seconds instead of a minute or more on two cores (for
     tests; release builds keep xz)."""
     fp = fingerprint(stage_dir)
     stamp = stage_dir / FINGERPRINT_FILE
