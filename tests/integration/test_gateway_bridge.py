@@ -12,7 +12,7 @@ import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 
-from switchboard.core.spec import RestartPolicy
+from switchboard.core.spec import AuthMode, RestartPolicy
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import add_started
@@ -62,7 +62,7 @@ async def test_bridge_without_a_gateway_answers_errors(tmp_path: Path) -> None:
 
 async def test_bridge_gets_a_token_when_the_gateway_asks(engine: Engine, tmp_path: Path) -> None:
     cmd, args = fixture_cmd("gw_mux_server.py")
-    await add_started(engine, "mux", cmd, args)  # auth = switchboard (the default)
+    await add_started(engine, "mux", cmd, args, auth=AuthMode.SWITCHBOARD)
     engine.authenticator = engine.auth  # tokens required from now on
     async with httpx.AsyncClient(trust_env=False) as http:
         r = await http.post(

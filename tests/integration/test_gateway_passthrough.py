@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from mcp.client.sse import sse_client
 
-from switchboard.core.spec import ServerSpec, Transport
+from switchboard.core.spec import AuthMode, ServerSpec, Transport
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
 
@@ -47,6 +47,7 @@ async def add_http(engine: Engine, name: str, transport: Transport) -> None:
             args=args,
             transport=transport,
             url=f"http://127.0.0.1:{port}{path}",
+            auth=AuthMode.OFF,
         )
     )
     await engine.start_server(name)
@@ -93,7 +94,10 @@ async def test_unreachable_upstream_is_502_naming_the_server(engine: Engine) -> 
     port = free_port()
     await engine.add_server(
         ServerSpec(
-            name="gone", transport=Transport.STREAMABLE_HTTP, url=f"http://127.0.0.1:{port}/mcp"
+            name="gone",
+            transport=Transport.STREAMABLE_HTTP,
+            url=f"http://127.0.0.1:{port}/mcp",
+            auth=AuthMode.OFF,
         )
     )
     await engine.start_server("gone")
