@@ -482,3 +482,70 @@ async def test_consent_and_grants_cli(
     assert "No grants." in await cli("grants", "list")
     code2 = await asyncio.to_thread(cli_main, ["--home", home, "consent", "approve", "nope"])
     assert code2 == 1 and "No pending consent request" in capsys.readouterr().err
+
+
+async def test_key_rotation_with_live_tokens_through_the_gateway(
+    eng: Engine, http: httpx.AsyncClient
+) -> None:
+    url = eng.server_url("echo")
+    await eng.start_server("echo")
+    _, before = await code_flow(eng, http, url)
+    keys = eng.auth.keys
+    assert keys is not None
+    old_kid = keys.signing_key()[0]
+    new_kid = await asyncio.to_thread(keys.rotate)
+    jwks = (await http.get(f"{eng.base_url}/oauth/jwks.json")).json()
+    assert {k["kid"] for k in jwks["keys"]} == {old_kid, new_kid}
+    _, after = await code_flow(eng, http, url)
+    assert claims_of(after["access_token"])[0]["kid"] == new_kid
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "r", "version": "1"},
+        },
+    }
+    for tok in (before, after):
+        r = await http.post(
+            url,
+            json=init,
+            headers={
+                "authorization": f"Bearer {tok['access_token']}",
+                "accept": "application/json, text/event-stream",
+            },
+        )
+        assert r.status_code == 200, r.text
+    assert eng.auth.jwks_fetches == 0
+    assert eng.auth.jwks_requests == 1  # only the explicit GET above
+
+
+async def test_limits_body_size_and_pending_consents(eng: Engine, http: httpx.AsyncClient) -> None:
+    r = await http.post(
+        f"{eng.base_url}/oauth/register",
+        content=b"{" + b" " * (70 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    client = await register(http, eng)
+    codes = []
+    for i in range(7):
+        r = await http.get(
+            f"{eng.base_url}/oauth/authorize",
+            params=authorize_params(client["client_id"], eng.server_url("echo"), state=f"s{i}"),
+        )
+        codes.append(r.status_code)
+    assert codes == [200] * 5 + [429, 429]
+    assert len(eng.consent.pending()) == 5
+
+
+async def test_missing_keyring_is_a_visible_warning(eng: Engine) -> None:
+    # The test machine has no Secret Service: the key lives in an owner-only file.
+    warning = eng.auth.key_warning
+    if warning is None:
+        pytest.skip("a keyring is available here")
+    assert "owner-only file" in warning
+    key_file = eng.paths.data_dir / "auth-signing-keys.json"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"

@@ -65,6 +65,13 @@ CODE_TTL = 120.0
 REFRESH_TTL = 30 * 86400.0
 LOOPBACK_REDIRECT_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
 CSRF_COOKIE = "sb_consent"
+MAX_BODY = 64 * 1024
+MAX_PENDING_PER_CLIENT = 5
+MAX_PENDING = 50
+
+
+class BodyTooLarge(Exception):
+    """An OAuth request body above MAX_BODY."""
 
 
 class InvalidTargetError(oauth_errors.OAuth2Error):  # type: ignore[misc]
@@ -278,10 +285,21 @@ class Incoming:
         form: dict[str, str] = {}
         body_json: Any = None
         if request.method == "POST":
+            try:
+                declared = int(request.headers.get("content-length", "0"))
+            except ValueError:
+                declared = MAX_BODY + 1
+            if declared > MAX_BODY:
+                raise BodyTooLarge
             ctype = request.headers.get("content-type", "")
             if ctype.startswith("application/json"):
+                raw = b""
+                async for chunk in request.stream():
+                    raw += chunk
+                    if len(raw) > MAX_BODY:
+                        raise BodyTooLarge
                 try:
-                    body_json = json.loads(await request.body())
+                    body_json = json.loads(raw)
                 except ValueError:
                     body_json = None
             else:
@@ -909,25 +927,35 @@ class OAuthServer:
         return _to_response(result)
 
     async def _token(self, request: Request) -> Response:
-        incoming = await Incoming.read(request)
+        incoming = await _read(request)
+        if isinstance(incoming, Response):
+            return incoming
         return await self._run(self.server.create_token_response, incoming)
 
     async def _register(self, request: Request) -> Response:
-        incoming = await Incoming.read(request)
+        incoming = await _read(request)
+        if isinstance(incoming, Response):
+            return incoming
         return await self._run(
             self.server.create_endpoint_response, "client_registration", incoming
         )
 
     async def _revoke(self, request: Request) -> Response:
-        incoming = await Incoming.read(request)
+        incoming = await _read(request)
+        if isinstance(incoming, Response):
+            return incoming
         return await self._run(self.server.create_endpoint_response, "revocation", incoming)
 
     async def _introspect(self, request: Request) -> Response:
-        incoming = await Incoming.read(request)
+        incoming = await _read(request)
+        if isinstance(incoming, Response):
+            return incoming
         return await self._run(self.server.create_endpoint_response, "introspection", incoming)
 
     async def _authorize(self, request: Request) -> Response:
-        incoming = await Incoming.read(request)
+        incoming = await _read(request)
+        if isinstance(incoming, Response):
+            return incoming
         client_id = incoming.args.get("client_id", "")
         if is_cimd_client_id(client_id) and client_id not in self._cimd_clients:
             try:
@@ -972,6 +1000,14 @@ class OAuthServer:
         if remembered is not None and set(scope.split()) <= set(remembered.scope.split()):
             log.info("remembered consent: %s for %s", client.client_id, server)
             return await self._finish(incoming, grant, user, approved=True)
+        waiting = self.broker.pending()
+        if (
+            len(waiting) >= MAX_PENDING
+            or sum(1 for p in waiting if p.client_id == client.client_id) >= MAX_PENDING_PER_CLIENT
+        ):
+            return _error_page(
+                429, "temporarily_unavailable", "Too many authorization requests are waiting."
+            )
         req = self.broker.open(
             client_id=client.client_id,
             client_name=client.name,
@@ -1044,6 +1080,16 @@ class OAuthServer:
             grant.request,
             user if approved else None,
             grant,
+        )
+
+
+async def _read(request: Request) -> Incoming | Response:
+    try:
+        return await Incoming.read(request)
+    except BodyTooLarge:
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": "The request body is too large."},
+            status_code=413,
         )
 
 
