@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -60,7 +61,7 @@ async def _wait(cond: object, timeout: float = 10.0) -> None:
 
 
 async def shoot(out: Path, dark: bool) -> None:
-    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtCore import QPoint
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
@@ -101,8 +102,8 @@ async def shoot(out: Path, dark: bool) -> None:
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    if dark:
-        QGuiApplication.styleHints().setColorScheme(Qt.ColorScheme.Dark)
+    if dark:  # as if chosen in Settings; the desktop applies it when built
+        await engine.update_settings(dataclasses.replace(engine.config.settings, theme="dark"))
     suffix = "-dark" if dark else ""
     quit_ = asyncio.Event()
     desktop = build_desktop(engine, paths=paths, on_quit=quit_.set)

@@ -174,6 +174,19 @@ def test_toggle_a_real_server_from_the_tray_menu(tray_display: str, tmp_path: Pa
             time.sleep(0.05)
         assert not _alive(pid)
 
+        # A second launch hands over to the running app, which shows its window.
+        driver.send("window?")
+        assert driver.read() == {"event": "window", "visible": False}
+        second = subprocess.run(
+            [sys.executable, "-m", "switchboard", "--home", str(home)],
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert second.returncode == 0, second.stderr
+        driver.send("window?")
+        assert driver.read() == {"event": "window", "visible": True}
+
         driver.send("click echo")  # running again when Quit is clicked...
         pid = driver.read()["pid"]
         driver.send("quit")

@@ -7,6 +7,7 @@ Protocol, one JSON object per stdout line:
     -> {"event": "ready", "tray": [x, y, w, h], "clicker": "xdotool"|"qtest"}
     <- click NAME        right-click the tray icon, then click NAME's menu entry
     -> {"event": "state", "name": ..., "state": ..., "pid": ...}
+    <- window?           -> {"event": "window", "visible": ...}
     <- quit              click "Quit Switchboard" in the tray menu
 """
 
@@ -111,6 +112,9 @@ async def drive(desktop: Desktop) -> None:
             status = desktop.bridge.status(name)
             assert status is not None
             emit(event="state", name=name, state=status.state.value, pid=status.pid)
+        elif command == "window?":
+            await asyncio.sleep(0.3)
+            emit(event="window", visible=desktop.window.isVisible())
         elif command == "quit":
             await click_menu_entry(desktop, tray.quit_action)
             return

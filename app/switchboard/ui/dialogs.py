@@ -32,7 +32,7 @@ class AddServerDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Add a server — Switchboard")
         self.setWindowIcon(app_icon())
-        self.resize(600, 560)
+        self.resize(640, 660)
         self.existing = existing or set()
         self.result_spec: ServerSpec | None = None
         self.start = False

@@ -106,6 +106,21 @@ class UrlDelegate(QStyledItemDelegate):
         return super().editorEvent(event, model, option, index)
 
 
+def failure_text(detail: str, last_stderr: str) -> str:
+    """Why a server failed, in three lines at most: the supervisor's summary and the
+    server's own last words (Switchboard's 'started pid'/'exited' lines left out)."""
+    summary = (detail or "The server stopped unexpectedly.").split("Last output:")[0].strip()
+    own = [
+        ln.strip()
+        for ln in (last_stderr or detail).splitlines()
+        if ln.strip() and not ln.startswith(("started pid", "process exited", "Last output"))
+    ]
+    text = summary.splitlines()[0] if summary else "The server stopped unexpectedly."
+    if own and own[-1] not in text:
+        text += f"\nIts last output: {own[-1]}"
+    return text + "\nThe whole log is below."
+
+
 class ServersTable(QTableView):
     """The servers table; Space or Enter toggles the current server, Ctrl+C copies its URL."""
 
@@ -241,13 +256,7 @@ class ServerDetail(QWidget):
         failed = status.state is ServerState.FAILED
         self.failure.setVisible(failed)
         if failed:
-            detail = status.detail or "The server stopped unexpectedly."
-            lines = [ln for ln in status.last_stderr.strip().splitlines() if ln.strip()]
-            if lines and lines[-1] not in detail:
-                detail += "\nLast output: " + lines[-1]
-            self.failure.setText(
-                "\n".join(detail.splitlines()[:4]) + "\nThe full output is in the log below."
-            )
+            self.failure.setText(failure_text(status.detail, status.last_stderr))
         if form:
             try:
                 self.form.set_spec(self.bridge.spec(name))

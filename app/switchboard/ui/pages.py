@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -218,13 +217,14 @@ THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
 
 
 def apply_theme(theme: str) -> None:
-    """Light/dark follow the system unless the person picked one."""
-    hints = QGuiApplication.styleHints()
+    """Light/dark follow the system unless the person picked one (see ui/style.py)."""
+    from switchboard.ui.style import apply_color_scheme
+
     scheme = {
         "light": Qt.ColorScheme.Light,
         "dark": Qt.ColorScheme.Dark,
     }.get(theme, Qt.ColorScheme.Unknown)
-    hints.setColorScheme(scheme)
+    apply_color_scheme(scheme)
 
 
 class SettingsPage(QWidget):
