@@ -112,7 +112,18 @@ PLUGIN_MODULES = (
 def main(argv: Sequence[str] | None = None) -> int:
     _load_plugins()
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" is a server's command line, taken verbatim, so
+    # options may come before or after the name ("add NAME --auth off -- CMD ...").
+    command_line: list[str] | None = None
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, command_line = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    if command_line is not None:
+        if not hasattr(args, "argv"):
+            parser.error(f"'{args.command or 'switchboard'}' takes no command after '--'")
+        args.argv = [*args.argv, *command_line]
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
