@@ -77,6 +77,15 @@ async def shoot(out: Path, dark: bool) -> None:
     engine = Engine(paths, port=0, path_resolver=lambda: os.environ["PATH"], stop_grace=2.0)
     if getattr(engine, "consent", None) is None:
         engine.consent = ConsentBroker()  # type: ignore[attr-defined]
+    sync = getattr(engine, "client_sync", None)
+    if sync is not None:  # a made-up home: show clients without touching the real configs
+        from switchboard.clients.kinds import HostEnv
+        from switchboard.clients.manager import ClientManager
+
+        fake = home / "fakehome"
+        (fake / ".cursor").mkdir(parents=True)
+        (fake / ".config" / "Code" / "User").mkdir(parents=True)
+        sync.manager = ClientManager(paths, host=HostEnv("linux", fake, {}))
     await engine.start()
     py = sys.executable
     echo = str(FIXTURES / "echo_server.py")
@@ -161,8 +170,10 @@ async def shoot(out: Path, dark: bool) -> None:
     await asyncio.sleep(0.4)
     grab(consent, "consent")
 
+    if sync is not None:
+        await desktop.bridge.set_client_connected("cursor", "Cursor", True)
     win.pages.setCurrentIndex(1)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.6)
     grab(win, "clients")
     consent.reject()
     win.pages.setCurrentIndex(0)

@@ -111,6 +111,14 @@ async def running(
     engine = make_engine(paths)
     if with_broker:
         consent_broker(engine)
+    sync = getattr(engine, "client_sync", None)
+    if sync is not None:  # never read or write the real user's MCP client configs
+        from switchboard.clients.kinds import HostEnv
+        from switchboard.clients.manager import ClientManager
+
+        sync.manager = ClientManager(
+            paths, host=HostEnv("linux", paths.data_dir / "fakehome", {}), connect_command=("/sb",)
+        )
     await engine.start()
     bridge = EngineBridge(engine, log_flush_ms=10)
     try:

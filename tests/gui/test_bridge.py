@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
@@ -140,3 +141,37 @@ async def test_clients_page_lists_grants_and_revokes_them(paths: AppPaths, qtbot
         await until(lambda: page.grants == [] and page.grants_table.rowCount() == 0)
         stored = await asyncio.to_thread(store.get_grant, "g-1")
         assert stored is not None and stored.revoked_at is not None
+
+
+async def test_clients_page_connects_and_disconnects_an_mcp_client(
+    paths: AppPaths, qtbot: QtBot
+) -> None:
+    import json
+
+    from PySide6.QtCore import Qt
+
+    from switchboard.ui.pages import ClientsPage
+
+    async with running(paths) as (engine, bridge):
+        assert bridge.clients_available
+        cmd, args = fixture_cmd("echo_server.py")
+        await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
+        page = ClientsPage(bridge)
+        qtbot.addWidget(page)
+        page.refresh()
+        await until(lambda: page.clients, what="the client list")
+        row = next(i for i, c in enumerate(page.clients) if c.id == "cursor")
+        page.clients_table.selectRow(row)
+        assert page.connect_button.isEnabled() and not page.disconnect_button.isEnabled()
+        qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
+        cursor_file = Path(page.clients[row].config_path)
+        await until(lambda: any(c.id == "cursor" and c.connected for c in page.clients))
+        data = json.loads(cursor_file.read_text("utf-8"))
+        assert data["mcpServers"]["echo"] == {"url": engine.server_url("echo")}
+        assert str(cursor_file).startswith(str(paths.data_dir / "fakehome"))
+
+        row = next(i for i, c in enumerate(page.clients) if c.id == "cursor")
+        page.clients_table.selectRow(row)
+        qtbot.mouseClick(page.disconnect_button, Qt.MouseButton.LeftButton)
+        await until(lambda: any(c.id == "cursor" and not c.connected for c in page.clients))
+        assert "echo" not in json.loads(cursor_file.read_text("utf-8")).get("mcpServers", {})

@@ -48,6 +48,20 @@ class GrantView:
     last_used: float | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientView:
+    """One MCP client application (Cursor, VS Code, ...) and whether it points at us."""
+
+    id: str
+    title: str
+    installed: bool
+    connected: bool
+    config_path: str
+    servers: int
+    """How many Switchboard entries its config holds."""
+    error: str = ""
+
+
 class EngineBridge(QObject):
     """Engine events as Qt signals, UI actions as engine coroutines."""
 
@@ -162,24 +176,26 @@ class EngineBridge(QObject):
             return ""
 
     # -- Qt -> engine ------------------------------------------------------------------
-    def submit(self, what: str, work: Awaitable[T]) -> asyncio.Task[T]:
-        """Run ``work`` on the loop; failures become :attr:`actionFailed`, never raise."""
+    def submit(self, what: str, work: Awaitable[T], *, quiet: bool = False) -> asyncio.Task[T]:
+        """Run ``work`` on the loop; failures become :attr:`actionFailed`, never raise.
+        ``quiet``: a background load, so success is not announced (:attr:`actionDone`)."""
 
         async def run() -> T:
             return await work
 
         task = asyncio.ensure_future(run())
         self._tasks.add(task)
-        task.add_done_callback(lambda t: self._done(what, t))
+        task.add_done_callback(lambda t: self._done(what, t, quiet))
         return task
 
-    def _done(self, what: str, task: asyncio.Task[Any]) -> None:
+    def _done(self, what: str, task: asyncio.Task[Any], quiet: bool = False) -> None:
         self._tasks.discard(task)
         if task.cancelled():
             return
         exc = task.exception()
         if exc is None:
-            self.actionDone.emit(what)
+            if not quiet:
+                self.actionDone.emit(what)
         elif isinstance(exc, SwitchboardError):
             log.info("%s failed: %s", what, exc)
             self.actionFailed.emit(what, str(exc))
@@ -277,6 +293,48 @@ class EngineBridge(QObject):
                 await result
 
         return self.submit(f"Revoke access of {label}", revoke())
+
+    # -- MCP client configs (from the clients service) ---------------------------------
+    def _client_sync(self) -> Any:
+        return getattr(self.engine, "client_sync", None)
+
+    @property
+    def clients_available(self) -> bool:
+        return self._client_sync() is not None
+
+    async def list_clients(self) -> list[ClientView]:
+        """Known MCP clients; their config files are read in a worker thread."""
+        sync = self._client_sync()
+        if sync is None:
+            return []
+        infos = await asyncio.to_thread(sync.manager.clients)
+        views = [
+            ClientView(
+                id=i.kind.id,
+                title=i.kind.title,
+                installed=i.installed,
+                connected=i.connected,
+                config_path=str(i.config_path),
+                servers=len(i.ours),
+                error=i.error,
+            )
+            for i in infos
+        ]
+        return sorted(views, key=lambda c: (not c.connected, not c.installed, c.title.lower()))
+
+    def set_client_connected(self, client_id: str, title: str, on: bool) -> asyncio.Task[Any]:
+        """Write (or remove) Switchboard's servers in that client's config file."""
+        sync = self._client_sync()
+
+        async def run() -> None:
+            if sync is None:
+                return
+            if on:
+                await asyncio.to_thread(sync.manager.connect, client_id, sync.servers())
+            else:
+                await asyncio.to_thread(sync.manager.disconnect, client_id)
+
+        return self.submit(f"{'Connect' if on else 'Disconnect'} {title}", run())
 
 
 def _get(g: Any, key: str, default: Any = None) -> Any:

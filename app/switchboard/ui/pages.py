@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from switchboard.auth.consent import ConsentRequest
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
-from switchboard.ui.bridge import EngineBridge, GrantView
+from switchboard.ui.bridge import ClientView, EngineBridge, GrantView
 
 log = logging.getLogger("switchboard.ui")
 
@@ -104,10 +104,45 @@ class ClientsPage(QWidget):
         gl.addLayout(row)
         self.grants_table.itemSelectionChanged.connect(self._selection)
 
+        self.clients_box = QGroupBox("MCP clients on this computer")
+        self.clients_table = _table(
+            ["Client", "Installed", "Uses Switchboard", "Config file"], "MCP clients"
+        )
+        self.clients_note = QLabel(
+            "Connect a client to write your servers' addresses into its config file "
+            "(a backup of the file is kept). Connected clients follow when you add or "
+            "remove servers."
+        )
+        self.clients_note.setWordWrap(True)
+        self.clients_note.setObjectName("secondary")
+        self.connect_button = QPushButton("&Connect")
+        self.connect_button.setAccessibleName("Connect the selected client")
+        self.connect_button.clicked.connect(lambda: self._connect_selected(True))
+        self.disconnect_button = QPushButton("D&isconnect")
+        self.disconnect_button.setAccessibleName("Disconnect the selected client")
+        self.disconnect_button.clicked.connect(lambda: self._connect_selected(False))
+        cl = QVBoxLayout(self.clients_box)
+        cl.addWidget(self.clients_note)
+        cl.addWidget(self.clients_table, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.disconnect_button)
+        row.addWidget(self.connect_button)
+        cl.addLayout(row)
+        self.clients_table.itemSelectionChanged.connect(self._client_selection)
+        header = self.clients_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in enumerate((170, 90, 150)):
+            header.resizeSection(col, width)
+        self.clients: list[ClientView] = []
+        self.clients_box.setVisible(bridge.clients_available)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.setSpacing(14)
         layout.addWidget(self.pending_box)
+        layout.addWidget(self.clients_box, 1)
         layout.addWidget(self.grants_box, 1)
 
         bridge.consentRequested.connect(lambda _r: self.refresh_pending())
@@ -140,9 +175,43 @@ class ClientsPage(QWidget):
         elif self._pending:
             self.review.emit(self._pending[0])
 
+    # -- MCP clients -------------------------------------------------------------------
+    async def _load_clients(self) -> None:
+        self.show_clients(await self.bridge.list_clients())
+
+    def show_clients(self, clients: list[ClientView]) -> None:
+        selected = self._selected_client()
+        self.clients = clients
+        t = self.clients_table
+        t.setRowCount(len(clients))
+        for r, c in enumerate(clients):
+            uses = f"Yes, {c.servers} server{'s' if c.servers != 1 else ''}" if c.connected else "—"
+            cells = (c.title, "Yes" if c.installed else "—", c.error or uses, c.config_path)
+            for col, text in enumerate(cells):
+                t.setItem(r, col, QTableWidgetItem(text))
+            if selected is not None and c.id == selected.id:
+                t.selectRow(r)
+        self._client_selection()
+
+    def _selected_client(self) -> ClientView | None:
+        row = self.clients_table.currentRow()
+        return self.clients[row] if 0 <= row < len(self.clients) else None
+
+    def _client_selection(self) -> None:
+        c = self._selected_client()
+        self.connect_button.setEnabled(c is not None and not c.connected)
+        self.disconnect_button.setEnabled(c is not None and c.connected)
+
+    def _connect_selected(self, on: bool) -> None:
+        c = self._selected_client()
+        if c is not None:
+            self.bridge.set_client_connected(c.id, c.title, on)
+
     # -- grants ------------------------------------------------------------------------
     def refresh(self) -> asyncio.Task[Any] | None:
         self.refresh_pending()
+        if self.bridge.clients_available:
+            self.bridge.submit("Load MCP clients", self._load_clients(), quiet=True)
         if not self.bridge.grants_available:
             self.grants = []
             self.grants_table.setRowCount(0)
@@ -154,7 +223,7 @@ class ClientsPage(QWidget):
             self._selection()
             return None
         self.refresh_button.setEnabled(True)
-        return self.bridge.submit("Load clients", self._load())
+        return self.bridge.submit("Load grants", self._load(), quiet=True)
 
     async def _load(self) -> None:
         try:
@@ -196,7 +265,7 @@ class ClientsPage(QWidget):
             self.bridge.revoke_grant(g.id, g.client_name or g.client_id)
 
     def _maybe_refresh(self, what: str) -> None:
-        if what.startswith("Revoke access"):
+        if what.startswith(("Revoke access", "Connect ", "Disconnect ")):
             self.refresh()
 
 
