@@ -122,5 +122,32 @@ def test_a_source_tab_proposes_a_spec_for_review(qtbot: QtBot) -> None:
     dialog.add_source(QLabel("catalog"), "Catalog")
     assert dialog.sources.tabText(0) == "Catalog" and dialog.sources.currentIndex() == 0
     dialog.propose(ServerSpec(name="time", command="uvx", args=("mcp-server-time",)))
-    assert dialog.sources.tabText(dialog.sources.currentIndex()) == "Custom command"
+    assert dialog.sources.currentIndex() == dialog.custom_index == 1
     assert dialog.form.command.text() == "uvx" and dialog.add_button.isEnabled()
+
+
+async def test_the_catalog_tab_proposes_a_planned_server(qtbot: QtBot) -> None:
+    from switchboard.catalog.catalog import Catalog
+    from switchboard.catalog.plan import plan_install
+    from switchboard.ui.catalogtab import CatalogTab
+
+    def plan(entry: object) -> object:  # every runtime "installed", so the plan is stable
+        return plan_install(entry, which=lambda cmd: f"/usr/bin/{cmd}")  # type: ignore[arg-type]
+
+    dialog = AddServerDialog({"github"})
+    qtbot.addWidget(dialog)
+    tab = CatalogTab(load=lambda: Catalog().entries(), plan=plan)
+    dialog.add_source(tab, "Catalog")
+    tab.chosen.connect(dialog.propose)
+    await tab.load()
+    assert tab.list.count() == len(tab.entries) > 10
+    tab.search.setText("github")
+    assert 0 < tab.list.count() < len(tab.entries)
+    assert "GitHub" in tab.list.item(0).text()  # type: ignore[union-attr]
+    qtbot.mouseClick(tab.use, Qt.MouseButton.LeftButton)
+    assert dialog.sources.currentIndex() == dialog.custom_index
+    assert dialog.form.name.text() == "github" and dialog.form.command.text()
+    assert not dialog.add_button.isEnabled()  # "github" exists already
+    assert "secret" in dialog.note.text().lower()
+    dialog.form.name.setText("github-2")
+    assert dialog.add_button.isEnabled()

@@ -49,7 +49,13 @@ class AddServerDialog(QDialog):
         custom_layout = QVBoxLayout(custom)
         custom_layout.setContentsMargins(16, 14, 16, 8)
         custom_layout.setSpacing(12)
+        self.note = QLabel()
+        self.note.setObjectName("noteBox")
+        self.note.setWordWrap(True)
+        self.note.setAccessibleName("About this server")
+        self.note.hide()
         custom_layout.addWidget(intro)
+        custom_layout.addWidget(self.note)
         custom_layout.addWidget(self.form, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -90,11 +96,15 @@ class AddServerDialog(QDialog):
         self.sources.setCurrentIndex(0)
         return index
 
-    def propose(self, spec: ServerSpec) -> None:
+    def propose(self, spec: ServerSpec, note: str = "") -> None:
         """Fill the form from a source's suggestion, for review."""
         self.form.set_spec(spec)
         self.form._base = None  # a proposal is new, not an edit
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+        self.sources.setTabText(self.custom_index, "Review && add")
         self.sources.setCurrentIndex(self.custom_index)
+        self._validity(self.form.valid)
 
     def _validity(self, valid: bool) -> None:
         name = self.form.name.text().strip()

@@ -523,6 +523,14 @@ class MainWindow(QMainWindow):
     def open_add_dialog(self) -> AddServerDialog:
         dialog = AddServerDialog({s.name for s in self.bridge.specs()}, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if _has_catalog():
+            from switchboard.ui.catalogtab import CatalogTab
+
+            catalog = CatalogTab()
+            dialog.add_source(catalog, "Catalog")
+            catalog.chosen.connect(dialog.propose)
+            self.bridge.submit("Load the catalog", catalog.load(), quiet=True)
+            dialog.catalog = catalog  # type: ignore[attr-defined]
         dialog.accepted.connect(lambda: self._add_from(dialog))
         dialog.open()
         return dialog
@@ -582,6 +590,14 @@ class MainWindow(QMainWindow):
         else:
             event.accept()
             self.on_quit()
+
+
+def _has_catalog() -> bool:
+    try:
+        import switchboard.catalog.catalog  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _esc(text: str) -> str:

@@ -30,6 +30,10 @@ QLabel#errorBox {
     background: rgba(207, 34, 46, 0.08); border: 1px solid rgba(207, 34, 46, 0.35);
     border-radius: 6px; padding: 8px 10px;
 }
+QLabel#noteBox {
+    background: rgba(47, 111, 179, 0.10); border: 1px solid rgba(47, 111, 179, 0.35);
+    border-radius: 6px; padding: 8px 10px;
+}
 QLabel#notice {
     background: rgba(191, 135, 0, 0.12); border-bottom: 1px solid rgba(191, 135, 0, 0.35);
     padding: 9px 16px;
