@@ -107,8 +107,8 @@ class Engine:
             events=self.events,
         )
         self.consent = self.auth.broker
-        # The auth slot stays LoopbackOnly until the other areas' tests obtain tokens (or
-        # use auth="off"); then: self.authenticator = self.auth  (see the auth report).
+        # The gateway's auth slot: per server, our tokens / an external issuer / off.
+        self.authenticator = self.auth
         self.add_routes(self.auth.routes())
         self.add_control_routes(self.auth.control_routes())
         # --- client configs (clients/): connected clients follow server changes ---

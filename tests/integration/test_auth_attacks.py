@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from switchboard.core.spec import ServerSpec
+from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import add_started
@@ -158,9 +158,9 @@ CASES: list[tuple[str, Callable[[Ctx], str | None], int]] = [
 
 @pytest.fixture
 async def ctx(engine: Engine) -> Ctx:
-    engine.authenticator = engine.auth
+    assert engine.authenticator is engine.auth  # the engine wires the slot
     cmd, args = fixture_cmd("echo_server.py")
-    url = await add_started(engine, "echo", cmd, args)
+    url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     await engine.add_server(ServerSpec(name="other", command=cmd, args=args))
     other = engine.server_url("other")
     async with httpx.AsyncClient(trust_env=False) as http:

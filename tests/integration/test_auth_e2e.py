@@ -23,17 +23,12 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
+from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import add_started
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def engine(engine: Engine) -> Engine:
-    engine.authenticator = engine.auth  # the slot as the engine wires it
-    return engine
 
 
 REDIRECT = "http://127.0.0.1:53682/callback"
@@ -103,7 +98,7 @@ def text_of(result: types.CallToolResult) -> str:
 
 async def test_sdk_oauth_flow_through_gateway(engine: Engine) -> None:
     cmd, args = fixture_cmd("echo_server.py")
-    url = await add_started(engine, "echo", cmd, args)
+    url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     notices: list[Any] = []
     engine.subscribe(lambda e: notices.append(e) if getattr(e, "kind", "") == "consent" else None)
     browser = Browser(engine)
@@ -155,7 +150,7 @@ async def test_sdk_oauth_flow_through_gateway(engine: Engine) -> None:
 
 async def test_denied_consent_gives_no_token(engine: Engine) -> None:
     cmd, args = fixture_cmd("echo_server.py")
-    url = await add_started(engine, "echo", cmd, args)
+    url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     browser = Browser(engine, approve=False)
     provider = OAuthClientProvider(
         server_url=url,
@@ -182,7 +177,7 @@ async def test_denied_consent_gives_no_token(engine: Engine) -> None:
 
 async def test_unauthenticated_request_gets_rfc9728_challenge(engine: Engine) -> None:
     cmd, args = fixture_cmd("echo_server.py")
-    url = await add_started(engine, "echo", cmd, args)
+    url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     async with httpx.AsyncClient(trust_env=False) as http:
         r = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
         assert r.status_code == 401

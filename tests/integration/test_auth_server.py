@@ -55,7 +55,6 @@ async def eng(engine: Engine) -> Engine:
     cmd, args = fixture_cmd("echo_server.py")
     await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
     await engine.add_server(ServerSpec(name="open", command=cmd, args=args, auth=AuthMode.OFF))
-    engine.authenticator = engine.auth
     return engine
 
 
@@ -390,7 +389,6 @@ async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) ->
     await engine.start()
     try:
         assert engine.auth.keys.signing_key()[0] == kid  # type: ignore[union-attr]
-        engine.authenticator = engine.auth
         async with httpx.AsyncClient(trust_env=False) as http:
             r = await http.post(
                 f"{engine.base_url}/oauth/token",
