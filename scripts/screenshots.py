@@ -140,6 +140,12 @@ async def shoot(out: Path, dark: bool) -> None:
     win.detail.tabs.setCurrentIndex(0)
 
     dialog = win.open_add_dialog()
+    catalog = getattr(dialog, "catalog", None)
+    if catalog is not None:
+        await _wait(lambda: catalog.list.count() > 0)
+        await asyncio.sleep(0.3)
+        grab(dialog, "add-server-catalog")
+    dialog.sources.setCurrentIndex(dialog.custom_index)
     dialog.form.name.setText("everything")
     dialog.form.command.setText("npx")
     dialog.form.args.setText("-y @modelcontextprotocol/server-everything stdio")

@@ -9,14 +9,19 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +32,50 @@ from switchboard.ui.icons import action_icon
 log = logging.getLogger("switchboard.ui")
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 10
+
+
+class EntryDelegate(QStyledItemDelegate):
+    """Two lines per entry: the name in bold, the description dimmed; calm padding."""
+
+    PAD = 8
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        title, _, desc = str(index.data(Qt.ItemDataRole.DisplayRole) or "").partition("\n")
+        opt.text = ""  # type: ignore[attr-defined]
+        widget = opt.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect: QRect = opt.rect.adjusted(self.PAD + 2, self.PAD // 2, -self.PAD, -self.PAD // 2)  # type: ignore[attr-defined]
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        pal = opt.palette  # type: ignore[attr-defined]
+        painter.save()
+        bold = QFont(opt.font)  # type: ignore[attr-defined]
+        bold.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(bold)
+        painter.setPen(
+            pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        )
+        line = QFontMetrics(bold).height()
+        painter.drawText(rect.adjusted(0, 0, 0, -line), Qt.AlignmentFlag.AlignLeft, title)
+        painter.setFont(opt.font)  # type: ignore[attr-defined]
+        if not selected:
+            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        elided = QFontMetrics(opt.font).elidedText(desc, Qt.TextElideMode.ElideRight, rect.width())  # type: ignore[attr-defined]
+        painter.drawText(rect.adjusted(0, line + 2, 0, 0), Qt.AlignmentFlag.AlignLeft, elided)
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        line = QFontMetrics(option.font).height()  # type: ignore[attr-defined]
+        return QSize(200, 2 * line + 2 + self.PAD + 2)
 
 
 class CatalogTab(QWidget):
@@ -53,8 +102,8 @@ class CatalogTab(QWidget):
         self.search.textChanged.connect(self._filter)
         self.list = QListWidget()
         self.list.setAccessibleName("Catalog servers")
-        self.list.setWordWrap(True)
-        self.list.setAlternatingRowColors(True)
+        self.list.setItemDelegate(EntryDelegate(self.list))
+        self.list.setUniformItemSizes(True)
         self.list.itemDoubleClicked.connect(lambda _i: self.use_selected())
         self.list.currentItemChanged.connect(lambda _c, _p: self._selection())
         self.status = QLabel("Loading the catalog…")
@@ -89,7 +138,7 @@ class CatalogTab(QWidget):
             scored = [(e.matches(needle), e) for e in self.entries]
             shown = [e for s, e in sorted(scored, key=lambda p: -p[0]) if s > 0]
         else:
-            shown = list(self.entries)
+            shown = sorted(self.entries, key=lambda e: e.display.lower())
         self.list.clear()
         for entry in shown:
             item = QListWidgetItem(f"{entry.display}\n{_first_line(entry.description)}")

@@ -84,6 +84,9 @@ class AddServerDialog(QDialog):
         layout.addWidget(self.sources, 1)
         layout.addWidget(self.form.error)
         layout.addWidget(self.buttons)
+        self.sources.currentChanged.connect(
+            lambda i: self.form.error.setVisible(i == self.custom_index)
+        )
         self.form.validity.connect(self._validity)
         self.form.name.textChanged.connect(lambda _t: self._validity(self.form.valid))
         self._validity(self.form.valid)
@@ -94,6 +97,7 @@ class AddServerDialog(QDialog):
         index = self.sources.insertTab(0, widget, title)
         self.custom_index = self.sources.count() - 1
         self.sources.setCurrentIndex(0)
+        self.form.error.setVisible(False)
         return index
 
     def propose(self, spec: ServerSpec, note: str = "") -> None:
