@@ -15,6 +15,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
     AuthorizationCodeResult,
@@ -27,6 +28,7 @@ from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import add_started
+from tests.unit.auth.tokens import code_flow
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -192,3 +194,41 @@ async def test_unauthenticated_request_gets_rfc9728_challenge(engine: Engine) ->
         oidc = (await http.get(f"{engine.base_url}/.well-known/openid-configuration")).json()
         assert oidc["issuer"] == engine.base_url
     await asyncio.sleep(0)
+
+
+async def test_sdk_oauth_over_legacy_sse(engine: Engine) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
+    url = f"{engine.base_url}/servers/echo/sse"
+    browser = Browser(engine)
+    storage = MemoryStorage()
+    provider = OAuthClientProvider(
+        server_url=url,
+        client_metadata=OAuthClientMetadata(
+            client_name="sse-client",
+            redirect_uris=[REDIRECT],  # type: ignore[list-item]
+        ),
+        storage=storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+    async with Client(sse_client(url, auth=provider), mode="legacy") as client:
+        result = await client.call_tool("echo", {"text": "over sse"})
+        assert "over sse" in text_of(result)
+    assert storage.tokens is not None
+    assert browser.consents[0].resource == url
+    # A token for the server's /mcp URL opens its /sse endpoint too (same server; another
+    # server's audience is refused: see the attack matrix).
+    async with httpx.AsyncClient(trust_env=False) as http:
+        _, tok = await code_flow(engine, http, engine.server_url("echo"))
+        headers = {"authorization": f"Bearer {tok['access_token']}", "accept": "text/event-stream"}
+        async with http.stream("GET", url, headers=headers) as r:
+            assert r.status_code == 200
+            async for line in r.aiter_lines():
+                if line.startswith("event: endpoint"):
+                    break
+        r = await http.get(url, headers={"accept": "text/event-stream"})
+        assert r.status_code == 401
+        meta = r.headers["www-authenticate"].split('resource_metadata="')[1].split('"')[0]
+        assert meta.endswith("/.well-known/oauth-protected-resource/servers/echo/sse")
+        assert (await http.get(meta)).json()["resource"] == url

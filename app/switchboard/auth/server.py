@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
@@ -277,46 +277,57 @@ class Incoming:
 
     @classmethod
     async def read(cls, request: Request) -> Incoming:
+        """Query parameters for GET; for POST only the body counts (OAuth 2.1 §3.2),
+        read with a size cap: urlencoded forms or JSON (registration)."""
         args: dict[str, str] = {}
         datalist: dict[str, list[str]] = {}
         for k, v in request.query_params.multi_items():
             args.setdefault(k, v)
-            datalist.setdefault(k, []).append(v)
+            if request.method != "POST":
+                datalist.setdefault(k, []).append(v)
         form: dict[str, str] = {}
         body_json: Any = None
         if request.method == "POST":
-            try:
-                declared = int(request.headers.get("content-length", "0"))
-            except ValueError:
-                declared = MAX_BODY + 1
-            if declared > MAX_BODY:
-                raise BodyTooLarge
-            ctype = request.headers.get("content-type", "")
-            if ctype.startswith("application/json"):
-                raw = b""
-                async for chunk in request.stream():
-                    raw += chunk
-                    if len(raw) > MAX_BODY:
-                        raise BodyTooLarge
+            raw = await read_capped(request)
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype == "application/json":
                 try:
                     body_json = json.loads(raw)
                 except ValueError:
                     body_json = None
-            else:
-                async with request.form() as fd:
-                    for k, item in fd.multi_items():
-                        if isinstance(item, str):
-                            form.setdefault(k, item)
-                            datalist.setdefault(k, []).append(item)
+            elif ctype == "application/x-www-form-urlencoded":
+                try:
+                    pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+                except UnicodeDecodeError:
+                    pairs = []
+                for k, v in pairs:
+                    form.setdefault(k, v)
+                    datalist.setdefault(k, []).append(v)
         return cls(
             request.method, str(request.url), request.headers, args, form, datalist, body_json
         )
 
 
+async def read_capped(request: Request) -> bytes:
+    """The request body, or BodyTooLarge beyond MAX_BODY (declared or streamed)."""
+    try:
+        declared = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        declared = MAX_BODY + 1
+    if declared > MAX_BODY:
+        raise BodyTooLarge
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise BodyTooLarge
+    return raw
+
+
 class _Payload:
     def __init__(self, incoming: Incoming) -> None:
         self._incoming = incoming
-        self.data = {**incoming.args, **incoming.form}
+        self.data = incoming.form if incoming.method == "POST" else incoming.args
         self.datalist = incoming.datalist
 
     @property
@@ -1043,9 +1054,12 @@ class OAuthServer:
 
     async def _continue(self, request: Request) -> Response:
         """The consent page posts here and waits until the person decided in the app."""
-        async with request.form() as form:
-            rid = str(form.get("request_id", ""))
-            token = str(form.get("csrf_token", ""))
+        try:
+            fields = dict(parse_qsl((await read_capped(request)).decode("utf-8", "replace")))
+        except BodyTooLarge:
+            fields = {}
+        rid = fields.get("request_id", "")
+        token = fields.get("csrf_token", "")
         cookie = request.cookies.get(CSRF_COOKIE, "")
         pending = self._pending.get(rid)
         if (

@@ -207,7 +207,12 @@ class AuthService:
         ):
             return None
         segments = parts.path.split("/")
-        if len(segments) != 4 or segments[0] or segments[1] != "servers" or segments[3] != "mcp":
+        if (
+            len(segments) != 4
+            or segments[0]
+            or segments[1] != "servers"
+            or segments[3] not in ("mcp", "sse")
+        ):
             return None
         spec = self._server(segments[2])
         if spec is None or spec.auth is not AuthMode.SWITCHBOARD:
@@ -241,7 +246,15 @@ class AuthService:
             raise self._invalid(meta, scope_param, "invalid_request")
         validator = self._validator_for(server)
         try:
-            vt = await validator.validate(token, resource)
+            try:
+                vt = await validator.validate(token, resource)
+            except TokenInvalid as exc:
+                # One server, two transports: a token for its /mcp URL also opens its
+                # legacy /sse endpoint and the other way round (same origin and server).
+                sibling = _sibling_endpoint(resource)
+                if exc.reason != "wrong_audience" or sibling is None:
+                    raise
+                vt = await validator.validate(token, sibling)
         except TokenInvalid as exc:
             raise self._invalid(meta, scope_param, exc.reason) from None
         if not required <= vt.scopes:
@@ -324,6 +337,11 @@ class AuthService:
                 self._protected_resource,
                 methods=["GET"],
             ),
+            Route(
+                "/.well-known/oauth-protected-resource/servers/{name}/sse",
+                self._protected_resource,
+                methods=["GET"],
+            ),
             *(Route(p, late(fn), methods=[m]) for p, m, fn in paths),
         ]
 
@@ -334,7 +352,8 @@ class AuthService:
         if spec is None or spec.auth is AuthMode.OFF:
             return JSONResponse({"error": "not_found"}, status_code=404)
         host = request.headers.get("host", "")
-        resource = f"{request.url.scheme}://{host}/servers/{name}/mcp"
+        endpoint = request.url.path.rsplit("/", 1)[-1]
+        resource = f"{request.url.scheme}://{host}/servers/{name}/{endpoint}"
         if spec.auth is AuthMode.EXTERNAL:
             servers = [spec.external_issuer or ""]
             scopes: list[str] = []
@@ -433,3 +452,12 @@ class AuthService:
             Route("/grants/{id}", grant_revoke, methods=["DELETE"]),
             Route("/consents/{client_id:path}/{server}", consent_forget, methods=["DELETE"]),
         ]
+
+
+def _sibling_endpoint(resource: str) -> str | None:
+    """``.../servers/x/mcp`` <-> ``.../servers/x/sse``."""
+    if resource.endswith("/mcp"):
+        return resource[:-4] + "/sse"
+    if resource.endswith("/sse"):
+        return resource[:-4] + "/mcp"
+    return None
