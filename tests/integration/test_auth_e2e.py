@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -232,3 +234,30 @@ async def test_sdk_oauth_over_legacy_sse(engine: Engine) -> None:
         meta = r.headers["www-authenticate"].split('resource_metadata="')[1].split('"')[0]
         assert meta.endswith("/.well-known/oauth-protected-resource/servers/echo/sse")
         assert (await http.get(meta)).json()["resource"] == url
+
+
+async def test_sdk_oauth_with_mcp_server_time(engine: Engine) -> None:
+    """The same flow against a real PyPI server (mcp-server-time) behind the gateway."""
+    time_server = str(Path(sys.executable).with_name("mcp-server-time"))
+    url = await add_started(
+        engine, "time", time_server, ("--local-timezone", "UTC"), auth=AuthMode.SWITCHBOARD
+    )
+    browser = Browser(engine)
+    provider = OAuthClientProvider(
+        server_url=url,
+        client_metadata=OAuthClientMetadata(
+            client_name="time-client",
+            redirect_uris=[REDIRECT],  # type: ignore[list-item]
+        ),
+        storage=MemoryStorage(),
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        result = await client.call_tool("get_current_time", {"timezone": "Europe/Paris"})
+        assert "Europe/Paris" in text_of(result)
+    assert [c.server for c in browser.consents] == ["time"]
+    assert engine.auth.jwks_requests == 0
