@@ -7,9 +7,11 @@ display with ``QT_QPA_PLATFORM=xcb`` (tests/gui/tray_driver.py drives it).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -123,16 +125,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_toggle_a_real_server_from_the_tray_menu(tray_display: str, tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def _launch(tray_display: str, home: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The app (tray_driver) on the tray display, with one echo server configured."""
     paths = AppPaths.default(home)
     paths.ensure()
     cmd, args = fixture_cmd("echo_server.py")
-    ConfigStore(paths.config_file).update(
-        lambda c: c.with_server(ServerSpec(name="echo", command=cmd, args=args)).__class__(
-            settings=Settings(port=0),
-            servers=c.with_server(ServerSpec(name="echo", command=cmd, args=args)).servers,
-        )
+    spec = ServerSpec(name="echo", command=cmd, args=args)
+    ConfigStore(paths.config_file).update(  # port 0: never a fixed port in tests
+        lambda c: dataclasses.replace(c.with_server(spec), settings=Settings(port=0))
     )
     env = dict(
         os.environ,
@@ -150,6 +150,21 @@ def test_toggle_a_real_server_from_the_tray_menu(tray_display: str, tmp_path: Pa
         stdout=subprocess.PIPE,
         text=True,
     )
+    return proc, env
+
+
+def _cleanup(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+def test_toggle_a_real_server_from_the_tray_menu(tray_display: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc, env = _launch(tray_display, home)
     driver = Driver(proc)
     try:
         ready = driver.read(60)
@@ -194,9 +209,20 @@ def test_toggle_a_real_server_from_the_tray_menu(tray_display: str, tmp_path: Pa
         assert proc.wait(30) == 0
         assert not _alive(pid)  # ... and Quit stopped it gracefully
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            if pipe is not None:
-                pipe.close()
+        _cleanup(proc)
+
+
+def test_sigterm_stops_the_servers_and_exits(tray_display: str, tmp_path: Path) -> None:
+    proc, _env = _launch(tray_display, tmp_path / "home")
+    driver = Driver(proc)
+    try:
+        assert driver.read(60)["event"] == "ready"
+        driver.send("click echo")
+        pid = driver.read()["pid"]
+        assert pid and _alive(pid)
+        proc.send_signal(signal.SIGTERM)
+        assert driver.read()["event"] == "exited"
+        assert proc.wait(30) == 0
+        assert not _alive(pid)  # no server process outlives the app
+    finally:
+        _cleanup(proc)
