@@ -419,6 +419,8 @@ async def test_first_party_client_token(eng: Engine) -> None:
     )
     assert principal.client_id == firstparty.CLIENT_ID
     assert await firstparty.aget_token(eng.paths, "echo", secret_store=NoKeyring()) == token
+    fresh = await firstparty.aget_token(eng.paths, "echo", secret_store=NoKeyring(), fresh=True)
+    assert fresh != token
     secret_file = eng.paths.config_dir / "firstparty-secret"
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
     # Nobody else can use client credentials: DCR refuses that grant type.

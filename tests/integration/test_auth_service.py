@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 
 from switchboard.auth.keys import MemoryStorage
 from switchboard.auth.service import AuthService
-from switchboard.core.errors import NoKeyringError
+from switchboard.core.errors import NoKeyringError, SecretError
+from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.gateway.authslot import ANONYMOUS, AuthDenied
@@ -225,3 +226,38 @@ async def test_auth_off_and_metadata_per_mode(
     assert service.resolve_resource("http://127.0.0.1:8765/servers/ext/mcp") is None
     assert service.resolve_resource("http://127.0.0.1:8765/servers/echo/mcp?x=1") is None
     assert service.resolve_resource("http://evil.example:8765/servers/echo/mcp") is None
+
+
+class LockedKeyring:
+    """A keyring that is there but refuses (locked, D-Bus trouble)."""
+
+    def check(self) -> None:
+        pass
+
+    def get(self, name: str) -> str | None:
+        raise SecretError("The keyring refused to read.", hint="Unlock it.")
+
+    def set(self, name: str, value: str) -> None:
+        raise SecretError("The keyring refused to store.", hint="Unlock it.")
+
+
+async def test_locked_keyring_falls_back_to_the_file_visibly(paths: AppPaths) -> None:
+    notices: list[Notice] = []
+    events = EventBus()
+    events.subscribe(lambda e: notices.append(e) if isinstance(e, Notice) else None)
+    service = AuthService(
+        paths,
+        issuer=lambda: ISSUER,
+        servers=lambda: SERVERS,
+        secret_store=LockedKeyring(),
+        events=events,
+    )
+    await service.start()
+    try:
+        assert service.key_warning is not None and "refused" in service.key_warning
+        assert [n.kind for n in notices] == ["key-warning"]
+        key_file = paths.data_dir / "auth-signing-keys.json"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert service.keys is not None and service.keys.signing_key()[0]
+    finally:
+        await service.aclose()

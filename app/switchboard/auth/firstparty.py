@@ -105,8 +105,10 @@ def get_token(
     *,
     secret_store: Any = None,
     transport: httpx.BaseTransport | None = None,
+    fresh: bool = False,
 ) -> str:
-    """An access token for ``server`` through the running engine (blocking; cached).
+    """An access token for ``server`` through the running engine (blocking; cached until
+    shortly before it expires; ``fresh=True`` skips the cache, e.g. after a 401).
 
     Raises EngineNotRunning when no engine runs, AuthError when it refuses."""
     try:
@@ -121,7 +123,7 @@ def get_token(
     key = (str(paths.data_dir), resource)
     with _cache_lock:
         hit = _cache.get(key)
-        if hit is not None and time.time() < hit[0]:
+        if hit is not None and time.time() < hit[0] and not fresh:
             return hit[1]
     if secret_store is None:
         from switchboard.secrets import SecretStore

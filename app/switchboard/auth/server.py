@@ -477,6 +477,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return owner
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+        self.owner.prune_codes()
         data = request.payload.data
         self.owner.codes[code] = AuthCode(
             code=code,
@@ -792,6 +793,14 @@ class OAuthServer:
             return cached
         data = self.store.get_client(client_id)
         return Client(data) if data else None
+
+    def prune_codes(self) -> None:
+        """Drop expired codes; remember only the latest used codes (reuse detection)."""
+        now = self.clock()
+        for code in [c for c, item in self.codes.items() if now >= item.expires_at]:
+            self.codes.pop(code, None)
+        while len(self.used_codes) > 1000:
+            self.used_codes.pop(next(iter(self.used_codes)))
 
     def token_revoked(self, vt: VerifiedToken) -> bool:
         return (vt.grant_id is not None and vt.grant_id in self.revoked_grants) or (

@@ -29,11 +29,11 @@ from switchboard.auth import firstparty
 from switchboard.auth.cimd import ClientMetadataResolver, Resolver, system_resolver
 from switchboard.auth.consent import ConsentBroker, ConsentRequest
 from switchboard.auth.firstparty import NamedSecrets, home_key
-from switchboard.auth.keys import KeyProvider, KeyStorage, choose_storage
+from switchboard.auth.keys import FileStorage, KeyProvider, KeyStorage, choose_storage
 from switchboard.auth.server import SCOPE, OAuthServer
 from switchboard.auth.store import AuthStore
 from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
-from switchboard.core.errors import AuthError, ValidationError
+from switchboard.core.errors import AuthError, SecretError, ValidationError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec, Settings
@@ -115,7 +115,19 @@ class AuthService:
             clock=self._clock,
         )
         await asyncio.to_thread(self.store.open)
-        await asyncio.to_thread(keys.load_or_create)
+        try:
+            await asyncio.to_thread(keys.load_or_create)
+        except SecretError as exc:
+            # A keyring that exists but refuses (locked, D-Bus trouble) must not keep the
+            # engine from starting: fall back to the owner-only file, visibly.
+            fallback = self.paths.data_dir / "auth-signing-keys.json"
+            self.key_warning = (
+                f"The keyring refused the token signing key ({exc.message}); Switchboard "
+                f"uses the owner-only file {fallback} instead. Unlock the keyring and "
+                "restart to move it back."
+            )
+            keys.storage = FileStorage(fallback)
+            await asyncio.to_thread(keys.load_or_create)
         self.keys = keys
         self.oauth = OAuthServer(
             store=self.store,
@@ -135,12 +147,15 @@ class AuthService:
             is_revoked=self.oauth.token_revoked,
             clock=self._clock,
         )
-        await asyncio.to_thread(
-            firstparty.ensure_client,
-            self.store,
-            NamedSecrets(self.secret_store, home_key(self.paths)),
-            self.paths,
-        )
+        try:
+            await asyncio.to_thread(
+                firstparty.ensure_client,
+                self.store,
+                NamedSecrets(self.secret_store, home_key(self.paths)),
+                self.paths,
+            )
+        except SecretError as exc:
+            log.warning("first-party client unavailable (switchboard connect): %s", exc)
         if self.key_warning:
             log.warning("%s", self.key_warning)
             self.events.publish(
