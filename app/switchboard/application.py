@@ -127,6 +127,7 @@ def run_gui(
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
+    from switchboard.ui.gcguard import GuiThreadGC
     from switchboard.ui.icons import app_icon
     from switchboard.ui.single import SingleInstance, instance_key
     from switchboard.ui.style import apply_style
@@ -146,6 +147,7 @@ def run_gui(
     single = SingleInstance(instance_key(paths))
     if not single.claim():
         return 0
+    collector = GuiThreadGC()
     from switchboard.ui.tray import early_tray_icon, tray_available
 
     early = early_tray_icon() if tray_available() else None
@@ -192,7 +194,10 @@ def run_gui(
                 signal.signal(sig, handler)
         return 0
 
-    return int(qasync.run(main()))
+    try:
+        return int(qasync.run(main()))
+    finally:
+        collector.stop()
 
 
 async def _startup_error(exc: SwitchboardError) -> None:

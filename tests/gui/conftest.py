@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -51,6 +52,20 @@ OFFSCREEN_NOISE = (
     r"This plugin does not support raise\(\)",
     r"This plugin does not support grabbing the keyboard",
 )
+
+
+@pytest.fixture(autouse=True)
+def gc_in_the_gui_thread() -> Iterator[None]:
+    """As the app does (ui/gcguard.py): no cyclic GC in worker threads during a test;
+    collect here, in the GUI thread, when it ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if enabled:
+            gc.enable()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
