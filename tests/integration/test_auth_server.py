@@ -21,7 +21,7 @@ import pytest
 
 from switchboard.auth import firstparty
 from switchboard.cli import main as cli_main
-from switchboard.core.errors import NoKeyringError
+from switchboard.core.errors import AuthError, ControlAPIError, NoKeyringError, SecretError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
@@ -411,18 +411,51 @@ async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) ->
 
 
 async def test_first_party_client_token(eng: Engine) -> None:
-    token = await firstparty.aget_token(eng.paths, "echo", secret_store=NoKeyring())
+    store = eng.auth.secret_store  # the keyring when there is one, else the file fallback
+    token = await firstparty.aget_token(eng.paths, "echo", secret_store=store)
     principal = await eng.auth.authenticate(
         server=eng.config.server("echo"),
         resource=eng.server_url("echo"),
         authorization=f"Bearer {token}",
     )
     assert principal.client_id == firstparty.CLIENT_ID
-    assert await firstparty.aget_token(eng.paths, "echo", secret_store=NoKeyring()) == token
-    fresh = await firstparty.aget_token(eng.paths, "echo", secret_store=NoKeyring(), fresh=True)
+    assert await firstparty.aget_token(eng.paths, "echo", secret_store=store) == token
+    fresh = await firstparty.aget_token(eng.paths, "echo", secret_store=store, fresh=True)
     assert fresh != token
     secret_file = eng.paths.config_dir / "firstparty-secret"
-    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    if eng.auth.key_warning is not None:  # no keyring: the owner-only file
+        assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    else:
+        assert not secret_file.exists()
+
+
+class RefusingKeyring:
+    def check(self) -> None:
+        pass
+
+    def get(self, name: str) -> str | None:
+        raise SecretError("refused", hint="unlock")
+
+
+async def test_first_party_token_without_keyring_access_uses_the_admin_token(
+    eng: Engine,
+) -> None:
+    # `switchboard connect` spawned by an MCP client with a stripped environment cannot
+    # reach the keyring: the owner-only admin token asks the control API instead.
+    token = await firstparty.aget_token(
+        eng.paths, "echo", secret_store=RefusingKeyring(), fresh=True
+    )
+    principal = await eng.auth.authenticate(
+        server=eng.config.server("echo"),
+        resource=eng.server_url("echo"),
+        authorization=f"Bearer {token}",
+    )
+    assert principal.client_id == firstparty.CLIENT_ID
+    with pytest.raises(ControlAPIError, match="does not use"):
+        await firstparty.aget_token(eng.paths, "open", secret_store=RefusingKeyring(), fresh=True)
+    eng.paths.admin_token_file.unlink()
+    with pytest.raises(AuthError, match="admin token is unreadable"):
+        await firstparty.aget_token(eng.paths, "echo", secret_store=RefusingKeyring(), fresh=True)
     # Nobody else can use client credentials: DCR refuses that grant type.
     async with httpx.AsyncClient(trust_env=False) as http:
         r = await http.post(

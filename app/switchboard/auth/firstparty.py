@@ -129,12 +129,15 @@ def get_token(
         from switchboard.secrets import SecretStore
 
         secret_store = SecretStore()
-    secret = read_secret(NamedSecrets(secret_store, home_key(paths)), paths)
+    try:
+        secret = read_secret(NamedSecrets(secret_store, home_key(paths)), paths)
+    except SecretError:
+        secret = None
     if secret is None:
-        raise AuthError(
-            "The first-party client credentials are missing.",
-            hint="Restart Switchboard; it creates them at start.",
-        )
+        # No keyring here (an MCP client may spawn us with a stripped environment): the
+        # owner-only admin token may ask the engine's control API instead.
+        data = _token_via_control_api(paths, base, server, transport)
+        return _remember(key, data)
     try:
         with httpx.Client(transport=transport, timeout=10.0, trust_env=False) as http:
             resp = http.post(
@@ -155,12 +158,35 @@ def get_token(
             f"Switchboard refused a token for {server!r} ({code}).",
             hint="Check that the server exists and uses Switchboard's own authorization.",
         )
-    data = resp.json()
+    return _remember(key, resp.json())
+
+
+def _remember(key: tuple[str, str], data: dict[str, Any]) -> str:
     token = str(data["access_token"])
     ttl = float(data.get("expires_in", 60))
     with _cache_lock:
         _cache[key] = (time.time() + max(ttl - 30.0, ttl / 2), token)
     return token
+
+
+def _token_via_control_api(
+    paths: AppPaths, base: str, server: str, transport: httpx.BaseTransport | None
+) -> dict[str, Any]:
+    try:
+        admin = paths.admin_token_file.read_text("utf-8").strip()
+    except OSError:
+        raise AuthError(
+            "The first-party client credentials are missing and the admin token is unreadable.",
+            hint="Run this as the user who runs Switchboard, or restart Switchboard.",
+        ) from None
+    from switchboard.control.client import ControlClient
+
+    client = ControlClient(base, admin, transport=transport)
+    try:
+        data: dict[str, Any] = client.request("POST", "/auth/token", {"server": server})
+    finally:
+        client.close()
+    return data
 
 
 async def aget_token(paths: AppPaths, server: str, **kwargs: Any) -> str:

@@ -30,7 +30,7 @@ from switchboard.auth.cimd import ClientMetadataResolver, Resolver, system_resol
 from switchboard.auth.consent import ConsentBroker, ConsentRequest
 from switchboard.auth.firstparty import NamedSecrets, home_key
 from switchboard.auth.keys import FileStorage, KeyProvider, KeyStorage, choose_storage
-from switchboard.auth.server import SCOPE, OAuthServer
+from switchboard.auth.server import SCOPE, GrantUser, OAuthServer
 from switchboard.auth.store import AuthStore
 from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
 from switchboard.core.errors import AuthError, SecretError, ValidationError
@@ -421,6 +421,27 @@ class AuthService:
         await asyncio.to_thread(self.oauth.revoke_grant_sync, grant_id, "revoked_by_user")
         await asyncio.to_thread(self.store.forget_consent, grant.client_id, grant.server)
 
+    async def first_party_token(self, server: str) -> dict[str, Any]:
+        """A token for the first-party client, asked through the control API (admin
+        token): the path ``switchboard connect`` takes when it cannot read the keyring
+        (an MCP client spawned it with a stripped environment)."""
+        oauth = self.oauth
+        if oauth is None:
+            raise AuthError("The auth service is not started.", hint="Start the engine.")
+        resource = f"{self.issuer()}/servers/{server}/mcp"
+        if self.resolve_resource(resource) is None:
+            raise ValidationError(
+                f"Server {server!r} does not use Switchboard's authorization.",
+                hint="Check the name with 'switchboard list' and its auth setting.",
+            )
+        client = await asyncio.to_thread(oauth.query_client, firstparty.CLIENT_ID)
+        if client is None:
+            raise AuthError("The first-party client is missing.", hint="Restart Switchboard.")
+        user = GrantUser(None, firstparty.CLIENT_ID, server, resource, SCOPE)
+        return await asyncio.to_thread(
+            oauth.generate_token, "client_credentials", client, user, SCOPE, None, False
+        )
+
     async def forget_consent(self, client_id: str, server: str) -> None:
         if not await asyncio.to_thread(self.store.forget_consent, client_id, server):
             raise ValidationError(
@@ -453,6 +474,17 @@ class AuthService:
             await self.revoke_grant(request.path_params["id"])
             return Response(status_code=204)
 
+        async def first_party_token(request: Request) -> Response:
+            from switchboard.control.api import read_json
+
+            data = await read_json(request)
+            name = data.get("server") if isinstance(data, dict) else None
+            if not isinstance(name, str):
+                raise ValidationError('Send {"server": NAME}.', hint="Name a server.")
+            return JSONResponse(
+                await self.first_party_token(name), headers={"Cache-Control": "no-store"}
+            )
+
         async def consent_forget(request: Request) -> Response:
             await self.forget_consent(
                 request.path_params["client_id"], request.path_params["server"]
@@ -463,6 +495,7 @@ class AuthService:
             Route("/consent", consent_list, methods=["GET"]),
             Route("/consent/{id}/approve", decider(True), methods=["POST"]),
             Route("/consent/{id}/deny", decider(False), methods=["POST"]),
+            Route("/auth/token", first_party_token, methods=["POST"]),
             Route("/grants", grants_list, methods=["GET"]),
             Route("/grants/{id}", grant_revoke, methods=["DELETE"]),
             Route("/consents/{client_id:path}/{server}", consent_forget, methods=["DELETE"]),
