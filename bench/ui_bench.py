@@ -168,7 +168,7 @@ def child(kind: str, home: str, idle: float) -> int:
         print("FULL", flush=True)  # engine started, tray menu and window wired
         await asyncio.sleep(idle)
         report()
-        desktop.window.on_quit()
+        desktop.quit()
 
     tasks = []
     run_gui(

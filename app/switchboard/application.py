@@ -36,7 +36,11 @@ _T0 = time.perf_counter()
 
 
 class Desktop:
-    """The UI wired around one running engine."""
+    """The UI wired around one running engine.
+
+    The main window is built on first use (tray "Open", a second launch, no tray):
+    most sessions live in the tray, and the window costs ~15 MiB and start-up time.
+    """
 
     def __init__(
         self,
@@ -49,28 +53,42 @@ class Desktop:
     ) -> None:
         from switchboard.ui.bridge import EngineBridge
         from switchboard.ui.consent import ConsentPresenter
-        from switchboard.ui.mainwindow import MainWindow
         from switchboard.ui.pages import apply_theme
         from switchboard.ui.tray import TrayController, tray_available
 
         self.engine = engine
-        has_tray = tray_available() if use_tray is None else use_tray
+        self.paths = paths
+        self.quit = on_quit
+        self.has_tray = tray_available() if use_tray is None else use_tray
         apply_theme(engine.config.settings.theme)
         self.bridge: EngineBridge = EngineBridge(engine)
-        self.window: MainWindow = MainWindow(
-            self.bridge, paths=paths, on_quit=on_quit, tray_available=has_tray
-        )
+        self._window: MainWindow | None = None
         self.tray: TrayController | None = None
-        if has_tray:
+        if self.has_tray:
             self.tray = TrayController(
-                self.bridge, open_window=self.window.show_and_raise, on_quit=on_quit, icon=tray_icon
+                self.bridge, open_window=self.show_window, on_quit=on_quit, icon=tray_icon
             )
         else:
             self.bridge.stateChanged.connect(self._failure_in_window)
-        self.consent: ConsentPresenter = ConsentPresenter(
-            self.bridge, parent_widget=lambda: None, parent=self.window
-        )
-        self.window.clients.review.connect(self.consent.present)
+        self.consent: ConsentPresenter = ConsentPresenter(self.bridge, parent=self.bridge)
+
+    @property
+    def window(self) -> MainWindow:
+        if self._window is None:
+            from switchboard.ui.mainwindow import MainWindow
+
+            self._window = MainWindow(
+                self.bridge, paths=self.paths, on_quit=self.quit, tray_available=self.has_tray
+            )
+            self._window.clients.review.connect(self.consent.present)
+        return self._window
+
+    @property
+    def window_built(self) -> bool:
+        return self._window is not None
+
+    def show_window(self) -> None:
+        self.window.show_and_raise()
 
     def _failure_in_window(self, event: StateChanged) -> None:
         if event.new is ServerState.FAILED:
@@ -83,19 +101,22 @@ class Desktop:
         if self.tray is not None:
             self.tray.show()
             if not self.engine.config.servers:
-                self.window.show_and_raise()
+                self.show_window()
         else:
-            self.window.show_and_raise()
+            self.show_window()
 
     async def aclose(self) -> None:
         """Stop everything gracefully: pending actions, then the engine (SIGTERM first)."""
         if self.tray is not None:
             self.tray.set_quitting()
-        self.window.hide()
+        if self._window is not None:
+            self._window.hide()
         await self.bridge.drain()
         await self.engine.aclose()
         if self.tray is not None:
             self.tray.close()
+        if self._window is not None:
+            self._window.deleteLater()
         self.bridge.close()
 
 
@@ -179,7 +200,7 @@ def run_gui(
             await _startup_error(exc)
             return 1
         desktop = build_desktop(engine, paths=paths, on_quit=quit_event.set, tray_icon=early)
-        single.activated.connect(desktop.window.show_and_raise)
+        single.activated.connect(desktop.show_window)
         desktop.show()
         log.info("ready in %.0f ms", (time.perf_counter() - _T0) * 1e3)
         if on_ready is not None:

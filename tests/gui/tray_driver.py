@@ -81,7 +81,7 @@ async def drive(desktop: Desktop) -> None:
     tray = desktop.tray
     if tray is None:
         emit(event="error", message="no system tray available")
-        desktop.window.on_quit()
+        desktop.quit()
         return
     await until(lambda: tray.icon.isVisible() and not tray.icon.geometry().isEmpty())
     geo = tray.icon.geometry()
@@ -114,7 +114,7 @@ async def drive(desktop: Desktop) -> None:
             emit(event="state", name=name, state=status.state.value, pid=status.pid)
         elif command == "window?":
             await asyncio.sleep(0.3)
-            emit(event="window", visible=desktop.window.isVisible())
+            emit(event="window", visible=desktop.window_built and desktop.window.isVisible())
         elif command == "quit":
             await click_menu_entry(desktop, tray.quit_action)
             return
@@ -129,7 +129,7 @@ def main() -> int:
             await drive(desktop)
         except Exception as exc:  # report, then quit so the test sees why
             emit(event="error", message=repr(exc))
-            desktop.window.on_quit()
+            desktop.quit()
 
     def on_ready(desktop: Desktop) -> None:
         tasks.append(asyncio.ensure_future(guarded(desktop)))
