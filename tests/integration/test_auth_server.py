@@ -582,3 +582,37 @@ async def test_missing_keyring_is_a_visible_warning(eng: Engine) -> None:
     assert "owner-only file" in warning
     key_file = eng.paths.data_dir / "auth-signing-keys.json"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_two_authorizations_in_one_browser(eng: Engine, http: httpx.AsyncClient) -> None:
+    client = await register(http, eng)
+    pages = [
+        await http.get(
+            f"{eng.base_url}/oauth/authorize",
+            params=authorize_params(client["client_id"], eng.server_url("echo"), state=s),
+        )
+        for s in ("a", "b")
+    ]
+    for page, state in zip(pages, ("a", "b"), strict=True):
+        rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert rid and csrf
+        eng.consent.decide(rid.group(1), True)
+        r = await http.post(
+            f"{eng.base_url}/oauth/authorize/continue",
+            data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
+        )
+        assert r.status_code == 303, r.text
+        assert parse_qs(urlsplit(r.headers["location"]).query)["state"] == [state]
+
+
+async def test_tokens_never_reach_the_debug_log(
+    eng: Engine, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        _, tok = await code_flow(eng, http, eng.server_url("echo"))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert tok["access_token"] not in text
+    assert tok["refresh_token"] not in text

@@ -121,7 +121,6 @@ async def test_cimd_client_authorizes_without_registration(
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert rid and csrf
     service.broker.decide(pending.id, True)
-    http.cookies.set("sb_consent", csrf.group(1))
     r = await http.post(
         "/oauth/authorize/continue", data={"request_id": rid.group(1), "csrf_token": csrf.group(1)}
     )

@@ -64,7 +64,7 @@ AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 CODE_TTL = 120.0
 REFRESH_TTL = 30 * 86400.0
 LOOPBACK_REDIRECT_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
-CSRF_COOKIE = "sb_consent"
+CSRF_COOKIE = "sb_consent_"
 MAX_BODY = 64 * 1024
 MAX_PENDING_PER_CLIENT = 5
 MAX_PENDING = 50
@@ -1053,7 +1053,11 @@ class OAuthServer:
         )
         response = HTMLResponse(page, headers=_page_headers(nonce))
         response.set_cookie(
-            CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/oauth/authorize"
+            CSRF_COOKIE + req.id,
+            csrf,
+            httponly=True,
+            samesite="strict",
+            path="/oauth/authorize",
         )
         return response
 
@@ -1069,7 +1073,8 @@ class OAuthServer:
             fields = {}
         rid = fields.get("request_id", "")
         token = fields.get("csrf_token", "")
-        cookie = request.cookies.get(CSRF_COOKIE, "")
+        # One cookie per request: two authorizations in one browser do not collide.
+        cookie = request.cookies.get(CSRF_COOKIE + rid, "") if rid else ""
         pending = self._pending.get(rid)
         if (
             pending is None
@@ -1092,7 +1097,7 @@ class OAuthServer:
         response = await self._finish(pending.incoming, pending.grant, pending.user, approved)
         if response.status_code == 302:
             response.status_code = 303
-        response.delete_cookie(CSRF_COOKIE, path="/oauth/authorize")
+        response.delete_cookie(CSRF_COOKIE + rid, path="/oauth/authorize")
         return response
 
     async def _finish(

@@ -40,6 +40,8 @@ from switchboard.core.spec import AuthMode, ServerSpec, Settings
 from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
 
 log = logging.getLogger("switchboard.auth")
+# authlib logs issued tokens at DEBUG ("Issue token ..."): never let `-v` print them.
+logging.getLogger("authlib").setLevel(logging.INFO)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
