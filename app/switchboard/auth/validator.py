@@ -307,6 +307,16 @@ class TokenValidator:
             self._cache[token] = vt
         return vt
 
+    def verify_local(self, token: str) -> VerifiedToken:
+        """Signature (in-process keys only), issuer, expiry; any audience. For the
+        authorization server's own revocation and introspection endpoints."""
+        header, payload, signing_input, signature = self._parse(token)
+        key = self._local_key(header["kid"], header["alg"])
+        if key is None:
+            raise TokenInvalid("unknown_kid")
+        verify_signature(header["alg"], key, signing_input, signature)
+        return self._claims(payload, header["kid"])
+
     def _parse(self, token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
         if not token or len(token) > MAX_TOKEN_BYTES or not token.isascii():
             raise TokenInvalid("malformed")
