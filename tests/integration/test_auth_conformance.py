@@ -35,7 +35,8 @@ PACKAGE = "@modelcontextprotocol/conformance@0.2.0-alpha.12"
 SHIM_HOOKS = """
 export async function load(url, context, nextLoad) {
   const result = await nextLoad(url, context);
-  if (url.includes("@modelcontextprotocol/conformance/dist/") && result.source) {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major < 22 && url.includes("@modelcontextprotocol/conformance/dist/") && result.source) {
     const src = String(result.source);
     if (src.includes("globSync as ")) {
       const fixed = src.replace(/globSync as ([A-Za-z_$][\\w$]*),/, (m, name) => {
