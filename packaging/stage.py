@@ -7,9 +7,10 @@ needs into a staging directory and writes there a ``pyproject.toml`` made of
 - ``[project]`` from our ``pyproject.toml``, with the version taken from
   ``switchboard.__version__`` (static: Briefcase would otherwise build a wheel in an
   isolated environment just to learn it);
-- ``[tool.briefcase]`` = ``briefcase.toml``, plus the two things only known at build
-  time: the template's absolute path and ``python3.X-minimal`` (the interpreter the
-  launcher execs) in the Debian runtime dependencies.
+- ``[tool.briefcase]`` = ``briefcase.toml``, plus what is only known at build time:
+  the template's absolute path, ``python3.X-minimal`` (the interpreter the launcher
+  execs) in the Debian runtime dependencies, and the release date of this version
+  (from ``packaging/CHANGELOG.md``) for the AppStream metadata.
 
 The staging directory is kept between runs (``build/`` in it is Briefcase's bundle);
 when nothing but app code changed, the next build only updates the code
@@ -28,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import datetime
 import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -110,12 +113,23 @@ def staged_pyproject(root: Path, stage_dir: Path, *, py_tag: str) -> dict[str, A
     if interpreter not in runtime:
         runtime.insert(0, interpreter)
     debian["system_runtime_requires"] = runtime
+    changelog = (root / "packaging" / "CHANGELOG.md").read_text("utf-8")
+    app.setdefault("release_date", release_date(changelog, project["version"]))
 
     return {
         "build-system": pyproject.get("build-system", {}),
         "project": project,
         "tool": {"briefcase": briefcase},
     }
+
+
+def release_date(changelog: str, version: str, today: datetime.date | None = None) -> str:
+    """The date of ``version``'s heading in the changelog (``## 0.1.0 (2026-11-27)``),
+    else today's: AppStream metadata wants a date for each release."""
+    pattern = rf"^#+\s*v?{re.escape(version)}(?![\w.])[^\n]*?(\d{{4}}-\d{{2}}-\d{{2}})"
+    if m := re.search(pattern, changelog, re.MULTILINE):
+        return m.group(1)
+    return (today or datetime.datetime.now(datetime.UTC).date()).isoformat()
 
 
 def _is_url(value: str) -> bool:

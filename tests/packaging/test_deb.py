@@ -5,6 +5,7 @@ unpack it into a temporary root and run the packaged app headless."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import importlib.util
 import json
 import os
@@ -21,6 +22,7 @@ import tomllib
 import zlib
 from pathlib import Path
 from types import ModuleType
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -64,9 +66,13 @@ def test_staged_pyproject_carries_briefcase_toml(staged: tuple[Path, dict]) -> N
         expected = tomllib.load(f)
     briefcase = written["tool"]["briefcase"]
     system = briefcase["app"]["switchboard"]["linux"]["system"]
-    # The two build-time additions ...
+    # The build-time additions ...
     assert system["template"] == str((dest / "packaging" / "template").resolve())
     assert system["debian"]["system_runtime_requires"][0] == "python3.11-minimal"
+    # (AppStream wants the release date: the changelog's, for this version.)
+    assert briefcase["app"]["switchboard"].pop("release_date") == stage.release_date(
+        (ROOT / "packaging" / "CHANGELOG.md").read_text(), switchboard.__version__
+    )
     # ... and otherwise exactly briefcase.toml.
     exp_system = expected["app"]["switchboard"]["linux"]["system"]
     exp_system["template"] = system["template"]
@@ -133,6 +139,16 @@ def test_fingerprint_follows_config_not_app_code(tmp_path: Path) -> None:
     boot = next((dest / "packaging" / "template").rglob("boot.py"))
     boot.write_text(boot.read_text() + "\n")
     assert stage.fingerprint(dest) != first  # template change: rebuild
+
+
+def test_release_date_comes_from_the_changelog() -> None:
+    log = "# Changelog\n\n## 0.2.0 (2027-03-04)\n\n- x\n\n## 0.1.0 - 2026-11-27\n- y\n"
+    assert stage.release_date(log, "0.2.0") == "2027-03-04"
+    assert stage.release_date(log, "0.1.0") == "2026-11-27"
+    # Not released yet (no dated heading): today.
+    today = datetime.date(2030, 1, 2)
+    assert stage.release_date(log, "0.3.0", today=today) == "2030-01-02"
+    assert stage.release_date("## 0.1.0.1 (2026-01-01)", "0.1.0", today=today) == "2030-01-02"
 
 
 def test_read_version_matches_the_package() -> None:
@@ -345,6 +361,25 @@ def test_deb_metadata_and_desktop_integration(unpacked: Path) -> None:
         png = usr / "share" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
         assert _png_size(png.read_bytes()) == (size, size)
     assert (usr / "share" / "man" / "man1" / "switchboard.1.gz").is_file()
+    meta = ElementTree.parse(usr / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").getroot()
+    assert meta.findtext("id") == APP_ID
+    assert meta.findtext("launchable") == f"{APP_ID}.desktop"
+    assert meta.findtext("project_license") == "Apache-2.0"
+    release = meta.find("releases/release")
+    assert release is not None and release.get("version") == switchboard.__version__
+    appstream = shutil.which("appstreamcli")
+    if appstream:  # scripts/bootstrap.sh installs it
+        check = subprocess.run(
+            [
+                appstream,
+                "validate",
+                "--no-net",
+                str(usr / "share" / "metainfo" / f"{APP_ID}.metainfo.xml"),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
     assert (usr / "share" / "doc" / "switchboard" / "copyright").is_file()
     # No stray byte code or test suites shipped.
     assert not list((usr / "lib" / "switchboard").rglob("__pycache__"))
