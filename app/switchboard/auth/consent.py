@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import logging
 import secrets
 import time
 from collections.abc import Callable
+
+log = logging.getLogger("switchboard.auth")
 
 
 class Decision(enum.Enum):
@@ -46,9 +49,27 @@ class ConsentBroker:
         self.timeout = timeout
         self._pending: dict[str, tuple[ConsentRequest, asyncio.Future[tuple[Decision, bool]]]] = {}
         self._observers: list[Callable[[ConsentRequest], None]] = []
+        self._decided_observers: list[Callable[[str, Decision], None]] = []
         # Decisions made before anyone waited (the CLI can approve before the browser
         # page posts back); bounded, oldest dropped first.
         self._decided: dict[str, tuple[Decision, bool]] = {}
+
+    def on_decided(self, observer: Callable[[str, Decision], None]) -> Callable[[], None]:
+        """``observer(request_id, decision)`` whenever a request leaves the pending list
+        (decided anywhere, expired): lets a dialog close when the CLI decided first."""
+        self._decided_observers.append(observer)
+        return lambda: (
+            self._decided_observers.remove(observer)
+            if observer in self._decided_observers
+            else None
+        )
+
+    def _notify_decided(self, request_id: str, decision: Decision) -> None:
+        for observer in tuple(self._decided_observers):
+            try:
+                observer(request_id, decision)
+            except Exception:
+                log.exception("consent observer failed")
 
     def on_request(self, observer: Callable[[ConsentRequest], None]) -> Callable[[], None]:
         self._observers.append(observer)
@@ -99,7 +120,8 @@ class ConsentBroker:
             self._decided.pop(request_id, None)
             return result
         except TimeoutError:
-            self._pending.pop(request_id, None)
+            if self._pending.pop(request_id, None) is not None:
+                self._notify_decided(request_id, Decision.EXPIRED)
             return Decision.EXPIRED, False
 
     def decide(self, request_id: str, approve: bool, remember: bool = False) -> bool:
@@ -109,6 +131,7 @@ class ConsentBroker:
             return False
         result = (Decision.APPROVED if approve else Decision.DENIED, remember)
         entry[1].set_result(result)
+        self._notify_decided(request_id, result[0])
         self._decided[request_id] = result
         while len(self._decided) > 256:
             self._decided.pop(next(iter(self._decided)))
@@ -120,6 +143,7 @@ class ConsentBroker:
         if entry is None or entry[1].done():
             return False
         entry[1].set_result((Decision.EXPIRED, False))
+        self._notify_decided(request_id, Decision.EXPIRED)
         return True
 
     def get(self, request_id: str) -> ConsentRequest | None:

@@ -43,6 +43,8 @@ async def test_decision_before_wait_is_kept() -> None:
 
 async def test_wait_then_decide_and_timeout_and_expire() -> None:
     broker = ConsentBroker(timeout=0.05)
+    resolved: list[tuple[str, Decision]] = []
+    broker.on_decided(lambda rid, d: resolved.append((rid, d)))
     rid = _open(broker)
     waiter = asyncio.ensure_future(broker.wait(rid, timeout=5))
     await asyncio.sleep(0)
@@ -57,6 +59,8 @@ async def test_wait_then_decide_and_timeout_and_expire() -> None:
     assert broker.expire(rid3)
     assert await waiter == (Decision.EXPIRED, False)
     assert broker.get(rid3) is None
+    assert [d for _, d in resolved] == [Decision.DENIED, Decision.EXPIRED, Decision.EXPIRED]
+    assert [r for r, _ in resolved] == [rid, rid2, rid3]
 
 
 @pytest.mark.parametrize(
