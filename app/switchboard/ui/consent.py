@@ -9,8 +9,10 @@ accidental Enter never grants access.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -88,13 +90,15 @@ class ConsentDialog(QDialog):
             "Asked at:",
             _value(datetime.datetime.fromtimestamp(request.created_at).strftime("%H:%M:%S"), ""),
         )
-        if request.redirect_host not in ("127.0.0.1", "localhost", "[::1]", "::1"):
+        self.remote_warning: QLabel | None = None
+        if not is_loopback(request.redirect_host):
             warn = QLabel(
                 f"The answer goes to {_esc(request.redirect_host)}, which is not this computer."
             )
             warn.setObjectName("warning")
             warn.setWordWrap(True)
             form.addRow("", warn)
+            self.remote_warning = warn
 
         self.remember = QCheckBox(f"&Remember my decision for {client}")
         self.remember.setAccessibleName("Remember this decision")
@@ -128,6 +132,24 @@ class ConsentDialog(QDialog):
         if not self._sent:
             self._sent = True
             self.decided.emit(result == QDialog.DialogCode.Accepted, self.remember.isChecked())
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` (``name``, ``name:port``, ``v6`` or ``[v6]:port``) names this computer."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        name = urlsplit(f"//{host}").hostname or ""
+    except ValueError:
+        return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _esc(text: str) -> str:
