@@ -180,3 +180,22 @@ async def test_keyboard_and_accessibility(paths: AppPaths, qtbot: QtBot) -> None
             and not (w.accessibleName() or (isinstance(w, QAbstractButton) and w.text()))
         ]
         assert unnamed == []
+
+
+async def test_row_context_menu(paths: AppPaths, qtbot: QtBot) -> None:
+    async with running(paths) as (engine, bridge):
+        cmd, args = fixture_cmd("echo_server.py")
+        await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
+        win = MainWindow(bridge, paths=paths)
+        qtbot.addWidget(win)
+        menu = win.context_menu_for(0)
+        assert menu is not None
+        labels = [a.text() for a in menu.actions() if a.text()]
+        assert labels == ["Start", "Restart", "Copy MCP URL", "Remove…"]
+        menu.actions()[0].trigger()
+        await until(lambda: engine.status("echo").state is ServerState.RUNNING)
+        menu = win.context_menu_for(0)
+        assert menu is not None and menu.actions()[0].text() == "Stop"
+        menu.actions()[0].trigger()
+        await until(lambda: engine.status("echo").state is ServerState.STOPPED)
+        assert win.context_menu_for(5) is None

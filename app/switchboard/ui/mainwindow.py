@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     QItemSelection,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     Qt,
     Signal,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QScrollArea,
@@ -367,6 +369,8 @@ class MainWindow(QMainWindow):
         self.table.setItemDelegateForColumn(Column.URL, UrlDelegate(self.copy_url, self.table))
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.table.doubleClicked.connect(lambda i: self._toggle_row(i.row()))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.model.modelReset.connect(self._after_reset)
 
         self.add_button = QPushButton(action_icon("add"), "&Add server…")
@@ -509,6 +513,38 @@ class MainWindow(QMainWindow):
         status = self.model.status_at(row)
         if status is not None:
             self.bridge.set_running(status.name, not status.state.is_active)
+
+    def context_menu_for(self, row: int) -> QMenu | None:
+        """Start/Stop, Restart, Copy URL, Remove for the server in ``row``."""
+        status = self.model.status_at(row)
+        if status is None:
+            return None
+        name, active = status.name, status.state.is_active
+        menu = QMenu(self)
+        toggle = menu.addAction(
+            action_icon("stop" if active else "start"), "Stop" if active else "Start"
+        )
+        toggle.triggered.connect(lambda: self.bridge.set_running(name, not active))
+        restart = menu.addAction(action_icon("restart"), "Restart")
+        restart.setEnabled(active)
+        restart.triggered.connect(lambda: self.bridge.restart_server(name))
+        menu.addSeparator()
+        copy = menu.addAction(action_icon("copy"), "Copy MCP URL")
+        copy.triggered.connect(lambda: self.copy_url(self.bridge.server_url(name)))
+        menu.addSeparator()
+        remove = menu.addAction(action_icon("remove"), "Remove…")
+        remove.triggered.connect(self.confirm_remove)
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())
+        menu = self.context_menu_for(index.row())
+        if menu is not None:
+            menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def _page_changed(self, index: int) -> None:
         if self.pages.widget(index) is self.clients:
