@@ -970,7 +970,9 @@ class OAuthServer:
         if isinstance(incoming, Response):
             return incoming
         client_id = incoming.args.get("client_id", "")
-        if is_cimd_client_id(client_id) and client_id not in self._cimd_clients:
+        if is_cimd_client_id(client_id):
+            # Re-resolved on every authorization (the resolver caches for its TTL), so a
+            # changed document (new redirect URIs, name) takes effect.
             try:
                 doc = await self.cimd.resolve(client_id)
             except CIMDError as exc:
@@ -984,8 +986,10 @@ class OAuthServer:
                 "response_types": ["code"],
                 "cimd": True,
             }
-            self._cimd_clients[client_id] = Client(data)
-            await asyncio.to_thread(self.store.save_client, client_id, data)
+            known = self._cimd_clients.get(client_id)
+            if known is None or known.data != data:
+                self._cimd_clients[client_id] = Client(data)
+                await asyncio.to_thread(self.store.save_client, client_id, data)
         try:
             grant = await asyncio.to_thread(self.server.get_consent_grant, incoming)
         except oauth_errors.OAuth2Error as error:
