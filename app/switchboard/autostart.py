@@ -105,19 +105,34 @@ class WindowsRunKey:
             pass
 
 
+def packaged_launcher(module_file: Path = Path(__file__)) -> Path | None:
+    """``<prefix>/bin/switchboard`` when this code runs from the Linux system package
+    (``<prefix>/lib/switchboard/app/switchboard/``), wherever that was installed or
+    unpacked; else None."""
+    pkg = module_file.resolve().parent
+    app, lib_app, lib = pkg.parent, pkg.parent.parent, pkg.parent.parent.parent
+    if (pkg.name, app.name, lib_app.name, lib.name) != ("switchboard", "app", "switchboard", "lib"):
+        return None
+    launcher = lib.parent / "bin" / "switchboard"
+    return launcher if launcher.is_file() else None
+
+
 def default_command(
     platform: Platform,
     *,
     executable: str = sys.executable,
     which: Callable[[str], str | None] = shutil.which,
+    module_file: Path = Path(__file__),
 ) -> tuple[str, ...]:
     """How a login session should start the app.
 
-    A launcher named ``switchboard`` on PATH wins (``/usr/bin/switchboard`` from the
-    .deb, or a venv's script). Inside a macOS/Windows Briefcase bundle the running
-    executable is the app's own stub, which starts the app by itself. Otherwise the
-    current Python runs the package.
+    The launcher of the system package this code runs from, if it does; else a
+    launcher named ``switchboard`` on PATH (a venv's script). Inside a macOS/Windows
+    Briefcase bundle the running executable is the app's own stub, which starts the
+    app by itself. Otherwise the current Python runs the package.
     """
+    if platform is Platform.LINUX and (launcher := packaged_launcher(module_file)):
+        return (str(launcher),)
     found = which("switchboard")
     if found:
         return (str(Path(found).absolute()),)

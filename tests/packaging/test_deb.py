@@ -417,6 +417,23 @@ def test_packaged_app_runs_headless(unpacked: Path, tmp_path: Path) -> None:
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"switchboard {switchboard.__version__}"
 
+    # Start-at-login from the package runs the package's launcher (even unpacked).
+    probe = (
+        "import site, sys; sys.path.insert(0, sys.argv[1]); site.addsitedir(sys.argv[2]); "
+        "from switchboard.autostart import Autostart, Platform; "
+        "print(Autostart(platform=Platform.LINUX, environ={}).command)"
+    )
+    app_dir = usr / "lib" / "switchboard" / "app"
+    out = subprocess.run(
+        ["/usr/bin/python3", "-I", "-S", "-c", probe, str(app_dir), str(app_dir) + "_packages"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == repr((str(binary),))
+
     # A short headless engine start from the unpacked package.
     home = tmp_path / "home"
     proc = subprocess.Popen(

@@ -18,6 +18,7 @@ from switchboard.autostart import (
     Platform,
     default_command,
     desktop_exec,
+    packaged_launcher,
     parse_desktop_exec,
     split_windows_command,
 )
@@ -221,6 +222,25 @@ def test_default_command_prefers_the_launcher_on_path(tmp_path: Path) -> None:
         Platform.LINUX, executable="/usr/bin/python3", which=lambda _: str(launcher)
     )
     assert cmd == (str(launcher),)
+
+
+def test_default_command_in_the_system_package(tmp_path: Path) -> None:
+    """Running from <prefix>/lib/switchboard/app/switchboard/ (an installed or unpacked
+    .deb) means <prefix>/bin/switchboard, even when another one is on PATH."""
+    prefix = tmp_path / "unpacked" / "usr"
+    module = prefix / "lib" / "switchboard" / "app" / "switchboard" / "autostart.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("")
+    assert packaged_launcher(module) is None  # no launcher next to it
+    (prefix / "bin").mkdir()
+    (prefix / "bin" / "switchboard").write_bytes(b"\x7fELF")
+    assert packaged_launcher(module) == prefix / "bin" / "switchboard"
+    cmd = default_command(
+        Platform.LINUX, executable="/usr/bin/python3.11", which=lambda _: "/x", module_file=module
+    )
+    assert cmd == (str(prefix / "bin" / "switchboard"),)
+    # A source checkout or venv is not the package.
+    assert packaged_launcher(tmp_path / "app" / "switchboard" / "autostart.py") is None
 
 
 def test_default_command_without_a_launcher() -> None:
