@@ -149,6 +149,10 @@ async def test_settings_page_saves_the_port(paths: AppPaths, qtbot: QtBot) -> No
         win = MainWindow(bridge, paths=paths)
         qtbot.addWidget(win)
         page = win.settings
+        # packaging's switchboard.autostart is there: the checkbox is live (not saved here,
+        # so the real login entry is never touched by this test)
+        assert page.start_at_login.isEnabled()
+        await bridge.drain()  # the checkbox shows the real login entry before saving
         page.port.setValue(9123)
         await page.save()
         assert engine.config.settings.port == 9123

@@ -359,19 +359,32 @@ class SettingsPage(QWidget):
         layout.addWidget(row_widget)
         layout.addStretch(1)
         self.load()
-        bridge.configChanged.connect(lambda _e: self.load())
+        # Settings changes carry no server names; server edits leave this page alone.
+        bridge.configChanged.connect(lambda e: None if e.names else self._settings_changed())
+
+    def _settings_changed(self) -> None:
+        s = self.bridge.settings
+        self.port.setValue(max(1024, s.port))
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
 
     def load(self) -> None:
         s = self.bridge.settings
         self.port.setValue(max(1024, s.port))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self.start_at_login.setChecked(s.start_at_login)
         if self._autostart is None:
             self.start_at_login.setEnabled(False)
-            self.start_at_login.setChecked(s.start_at_login)
             self.autostart_note.setText("Start at login is not available in this build.")
         else:
-            self.start_at_login.setChecked(s.start_at_login)
             self.autostart_note.setText("")
+            # The login entry is the truth (it may have been removed by hand); reading
+            # it touches files, so off the loop.
+            self.bridge.submit("Read start at login", self._read_autostart(), quiet=True)
+
+    async def _read_autostart(self) -> None:
+        if self._autostart is not None:
+            on = await asyncio.to_thread(self._autostart[0])
+            self.start_at_login.setChecked(on)
 
     def save(self) -> asyncio.Task[Any]:
         return self.bridge.submit("Save settings", self._save())
@@ -384,8 +397,10 @@ class SettingsPage(QWidget):
             theme=str(self.theme.currentData()),
             start_at_login=self.start_at_login.isChecked(),
         )
-        if self._autostart is not None and new.start_at_login != old.start_at_login:
-            await asyncio.to_thread(self._autostart[1], new.start_at_login)
+        if self._autostart is not None:
+            on = await asyncio.to_thread(self._autostart[0])
+            if on != new.start_at_login:
+                await asyncio.to_thread(self._autostart[1], new.start_at_login)
         if new != old:
             await self.bridge.write_settings(new)
         apply_theme(new.theme)
