@@ -184,7 +184,38 @@ def stage_icons(root: Path, stage_dir: Path) -> list[int]:
     svg = root / "resources" / "icons" / f"{APP}.svg"
     if svg.is_file():
         shutil.copyfile(svg, target.with_name(f"{target.name}-scalable.svg"))
+    pngs = {n: target.with_name(f"{target.name}-{n}.png").read_bytes() for n in ICON_SIZES}
+    # For BeeWare's macOS and Windows templates (<icon>.icns, <icon>.ico).
+    target.with_name(f"{target.name}.icns").write_bytes(icns(pngs))
+    target.with_name(f"{target.name}.ico").write_bytes(ico(pngs))
     return placeholders
+
+
+ICNS_TYPES = {16: b"icp4", 32: b"icp5", 64: b"icp6", 128: b"ic07", 256: b"ic08", 512: b"ic09"}
+"""Apple icon types that hold a PNG of the given size."""
+
+
+def icns(pngs: dict[int, bytes]) -> bytes:
+    """A macOS .icns container of the PNGs whose size it has a slot for."""
+    body = b"".join(
+        ICNS_TYPES[n] + struct.pack(">I", 8 + len(data)) + data
+        for n, data in sorted(pngs.items())
+        if n in ICNS_TYPES
+    )
+    return b"icns" + struct.pack(">I", 8 + len(body)) + body
+
+
+def ico(pngs: dict[int, bytes]) -> bytes:
+    """A Windows .ico of the PNGs up to 256 px (PNG-compressed entries, Vista+)."""
+    images = [(n, data) for n, data in sorted(pngs.items()) if n <= 256]
+    offset = 6 + 16 * len(images)
+    header = struct.pack("<HHH", 0, 1, len(images))
+    entries = b""
+    for n, data in images:
+        side = 0 if n == 256 else n  # 0 means 256
+        entries += struct.pack("<BBBBHHII", side, side, 0, 0, 1, 32, len(data), offset)
+        offset += len(data)
+    return header + entries + b"".join(data for _, data in images)
 
 
 # -- staging -----------------------------------------------------------------------------

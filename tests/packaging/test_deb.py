@@ -184,6 +184,37 @@ def test_missing_icons_get_placeholders(tmp_path: Path) -> None:
     assert not (dest / f"{stage.ICON_STEM}-scalable.svg").exists()
 
 
+def test_macos_and_windows_icons_hold_the_pngs(tmp_path: Path) -> None:
+    dest = tmp_path / "stage"
+    stage.stage_icons(ROOT, dest)
+    stem = dest / stage.ICON_STEM
+    pngs = {n: stem.with_name(f"{stem.name}-{n}.png").read_bytes() for n in stage.ICON_SIZES}
+
+    data = stem.with_name(f"{stem.name}.icns").read_bytes()
+    assert data[:4] == b"icns"
+    assert struct.unpack(">I", data[4:8])[0] == len(data)
+    found, pos = {}, 8
+    while pos < len(data):
+        kind, length = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        found[kind] = data[pos + 8 : pos + length]
+        pos += length
+    assert {kind: pngs[n] for n, kind in stage.ICNS_TYPES.items()} == found
+
+    data = stem.with_name(f"{stem.name}.ico").read_bytes()
+    reserved, kind, count = struct.unpack("<HHH", data[:6])
+    assert (reserved, kind) == (0, 1)
+    sizes = []
+    for i in range(count):
+        w, h, _, _, planes, bits, size, offset = struct.unpack(
+            "<BBBBHHII", data[6 + 16 * i : 22 + 16 * i]
+        )
+        side = w or 256
+        assert (h or 256) == side and planes == 1 and bits == 32
+        assert data[offset : offset + size] == pngs[side]
+        sizes.append(side)
+    assert sizes == [n for n in stage.ICON_SIZES if n <= 256]
+
+
 # -- the template --------------------------------------------------------------------------
 def test_template_uses_only_declared_variables() -> None:
     """cookiecutter passes Briefcase's context only for keys in cookiecutter.json; an
