@@ -375,8 +375,10 @@ class SettingsPage(QWidget):
         if self._autostart is None:
             self.start_at_login.setEnabled(False)
             self.autostart_note.setText("Start at login is not available in this build.")
+            self.autostart_note.show()
         else:
             self.autostart_note.setText("")
+            self.autostart_note.hide()
             # The login entry is the truth (it may have been removed by hand); reading
             # it touches files, so off the loop.
             self.bridge.submit("Read start at login", self._read_autostart(), quiet=True)
