@@ -120,7 +120,7 @@ def make_engine(paths: AppPaths, secrets: Any = None) -> Engine:
 
 @contextlib.asynccontextmanager
 async def running(
-    paths: AppPaths, *, with_broker: bool = False
+    paths: AppPaths, *, with_broker: bool = False, secret_store: Any = None
 ) -> AsyncIterator[tuple[Engine, EngineBridge]]:
     """A started engine (temporary home, port 0) and a bridge; both closed on exit."""
     engine = make_engine(paths)
@@ -135,7 +135,7 @@ async def running(
             paths, host=HostEnv("linux", paths.data_dir / "fakehome", {}), connect_command=("/sb",)
         )
     await engine.start()
-    bridge = EngineBridge(engine, log_flush_ms=10)
+    bridge = EngineBridge(engine, log_flush_ms=10, secret_store=secret_store)
     try:
         yield engine, bridge
     finally:

@@ -203,3 +203,46 @@ async def test_row_context_menu(paths: AppPaths, qtbot: QtBot) -> None:
         menu.actions()[0].trigger()
         await until(lambda: engine.status("echo").state is ServerState.STOPPED)
         assert win.context_menu_for(5) is None
+
+
+class MemoryKeyring:
+    """A keyring backend in memory (the real Secret Service is tested by secrets/)."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, name: str) -> str | None:
+        return self.values.get((service, name))
+
+    def set_password(self, service: str, name: str, value: str) -> None:
+        self.values[(service, name)] = value
+
+    def delete_password(self, service: str, name: str) -> None:
+        self.values.pop((service, name), None)
+
+
+async def test_missing_secrets_are_named_and_can_be_stored(paths: AppPaths, qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from switchboard.secrets.store import SecretStore
+
+    keyring = MemoryKeyring()
+    store = SecretStore.for_paths(paths, backend=keyring)
+    async with running(paths, secret_store=store) as (engine, bridge):
+        cmd, args = fixture_cmd("echo_server.py")
+        spec = ServerSpec(name="gh", command=cmd, args=args, secrets={"ECHO_SECRET": "gh.token"})
+        await engine.add_server(spec)
+        win = MainWindow(bridge, paths=paths)
+        qtbot.addWidget(win)
+        form = win.detail.form
+        await until(lambda: not form.secrets_note.isHidden(), what="the missing-secret note")
+        assert "gh.token" in form.secrets_note.text()
+        form.secrets.table.setCurrentCell(0, 1)
+        qtbot.mouseClick(form.set_secret, Qt.MouseButton.LeftButton)
+        dialog = win.detail.findChild(QInputDialog)
+        assert dialog is not None
+        dialog.setTextValue("s3cret-value")
+        dialog.accept()
+        await until(lambda: form.secrets_note.isHidden(), what="the note to go away")
+        assert keyring.values == {("switchboard", "gh.token"): "s3cret-value"}
+        assert "s3cret-value" not in engine.paths.config_file.read_text()

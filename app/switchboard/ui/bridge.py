@@ -29,6 +29,7 @@ from switchboard.supervisor.process import ServerStatus
 if TYPE_CHECKING:
     from switchboard.auth.consent import ConsentBroker, ConsentRequest
     from switchboard.engine import Engine
+    from switchboard.secrets.store import SecretStore
 
 log = logging.getLogger("switchboard.ui")
 
@@ -81,10 +82,16 @@ class EngineBridge(QObject):
     """what was done (for the status bar)"""
 
     def __init__(
-        self, engine: Engine, *, log_flush_ms: int = 50, parent: QObject | None = None
+        self,
+        engine: Engine,
+        *,
+        log_flush_ms: int = 50,
+        secret_store: SecretStore | None = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.engine = engine
+        self._secret_store = secret_store
         self._log_buffer: list[LogLine] = []
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
@@ -293,6 +300,36 @@ class EngineBridge(QObject):
                 await result
 
         return self.submit(f"Revoke access of {label}", revoke())
+
+    # -- secrets (the OS keyring, always from a worker thread) --------------------------
+    @property
+    def secret_store(self) -> SecretStore:
+        if self._secret_store is None:
+            from switchboard.secrets.store import SecretStore
+
+            self._secret_store = SecretStore.for_paths(self.engine.paths)
+        return self._secret_store
+
+    def set_secret(self, name: str, value: str) -> asyncio.Task[Any]:
+        """Store a secret's value in the keyring (never in the config)."""
+        from switchboard.secrets.store import validate_secret_name
+
+        async def run() -> None:
+            validate_secret_name(name)
+            await self.secret_store.aset(name, value)
+
+        return self.submit(f"Store secret {name}", run())
+
+    async def missing_secrets(self, names: list[str]) -> list[str]:
+        """Which of ``names`` have no value in the keyring ([] if it cannot be asked)."""
+
+        def work() -> list[str]:
+            return [n for n in names if not self.secret_store.has(n)]
+
+        try:
+            return await asyncio.to_thread(work)
+        except SwitchboardError:
+            return []
 
     # -- MCP client configs (from the clients service) ---------------------------------
     def _client_sync(self) -> Any:

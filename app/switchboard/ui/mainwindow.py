@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -106,6 +107,27 @@ class UrlDelegate(QStyledItemDelegate):
                 self._on_copy(str(url))
             return True
         return super().editorEvent(event, model, option, index)
+
+
+def ask_secret(parent: QWidget, bridge: EngineBridge, name: str) -> QInputDialog:
+    """Ask for a secret's value (masked) and store it in the keyring."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle("Store a secret — Switchboard")
+    dialog.setLabelText(
+        f"Value of the secret {name!r}. It goes to the system keyring, never to a file."
+    )
+    dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def store(value: str) -> None:
+        if value:
+            task = bridge.set_secret(name, value)
+            if isinstance(parent, ServerDetail):
+                task.add_done_callback(lambda _t: parent.check_secrets())
+
+    dialog.textValueSelected.connect(store)
+    dialog.open()
+    return dialog
 
 
 def failure_text(detail: str, last_stderr: str) -> str:
@@ -203,6 +225,7 @@ class ServerDetail(QWidget):
         self.save.clicked.connect(self._save)
         self.revert.clicked.connect(self._revert)
         self.form.validity.connect(lambda _ok: self._form_state())
+        self.form.setSecretRequested.connect(lambda name: ask_secret(self, bridge, name))
         settings = QWidget()
         sl = QVBoxLayout(settings)
         sl.setContentsMargins(4, 12, 4, 4)
@@ -261,10 +284,25 @@ class ServerDetail(QWidget):
             self.failure.setText(failure_text(status.detail, status.last_stderr))
         if form:
             try:
-                self.form.set_spec(self.bridge.spec(name))
+                spec = self.bridge.spec(name)
             except Exception:  # removed meanwhile
                 return
+            self.form.set_spec(spec)
             self._form_state()
+            self.check_secrets()
+
+    def check_secrets(self) -> None:
+        """Say which of the server's secrets the keyring lacks (asked off the loop)."""
+        names = sorted(set(self.form.secrets.pairs().values()))
+        if not names:
+            self.form.show_missing_secrets([])
+            return
+
+        async def check() -> None:
+            missing = await self.bridge.missing_secrets(names)
+            self.form.show_missing_secrets(missing)
+
+        self.bridge.submit("Check secrets", check(), quiet=True)
 
     def _on_state(self, event: StateChanged) -> None:
         if event.name == self.name:
@@ -559,6 +597,7 @@ class MainWindow(QMainWindow):
     def open_add_dialog(self) -> AddServerDialog:
         dialog = AddServerDialog({s.name for s in self.bridge.specs()}, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.form.setSecretRequested.connect(lambda name: ask_secret(dialog, self.bridge, name))
         if _has_catalog():
             from switchboard.ui.catalogtab import CatalogTab
 

@@ -47,7 +47,9 @@ class PairTable(QWidget):
 
     changed = Signal()
 
-    def __init__(self, key_label: str, value_label: str, accessible: str) -> None:
+    def __init__(
+        self, key_label: str, value_label: str, accessible: str, extra: QPushButton | None = None
+    ) -> None:
         super().__init__()
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels([key_label, value_label])
@@ -68,6 +70,8 @@ class PairTable(QWidget):
         buttons = QVBoxLayout()
         buttons.addWidget(add)
         buttons.addWidget(remove)
+        if extra is not None:
+            buttons.addWidget(extra)
         buttons.addStretch(1)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -101,6 +105,11 @@ class PairTable(QWidget):
             self.table.setItem(r, 1, QTableWidgetItem(value))
         self.table.blockSignals(False)
 
+    def current_value(self) -> str:
+        row = self.table.currentRow()
+        item = self.table.item(row, 1) if row >= 0 else None
+        return item.text().strip() if item is not None else ""
+
     def pairs(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for r in range(self.table.rowCount()):
@@ -113,9 +122,11 @@ class PairTable(QWidget):
 
 
 class ServerForm(QWidget):
-    """Fields of a :class:`ServerSpec`. ``validity`` tells whether it builds."""
+    """Fields of a :class:`ServerSpec`. ``validity`` tells whether it builds;
+    ``setSecretRequested(name)`` asks the owner to store that secret's value."""
 
     validity = Signal(bool)
+    setSecretRequested = Signal(str)
 
     def __init__(self, *, name_editable: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,7 +153,17 @@ class ServerForm(QWidget):
         self.cwd.setPlaceholderText("(home folder)")
         self.cwd.setAccessibleName("Working directory")
         self.env = PairTable("Variable", "Value", "Environment variables")
-        self.secrets = PairTable("Variable", "Secret name", "Secret references")
+        self.set_secret = QPushButton("Set value…")
+        self.set_secret.setAccessibleName("Store the selected secret's value in the keyring")
+        self.set_secret.setToolTip("Store the value in the system keyring (never in the config)")
+        self.secrets = PairTable(
+            "Variable", "Secret name", "Secret references", extra=self.set_secret
+        )
+        self.set_secret.clicked.connect(self._request_secret)
+        self.secrets_note = QLabel()
+        self.secrets_note.setObjectName("warning")
+        self.secrets_note.setWordWrap(True)
+        self.secrets_note.hide()
         self.secrets.setToolTip(
             "The value comes from the system keyring entry of that name; "
             "set it with 'switchboard secret set NAME'."
@@ -187,6 +208,7 @@ class ServerForm(QWidget):
         form.addRow("&Working folder", self.cwd)
         form.addRow("&Environment", self.env)
         form.addRow("&Secrets", self.secrets)
+        form.addRow("", self.secrets_note)
         form.addRow("&Timeout", self.timeout)
         form.addRow("Sign-&in", self.auth)
         form.addRow("&Issuer", self.issuer)
@@ -208,6 +230,19 @@ class ServerForm(QWidget):
         self.secrets.changed.connect(self.revalidate)
         self._valid = False
         self.revalidate()
+
+    def _request_secret(self) -> None:
+        name = self.secrets.current_value()
+        if name:
+            self.setSecretRequested.emit(name)
+
+    def show_missing_secrets(self, names: list[str]) -> None:
+        self.secrets_note.setText(
+            "Not in the keyring yet: " + ", ".join(names) + ". Select it and click Set value…."
+            if names
+            else ""
+        )
+        self.secrets_note.setVisible(bool(names))
 
     # -- values ------------------------------------------------------------------------
     def set_spec(self, spec: ServerSpec) -> None:
