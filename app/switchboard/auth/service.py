@@ -15,9 +15,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -39,6 +40,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec, Settings
 from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
 
+_T = TypeVar("_T")
 log = logging.getLogger("switchboard.auth")
 # authlib logs issued tokens at DEBUG ("Issue token ..."): never let `-v` print them.
 logging.getLogger("authlib").setLevel(logging.INFO)
@@ -73,8 +75,10 @@ class AuthService:
         http_transport: httpx.AsyncBaseTransport | None = None,
         cimd_resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.time,
+        keyring_timeout: float = 15.0,
     ) -> None:
         self.paths = paths
+        self._keyring_timeout = keyring_timeout
         self.issuer = issuer
         self._servers = servers
         self._settings = settings
@@ -105,11 +109,19 @@ class AuthService:
         if self._key_storage is not None:
             storage = self._key_storage
         else:
-            storage, self.key_warning = await asyncio.to_thread(
-                choose_storage,
-                NamedSecrets(self.secret_store, home_key(self.paths)),
-                self.paths.data_dir / "auth-signing-keys.json",
-            )
+            try:
+                storage, self.key_warning = await _keyring_call(
+                    self._keyring_timeout,
+                    choose_storage,
+                    NamedSecrets(self.secret_store, home_key(self.paths)),
+                    self.paths.data_dir / "auth-signing-keys.json",
+                )
+            except SecretError as exc:
+                storage = FileStorage(self.paths.data_dir / "auth-signing-keys.json")
+                self.key_warning = (
+                    f"The keyring did not answer ({exc.message}); Switchboard keeps its token "
+                    f"signing key in the owner-only file {storage.path} instead."
+                )
         keys = KeyProvider(
             storage,
             rotation_interval=settings.key_rotation_days * 86400.0,
@@ -118,7 +130,10 @@ class AuthService:
         )
         await asyncio.to_thread(self.store.open)
         try:
-            await asyncio.to_thread(keys.load_or_create)
+            if isinstance(storage, FileStorage):
+                await asyncio.to_thread(keys.load_or_create)
+            else:
+                await _keyring_call(self._keyring_timeout, keys.load_or_create)
         except SecretError as exc:
             # A keyring that exists but refuses (locked, D-Bus trouble) must not keep the
             # engine from starting: fall back to the owner-only file, visibly.
@@ -150,7 +165,8 @@ class AuthService:
             clock=self._clock,
         )
         try:
-            await asyncio.to_thread(
+            await _keyring_call(
+                self._keyring_timeout,
                 firstparty.ensure_client,
                 self.store,
                 NamedSecrets(self.secret_store, home_key(self.paths)),
@@ -511,3 +527,41 @@ def _sibling_endpoint(resource: str) -> str | None:
     if resource.endswith("/sse"):
         return resource[:-4] + "/mcp"
     return None
+
+
+async def _keyring_call(timeout: float, fn: Callable[..., _T], *args: Any) -> _T:
+    """Run a keyring call in a daemon thread with a timeout (SecretError on timeout).
+
+    A locked Secret Service that cannot show its unlock prompt would otherwise block
+    engine start-up, and SIGTERM, for ever.
+
+    Not ``asyncio.to_thread``: a call stuck in D-Bus would then also block interpreter
+    exit, which waits for the default executor's threads."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[_T] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if fut.done():
+            return
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+
+    def work() -> None:
+        try:
+            outcome: tuple[bool, Any] = (True, fn(*args))
+        except BaseException as exc:  # handed to the awaiting task
+            outcome = (False, exc)
+        # A call that answered after the timeout may find the loop closed: nobody waits.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=work, name="switchboard-keyring", daemon=True).start()
+    try:
+        return await asyncio.wait_for(fut, timeout)
+    except TimeoutError:
+        raise SecretError(
+            f"the keyring did not answer within {timeout:g} s (is it locked?)",
+            hint="Unlock your keyring and restart Switchboard.",
+        ) from None
