@@ -160,7 +160,9 @@ def run_gui(
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Switchboard")
     app.setApplicationDisplayName("Switchboard")
-    app.setDesktopFileName("switchboard")
+    # Matches the installed desktop entry (packaging: bundle + app name), so Wayland docks
+    # pair the window with its icon.
+    app.setDesktopFileName("dev.switchboard.switchboard")
     app.setQuitOnLastWindowClosed(False)
     apply_style(app)
     app.setWindowIcon(app_icon())

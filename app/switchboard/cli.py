@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("-n", type=int, default=100, help="number of lines (default 100)")
     lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
 
+    au = sub.add_parser("autostart", help="start Switchboard when you log in (on, off, status)")
+    au.add_argument("action", choices=["on", "off", "status"], nargs="?", default="status")
+
     for extra in _EXTRA_PARSERS:
         extra(sub)
     return p
@@ -187,6 +190,17 @@ def _serve(args: argparse.Namespace, paths: AppPaths) -> int:
             await engine.aclose()
 
     asyncio.run(run())
+    return 0
+
+
+@command("autostart")
+def _autostart(args: argparse.Namespace, paths: AppPaths) -> int:
+    from switchboard import autostart
+
+    if args.action != "status":
+        autostart.set_enabled(args.action == "on")
+    state = "on" if autostart.is_enabled() else "off"
+    print(f"Start at login is {state}.")
     return 0
 
 
