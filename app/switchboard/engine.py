@@ -148,8 +148,16 @@ class Engine:
         await asyncio.to_thread(self.paths.ensure)
         self.config = await asyncio.to_thread(self.store.load)
         self.admin_token = await asyncio.to_thread(self._ensure_admin_token)
-        await self.auth.start()
-        await self.supervisor.start()
+        # Independent: keys/SQLite (auth) and PATH + watchdog (supervisor) overlap.
+        results = await asyncio.gather(
+            self.auth.start(), self.supervisor.start(), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            await self.supervisor.aclose()
+            await self.auth.aclose()
+            self.state = EngineState.CLOSED
+            raise failures[0]
         for spec in self.config.servers:
             self.supervisor.add(spec)
         settings = self.config.settings
