@@ -26,6 +26,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -68,6 +69,12 @@ CSRF_COOKIE = "sb_consent_"
 MAX_BODY = 64 * 1024
 MAX_PENDING_PER_CLIENT = 5
 MAX_PENDING = 50
+# Dynamic Client Registration hygiene: registration is open on loopback, so cap how fast
+# clients can be added and drop registrations that never led to a grant.
+REGISTRATION_LIMIT = 20
+REGISTRATION_WINDOW = 60.0
+UNUSED_CLIENT_TTL = 86400.0
+PRUNE_INTERVAL = 3600.0
 
 
 class BodyTooLarge(Exception):
@@ -607,7 +614,7 @@ class RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
     def generate_client_info(self, request: Any) -> dict[str, Any]:
         info: dict[str, Any] = {
             "client_id": self.generate_client_id(request),
-            "client_id_issued_at": int(time.time()),
+            "client_id_issued_at": int(self.server.owner.clock()),
         }
         if self._auth_method(request) != "none":
             info["client_secret"] = self.generate_client_secret(request)
@@ -756,6 +763,9 @@ class OAuthServer:
         cimd: ClientMetadataResolver,
         clock: Callable[[], float] = time.time,
         subject: str = "local-user",
+        registration_limit: int = REGISTRATION_LIMIT,
+        registration_window: float = REGISTRATION_WINDOW,
+        unused_client_ttl: float = UNUSED_CLIENT_TTL,
     ) -> None:
         self.store = store
         self.keys = keys
@@ -766,6 +776,11 @@ class OAuthServer:
         self.cimd = cimd
         self.clock = clock
         self.subject = subject
+        self.registration_limit = registration_limit
+        self.registration_window = registration_window
+        self.unused_client_ttl = unused_client_ttl
+        self._registrations: deque[float] = deque()
+        self._next_prune = 0.0
         self.codes: dict[str, AuthCode] = {}
         self.used_codes: dict[str, str] = {}
         self.revoked_grants: set[str] = set()
@@ -801,6 +816,32 @@ class OAuthServer:
             self.codes.pop(code, None)
         while len(self.used_codes) > 1000:
             self.used_codes.pop(next(iter(self.used_codes)))
+
+    def registration_retry_after(self) -> float | None:
+        """Count one registration attempt; seconds to wait when the window's cap is
+        reached (the attempt is then not counted). Event loop only."""
+        now = self.clock()
+        window = self._registrations
+        while window and now - window[0] >= self.registration_window:
+            window.popleft()
+        if len(window) >= self.registration_limit:
+            return max(0.0, self.registration_window - (now - window[0]))
+        window.append(now)
+        return None
+
+    def prune_unused_clients(self) -> list[str]:
+        """Blocking: drop registrations older than ``unused_client_ttl`` that never got a
+        grant, refresh token or remembered consent (never the first-party client, never
+        one with an authorization in progress)."""
+        busy = {c.client_id for c in list(self.codes.values())}
+        busy |= {p.grant.client.client_id for p in list(self._pending.values())}
+        pruned = self.store.prune_unused_clients(self.unused_client_ttl, keep=busy)
+        for client_id in pruned:
+            self._cimd_clients.pop(client_id, None)
+        if pruned:
+            log.info("pruned %d client registration(s) that never got a grant", len(pruned))
+        self._next_prune = self.clock() + PRUNE_INTERVAL
+        return pruned
 
     def token_revoked(self, vt: VerifiedToken) -> bool:
         return (vt.grant_id is not None and vt.grant_id in self.revoked_grants) or (
@@ -946,9 +987,35 @@ class OAuthServer:
         return await self._run(self.server.create_token_response, incoming)
 
     async def _register(self, request: Request) -> Response:
+        """RFC 7591 §3, capped at ``registration_limit`` per ``registration_window``
+        (429 with an RFC 7591 §3.2.2-shaped error body beyond it)."""
+        wait = self.registration_retry_after()
+        if wait is not None:
+            log.warning(
+                "client registration refused: more than %d in %g s",
+                self.registration_limit,
+                self.registration_window,
+            )
+            return JSONResponse(
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": (
+                        f"Too many client registrations (at most {self.registration_limit} "
+                        f"per {self.registration_window:g} s). Retry after the time in "
+                        "Retry-After, or reuse an existing registration."
+                    ),
+                },
+                status_code=429,
+                headers={
+                    "Retry-After": str(max(1, int(wait + 0.999))),
+                    "Cache-Control": "no-store",
+                },
+            )
         incoming = await _read(request)
         if isinstance(incoming, Response):
             return incoming
+        if self.clock() >= self._next_prune:
+            await asyncio.to_thread(self.prune_unused_clients)
         return await self._run(
             self.server.create_endpoint_response, "client_registration", incoming
         )

@@ -196,6 +196,8 @@ class AuthService:
         await asyncio.to_thread(self.store.close)
 
     async def _maintain_keys(self) -> None:
+        """Key rotation when due; at least hourly also the pruning of client
+        registrations that never got a grant."""
         assert self.keys is not None
         while True:
             await asyncio.sleep(min(max(self.keys.next_maintenance_in(), 1.0), 3600.0))
@@ -203,6 +205,11 @@ class AuthService:
                 await asyncio.to_thread(self.keys.maintain)
             except Exception:
                 log.exception("key maintenance failed")
+            if self.oauth is not None:
+                try:
+                    await asyncio.to_thread(self.oauth.prune_unused_clients)
+                except Exception:
+                    log.exception("pruning unused client registrations failed")
 
     def _announce(self, req: ConsentRequest) -> None:
         self.events.publish(

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,39 @@ class AuthStore:
 
     def count_clients(self) -> int:
         return int(self._run("SELECT COUNT(*) FROM clients")[0][0])
+
+    def prune_unused_clients(self, older_than: float, keep: Iterable[str] = ()) -> list[str]:
+        """Delete registrations older than ``older_than`` seconds that never led anywhere:
+        no grant (active or revoked), no refresh token, no remembered consent. Never the
+        first-party client nor the ids in ``keep`` (e.g. an authorization in progress).
+        Returns the deleted client ids."""
+        cutoff = self._clock() - older_than
+        protected = set(keep)
+        with self._lock:
+            if self._db is None:
+                raise StoreError("The authorization database is closed.", hint="Restart.")
+            try:
+                rows = self._db.execute(
+                    "SELECT client_id, data FROM clients c WHERE created_at < ? "
+                    "AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = c.client_id) "
+                    "AND NOT EXISTS (SELECT 1 FROM refresh_tokens r "
+                    "WHERE r.client_id = c.client_id) "
+                    "AND NOT EXISTS (SELECT 1 FROM consents s WHERE s.client_id = c.client_id)",
+                    (cutoff,),
+                ).fetchall()
+                doomed = [
+                    cid
+                    for cid, data in rows
+                    if cid not in protected and not json.loads(data).get("first_party")
+                ]
+                self._db.executemany(
+                    "DELETE FROM clients WHERE client_id = ?", [(cid,) for cid in doomed]
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"The authorization database failed: {exc}.", hint="See the log."
+                ) from exc
+        return doomed
 
     # -- grants --------------------------------------------------------------------------
     def add_grant(self, grant: GrantRecord) -> None:
