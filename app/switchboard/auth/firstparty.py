@@ -52,6 +52,9 @@ class NamedSecrets:
     def set(self, name: str, value: str) -> None:
         self._store.set(f"{name}:{self._suffix}", value)
 
+    def delete(self, name: str) -> bool:
+        return bool(self._store.delete(f"{name}:{self._suffix}"))
+
 
 def _secret_file(paths: AppPaths) -> Any:
     return paths.config_dir / "firstparty-secret"

@@ -11,16 +11,19 @@ is *retired*: it no longer signs but keeps verifying (and stays in the JWKS) unt
 token it signed has expired, then it is dropped.
 
 The key material is persisted as one JSON document through a :class:`KeyStorage`: the
-OS keyring by default, or an owner-only file when there is no keyring (with a visible
-warning raised by the caller). Storage calls block; call them from a thread.
+OS keyring by default (in chunks small enough for Windows Credential Locker), or an
+owner-only file when there is no keyring (with a visible warning raised by the caller).
+Storage calls block; call them from a thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -78,23 +81,149 @@ class KeyStorage(Protocol):
     def description(self) -> str: ...
 
 
-class SecretBackendStorage:
-    """Keys in the OS keyring via a SecretStore-like object (``get``/``set``)."""
+# Windows Credential Locker holds at most 2,560 bytes per credential blob
+# (CRED_MAX_CREDENTIAL_BLOB_SIZE) and keyring's Windows backend stores the text as UTF-16;
+# one signing key's document is ~1.8 KB (~3.6 KB as UTF-16), two during a rotation more.
+# Entries are kept below this many UTF-16 bytes (the largest encoding any backend uses
+# for our ASCII documents).
+DEFAULT_MAX_ENTRY_BYTES = 2000
+_CHUNKED = "switchboard_chunked"
 
-    def __init__(self, store: Any, name: str = KEYRING_NAME) -> None:
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Manifest:
+    generation: str
+    count: int
+    sha256: str
+
+
+def _utf16_size(text: str) -> int:
+    return len(text.encode("utf-16-le"))
+
+
+def split_chunks(document: str, max_bytes: int) -> list[str]:
+    """``document`` cut into pieces of at most ``max_bytes`` bytes as UTF-16 (whole
+    characters; a surrogate pair is never split)."""
+    chunks: list[str] = []
+    start = size = 0
+    for i, ch in enumerate(document):
+        width = 4 if ord(ch) > 0xFFFF else 2
+        if size + width > max_bytes:
+            chunks.append(document[start:i])
+            start, size = i, 0
+        size += width
+    chunks.append(document[start:])
+    return chunks
+
+
+def _parse_manifest(head: str) -> _Manifest | None:
+    """The manifest of a chunked document, or None for the single-entry form."""
+    if _CHUNKED not in head:
+        return None
+    try:
+        data = json.loads(head)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get(_CHUNKED) != 1:
+        return None
+    try:
+        return _Manifest(str(data["generation"]), int(data["count"]), str(data["sha256"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class SecretBackendStorage:
+    """Keys in the OS keyring via a SecretStore-like object (``get``/``set``, optionally
+    ``delete``).
+
+    A document larger than ``max_entry_bytes`` (UTF-16 bytes; default fits Windows
+    Credential Locker) is stored as numbered chunks ``<name>.<generation>.<i>`` plus a
+    small manifest under ``<name>`` (count and SHA-256 of the whole), written last so
+    that a save interrupted half-way leaves the previous document readable; the previous
+    generation's chunks are deleted afterwards. A document that fits, and the
+    single-entry form older versions wrote, live directly under ``<name>``.
+    """
+
+    def __init__(
+        self, store: Any, name: str = KEYRING_NAME, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+    ) -> None:
+        if max_entry_bytes < 256:
+            raise ValueError("max_entry_bytes must be at least 256 (the manifest's size)")
         self._store = store
         self._name = name
+        self.max_entry_bytes = max_entry_bytes
 
     @property
     def description(self) -> str:
         return "the OS keyring"
 
-    def load(self) -> str | None:
-        value = self._store.get(self._name)
+    def _chunk_name(self, generation: str, index: int) -> str:
+        return f"{self._name}.{generation}.{index}"
+
+    def _get(self, name: str) -> str | None:
+        value = self._store.get(name)
         return value if isinstance(value, str) else None
 
+    def load(self) -> str | None:
+        head = self._get(self._name)
+        if head is None:
+            return None
+        manifest = _parse_manifest(head)
+        if manifest is None:
+            return head
+        parts: list[str] = []
+        for i in range(manifest.count):
+            part = self._get(self._chunk_name(manifest.generation, i))
+            if part is None:
+                raise AuthError(
+                    f"The token signing keys in the OS keyring are incomplete (part {i + 1} "
+                    f"of {manifest.count} is missing).",
+                    hint=f"Delete the keyring entries named {self._name}* to start over; "
+                    "clients will have to sign in again.",
+                )
+            parts.append(part)
+        document = "".join(parts)
+        if hashlib.sha256(document.encode("utf-8")).hexdigest() != manifest.sha256:
+            raise AuthError(
+                "The token signing keys in the OS keyring do not match their checksum.",
+                hint=f"Delete the keyring entries named {self._name}* to start over; "
+                "clients will have to sign in again.",
+            )
+        return document
+
     def save(self, document: str) -> None:
-        self._store.set(self._name, document)
+        try:
+            head = self._get(self._name)
+        except SecretError:
+            head = None
+        old = _parse_manifest(head) if head is not None else None
+        if _utf16_size(document) <= self.max_entry_bytes and _parse_manifest(document) is None:
+            self._store.set(self._name, document)
+        else:
+            generation = secrets.token_hex(4)
+            chunks = split_chunks(document, self.max_entry_bytes)
+            for i, chunk in enumerate(chunks):
+                self._store.set(self._chunk_name(generation, i), chunk)
+            manifest = {
+                _CHUNKED: 1,
+                "generation": generation,
+                "count": len(chunks),
+                "sha256": hashlib.sha256(document.encode("utf-8")).hexdigest(),
+            }
+            self._store.set(self._name, json.dumps(manifest))
+        if old is not None:
+            self._delete_chunks(old)
+
+    def _delete_chunks(self, manifest: _Manifest) -> None:
+        delete = getattr(self._store, "delete", None)
+        if delete is None:
+            return
+        try:
+            for i in range(manifest.count):
+                delete(self._chunk_name(manifest.generation, i))
+        except SecretError as exc:
+            # The new document is saved already; stale chunks only take space.
+            log.warning("could not delete old signing-key chunks from the keyring: %s", exc)
 
 
 class FileStorage:
