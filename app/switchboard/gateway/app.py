@@ -11,6 +11,9 @@ the engine's listener behind the Origin/Host guard. Per request it:
    stream; DELETE; ``Mcp-Session-Id``; 404 for unknown sessions) or the legacy
    HTTP+SSE transport, and hands messages to the server's :class:`StdioMux`.
 
+Streamable HTTP SSE events carry ids; a GET with ``Last-Event-ID`` replays what the
+client missed on that stream and continues it (``resume.py``).
+
 Hardening: body limit -> 413, invalid JSON -> 400 with a JSON-RPC parse error, wrong
 content type -> 415, unsupported ``MCP-Protocol-Version`` -> 400, stopped/failed
 server -> 503 naming the server and its state. Clients of the 2026-07-28 revision
@@ -46,6 +49,8 @@ from switchboard.gateway.mux import (
     StdioMux,
     Unavailable,
 )
+from switchboard.gateway.resume import GET as GET_STREAM
+from switchboard.gateway.resume import POST as POST_STREAM
 
 if TYPE_CHECKING:
     from switchboard.supervisor.process import ManagedServer
@@ -348,6 +353,31 @@ class Gateway:
             )
             return
         # The server sent requests/notifications for this request first: stream them.
+        await self._post_stream(receive, send, session, channel, None)
+
+    async def _post_stream(
+        self,
+        receive: Receive,
+        send: Send,
+        session: Session,
+        channel: PostChannel,
+        replayed: list[bytes] | None,
+    ) -> None:
+        """Serve a request's SSE stream: its related messages, then its response.
+
+        If the client leaves before the response, the channel stays with the session
+        (``session.post_streams``) and keeps collecting; a GET with ``Last-Event-ID``
+        takes it over (``replayed``: the frames it missed) and this loop serves it on.
+        """
+        replay = session.replay
+        label = channel.label
+        if label is None:
+            label = channel.label = replay.new_stream(POST_STREAM)
+            session.keep_post_stream(channel)
+        owner = object()
+        channel.owner = owner
+        channel.wake()  # a previous response serving this stream stops
+        channel.waiter = None
         await send(
             {
                 "type": "http.response.start",
@@ -355,39 +385,104 @@ class Gateway:
                 "headers": [*_SSE_HEADERS, (b"mcp-session-id", session.id_bytes)],
             }
         )
-        while True:
-            batch, channel.messages = channel.messages, []
-            if batch:
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": b"".join(_sse_event(m) for m in batch),
-                        "more_body": True,
-                    }
-                )
-            if channel.done and not channel.messages:
-                break
-            if not channel.messages:
-                channel.waiter = loop.create_future()
-                await channel.waiter
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if replayed is not None:
+            first = replayed
+        elif session.protocol_version >= "2025-11-25":
+            first = [replay.prime(label)]
+        else:
+            first = []
+        loop = asyncio.get_running_loop()
+        disconnected = asyncio.ensure_future(_wait_disconnect(receive))
+        try:
+            while True:
+                batch, channel.messages = channel.messages, []
+                if batch:
+                    first.extend(replay.event(label, m) for m in batch)
+                if first:
+                    body, first = b"".join(first), []
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                if channel.owner is not owner or disconnected.done():
+                    # Resumed elsewhere, or the client left: the channel waits for a GET
+                    # with Last-Event-ID (disconnect is not cancellation).
+                    log.debug(
+                        "session %s: stream %s %s",
+                        session.id[:8],
+                        label.decode(),
+                        "taken over" if channel.owner is not owner else "left by the client",
+                    )
+                    return
+                if channel.done and not channel.messages:
+                    break
+                if not channel.messages:
+                    waiter = channel.waiter = loop.create_future()
+                    await asyncio.wait((waiter, disconnected), return_when=asyncio.FIRST_COMPLETED)
+                    if channel.waiter is waiter:
+                        channel.waiter = None
+            session.post_streams.pop(label, None)
+            channel.owner = None
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            disconnected.cancel()
+            if channel.owner is owner:
+                channel.owner = None
 
     async def _get(self, scope: Scope, receive: Receive, send: Send, server: ManagedServer) -> None:
-        accept = session_id = None
+        accept = session_id = last_event_id = None
         for key, value in scope["headers"]:
             if key == b"accept":
                 accept = value
             elif key == b"mcp-session-id":
                 session_id = value
+            elif key == b"last-event-id":
+                last_event_id = value
         if accept is not None and b"text/event-stream" not in accept.lower():
             raise _rpc_error(
                 406, None, jsonrpc.INVALID_REQUEST, "GET needs Accept: text/event-stream."
             )
         session = self._session(server.name, session_id, None)
-        box = Outbox()
+        label = None
+        first = None
+        if last_event_id is not None:
+            found = session.replay.after(last_event_id.decode("latin-1"))
+            if found is not None:
+                label, frames = found
+                if label[:1] == POST_STREAM:
+                    channel = session.post_streams.get(label)
+                    if channel is not None:
+                        await self._post_stream(receive, send, session, channel, frames)
+                        return
+                    if frames:
+                        # The request finished but the client missed the end: replay it.
+                        await send(
+                            {
+                                "type": "http.response.start",
+                                "status": 200,
+                                "headers": [*_SSE_HEADERS, (b"mcp-session-id", session.id_bytes)],
+                            }
+                        )
+                        await send({"type": "http.response.body", "body": b"".join(frames)})
+                        return
+                    label = None  # nothing left of that stream: a fresh GET stream
+                else:
+                    first = b"".join(frames)
+            if label is None:
+                log.debug("Last-Event-ID %r: nothing to replay, a fresh stream", last_event_id)
+        box = Outbox(label or session.replay.new_stream(GET_STREAM))
+        if label is not None:
+            # Resuming a GET stream: an older response still serving it (the client's
+            # disconnect not noticed yet) hands over what it had not written.
+            for old in [b for b in session.outboxes if b.label == label]:
+                old.closed = True
+                session.outboxes.remove(old)
+                for message in old.drain():
+                    box.push(message)
         session.attach(box)
+        if first is None and session.protocol_version >= "2025-11-25":
+            first = session.replay.prime(box.label)
         try:
-            await self._stream(receive, send, box, [(b"mcp-session-id", session.id_bytes)], None)
+            await self._stream(
+                receive, send, box, [(b"mcp-session-id", session.id_bytes)], first, session
+            )
         finally:
             session.detach(box)
             session.last_active = self._clock()
@@ -607,8 +702,17 @@ class Gateway:
         box: Outbox,
         headers: list[tuple[bytes, bytes]],
         first: bytes | None,
+        session: Session | None = None,
     ) -> None:
-        """Serve one long-lived SSE stream until the client leaves or the engine stops."""
+        """Serve one long-lived SSE stream until the client leaves or the engine stops.
+        With ``session`` (Streamable HTTP GET), events get ids and are kept for replay."""
+        if session is not None:
+            replay, label = session.replay, box.label
+
+            def frame(message: bytes) -> bytes:
+                return replay.event(label, message)
+        else:
+            frame = _sse_event
         await send(
             {"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, *headers]}
         )
@@ -626,14 +730,26 @@ class Gateway:
                 done, _ = await asyncio.wait(
                     (getter, disconnected), timeout=tick, return_when=asyncio.FIRST_COMPLETED
                 )
+                if getter in done and (box.closed or disconnected in done):
+                    # Taken, but not written: back to the session (a resumed stream took
+                    # this one over) or to the front of the box (handed on at detach).
+                    message, getter = getter.result(), None
+                    if box.closed:
+                        if session is not None:
+                            session.send(message)
+                    else:
+                        rest = box.drain()
+                        for item in (message, *rest):
+                            box.push(item)
+                    break
                 if disconnected in done:
                     break
                 now = self._clock()
                 if getter in done:
-                    chunks = [_sse_event(getter.result())]
+                    chunks = [frame(getter.result())]
                     getter = None
                     while not box.queue.empty():
-                        chunks.append(_sse_event(box.queue.get_nowait()))
+                        chunks.append(frame(box.queue.get_nowait()))
                     await send(
                         {"type": "http.response.body", "body": b"".join(chunks), "more_body": True}
                     )

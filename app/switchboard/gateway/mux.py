@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from switchboard.core.errors import ServerNotRunning
 from switchboard.gateway import jsonrpc
+from switchboard.gateway.resume import ReplayBuffer
 from switchboard.supervisor.stream import StdioStream
 
 log = logging.getLogger("switchboard.gateway")
@@ -51,6 +52,8 @@ _GATEWAY_CLIENT_CAPS: dict[str, Any] = {
 }
 BACKLOG = 1000
 """Messages kept for a session that has no open stream to receive them."""
+POST_STREAMS = 32
+"""Unfinished POST response streams a session keeps for resumption (oldest go first)."""
 
 
 class Channel(Protocol):
@@ -63,13 +66,22 @@ class PostChannel:
     """The response of one Streamable HTTP POST: the final response, and any requests or
     notifications that belong to it (then the handler answers with an SSE stream)."""
 
-    __slots__ = ("done", "messages", "sse_ok", "waiter")
+    __slots__ = ("done", "label", "messages", "owner", "sse_ok", "waiter")
 
     def __init__(self, sse_ok: bool) -> None:
         self.messages: list[bytes] = []
         self.done = False
         self.sse_ok = sse_ok
         self.waiter: asyncio.Future[None] | None = None
+        self.label: bytes | None = None
+        """The SSE stream's name once the response is a stream (see ``resume.py``)."""
+        self.owner: object | None = None
+        """The HTTP response currently serving the stream (a resumption takes it over)."""
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def push(self, message: bytes, final: bool) -> None:
         if self.done:
@@ -85,11 +97,20 @@ class PostChannel:
 class Outbox:
     """An open SSE stream of a session (GET stream, or the legacy SSE stream)."""
 
-    __slots__ = ("closed", "queue")
+    __slots__ = ("closed", "label", "queue")
 
-    def __init__(self) -> None:
+    def __init__(self, label: bytes = b"") -> None:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
         self.closed = False
+        self.label = label
+        """The SSE stream's name for event ids (empty: legacy stream, no ids)."""
+
+    def drain(self) -> list[bytes]:
+        """Take the messages not written yet."""
+        out = []
+        while not self.queue.empty():
+            out.append(self.queue.get_nowait())
+        return out
 
     def push(self, message: bytes, final: bool = False) -> None:
         self.queue.put_nowait(message)
@@ -108,6 +129,10 @@ class Session:
         self.initialized = False
         self.outboxes: list[Outbox] = []
         self.backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
+        self.replay = ReplayBuffer()
+        """Event ids and replay for ``Last-Event-ID`` (Streamable HTTP only)."""
+        self.post_streams: dict[bytes, PostChannel] = {}
+        """POST response streams not finished yet, by stream name (for resumption)."""
         self.inflight: dict[int, Pending] = {}
         """upstream id -> pending request of this session."""
         self.subscriptions: set[str] = set()
@@ -136,6 +161,16 @@ class Session:
         box.closed = True
         if box in self.outboxes:
             self.outboxes.remove(box)
+        # What the stream had not written yet goes to the next stream (or the backlog).
+        for message in box.drain():
+            self.send(message)
+
+    def keep_post_stream(self, channel: PostChannel) -> None:
+        assert channel.label is not None
+        streams = self.post_streams
+        streams[channel.label] = channel
+        if len(streams) > POST_STREAMS:
+            del streams[next(iter(streams))]
 
     def push(self, message: bytes, final: bool) -> None:
         # A legacy session is itself the channel of its requests: all on its SSE stream.
