@@ -91,7 +91,8 @@ class ConsentBroker:
     ) -> ConsentRequest:
         """Register a new request (does not wait)."""
         req = ConsentRequest(
-            id=secrets.token_urlsafe(12),
+            # Hex: an id is typed into the CLI, and one starting with "-" reads as an option.
+            id=secrets.token_hex(12),
             client_id=client_id,
             client_name=client_name,
             redirect_uri=redirect_uri,

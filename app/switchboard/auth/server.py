@@ -518,7 +518,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
     def authenticate_user(self, authorization_code: AuthCode) -> GrantUser:
         owner = self.owner
         user = authorization_code.user
-        grant_id = user.grant_id or secrets.token_urlsafe(12)
+        grant_id = user.grant_id or secrets.token_hex(12)  # CLI-safe: never "-..."
         owner.store.add_grant(
             GrantRecord(
                 id=grant_id,

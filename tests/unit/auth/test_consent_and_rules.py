@@ -4,6 +4,7 @@ and the SQLite store's grant/refresh bookkeeping."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,14 @@ async def test_decision_before_wait_is_kept() -> None:
     unsubscribe()
     _open(broker)
     assert len(seen) == 1
+
+
+async def test_request_ids_are_safe_to_type_into_the_cli() -> None:
+    # `switchboard consent approve -htg...` would read the id as an option: hex only.
+    broker = ConsentBroker()
+    ids = [_open(broker, client=f"c{i}") for i in range(100)]
+    assert all(re.fullmatch(r"[0-9a-f]{24}", rid) for rid in ids), ids
+    assert len(set(ids)) == 100
 
 
 async def test_wait_then_decide_and_timeout_and_expire() -> None:
