@@ -216,3 +216,73 @@ async def test_event_ids_of_another_session_replay_nothing(
     async with http.stream("GET", mux_url, headers={**b.headers(), "last-event-id": last}) as r:
         first = await anext(events(r))
         assert first.data is None  # b gets its own fresh stream, none of a's events
+
+
+class CuttableProxy:
+    """A loopback TCP proxy in front of the gateway whose connections the test can cut
+    (what a network drop or a sleeping laptop does to a client)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.transports: list[asyncio.BaseTransport] = []
+        self.connections = 0
+        self.requests = bytearray()
+        """Everything clients sent (plain HTTP/1.1), to see what they asked."""
+
+    async def start(self) -> asyncio.Server:
+        return await asyncio.start_server(self._handle, "127.0.0.1", 0)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.transports += [writer.transport, up_writer.transport]
+
+        async def pipe(
+            src: asyncio.StreamReader, dst: asyncio.StreamWriter, log: bytearray | None
+        ) -> None:
+            try:
+                while data := await src.read(65536):
+                    if log is not None:
+                        log += data
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer, self.requests), pipe(up_reader, writer, None))
+
+    def cut(self) -> None:
+        for transport in self.transports:
+            transport.abort()
+        self.transports.clear()
+
+
+async def test_sdk_client_resumes_a_cut_tool_call(engine: Engine, mux_url: str) -> None:
+    from mcp import Client
+
+    assert engine.listener is not None
+    proxy = CuttableProxy(engine.listener.port)
+    server = await proxy.start()
+    port = server.sockets[0].getsockname()[1]
+    url = mux_url.replace(f":{engine.listener.port}/", f":{port}/")
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+        if len(progress) == 1:
+            proxy.cut()  # the POST's SSE stream (and the GET stream) drop mid-call
+
+    try:
+        async with Client(url) as client:
+            result = await client.call_tool(
+                "ticks", {"count": 10, "interval": 0.02}, progress_callback=on_progress
+            )
+            block = result.content[0]
+            assert getattr(block, "text", None) == "ticked 10"
+            assert progress == [float(i) for i in range(1, 11)]  # each exactly once
+            assert b"\r\nlast-event-id: p" in proxy.requests.lower()  # resumed the POST stream
+    finally:
+        server.close()
+        proxy.cut()
