@@ -55,6 +55,7 @@ class Desktop:
         from switchboard.ui.consent import ConsentPresenter
         from switchboard.ui.pages import apply_theme
         from switchboard.ui.tray import TrayController, tray_available
+        from switchboard.ui.windowstate import LayoutFile
 
         self.engine = engine
         self.paths = paths
@@ -63,6 +64,8 @@ class Desktop:
         apply_theme(engine.config.settings.theme)
         self.bridge: EngineBridge = EngineBridge(engine)
         self._window: MainWindow | None = None
+        # The window's size/position/splitter from the last run (this home's config dir).
+        self.layout_file = LayoutFile.in_dir((paths or engine.paths).config_dir)
         self.tray: TrayController | None = None
         if self.has_tray:
             self.tray = TrayController(
@@ -78,7 +81,11 @@ class Desktop:
             from switchboard.ui.mainwindow import MainWindow
 
             self._window = MainWindow(
-                self.bridge, paths=self.paths, on_quit=self.quit, tray_available=self.has_tray
+                self.bridge,
+                paths=self.paths,
+                on_quit=self.quit,
+                tray_available=self.has_tray,
+                layout_file=self.layout_file,
             )
             self._window.clients.review.connect(self.consent.present)
         return self._window
@@ -97,19 +104,23 @@ class Desktop:
 
     def show(self) -> None:
         """Tray icon when there is a tray (window too when nothing is configured yet);
-        otherwise the window, which says why."""
+        otherwise the window, which says why. The window's saved layout is read first (off
+        the loop), so it opens where it was left."""
+        layout = self.layout_file.loading()
         if self.tray is not None:
             self.tray.show()
-            if not self.engine.config.servers:
+        if self.tray is None or not self.engine.config.servers:
+            if layout.done():
                 self.show_window()
-        else:
-            self.show_window()
+            else:
+                layout.add_done_callback(lambda _t: self.show_window())
 
     async def aclose(self) -> None:
         """Stop everything gracefully: pending actions, then the engine (SIGTERM first)."""
         if self.tray is not None:
             self.tray.set_quitting()
         if self._window is not None:
+            await self._window.save_layout()
             self._window.hide()
         await self.bridge.drain()
         await self.engine.aclose()

@@ -38,8 +38,9 @@ async def test_without_a_tray_failures_surface_in_the_window(paths: AppPaths, qt
             engine, paths=paths, on_quit=lambda: quits.append(True), use_tray=False
         )
         qtbot.addWidget(desktop.window)
-        desktop.show()
-        assert desktop.tray is None and desktop.window.isVisible()
+        desktop.show()  # the window opens once its saved layout is read (off the loop)
+        await until(desktop.window.isVisible, what="the window")
+        assert desktop.tray is None
         assert "No system tray" in desktop.window.notice.text()
         desktop.window.hide()
         await engine.start_server("broken")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -61,6 +62,12 @@ from switchboard.ui.logview import LogView
 from switchboard.ui.models import STATE_LABELS, URL_ROLE, Column, ServersModel
 from switchboard.ui.pages import ClientsPage, SettingsPage
 from switchboard.ui.serverform import ServerForm
+from switchboard.ui.windowstate import (
+    LayoutFile,
+    WindowLayout,
+    available_geometry_for,
+    clamp_rect,
+)
 
 log = logging.getLogger("switchboard.ui")
 
@@ -340,6 +347,7 @@ class MainWindow(QMainWindow):
         paths: AppPaths | None = None,
         on_quit: Callable[[], None] = lambda: None,
         tray_available: bool = True,
+        layout_file: LayoutFile | None = None,
     ) -> None:
         super().__init__()
         self.bridge = bridge
@@ -489,6 +497,10 @@ class MainWindow(QMainWindow):
         bridge.configChanged.connect(lambda _e: self._update_status())
         self._shortcuts()
         self._after_reset()
+        if layout_file is None and paths is not None:
+            layout_file = LayoutFile.in_dir(paths.config_dir)
+        self.layout_file = layout_file
+        self._restore_saved_layout()
 
     # -- keyboard ----------------------------------------------------------------------
     def _shortcuts(self) -> None:
@@ -658,7 +670,62 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    # -- size, position, splitter between runs -----------------------------------------
+    def _restore_saved_layout(self) -> None:
+        file = self.layout_file
+        if file is None:
+            return
+        try:
+            task = file.loading()
+        except RuntimeError:  # no running loop (a synchronous test): defaults
+            return
+        if task.done():
+            self._apply_loaded(task)
+        else:
+            # Read at start-up by the Desktop; if not yet there, apply on arrival.
+            task.add_done_callback(self._apply_loaded)
+
+    def _apply_loaded(self, task: asyncio.Task[WindowLayout | None]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        layout = task.result()
+        # Unless a save overwrote it meanwhile (the person moved on already).
+        if layout is not None and self.layout_file is not None and self.layout_file.state == layout:
+            self.restore_layout(layout)
+
+    def current_layout(self) -> WindowLayout:
+        """The window's normal rectangle, maximized flag and splitter sizes now."""
+        maximized = self.isMaximized()
+        rect = self.normalGeometry() if maximized else self.geometry()
+        if not rect.isValid():
+            rect = self.geometry()
+        return WindowLayout(
+            rect.x(),
+            rect.y(),
+            rect.width(),
+            rect.height(),
+            maximized,
+            tuple(self.splitter.sizes()),
+        )
+
+    def restore_layout(self, layout: WindowLayout) -> None:
+        """Apply a saved layout, clamped to the available area of its screen."""
+        rect = clamp_rect(layout.rect, available_geometry_for(layout.rect))
+        self.setGeometry(rect)
+        if layout.maximized:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+        sizes = list(layout.splitter)
+        if len(sizes) == self.splitter.count() and sum(sizes) > 0:
+            self.splitter.setSizes(sizes)
+
+    async def save_layout(self) -> None:
+        """Write the current layout (off the loop) when it changed."""
+        if self.layout_file is not None:
+            await self.layout_file.save(self.current_layout())
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.layout_file is not None:
+            self.bridge.submit("Save window layout", self.save_layout(), quiet=True)
         if self.tray_available:
             event.ignore()
             self.hide()
