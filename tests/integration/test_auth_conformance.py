@@ -26,6 +26,7 @@ import pytest
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd, requires_npx
+from tests.helpers.oauth_flow import approve_on_page
 
 pytestmark = [requires_npx, pytest.mark.npm, pytest.mark.timeout(300)]
 
@@ -132,14 +133,6 @@ async def test_conformance_authorization_scenarios(engine: Engine, tmp_path: Pat
 async def _play_browser(engine: Engine, http: httpx.AsyncClient, url: str) -> None:
     page = await http.get(url)
     assert page.status_code == 200, page.text
-    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert rid and csrf
-    engine.consent.decide(rid.group(1), True)
-    resp = await http.post(
-        f"{engine.base_url}/oauth/authorize/continue",
-        data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
-    )
-    assert resp.status_code == 303, resp.text
-    landed = await http.get(resp.headers["location"])  # the suite's callback server
+    location = await approve_on_page(http, engine, page)
+    landed = await http.get(location)  # the suite's callback server
     assert landed.status_code == 200, landed.text

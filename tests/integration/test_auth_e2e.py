@@ -5,7 +5,6 @@ tools/call -> refresh; no request ever reaches our JWKS endpoint."""
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,82 +15,35 @@ import httpx2
 import mcp_types as types
 import pytest
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import (
-    AuthorizationCodeResult,
-    OAuthClientInformationFull,
-    OAuthClientMetadata,
-    OAuthToken,
-)
 
 from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import add_started
+from tests.helpers.oauth_flow import ConsentBrowser, MemoryTokenStorage, sdk_provider
 from tests.unit.auth.tokens import code_flow
 
 pytestmark = pytest.mark.timeout(90)
 
 
-REDIRECT = "http://127.0.0.1:53682/callback"
-
-
-class MemoryStorage:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
-class Browser:
-    """Plays the person's browser: opens the authorize URL, and the person approves in
-    the app (through the broker, as the GUI dialog or ``switchboard consent approve``)."""
+class Browser(ConsentBrowser):
+    """The person approves (or denies) in the app through the broker, as the GUI
+    dialog or ``switchboard consent approve`` does."""
 
     def __init__(self, engine: Engine, approve: bool = True) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.approve = approve
-        self.location: str | None = None
         self.consents: list[Any] = []
 
-    async def redirect_handler(self, url: str) -> None:
-        async with httpx.AsyncClient(trust_env=False) as http:
-            page = await http.get(url)
-            assert page.status_code == 200, page.text
-            assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-            assert page.headers["x-frame-options"] == "DENY"
-            rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-            assert rid and csrf
-            pending = self.engine.consent.pending()
-            assert [p.id for p in pending] == [rid.group(1)]
-            self.consents.append(pending[0])
-            self.engine.consent.decide(rid.group(1), self.approve)
-            resp = await http.post(
-                f"{self.engine.base_url}/oauth/authorize/continue",
-                data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
-            )
-            assert resp.status_code == 303, resp.text
-            self.location = resp.headers["location"]
-
-    async def callback_handler(self) -> AuthorizationCodeResult:
-        assert self.location is not None
-        query = parse_qs(urlsplit(self.location).query)
-        return AuthorizationCodeResult(
-            code=query["code"][0], state=query.get("state", [None])[0], iss=query["iss"][0]
-        )
+    async def answer(self, page: httpx.Response, request_id: str) -> None:
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        pending = self.engine.consent.pending()
+        assert [p.id for p in pending] == [request_id]
+        self.consents.append(pending[0])
+        self.engine.consent.decide(request_id, self.approve)
 
 
 def text_of(result: types.CallToolResult) -> str:
@@ -106,19 +58,8 @@ async def test_sdk_oauth_flow_through_gateway(engine: Engine) -> None:
     notices: list[Any] = []
     engine.subscribe(lambda e: notices.append(e) if getattr(e, "kind", "") == "consent" else None)
     browser = Browser(engine)
-    storage = MemoryStorage()
-    provider = OAuthClientProvider(
-        server_url=url,
-        client_metadata=OAuthClientMetadata(
-            client_name="sdk-e2e",
-            redirect_uris=[REDIRECT],  # type: ignore[list-item]
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-        ),
-        storage=storage,
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-    )
+    storage = MemoryTokenStorage()
+    provider = sdk_provider(url, browser, storage, "sdk-e2e")
     async with (
         httpx2.AsyncClient(auth=provider, timeout=30) as http,
         Client(streamable_http_client(url, http_client=http)) as client,
@@ -156,16 +97,7 @@ async def test_denied_consent_gives_no_token(engine: Engine) -> None:
     cmd, args = fixture_cmd("echo_server.py")
     url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     browser = Browser(engine, approve=False)
-    provider = OAuthClientProvider(
-        server_url=url,
-        client_metadata=OAuthClientMetadata(
-            client_name="denied",
-            redirect_uris=[REDIRECT],  # type: ignore[list-item]
-        ),
-        storage=MemoryStorage(),
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-    )
+    provider = sdk_provider(url, browser, MemoryTokenStorage(), "denied")
     with pytest.raises(BaseException):  # noqa: B017 - the SDK wraps it in an ExceptionGroup
         async with (
             httpx2.AsyncClient(auth=provider, timeout=30) as http,
@@ -203,17 +135,8 @@ async def test_sdk_oauth_over_legacy_sse(engine: Engine) -> None:
     await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     url = f"{engine.base_url}/servers/echo/sse"
     browser = Browser(engine)
-    storage = MemoryStorage()
-    provider = OAuthClientProvider(
-        server_url=url,
-        client_metadata=OAuthClientMetadata(
-            client_name="sse-client",
-            redirect_uris=[REDIRECT],  # type: ignore[list-item]
-        ),
-        storage=storage,
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-    )
+    storage = MemoryTokenStorage()
+    provider = sdk_provider(url, browser, storage, "sse-client")
     async with Client(sse_client(url, auth=provider), mode="legacy") as client:
         result = await client.call_tool("echo", {"text": "over sse"})
         assert "over sse" in text_of(result)
@@ -243,16 +166,7 @@ async def test_sdk_oauth_with_mcp_server_time(engine: Engine) -> None:
         engine, "time", time_server, ("--local-timezone", "UTC"), auth=AuthMode.SWITCHBOARD
     )
     browser = Browser(engine)
-    provider = OAuthClientProvider(
-        server_url=url,
-        client_metadata=OAuthClientMetadata(
-            client_name="time-client",
-            redirect_uris=[REDIRECT],  # type: ignore[list-item]
-        ),
-        storage=MemoryStorage(),
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-    )
+    provider = sdk_provider(url, browser, MemoryTokenStorage(), "time-client")
     async with (
         httpx2.AsyncClient(auth=provider, timeout=30) as http,
         Client(streamable_http_client(url, http_client=http)) as client,

@@ -4,31 +4,18 @@ provider, old chunks deleted after a rotation."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
 
 from switchboard.auth.firstparty import NamedSecrets
 from switchboard.auth.keys import DEFAULT_MAX_ENTRY_BYTES, KeyProvider, SecretBackendStorage
-from switchboard.core.paths import AppPaths
 from switchboard.secrets import SecretStore
-from tests.integration.test_secrets_keyring import _secret_service_backend
 
-
-@pytest.fixture
-def real_store(paths: AppPaths) -> Iterator[SecretStore]:
-    backend = _secret_service_backend()
-    store = SecretStore.for_paths(
-        paths, service=f"switchboard-test-{uuid.uuid4().hex[:8]}", backend=backend
-    )
-    yield store
-    for name in store.names():
-        store.delete(name)
+# The Secret Service store of the keyring tests (skips when none is reachable).
+from tests.integration.test_secrets_keyring import real_store  # noqa: F401
 
 
 @pytest.mark.keyring
-def test_signing_keys_in_chunks_in_the_real_keyring(real_store: SecretStore) -> None:
+def test_signing_keys_in_chunks_in_the_real_keyring(real_store: SecretStore) -> None:  # noqa: F811
     named = NamedSecrets(real_store, "chunks")
     kp = KeyProvider(SecretBackendStorage(named))
     kp.load_or_create()

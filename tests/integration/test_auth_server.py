@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 import os
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import FakeSecrets, fixture_cmd
+from tests.helpers.oauth_flow import approve_on_page, consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, code_flow
 
 pytestmark = pytest.mark.timeout(90)
@@ -86,6 +86,21 @@ async def register(http: httpx.AsyncClient, engine: Engine, **over: Any) -> dict
     return data
 
 
+async def exchange_code(
+    http: httpx.AsyncClient, engine: Engine, client: dict[str, Any], code: str, **over: str
+) -> httpx.Response:
+    """The token request for ``code`` (PKCE verifier VERIFIER), with fields ``over``."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": client["client_id"],
+        "code_verifier": VERIFIER,
+        **over,
+    }
+    return await http.post(f"{engine.base_url}/oauth/token", data=form)
+
+
 def claims_of(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     h, p, _ = token.split(".")
     dec = [json.loads(base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))) for x in (h, p)]
@@ -112,27 +127,9 @@ async def test_token_response_is_rfc9068_and_no_store(eng: Engine, http: httpx.A
     page = await http.get(
         f"{eng.base_url}/oauth/authorize", params=authorize_params(client["client_id"], url)
     )
-    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert rid and csrf
-    eng.consent.decide(rid.group(1), True)
-    loc = (
-        await http.post(
-            f"{eng.base_url}/oauth/authorize/continue",
-            data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
-        )
-    ).headers["location"]
+    loc = await approve_on_page(http, eng, page)
     code = parse_qs(urlsplit(loc).query)["code"][0]
-    r = await http.post(
-        f"{eng.base_url}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "client_id": client["client_id"],
-            "code_verifier": VERIFIER,
-        },
-    )
+    r = await exchange_code(http, eng, client, code)
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
     header, payload = claims_of(r.json()["access_token"])
@@ -142,16 +139,7 @@ async def test_token_response_is_rfc9068_and_no_store(eng: Engine, http: httpx.A
     assert payload["exp"] - payload["iat"] == eng.config.settings.access_token_ttl
     assert r.json()["expires_in"] == eng.config.settings.access_token_ttl
     # The code is single-use; a second use also revokes what the first produced.
-    again = await http.post(
-        f"{eng.base_url}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "client_id": client["client_id"],
-            "code_verifier": VERIFIER,
-        },
-    )
+    again = await exchange_code(http, eng, client, code)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     assert (await eng.auth.list_grants())["grants"] == []
 
@@ -228,25 +216,9 @@ async def test_wrong_verifier_and_token_resource_mismatch(
         page = await http.get(
             f"{eng.base_url}/oauth/authorize", params=authorize_params(client["client_id"], url)
         )
-        rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert rid and csrf
-        eng.consent.decide(rid.group(1), True)
-        loc = (
-            await http.post(
-                f"{eng.base_url}/oauth/authorize/continue",
-                data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
-            )
-        ).headers["location"]
-        form = {
-            "grant_type": "authorization_code",
-            "code": parse_qs(urlsplit(loc).query)["code"][0],
-            "redirect_uri": REDIRECT,
-            "client_id": client["client_id"],
-            "code_verifier": VERIFIER,
-            **data,
-        }
-        r = await http.post(f"{eng.base_url}/oauth/token", data=form)
+        loc = await approve_on_page(http, eng, page)
+        code = parse_qs(urlsplit(loc).query)["code"][0]
+        r = await exchange_code(http, eng, client, code, **data)
         assert r.status_code == 400 and r.json()["error"] == error, r.text
 
 
@@ -258,20 +230,18 @@ async def test_consent_page_csrf(eng: Engine, http: httpx.AsyncClient) -> None:
     )
     assert page.status_code == 200
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert rid and csrf
-    eng.consent.decide(rid.group(1), True)
+    rid, csrf = consent_form(page)
+    eng.consent.decide(rid, True)
     url = f"{eng.base_url}/oauth/authorize/continue"
     # Another site's form: right id, no token / wrong token / no cookie.
     async with httpx.AsyncClient(trust_env=False) as stranger:
-        r = await stranger.post(url, data={"request_id": rid.group(1), "csrf_token": csrf.group(1)})
+        r = await stranger.post(url, data={"request_id": rid, "csrf_token": csrf})
         assert r.status_code == 403  # no cookie
-    r = await http.post(url, data={"request_id": rid.group(1), "csrf_token": "guess"})
+    r = await http.post(url, data={"request_id": rid, "csrf_token": "guess"})
     assert r.status_code == 403
-    r = await http.post(url, data={"request_id": rid.group(1), "csrf_token": csrf.group(1)})
+    r = await http.post(url, data={"request_id": rid, "csrf_token": csrf})
     assert r.status_code == 303 and "code=" in r.headers["location"]
-    r = await http.post(url, data={"request_id": rid.group(1), "csrf_token": csrf.group(1)})
+    r = await http.post(url, data={"request_id": rid, "csrf_token": csrf})
     assert r.status_code == 403  # used
 
 
@@ -479,9 +449,7 @@ async def test_consent_and_grants_cli(
         f"{eng.base_url}/oauth/authorize",
         params=authorize_params(client["client_id"], eng.server_url("echo")),
     )
-    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert rid and csrf
+    rid, csrf = consent_form(page)
 
     async def cli(*argv: str) -> str:
         code = await asyncio.to_thread(cli_main, ["--home", home, *argv])
@@ -490,23 +458,11 @@ async def test_consent_and_grants_cli(
         return out.out
 
     listing = await cli("consent", "list")
-    assert rid.group(1) in listing and "cli-client" in listing and "echo" in listing
-    assert "Approved" in await cli("consent", "approve", rid.group(1), "--remember")
-    r = await http.post(
-        f"{eng.base_url}/oauth/authorize/continue",
-        data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
-    )
+    assert rid in listing and "cli-client" in listing and "echo" in listing
+    assert "Approved" in await cli("consent", "approve", rid, "--remember")
+    r = await continue_after_consent(http, eng.base_url, rid, csrf)
     code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
-    r = await http.post(
-        f"{eng.base_url}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "client_id": client["client_id"],
-            "code_verifier": VERIFIER,
-        },
-    )
+    r = await exchange_code(http, eng, client, code)
     assert r.status_code == 200
     grants = await cli("grants", "list")
     assert "cli-client -> echo" in grants and "Remembered consents" in grants
@@ -594,14 +550,9 @@ async def test_two_authorizations_in_one_browser(eng: Engine, http: httpx.AsyncC
         for s in ("a", "b")
     ]
     for page, state in zip(pages, ("a", "b"), strict=True):
-        rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert rid and csrf
-        eng.consent.decide(rid.group(1), True)
-        r = await http.post(
-            f"{eng.base_url}/oauth/authorize/continue",
-            data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
-        )
+        rid, csrf = consent_form(page)
+        eng.consent.decide(rid, True)
+        r = await continue_after_consent(http, eng.base_url, rid, csrf)
         assert r.status_code == 303, r.text
         assert parse_qs(urlsplit(r.headers["location"]).query)["state"] == [state]
 

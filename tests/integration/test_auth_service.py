@@ -5,7 +5,6 @@ clients through authorize/token, and servers protected by an external OIDC issue
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +23,7 @@ from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.gateway.authslot import ANONYMOUS, AuthDenied
+from tests.helpers.oauth_flow import consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, sign
 
 ISSUER = "http://127.0.0.1:8765"
@@ -117,13 +117,10 @@ async def test_cimd_client_authorizes_without_registration(
     assert "App via CIMD" in page.text and "127.0.0.1:41000" in page.text
     [pending] = service.broker.pending()
     assert pending.client_name == "App via CIMD" and pending.redirect_host == "127.0.0.1:41000"
-    rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert rid and csrf
+    rid, csrf = consent_form(page)
+    assert rid == pending.id
     service.broker.decide(pending.id, True)
-    r = await http.post(
-        "/oauth/authorize/continue", data={"request_id": rid.group(1), "csrf_token": csrf.group(1)}
-    )
+    r = await continue_after_consent(http, "", rid, csrf)
     assert r.status_code == 303, r.text
     code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
     r = await http.post(

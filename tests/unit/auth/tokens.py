@@ -87,8 +87,9 @@ async def code_flow(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """DCR (unless ``client`` given) -> authorize -> approve via the broker -> token.
     Returns (client registration, token response)."""
-    import re
     from urllib.parse import parse_qs, urlsplit
+
+    from tests.helpers.oauth_flow import approve_on_page
 
     base = engine.base_url
     if client is None:
@@ -115,16 +116,7 @@ async def code_flow(
         location = page.headers["location"]
     else:
         assert page.status_code == 200, page.text
-        rid = re.search(r'name="request_id" value="([^"]+)"', page.text)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert rid and csrf
-        engine.consent.decide(rid.group(1), True, remember)
-        resp = await http.post(
-            f"{base}/oauth/authorize/continue",
-            data={"request_id": rid.group(1), "csrf_token": csrf.group(1)},
-        )
-        assert resp.status_code == 303, resp.text
-        location = resp.headers["location"]
+        location = await approve_on_page(http, engine, page, remember)
     query = parse_qs(urlsplit(location).query)
     assert query["state"] == ["st"] and query["iss"] == [base], location
     token = await http.post(

@@ -1,0 +1,1 @@
+"""Harnesses shared by tests in several folders (unit, integration, gui)."""
