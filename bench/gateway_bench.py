@@ -299,50 +299,27 @@ async def _direct(duration: float) -> dict[str, object]:
     return result
 
 
-NODELAY_PATCH = textwrap.dedent(
-    """
-    # Bench-only: the listener creates its socket with proto=0, so asyncio's
-    # _set_nodelay() skips accepted connections and Nagle + delayed ACK add ~40 ms
-    # per response. Creating it with IPPROTO_TCP (one-line fix in listener.py) cures it.
-    import os, socket, sys
-    import switchboard.listener as listener
-
-    class _TCPSocket(socket.socket):
-        def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-            if fileno is None and type == socket.SOCK_STREAM and proto in (-1, 0):
-                proto = socket.IPPROTO_TCP
-            super().__init__(family, type, proto, fileno)
-
-    class _SocketModule:
-        def __getattr__(self, name):
-            return getattr(socket, name)
-
-    mod = _SocketModule()
-    mod.socket = _TCPSocket
-    listener.socket = mod
-    if os.environ.get("BENCH_AUTH"):
-        # Bench-only: turn the real token check on (the engine still ships LoopbackOnly).
-        import switchboard.engine as engine_mod
-
-        original_start = engine_mod.Engine.start
-
-        async def start(self):
-            await original_start(self)
-            self.authenticator = self.auth
-
-        engine_mod.Engine.start = start
-    from switchboard.cli import main
-    sys.exit(main(sys.argv[1:]))
-    """
-)
+def baseline_tree(ref: str) -> str:
+    """The package as of git ``ref`` (``git archive``, the working tree is not touched),
+    for a before/after row in the same run."""
+    out = tempfile.mkdtemp(prefix="sb-baseline-")
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "app"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", out], input=archive, check=True)
+    return str(Path(out) / "app")
 
 
 def run_switchboard(
-    duration: int, script: Path, nodelay: bool = False, auth: bool = False
+    duration: int, script: Path, auth: bool = False, baseline: tuple[str, str] | None = None
 ) -> dict[str, object]:
+    """``baseline``: (git ref, its package dir) to serve the gateway from instead."""
     home = tempfile.mkdtemp(prefix="sb-bench-")
     port = free_port()
     env = dict(os.environ, SWITCHBOARD_NO_LOGIN_SHELL="1")
+    serve_env = dict(env)
+    if baseline is not None:
+        serve_env["PYTHONPATH"] = baseline[1]  # ahead of the editable install's .pth
     base = [SWITCHBOARD, "--home", home]
     subprocess.run(
         [
@@ -361,13 +338,10 @@ def run_switchboard(
         capture_output=True,
     )
     serve = [*base, "serve", "--port", str(port)]
-    if nodelay:
-        serve = [PY, "-c", NODELAY_PATCH, *serve[1:]]
-    name = "switchboard+nodelay" if nodelay else "switchboard"
-    if auth:
-        env["BENCH_AUTH"] = "1"
-        name += "+auth"
-    with process(serve, env=env):
+    name = "switchboard+auth" if auth else "switchboard"
+    if baseline is not None:
+        name += f"@{baseline[0]}"
+    with process(serve, env=serve_env):
         wait_port(port)
         subprocess.run([*base, "start", "echo"], env=env, check=True, capture_output=True)
         token = ""
@@ -424,15 +398,17 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="*",
-        help="subset: direct switchboard nodelay auth mcp-proxy supergateway bare",
+        help="subset: direct switchboard auth mcp-proxy supergateway bare",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run switchboard(+auth) as of this git ref (before/after in one run)",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
-    want = set(
-        args.only
-        or ["direct", "switchboard", "nodelay", "auth", "mcp-proxy", "supergateway", "bare"]
-    )
+    want = set(args.only or ["direct", "switchboard", "auth", "mcp-proxy", "supergateway", "bare"])
     script = Path(tempfile.mkdtemp()) / "mcp.lua"
     script.write_text(LUA)
     rows: list[dict[str, object]] = []
@@ -440,10 +416,14 @@ def main() -> None:
         rows.append(asyncio.run(_direct(args.duration)))
     if "switchboard" in want:
         rows.append(run_switchboard(args.duration, script))
-    if "nodelay" in want:
-        rows.append(run_switchboard(args.duration, script, nodelay=True))
     if "auth" in want:
-        rows.append(run_switchboard(args.duration, script, nodelay=True, auth=True))
+        rows.append(run_switchboard(args.duration, script, auth=True))
+    if args.baseline:
+        base = (args.baseline, baseline_tree(args.baseline))
+        if "switchboard" in want:
+            rows.append(run_switchboard(args.duration, script, baseline=base))
+        if "auth" in want:
+            rows.append(run_switchboard(args.duration, script, auth=True, baseline=base))
     if "mcp-proxy" in want:
         if os.path.exists(args.mcp_proxy):
             rows.append(run_mcp_proxy(args.mcp_proxy, args.duration, script))
@@ -465,10 +445,20 @@ def main() -> None:
         cells = "".join(f"{row[f'c{c}']['rps']:>11.0f}" for c in CONCURRENCY)  # type: ignore[index]
         print(f"{row['name']!s:26}{c1['p50']:>9.3f}{c1['p99']:>9.3f}{cells}")
     by_name: dict[str, dict[str, Any]] = {str(r["name"]): r for r in rows}
-    for label in ("switchboard", "switchboard+nodelay", "switchboard+nodelay+auth"):
+    for label in ("switchboard", "switchboard+auth"):
         ours = by_name.get(label)
         if ours is not None:
             _ratios(label, ours, by_name)
+            before = by_name.get(f"{label}@{args.baseline}")
+            if before is not None:
+                thr = " ".join(
+                    f"c{c}={ours[f'c{c}']['rps'] / before[f'c{c}']['rps']:.2f}x"
+                    for c in CONCURRENCY
+                )
+                print(
+                    f"  vs @{args.baseline:13} p50 {before['c1']['p50'] / ours['c1']['p50']:.2f}x"
+                    f"   throughput {thr}"
+                )
 
 
 def _ratios(label: str, ours: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> None:

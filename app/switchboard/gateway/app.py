@@ -174,11 +174,14 @@ class Gateway:
         path: str = scope["path"]
         i = path.find("/servers/")
         name, _, endpoint = path[i + 9 :].partition("/")
-        origin = None
-        for key, value in scope["headers"]:
-            if key == b"origin":
+        origin = host = authorization = None
+        for key, value in scope["headers"]:  # one pass for what every request needs
+            if key == b"host":
+                host = value
+            elif key == b"authorization":
+                authorization = value
+            elif key == b"origin":
                 origin = value
-                break
         if origin is not None:
             # Browser-based clients on a loopback origin (the guard refused the others).
             if scope["method"] == "OPTIONS":
@@ -186,12 +189,20 @@ class Gateway:
                 return
             send = _with_cors(send, origin)
         try:
-            await self._handle(scope, receive, send, path[:i], name, endpoint)
+            await self._handle(scope, receive, send, path[:i], name, endpoint, host, authorization)
         except _HTTPError as exc:
             await _respond(send, exc.status, exc.body, exc.headers)
 
     async def _handle(
-        self, scope: Scope, receive: Receive, send: Send, prefix: str, name: str, endpoint: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        prefix: str,
+        name: str,
+        endpoint: str,
+        host: bytes | None,
+        authorization: bytes | None,
     ) -> None:
         try:
             server = self._host.supervisor.get(name)
@@ -206,18 +217,15 @@ class Gateway:
             ) from None
         if endpoint not in ("mcp", "sse", "messages"):
             raise _HTTPError(404, _json_error("not_found", "No such endpoint.", "Use .../mcp."))
-        host_header = authorization = None
-        for key, value in scope["headers"]:
-            if key == b"host":
-                host_header = value.decode("latin-1")
-            elif key == b"authorization":
-                authorization = value.decode("latin-1")
         spec = server.spec
         kind = "sse" if endpoint == "messages" else endpoint
+        host_header = host.decode("latin-1") if host is not None else None
         resource = f"http://{host_header}{prefix}/servers/{name}/{kind}"
         try:
             await self._host.authenticator.authenticate(
-                server=spec, resource=resource, authorization=authorization
+                server=spec,
+                resource=resource,
+                authorization=authorization.decode("latin-1") if authorization else None,
             )
         except AuthDenied as denied:
             raise _HTTPError(
@@ -345,12 +353,19 @@ class Gateway:
             await channel.waiter
         messages = channel.messages
         if channel.done and len(messages) == 1:
-            await _respond(
-                send,
-                200,
-                messages[0],
-                [(b"content-type", _JSON), (b"mcp-session-id", session.id_bytes)],
+            body = messages[0]
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", _JSON),
+                        (b"mcp-session-id", session.id_bytes),
+                        (b"content-length", b"%d" % len(body)),
+                    ],
+                }
             )
+            await send({"type": "http.response.body", "body": body})
             return
         # The server sent requests/notifications for this request first: stream them.
         await self._post_stream(receive, send, session, channel, None)

@@ -180,7 +180,7 @@ class Session:
 class Pending:
     """A client request forwarded upstream and not answered yet."""
 
-    __slots__ = ("channel", "client_id", "method", "session", "timer", "token", "upstream_id")
+    __slots__ = ("channel", "client_id", "deadline", "method", "session", "token", "upstream_id")
 
     def __init__(
         self,
@@ -195,7 +195,8 @@ class Pending:
         self.upstream_id = upstream_id
         self.method = method
         self.channel = channel
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0
+        """Loop time after which the request times out (progress pushes it back)."""
         self.token: tuple[Any, Any] | None = None
         """(upstream progress token, the client's own token) when the request carried one."""
 
@@ -237,6 +238,11 @@ class StdioMux:
         self.sessions: dict[str, Session] = {}
         self.subscriptions: dict[str, int] = {}
         self.generation = 0
+        # One timer per mux for request timeouts, not one per request: call_later +
+        # cancel for every request showed up in the profile (the cancelled handles stay
+        # in the loop's heap until it is rebuilt).
+        self._sweep_handle: asyncio.TimerHandle | None = None
+        self._sweep_at = 0.0
 
     # -- readiness ------------------------------------------------------------------
     def ready(self) -> bool:
@@ -406,7 +412,31 @@ class StdioMux:
         self._write(self.stream, line)
         self.pending[upstream_id] = pending
         session.inflight[upstream_id] = pending
-        pending.timer = self._loop.call_later(self._timeout(), self._expire, upstream_id)
+        pending.deadline = deadline = self._loop.time() + self._timeout()
+        if self._sweep_handle is None or deadline < self._sweep_at:
+            self._arm(deadline)
+
+    def _arm(self, when: float) -> None:
+        if self._sweep_handle is not None:
+            self._sweep_handle.cancel()
+        self._sweep_at = when
+        self._sweep_handle = self._loop.call_at(when, self._sweep)
+
+    def _sweep(self) -> None:
+        """Time out what is due; sleep until the next deadline."""
+        self._sweep_handle = None
+        now = self._loop.time() + 0.001  # the loop may run a timer a hair early
+        due = []
+        upcoming: float | None = None
+        for upstream_id, pending in self.pending.items():
+            if pending.deadline <= now:
+                due.append(upstream_id)
+            elif upcoming is None or pending.deadline < upcoming:
+                upcoming = pending.deadline
+        for upstream_id in due:
+            self._expire(upstream_id)
+        if upcoming is not None and self._sweep_handle is None:
+            self._arm(upcoming)
 
     def _subscription(self, session: Session, msg: dict[str, Any], channel: Channel) -> bool:
         """Ref-count subscriptions; True when answered here without the server."""
@@ -515,8 +545,6 @@ class StdioMux:
         if pending is None:
             return
         pending.session.inflight.pop(upstream_id, None)
-        if pending.timer is not None:
-            pending.timer.cancel()
         if pending.token is not None:
             self._progress.pop(pending.token[0], None)
         pending.channel.push(response, True)
@@ -605,12 +633,9 @@ class StdioMux:
                 line = jsonrpc.dumps(
                     {**msg, "params": {**params, "progressToken": pending.token[1]}}
                 )
-            if pending.timer is not None:
-                # Progress shows the request is alive: the timeout starts over.
-                pending.timer.cancel()
-                pending.timer = self._loop.call_later(
-                    self._timeout(), self._expire, pending.upstream_id
-                )
+            # Progress shows the request is alive: the timeout starts over (the sweep
+            # due at the old deadline finds it later and sleeps on).
+            pending.deadline = self._loop.time() + self._timeout()
             ch = pending.channel
             if isinstance(ch, PostChannel) and not (ch.sse_ok and not ch.done):
                 pending.session.send(line)
@@ -665,6 +690,9 @@ class StdioMux:
     def close(self) -> None:
         """The server was removed or switched transport: end every session."""
         self._on_end()
+        if self._sweep_handle is not None:
+            self._sweep_handle.cancel()
+            self._sweep_handle = None
         for session in list(self.sessions.values()):
             self.close_session(session)
         if self.stream is not None:

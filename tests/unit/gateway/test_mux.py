@@ -197,6 +197,29 @@ async def test_timeout_answers_and_cancels_upstream() -> None:
     assert cancelled[0]["params"]["requestId"] == w.written("tools/call")[0]["id"]
 
 
+async def test_progress_restarts_the_timeout_of_its_request_only() -> None:
+    w = World(timeout=0.3)
+    a = await w.session()
+    alive = call(w.mux, a, "alive", _meta={"progressToken": "p"})
+    quiet = call(w.mux, a, "quiet")
+    quiet.waiter = asyncio.get_running_loop().create_future()
+    upstream = w.written("tools/call")[0]["id"]
+    while not quiet.done:  # one timer for the mux: it must still see both deadlines
+        w.send(
+            {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "p"}}
+        )
+        await asyncio.wait({quiet.waiter}, timeout=0.03)
+    assert final(quiet)["error"]["code"] == jsonrpc.REQUEST_TIMEOUT
+    for _ in range(12):  # well past the timeout, kept alive by progress
+        w.send(
+            {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "p"}}
+        )
+        await asyncio.sleep(0.03)
+    assert not alive.done
+    w.reply(upstream, {"content": []})
+    assert json.loads(alive.messages[-1])["result"] == {"content": []}
+
+
 async def test_progress_tokens_stay_apart_across_sessions() -> None:
     w = World()
     a, b = await w.session(), await w.session()
