@@ -4,10 +4,17 @@ provider, old chunks deleted after a rotation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from switchboard.auth.firstparty import NamedSecrets
-from switchboard.auth.keys import DEFAULT_MAX_ENTRY_BYTES, KeyProvider, SecretBackendStorage
+from switchboard.auth.keys import (
+    DEFAULT_MAX_ENTRY_BYTES,
+    KeyProvider,
+    SecretBackendStorage,
+    choose_storage,
+)
 from switchboard.secrets import SecretStore
 
 # The Secret Service store of the keyring tests (skips when none is reachable).
@@ -31,3 +38,13 @@ def test_signing_keys_in_chunks_in_the_real_keyring(real_store: SecretStore) -> 
     assert again.jwks() == kp.jwks()
     kp.rotate()  # a new generation; the previous chunks are deleted
     assert not (set(names) - {"auth-signing-keys:chunks"}) & set(real_store.names())
+
+
+@pytest.mark.keyring
+def test_the_secret_service_keeps_one_entry(real_store: SecretStore, tmp_path: Path) -> None:  # noqa: F811
+    named = NamedSecrets(real_store, "single")
+    storage, warning = choose_storage(named, tmp_path / "keys.json")
+    assert warning is None and isinstance(storage, SecretBackendStorage)
+    assert storage.max_entry_bytes is None  # one D-Bus read at start, not three
+    KeyProvider(storage).load_or_create()
+    assert real_store.names() == ["auth-signing-keys:single"]

@@ -42,6 +42,11 @@ class NamedSecrets:
         self._store = store
         self._suffix = suffix
 
+    @property
+    def backend(self) -> Any:
+        """The keyring backend underneath (None when the store does not say)."""
+        return getattr(self._store, "backend", None)
+
     def check(self) -> None:
         self._store.check()
 

@@ -142,12 +142,16 @@ class SecretBackendStorage:
     that a save interrupted half-way leaves the previous document readable; the previous
     generation's chunks are deleted afterwards. A document that fits, and the
     single-entry form older versions wrote, live directly under ``<name>``.
+    ``max_entry_bytes=None``: never split (keyrings without a small limit).
     """
 
     def __init__(
-        self, store: Any, name: str = KEYRING_NAME, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+        self,
+        store: Any,
+        name: str = KEYRING_NAME,
+        max_entry_bytes: int | None = DEFAULT_MAX_ENTRY_BYTES,
     ) -> None:
-        if max_entry_bytes < 256:
+        if max_entry_bytes is not None and max_entry_bytes < 256:
             raise ValueError("max_entry_bytes must be at least 256 (the manifest's size)")
         self._store = store
         self._name = name
@@ -197,11 +201,12 @@ class SecretBackendStorage:
         except SecretError:
             head = None
         old = _parse_manifest(head) if head is not None else None
-        if _utf16_size(document) <= self.max_entry_bytes and _parse_manifest(document) is None:
+        limit = self.max_entry_bytes
+        if (limit is None or _utf16_size(document) <= limit) and _parse_manifest(document) is None:
             self._store.set(self._name, document)
         else:
             generation = secrets.token_hex(4)
-            chunks = split_chunks(document, self.max_entry_bytes)
+            chunks = split_chunks(document, limit or DEFAULT_MAX_ENTRY_BYTES)
             for i, chunk in enumerate(chunks):
                 self._store.set(self._chunk_name(generation, i), chunk)
             manifest = {
@@ -267,11 +272,32 @@ class MemoryStorage:
         self.saves += 1
 
 
+# Keyrings known to hold a key document in one entry. Reading an entry costs a D-Bus
+# round trip (~12 ms with gnome-keyring, bench/auth_keyring_chunks.py), so these keep
+# the single entry; any other backend (Windows Credential Locker, unknown ones) gets
+# chunks.
+_UNLIMITED_BACKENDS = (
+    "keyring.backends.SecretService",
+    "keyring.backends.libsecret",
+    "keyring.backends.kwallet",
+    "keyring.backends.macOS",
+)
+
+
+def entry_limit_for(backend: Any) -> int | None:
+    """``max_entry_bytes`` for a keyring backend: None where entries are not small."""
+    module = type(backend).__module__ if backend is not None else ""
+    if module.startswith(_UNLIMITED_BACKENDS):
+        return None
+    return DEFAULT_MAX_ENTRY_BYTES
+
+
 def choose_storage(secret_store: Any, fallback_file: Path) -> tuple[KeyStorage, str | None]:
     """The keyring when usable, else the owner-only file plus a warning text to show."""
     try:
         secret_store.check()
-        return SecretBackendStorage(secret_store), None
+        limit = entry_limit_for(getattr(secret_store, "backend", None))
+        return SecretBackendStorage(secret_store, max_entry_bytes=limit), None
     except SecretError:
         warning = (
             "No OS keyring is available, so Switchboard keeps its token signing key in an "

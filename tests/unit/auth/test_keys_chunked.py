@@ -20,6 +20,7 @@ from switchboard.auth.keys import (
     KeyProvider,
     SecretBackendStorage,
     choose_storage,
+    entry_limit_for,
     split_chunks,
 )
 from switchboard.core.errors import AuthError, SecretError
@@ -174,3 +175,32 @@ def test_choose_storage_uses_the_chunking_default(tmp_path: Path) -> None:
     assert chosen.max_entry_bytes == DEFAULT_MAX_ENTRY_BYTES
     KeyProvider(chosen).load_or_create()  # fits Credential Locker
     assert not (tmp_path / "keys.json").exists()
+
+
+def test_keyrings_without_a_small_limit_keep_one_entry(tmp_path: Path) -> None:
+    # Every entry read is a D-Bus round trip with the Secret Service: no chunks there.
+    class SecretServiceLike(LimitedKeyring):
+        pass
+
+    SecretServiceLike.__module__ = "keyring.backends.SecretService"
+    assert entry_limit_for(SecretServiceLike()) is None
+    assert entry_limit_for(LimitedKeyring()) == DEFAULT_MAX_ENTRY_BYTES
+    assert entry_limit_for(None) == DEFAULT_MAX_ENTRY_BYTES  # unknown: chunks, to be safe
+    backend = SecretServiceLike(limit=None)
+    chosen, _ = choose_storage(
+        NamedSecrets(SecretStore(backend=backend), SUFFIX), tmp_path / "keys.json"
+    )
+    assert isinstance(chosen, SecretBackendStorage) and chosen.max_entry_bytes is None
+    kp = KeyProvider(chosen)
+    kp.load_or_create()
+    kp.rotate()
+    assert backend.names() == {f"{KEYRING_NAME}:{SUFFIX}"}
+    # Keys written in chunks elsewhere (or by a build with a limit) still load, and the
+    # next save goes back to one entry without leaving chunks behind.
+    storage(backend).save(backend.entries[("switchboard", f"{KEYRING_NAME}:{SUFFIX}")])
+    assert len(backend.names()) > 1
+    again = KeyProvider(chosen)
+    again.load_or_create()
+    assert again.jwks() == kp.jwks()
+    again.rotate()
+    assert backend.names() == {f"{KEYRING_NAME}:{SUFFIX}"}
