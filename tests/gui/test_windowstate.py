@@ -108,6 +108,30 @@ async def test_a_layout_off_the_screen_is_clamped(paths: AppPaths, qtbot: QtBot)
         assert geometry.height() == min(max(300, MIN_HEIGHT), screen.height())
 
 
+async def test_maximized_comes_back_maximized_with_its_normal_size(
+    paths: AppPaths, qtbot: QtBot
+) -> None:
+    screen = QGuiApplication.primaryScreen().availableGeometry()
+    normal = QRect(screen.x() + 20, screen.y() + 20, min(760, screen.width() - 40), 500)
+    async with running(paths) as (_engine, bridge):
+        win = MainWindow(bridge, paths=paths, tray_available=True)
+        qtbot.addWidget(win)
+        await _loaded(win)
+        win.setGeometry(normal)
+        win.show()
+        win.showMaximized()
+        await until(win.isMaximized, what="the window to maximize")
+        layout = win.current_layout()
+        assert layout.maximized and layout.rect == normal
+        await win.save_layout()
+        again = MainWindow(bridge, paths=paths, tray_available=True)
+        qtbot.addWidget(again)
+        await _loaded(again)
+        again.show()
+        await until(again.isMaximized, what="the restored window to be maximized")
+        assert again.normalGeometry() == normal
+
+
 async def test_the_desktop_keeps_the_layout_in_its_own_home(paths: AppPaths, qtbot: QtBot) -> None:
     async with running(paths) as (engine, _bridge):
         desktop = build_desktop(engine, paths=paths, use_tray=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -691,7 +692,8 @@ class MainWindow(QMainWindow):
         layout = task.result()
         # Unless a save overwrote it meanwhile (the person moved on already).
         if layout is not None and self.layout_file is not None and self.layout_file.state == layout:
-            self.restore_layout(layout)
+            with contextlib.suppress(RuntimeError):  # the window was deleted meanwhile
+                self.restore_layout(layout)
 
     def current_layout(self) -> WindowLayout:
         """The window's normal rectangle, maximized flag and splitter sizes now."""
@@ -725,7 +727,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.layout_file is not None:
-            self.bridge.submit("Save window layout", self.save_layout(), quiet=True)
+            # Measured now: the window may be gone by the time the save runs.
+            layout = self.current_layout()
+            self.bridge.submit("Save window layout", self.layout_file.save(layout), quiet=True)
         if self.tray_available:
             event.ignore()
             self.hide()
