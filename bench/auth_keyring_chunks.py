@@ -49,7 +49,7 @@ def backend() -> tuple[Any, str]:
         ring = ss.Keyring()
         if ring.priority > 0:
             return ring, "Secret Service"
-    except Exception:  # noqa: S110 - no D-Bus here: the in-memory backend
+    except Exception:  # no D-Bus here: the in-memory backend
         pass
     return MemoryBackend(), "in-memory backend"
 
