@@ -401,6 +401,9 @@ def main() -> None:
         help="subset: direct switchboard auth mcp-proxy supergateway bare",
     )
     parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds with --baseline (medians)"
+    )
+    parser.add_argument(
         "--baseline",
         metavar="REF",
         help="also run switchboard(+auth) as of this git ref (before/after in one run)",
@@ -414,16 +417,25 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     if "direct" in want:
         rows.append(asyncio.run(_direct(args.duration)))
-    if "switchboard" in want:
+    if "switchboard" in want and not args.baseline:
         rows.append(run_switchboard(args.duration, script))
-    if "auth" in want:
+    if "auth" in want and not args.baseline:
         rows.append(run_switchboard(args.duration, script, auth=True))
     if args.baseline:
         base = (args.baseline, baseline_tree(args.baseline))
-        if "switchboard" in want:
-            rows.append(run_switchboard(args.duration, script, baseline=base))
-        if "auth" in want:
-            rows.append(run_switchboard(args.duration, script, auth=True, baseline=base))
+        for auth in [a for a, key in ((False, "switchboard"), (True, "auth")) if key in want]:
+            # Interleaved rounds (this tree, the baseline, the baseline, this tree, ...) and
+            # medians: the machine is shared, so load drifts between rows.
+            mine: list[dict[str, object]] = []
+            theirs: list[dict[str, object]] = []
+            for i in range(args.rounds):
+                order = [None, base] if i % 2 == 0 else [base, None]
+                for which in order:
+                    row = run_switchboard(args.duration, script, auth=auth, baseline=which)
+                    (theirs if which else mine).append(row)
+            label = "switchboard+auth" if auth else "switchboard"
+            rows.append(_median(label, mine))
+            rows.append(_median(f"{label}@{args.baseline}", theirs))
     if "mcp-proxy" in want:
         if os.path.exists(args.mcp_proxy):
             rows.append(run_mcp_proxy(args.mcp_proxy, args.duration, script))
@@ -459,6 +471,14 @@ def main() -> None:
                     f"  vs @{args.baseline:13} p50 {before['c1']['p50'] / ours['c1']['p50']:.2f}x"
                     f"   throughput {thr}"
                 )
+
+
+def _median(name: str, runs: list[dict[str, Any]]) -> dict[str, object]:
+    out: dict[str, object] = {"name": name}
+    for c in CONCURRENCY:
+        cells = [r[f"c{c}"] for r in runs]
+        out[f"c{c}"] = {k: statistics.median(cell[k] for cell in cells) for k in cells[0]}
+    return out
 
 
 def _ratios(label: str, ours: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> None:

@@ -11,11 +11,13 @@ A restart gives a new :class:`~switchboard.supervisor.stream.StdioStream`; the m
 re-initializes the new process itself (replaying the first client's initialize
 params and the live subscriptions), so client sessions survive restarts.
 
-Routing of server->client requests (sampling, elicitation, roots) cannot be exact on
-stdio: the wire does not say which client request caused them. The mux picks among
-sessions whose client declared the needed capability, preferring those with a
-request in flight, the most recently active first. Progress notifications are exact
-(by progress token), resource updates go to subscribers, list_changed to everyone.
+Routing of server->client requests (sampling, elicitation, roots): the stdio wire does
+not say which client request caused them. Exact when the request's
+``_meta.progressToken`` names a request in flight, or when only one capable session has
+a request in flight that can cause one (tools/call, resources/read, prompts/get,
+completion/complete); otherwise a best guess, the latest such request (see
+:meth:`StdioMux._pick_session`). Progress notifications are exact (by progress token),
+resource updates go to subscribers, list_changed to everyone.
 """
 
 from __future__ import annotations
@@ -54,6 +56,23 @@ BACKLOG = 1000
 """Messages kept for a session that has no open stream to receive them."""
 POST_STREAMS = 32
 """Unfinished POST response streams a session keeps for resumption (oldest go first)."""
+
+
+_CAUSES_SERVER_REQUESTS = frozenset(
+    {"tools/call", "resources/read", "prompts/get", "completion/complete"}
+)
+"""Client requests during which a server may ask the client for sampling, elicitation or
+roots (SEP-2260: such requests belong to one of these)."""
+
+
+def _capable(session: Session, capability: str | None) -> bool:
+    return capability is None or capability in session.capabilities
+
+
+def _streams_related(pending: Pending) -> bool:
+    """Can messages related to ``pending`` go on its own response (an open SSE stream)?"""
+    ch = pending.channel
+    return not isinstance(ch, PostChannel) or (ch.sse_ok and not ch.done)
 
 
 class Channel(Protocol):
@@ -581,7 +600,10 @@ class StdioMux:
         if method == "ping":
             self._write(self.stream, jsonrpc.result(msg.get("id"), {}))
             return
-        session = self._pick_session(_CAPABILITY_OF.get(str(method)))
+        params = msg.get("params")
+        session, related = self._pick_session(
+            _CAPABILITY_OF.get(str(method)), params if isinstance(params, dict) else {}
+        )
         if session is None:
             self._write(
                 self.stream,
@@ -593,20 +615,68 @@ class StdioMux:
             )
             return
         self._server_requests[msg.get("id")] = session
-        self._deliver_related(session, line)
+        if related is not None and _streams_related(related):
+            related.channel.push(line, False)
+        else:
+            self._deliver_related(session, line)
 
-    def _pick_session(self, capability: str | None) -> Session | None:
+    def _pick_session(
+        self, capability: str | None, params: dict[str, Any]
+    ) -> tuple[Session | None, Pending | None]:
+        """Which session (and which of its requests) a server request belongs to.
+
+        stdio carries no "related request" on the wire (MCP 2025-11-25; SEP-2260 makes
+        the association mandatory but still not visible to an intermediary), so:
+
+        1. exact: the request's ``_meta.progressToken`` is the token of a request in
+           flight (servers that pass the caller's token along);
+        2. exact: only one capable session has a request in flight that may cause
+           server requests (``tools/call``, ``resources/read``, ``prompts/get``, ...;
+           SEP-2260: sampling, elicitation and roots only happen inside one);
+        3. best guess among several such sessions: the one whose request started
+           last; with none in flight, the most recently active capable session.
+        """
+        meta = params.get("_meta")
+        if isinstance(meta, dict) and "progressToken" in meta:
+            token = meta["progressToken"]
+            try:
+                pending = self._progress.get(token)
+            except TypeError:  # an unhashable token
+                pending = None
+            if pending is not None and _capable(pending.session, capability):
+                return pending.session, pending
+        latest: Pending | None = None
+        candidates = 0
+        for session in self.sessions.values():
+            if session.closed or not _capable(session, capability):
+                continue
+            mine = None
+            for pending in session.inflight.values():
+                if pending.method in _CAUSES_SERVER_REQUESTS:
+                    mine = pending  # inflight is in submit order: the last one wins
+            if mine is None:
+                continue
+            candidates += 1
+            if latest is None or mine.upstream_id > latest.upstream_id:
+                latest = mine
+        if latest is not None:
+            if candidates > 1:
+                log.debug(
+                    "mux %s: %d sessions could have caused a server request; guessed the "
+                    "latest request",
+                    self.name,
+                    candidates,
+                )
+            return latest.session, latest
         best: Session | None = None
         best_key: tuple[bool, float] = (False, -1.0)
         for session in self.sessions.values():
-            if session.closed:
-                continue
-            if capability is not None and capability not in session.capabilities:
+            if session.closed or not _capable(session, capability):
                 continue
             key = (bool(session.inflight), session.last_active)
             if best is None or key > best_key:
                 best, best_key = session, key
-        return best
+        return best, None
 
     def _deliver_related(self, session: Session, line: bytes) -> None:
         """To the session's most recent in-flight request stream, else its GET stream."""

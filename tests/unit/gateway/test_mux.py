@@ -186,6 +186,57 @@ async def test_server_requests_go_to_a_capable_session() -> None:
     assert w.writer.lines[-1]["error"]["code"] == jsonrpc.METHOD_NOT_FOUND
 
 
+def sampling(msg_id: int, **meta: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"messages": [], "maxTokens": 1}
+    if meta:
+        params["_meta"] = meta
+    return {"jsonrpc": "2.0", "id": msg_id, "method": "sampling/createMessage", "params": params}
+
+
+def methods(ch: PostChannel) -> list[Any]:
+    return [json.loads(m).get("method") for m in ch.messages]
+
+
+async def test_server_request_with_a_progress_token_goes_to_that_request() -> None:
+    w = World()
+    a = await w.session({"sampling": {}})
+    b = await w.session({"sampling": {}})
+    ch_b = call(w.mux, b, 1, name="t", _meta={"progressToken": 7})
+    ch_a = call(w.mux, a, 1, name="t", _meta={"progressToken": 7})  # later, same token
+    token_a = w.written("tools/call")[1]["params"]["_meta"]["progressToken"]
+    assert token_a != 7  # made unique upstream
+    # The server names the request by its token: exact, although a's request is newer.
+    w.send(sampling(60, progressToken=7))
+    assert methods(ch_b) == ["sampling/createMessage"] and methods(ch_a) == []
+    w.send(sampling(61, progressToken=token_a))
+    assert methods(ch_a) == ["sampling/createMessage"]
+
+
+async def test_server_request_goes_to_the_only_session_with_a_tool_call_in_flight() -> None:
+    w = World()
+    busy = await w.session({"sampling": {}})
+    listing = await w.session({"sampling": {}})
+    ch = call(w.mux, busy, 1, name="t")
+    call(w.mux, listing, 1, "tools/list")  # newer, but a listing does not sample (SEP-2260)
+    w.send(sampling(62))
+    assert methods(ch) == ["sampling/createMessage"]
+
+
+async def test_ambiguous_server_request_goes_to_the_latest_request() -> None:
+    w = World()
+    a = await w.session({"sampling": {}})
+    b = await w.session({"sampling": {}})
+    ch_a = call(w.mux, a, 1, name="t")
+    ch_b = call(w.mux, b, 1, name="t")
+    w.send(sampling(63))
+    assert methods(ch_b) == ["sampling/createMessage"] and methods(ch_a) == []
+    # The answer is taken only from the session it was sent to.
+    w.mux.notify(a, {"jsonrpc": "2.0", "id": 63, "result": {}})
+    assert w.writer.lines[-1].get("id") != 63
+    w.mux.notify(b, {"jsonrpc": "2.0", "id": 63, "result": {}})
+    assert w.writer.lines[-1] == {"jsonrpc": "2.0", "id": 63, "result": {}}
+
+
 async def test_timeout_answers_and_cancels_upstream() -> None:
     w = World(timeout=0.05)
     a = await w.session()
