@@ -310,10 +310,12 @@ def baseline_tree(ref: str) -> str:
     return str(Path(out) / "app")
 
 
-def run_switchboard(
-    duration: int, script: Path, auth: bool = False, baseline: tuple[str, str] | None = None
-) -> dict[str, object]:
-    """``baseline``: (git ref, its package dir) to serve the gateway from instead."""
+@contextmanager
+def switchboard_server(
+    auth: bool = False, baseline: tuple[str, str] | None = None
+) -> Iterator[tuple[str, str, str]]:
+    """A ``switchboard serve`` with the echo server started: (row name, MCP URL, token).
+    ``baseline``: (git ref, its package dir) to serve the gateway from instead."""
     home = tempfile.mkdtemp(prefix="sb-bench-")
     port = free_port()
     env = dict(os.environ, SWITCHBOARD_NO_LOGIN_SHELL="1")
@@ -321,27 +323,13 @@ def run_switchboard(
     if baseline is not None:
         serve_env["PYTHONPATH"] = baseline[1]  # ahead of the editable install's .pth
     base = [SWITCHBOARD, "--home", home]
-    subprocess.run(
-        [
-            *base,
-            "add",
-            "--auth",
-            "off" if not auth else "switchboard",
-            "echo",
-            "--",
-            PY,
-            "-u",
-            str(ECHO),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    serve = [*base, "serve", "--port", str(port)]
+    mode = "switchboard" if auth else "off"
+    add = [*base, "add", "--auth", mode, "echo", "--", PY, "-u", str(ECHO)]
+    subprocess.run(add, env=env, check=True, capture_output=True)
     name = "switchboard+auth" if auth else "switchboard"
     if baseline is not None:
         name += f"@{baseline[0]}"
-    with process(serve, env=serve_env):
+    with process([*base, "serve", "--port", str(port)], env=serve_env):
         wait_port(port)
         subprocess.run([*base, "start", "echo"], env=env, check=True, capture_output=True)
         token = ""
@@ -350,9 +338,35 @@ def run_switchboard(
             from switchboard.core.paths import AppPaths
 
             token = get_token(AppPaths.default(home), "echo")
-        return measure_http(
-            name, f"http://127.0.0.1:{port}/servers/echo/mcp", duration, script, token
-        )
+        yield name, f"http://127.0.0.1:{port}/servers/echo/mcp", token
+
+
+def run_switchboard(duration: int, script: Path, auth: bool = False) -> dict[str, object]:
+    with switchboard_server(auth) as (name, url, token):
+        return measure_http(name, url, duration, script, token)
+
+
+def run_against_baseline(
+    duration: int, script: Path, auth: bool, baseline: tuple[str, str], rounds: int
+) -> list[dict[str, object]]:
+    """This tree and ``baseline`` served side by side, wrk runs interleaved (A B, B A,
+    ...) ``rounds`` times per concurrency, medians: on a shared machine the load drifts,
+    and sequential rows would measure the drift."""
+    with switchboard_server(auth) as a, switchboard_server(auth, baseline) as b:
+        sessions = {name: open_session(url, token) for name, url, token in (a, b)}
+        runs: dict[str, dict[str, list[dict[str, float]]]] = {a[0]: {}, b[0]: {}}
+        for conns in CONCURRENCY:
+            for i in range(rounds):
+                for name, url, token in (a, b) if i % 2 == 0 else (b, a):
+                    r = wrk(url, sessions[name], conns, duration, script, token)
+                    runs[name].setdefault(f"c{conns}", []).append(r)
+    rows: list[dict[str, object]] = []
+    for name, cells in runs.items():
+        row: dict[str, object] = {"name": name}
+        for key, results in cells.items():
+            row[key] = {k: statistics.median(r[k] for r in results) for k in results[0]}
+        rows.append(row)
+    return rows
 
 
 def run_mcp_proxy(path: str, duration: int, script: Path) -> dict[str, object]:
@@ -424,18 +438,7 @@ def main() -> None:
     if args.baseline:
         base = (args.baseline, baseline_tree(args.baseline))
         for auth in [a for a, key in ((False, "switchboard"), (True, "auth")) if key in want]:
-            # Interleaved rounds (this tree, the baseline, the baseline, this tree, ...) and
-            # medians: the machine is shared, so load drifts between rows.
-            mine: list[dict[str, object]] = []
-            theirs: list[dict[str, object]] = []
-            for i in range(args.rounds):
-                order = [None, base] if i % 2 == 0 else [base, None]
-                for which in order:
-                    row = run_switchboard(args.duration, script, auth=auth, baseline=which)
-                    (theirs if which else mine).append(row)
-            label = "switchboard+auth" if auth else "switchboard"
-            rows.append(_median(label, mine))
-            rows.append(_median(f"{label}@{args.baseline}", theirs))
+            rows += run_against_baseline(args.duration, script, auth, base, args.rounds)
     if "mcp-proxy" in want:
         if os.path.exists(args.mcp_proxy):
             rows.append(run_mcp_proxy(args.mcp_proxy, args.duration, script))
@@ -471,14 +474,6 @@ def main() -> None:
                     f"  vs @{args.baseline:13} p50 {before['c1']['p50'] / ours['c1']['p50']:.2f}x"
                     f"   throughput {thr}"
                 )
-
-
-def _median(name: str, runs: list[dict[str, Any]]) -> dict[str, object]:
-    out: dict[str, object] = {"name": name}
-    for c in CONCURRENCY:
-        cells = [r[f"c{c}"] for r in runs]
-        out[f"c{c}"] = {k: statistics.median(cell[k] for cell in cells) for k in cells[0]}
-    return out
 
 
 def _ratios(label: str, ours: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> None:
