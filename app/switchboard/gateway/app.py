@@ -410,6 +410,8 @@ class Gateway:
         disconnected = asyncio.ensure_future(_wait_disconnect(receive))
         try:
             while True:
+                if channel.owner is not owner:
+                    return  # a resumption took the stream (and what is queued) over
                 batch, channel.messages = channel.messages, []
                 if batch:
                     first.extend(replay.event(label, m) for m in batch)

@@ -3,9 +3,14 @@ bounded by events and bytes; and a session hands unsent messages on at detach.""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
-from switchboard.gateway.mux import Outbox, Session
+from switchboard.core.events import EventBus
+from switchboard.gateway.app import Gateway
+from switchboard.gateway.authslot import LoopbackOnly
+from switchboard.gateway.mux import Outbox, PostChannel, Session
 from switchboard.gateway.resume import GET, POST, ReplayBuffer
 
 
@@ -66,3 +71,71 @@ def test_detach_hands_unsent_messages_to_the_next_stream() -> None:
     second = Outbox(b"G2")
     session.attach(second)
     assert second.drain() == [b"a", b"b"]
+
+
+class FakeHost:
+    def __init__(self) -> None:
+        self.supervisor: Any = None
+        self.events = EventBus()
+        self.authenticator = LoopbackOnly()
+        self.state = "running"
+
+
+class Response:
+    """One HTTP response as the ASGI app writes it; the client never leaves."""
+
+    def __init__(self) -> None:
+        self.body = b""
+        self.ended = False
+        self.gone = asyncio.Event()
+        self.started = asyncio.Event()
+        """Set by the test: the response start is written (a slow socket until then)."""
+
+    async def receive(self) -> dict[str, Any]:
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            await self.started.wait()
+        if message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+            self.ended = not message.get("more_body", False)
+
+
+async def settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_a_resumption_takes_a_live_post_stream_over() -> None:
+    gw = Gateway(FakeHost())  # type: ignore[arg-type]
+    session = Session("s")
+    channel = PostChannel(sse_ok=True)
+    channel.push(b'{"n":1}', False)
+    old, new = Response(), Response()
+    old.started.set()
+    first = asyncio.ensure_future(gw._post_stream(old.receive, old.send, session, channel, None))
+    await settle()
+    assert b'{"n":1}' in old.body
+    # The client reconnects before the gateway noticed it left (no disconnect seen yet).
+    assert channel.label is not None
+    last = ids([f + b"\n\n" for f in old.body.split(b"\n\n") if f])[-1]
+    found = session.replay.after(last)
+    assert found == (channel.label, [])
+    second = asyncio.ensure_future(
+        gw._post_stream(new.receive, new.send, session, channel, found[1])
+    )
+    await asyncio.sleep(0)  # the new response takes over and is starting
+    # A message comes before the old response (woken by the takeover) has run: it must
+    # leave it for the new one.
+    channel.push(b'{"n":2}', False)
+    await settle()
+    assert first.done()  # the old response stepped aside
+    new.started.set()
+    await settle()
+    channel.push(b'{"n":3}', True)
+    await asyncio.wait_for(second, 5)
+    assert b'{"n":2}' not in old.body and not old.ended
+    assert b'{"n":2}' in new.body and b'{"n":3}' in new.body and new.ended
+    assert not session.post_streams
