@@ -339,3 +339,37 @@ async def test_echo_fixture_and_parse_response(http: httpx.AsyncClient, engine: 
     assert parse_response(r)["result"]["content"][0]["text"] == "x"
     spec = engine.config.server("echo")
     assert isinstance(spec, ServerSpec)
+
+
+async def test_concurrent_sampling_is_routed_by_progress_token(
+    http: httpx.AsyncClient, mux_url: str
+) -> None:
+    """Six sessions that can all sample call the sampling tool at once (all with progress
+    token 1: the gateway makes them unique upstream); the server passes each call's token
+    along, so each sampling request reaches its own caller's stream. Without that, the
+    gateway could only guess among six requests in flight."""
+    clients = [RawClient(http, mux_url) for _ in range(6)]
+    for c in clients:
+        await c.initialize({"sampling": {}})
+
+    async def one(i: int) -> str:
+        c = clients[i]
+        params = {"name": "sample", "arguments": {"text": f"q{i}"}, "_meta": {"progressToken": 1}}
+        body = rpc("tools/call", params, 1)
+        async with http.stream("POST", mux_url, json=body, headers=c.headers()) as r:
+            async for line in r.aiter_lines():
+                if not line.startswith("data:") or not line[5:].strip():
+                    continue
+                msg = json.loads(line[5:])
+                if "method" not in msg:
+                    return str(msg["result"]["content"][0]["text"])
+                assert msg["method"] == "sampling/createMessage"
+                asked = msg["params"]["messages"][0]["content"]["text"]
+                answer = {"role": "assistant", "model": "m", "content": {"type": "text"}}
+                answer["content"]["text"] = f"{asked}@{i}"  # type: ignore[index]
+                r2 = await c.post({"jsonrpc": "2.0", "id": msg["id"], "result": answer})
+                assert r2.status_code == 202
+        raise AssertionError("the stream ended without a result")
+
+    results = await asyncio.gather(*(one(i) for i in range(6)))
+    assert results == [f"sampled:q{i}@{i}" for i in range(6)]
