@@ -73,3 +73,21 @@ async def test_bridge_gets_a_token_when_the_gateway_asks(engine: Engine, tmp_pat
         assert r.status_code == 401
     async with Client(bridge(tmp_path / "home", "mux"), mode="legacy") as client:
         assert text_of(await client.call_tool("echo", {"text": "with token"})) == "with token"
+
+
+async def test_streamed_progress_over_the_bridge(engine: Engine, tmp_path: Path) -> None:
+    # The gateway answers this call as an SSE stream (with a 2025-11-25 priming event,
+    # which must not reach the stdio client as an empty line).
+    cmd, args = fixture_cmd("gw_mux_server.py")
+    await add_started(engine, "mux", cmd, args)
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with Client(bridge(tmp_path / "home", "mux"), mode="legacy") as client:
+        result = await client.call_tool(
+            "ticks", {"count": 3, "interval": 0.01}, progress_callback=on_progress
+        )
+        assert text_of(result) == "ticked 3"
+    assert progress == [1.0, 2.0, 3.0]

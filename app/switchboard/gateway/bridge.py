@@ -218,24 +218,39 @@ class StdioBridge:
                 )
             )
 
-    async def _relay_sse(self, response: httpx.Response) -> None:
+    async def _relay_sse(
+        self, response: httpx.Response, on_id: Callable[[str], None] | None = None
+    ) -> None:
+        """Relay each event's data as one stdout line; ``on_id`` hears each event id.
+        Events with empty data (2025-11-25 priming events) are not relayed."""
         data: list[str] = []
         async for raw in response.aiter_lines():
             if raw == "":
-                if data:
+                if any(data):
                     self._write("\n".join(data).encode())
-                    data = []
+                data = []
             elif raw.startswith("data:"):
                 data.append(raw[5:].lstrip())
-        if data:
+            elif raw.startswith("id:") and on_id is not None:
+                on_id(raw[3:].strip())
+        if any(data):
             self._write("\n".join(data).encode())
 
     async def _get_stream(self) -> None:
-        """Server-initiated messages; reconnects while the session lives."""
+        """Server-initiated messages; reconnects while the session lives, resuming with
+        ``Last-Event-ID`` so nothing sent meanwhile is lost."""
+        last: dict[str | None, str] = {}  # session -> the last event id seen in it
+
+        def seen(event_id: str) -> None:
+            last.clear()
+            last[self.session_id] = event_id
+
         while self.session_id is not None:
             try:
                 headers = await self._headers()
                 headers["accept"] = "text/event-stream"
+                if self.session_id in last:
+                    headers["last-event-id"] = last[self.session_id]
                 async with self._http.stream("GET", self.url, headers=headers) as response:
                     if response.status_code == 405:
                         return
@@ -245,7 +260,7 @@ class StdioBridge:
                     if response.status_code != 200:
                         await asyncio.sleep(1.0)
                         continue
-                    await self._relay_sse(response)
+                    await self._relay_sse(response, seen)
             except httpx.HTTPError:
                 await asyncio.sleep(1.0)
 
