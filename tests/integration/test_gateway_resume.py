@@ -286,3 +286,21 @@ async def test_sdk_client_resumes_a_cut_tool_call(engine: Engine, mux_url: str) 
     finally:
         server.close()
         proxy.cut()
+
+
+async def test_no_priming_event_for_clients_before_2025_11_25(
+    http: httpx.AsyncClient, mux_url: str
+) -> None:
+    # Older SDKs parse every event's data as JSON: an empty priming event would fail them.
+    first = RawClient(http, mux_url)
+    await first.initialize()
+    old = RawClient(http, mux_url)
+    params = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "o"}}
+    r = await http.post(mux_url, json=rpc("initialize", params, 0), headers=old.headers())
+    assert r.json()["result"]["protocolVersion"] == "2025-06-18"
+    old.session_id = r.headers["mcp-session-id"]
+    headers = {**old.headers(), "mcp-protocol-version": "2025-06-18"}
+    async with http.stream("POST", mux_url, json=ticks_call(2), headers=headers) as r:
+        seen = [ev async for ev in events(r)]
+    assert all(ev.data is not None and ev.id for ev in seen)  # ids, but no priming
+    check_exactly_once(seen, 2, 5)

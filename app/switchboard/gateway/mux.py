@@ -373,7 +373,14 @@ class StdioMux:
             self.init_params = merged
         await self.ensure_ready()
         result = dict(self.init_result or {})
-        session.protocol_version = str(result.get("protocolVersion", LATEST_VERSION))
+        version = str(result.get("protocolVersion", LATEST_VERSION))
+        requested = params.get("protocolVersion")
+        if isinstance(requested, str) and requested in SUPPORTED_VERSIONS and requested < version:
+            # An older client than the one that initialized the process: the gateway is
+            # its server and supports that version, so it answers with it (lifecycle:
+            # "MUST respond with the same version"); e.g. no priming events for it.
+            result["protocolVersion"] = version = requested
+        session.protocol_version = version
         session.initialized = True
         self.add_session(session)
         return result

@@ -169,6 +169,18 @@ async def test_subscriptions_are_ref_counted_and_released_with_the_session() -> 
     assert [m["params"]["uri"] for m in w.written("resources/unsubscribe")] == ["x"]
 
 
+async def test_an_older_client_gets_its_own_protocol_version() -> None:
+    w = World()
+    first = await w.session()
+    old = Session("srv")
+    result = await w.mux.initialize(old, {"protocolVersion": "2025-03-26", "capabilities": {}})
+    assert result["protocolVersion"] == "2025-03-26" == old.protocol_version
+    assert first.protocol_version == "2025-11-25"
+    odd = Session("srv")
+    result = await w.mux.initialize(odd, {"protocolVersion": "1999-01-01"})
+    assert result["protocolVersion"] == "2025-11-25"  # unknown: the server's own
+
+
 async def test_server_requests_go_to_a_capable_session() -> None:
     w = World()
     plain = await w.session()
