@@ -9,6 +9,11 @@ client that lost a stream sends ``GET`` with ``Last-Event-ID``; the gateway repl
 events of *that* stream after that id (never those of another stream) and continues
 it: a POST stream until its response, a GET stream for as long as the client stays.
 
+A POST whose response comes before any other message is answered as plain JSON (the
+hot path): no stream, no id, nothing to resume; a client that loses that response
+retries the request. Only once the server sends something for the request first does
+the answer become a stream (priming event first for 2025-11-25 clients).
+
 The buffer is bounded per session: at most :data:`REPLAY_EVENTS` events and
 :data:`REPLAY_BYTES` bytes of message data, the oldest dropped first (one message
 larger than the byte cap is sent but not kept). Events dropped from the buffer cannot
