@@ -64,6 +64,10 @@ class Listener:
             lifespan="off",
             timeout_graceful_shutdown=3,
             ws="none",
+            # Nothing sits in front of us: never trust X-Forwarded-* from a local caller
+            # (and skip that middleware on every request).
+            proxy_headers=False,
+            server_header=False,
         )
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
