@@ -530,14 +530,36 @@ async def test_limits_body_size_and_pending_consents(eng: Engine, http: httpx.As
     assert len(eng.consent.pending()) == 5
 
 
-async def test_missing_keyring_is_a_visible_warning(eng: Engine) -> None:
-    # The test machine has no Secret Service: the key lives in an owner-only file.
-    warning = eng.auth.key_warning
-    if warning is None:
-        pytest.skip("a keyring is available here")
-    assert "owner-only file" in warning
-    key_file = eng.paths.data_dir / "auth-signing-keys.json"
-    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+async def test_missing_keyring_is_a_visible_warning(tmp_path: Path) -> None:
+    # No Secret Service: the key lives in an owner-only file and a notice is published.
+    from switchboard.auth.service import AuthService
+    from switchboard.core.events import EventBus, Notice
+
+    class NoKeyring:
+        def check(self) -> None:
+            raise NoKeyringError("no keyring", hint="install one")
+
+    paths = AppPaths.default(tmp_path)
+    paths.ensure()
+    events = EventBus()
+    seen: list[object] = []
+    events.subscribe(seen.append)
+    service = AuthService(
+        paths,
+        issuer=lambda: "http://127.0.0.1:1",
+        servers=lambda: (),
+        events=events,
+        secret_store=NoKeyring(),
+    )
+    await service.start()
+    try:
+        assert service.key_warning is not None
+        assert "owner-only file" in service.key_warning
+        key_file = paths.data_dir / "auth-signing-keys.json"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        assert any(isinstance(e, Notice) and e.kind == "key-warning" for e in seen)
+    finally:
+        await service.aclose()
 
 
 async def test_two_authorizations_in_one_browser(eng: Engine, http: httpx.AsyncClient) -> None:
