@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from switchboard.ui.bridge import EngineBridge
     from switchboard.ui.consent import ConsentPresenter
     from switchboard.ui.mainwindow import MainWindow
+    from switchboard.ui.notify import Notification, NotificationService, Notifier
     from switchboard.ui.tray import TrayController
 
 log = logging.getLogger("switchboard.app")
@@ -50,9 +51,11 @@ class Desktop:
         on_quit: Callable[[], None] = lambda: None,
         use_tray: bool | None = None,
         tray_icon: QSystemTrayIcon | None = None,
+        notifications: NotificationService | bool | None = None,
     ) -> None:
         from switchboard.ui.bridge import EngineBridge
         from switchboard.ui.consent import ConsentPresenter
+        from switchboard.ui.notify import Notifier
         from switchboard.ui.pages import apply_theme
         from switchboard.ui.tray import TrayController, tray_available
         from switchboard.ui.windowstate import LayoutFile
@@ -67,9 +70,24 @@ class Desktop:
         # The window's size/position/splitter from the last run (this home's config dir).
         self.layout_file = LayoutFile.in_dir((paths or engine.paths).config_dir)
         self.tray: TrayController | None = None
+        # Desktop notifications (freedesktop service, else the tray balloon, else the
+        # window's status line); ``notifications`` is the D-Bus seam (True: the session
+        # bus, as run_gui asks; None, the default for tests and benchmarks: no D-Bus).
+        self.notifier: Notifier = Notifier(
+            open_target=self.open_notification,
+            balloon=lambda: self.tray.icon if self.tray is not None else None,
+            status_line=self._status_line,
+            service=notifications,
+            parent=self.bridge,
+        )
+        self.notifier.watch(self.bridge)
         if self.has_tray:
             self.tray = TrayController(
-                self.bridge, open_window=self.show_window, on_quit=on_quit, icon=tray_icon
+                self.bridge,
+                open_window=self.show_window,
+                on_quit=on_quit,
+                icon=tray_icon,
+                notifier=self.notifier,
             )
         else:
             self.bridge.stateChanged.connect(self._failure_in_window)
@@ -97,6 +115,28 @@ class Desktop:
     def show_window(self) -> None:
         self.window.show_and_raise()
 
+    def open_notification(self, notification: Notification) -> None:
+        """What a click on a notification's action opens: the failed server's page, or
+        the consent dialog (on the clients page) while the request is still pending."""
+        from switchboard.ui.notify import Kind
+
+        window = self.window
+        window.show_and_raise()
+        if notification.kind is Kind.FAILURE and notification.server:
+            window.pages.setCurrentIndex(0)
+            window.select(notification.server)
+        elif notification.kind is Kind.CONSENT:
+            window.pages.setCurrentWidget(window.clients)
+            request = notification.request
+            if request is not None and any(
+                r.id == request.id for r in self.bridge.pending_consents()
+            ):
+                self.consent.present(request)
+
+    def _status_line(self, text: str) -> None:
+        if self._window is not None:  # without a tray the window is there
+            self._window.statusBar().showMessage(text, 15000)
+
     def _failure_in_window(self, event: StateChanged) -> None:
         if event.new is ServerState.FAILED:
             self.window.show_error(f"{event.name}", event.detail or "The server crashed.")
@@ -123,6 +163,7 @@ class Desktop:
             await self._window.save_layout()
             self._window.hide()
         await self.bridge.drain()
+        await self.notifier.aclose()
         await self.engine.aclose()
         if self.tray is not None:
             self.tray.close()
@@ -138,8 +179,16 @@ def build_desktop(
     on_quit: Callable[[], None] = lambda: None,
     use_tray: bool | None = None,
     tray_icon: QSystemTrayIcon | None = None,
+    notifications: NotificationService | bool | None = None,
 ) -> Desktop:
-    return Desktop(engine, paths=paths, on_quit=on_quit, use_tray=use_tray, tray_icon=tray_icon)
+    return Desktop(
+        engine,
+        paths=paths,
+        on_quit=on_quit,
+        use_tray=use_tray,
+        tray_icon=tray_icon,
+        notifications=notifications,
+    )
 
 
 def run_gui(
@@ -212,7 +261,9 @@ def run_gui(
                 early.hide()
             await _startup_error(exc)
             return 1
-        desktop = build_desktop(engine, paths=paths, on_quit=quit_event.set, tray_icon=early)
+        desktop = build_desktop(
+            engine, paths=paths, on_quit=quit_event.set, tray_icon=early, notifications=True
+        )
         single.activated.connect(desktop.show_window)
         desktop.show()
         log.info("ready in %.0f ms", (time.perf_counter() - _T0) * 1e3)

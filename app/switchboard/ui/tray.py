@@ -17,6 +17,15 @@ from switchboard.ui.bridge import EngineBridge
 from switchboard.ui.icons import Overall, action_icon, is_dark, overall_state, state_icon, summary
 from switchboard.ui.icons import tray_icon as make_tray_icon
 from switchboard.ui.models import STATE_LABELS
+from switchboard.ui.notify import (
+    Channel,
+    Notification,
+    Notifier,
+    Urgency,
+    consent_notification,
+    failure_notification,
+    notice_notification,
+)
 
 log = logging.getLogger("switchboard.ui")
 
@@ -43,7 +52,9 @@ class TrayController(QObject):
     """Owns the :class:`QSystemTrayIcon` and its menu.
 
     ``open_window`` shows the main window; ``on_quit`` starts a graceful shutdown.
-    Notifications go through the tray icon (the desktop's notification service).
+    With a ``notifier`` (the app), notifications go through it (the desktop's
+    notification service, this icon's balloon as its fallback); without one, through
+    this icon's balloon.
     """
 
     notified = Signal(str, str)
@@ -56,6 +67,7 @@ class TrayController(QObject):
         open_window: Callable[[], None],
         on_quit: Callable[[], None],
         icon: QSystemTrayIcon | None = None,
+        notifier: Notifier | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -86,14 +98,19 @@ class TrayController(QObject):
             del self.icon._starting_menu  # type: ignore[attr-defined]
             shiboken6.delete(starting)
         self.icon.activated.connect(self._activated)
-        self.icon.messageClicked.connect(self._open_window)
+        self.notifier = notifier
+        if notifier is None:
+            self.icon.messageClicked.connect(self._open_window)
+            bridge.consentRequested.connect(self._on_consent)
+            bridge.notice.connect(self._on_notice)
+        else:  # the notifier watches the bridge itself and opens the right page
+            notifier.attach_balloon(self.icon)
+            notifier.sent.connect(self._relay_sent)
         self.rebuild_menu()
         self.refresh()
 
         bridge.stateChanged.connect(self._on_state)
         bridge.configChanged.connect(self._on_config)
-        bridge.consentRequested.connect(self._on_consent)
-        bridge.notice.connect(self._on_notice)
         QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: self._theme_changed())
 
     # -- menu --------------------------------------------------------------------------
@@ -156,13 +173,8 @@ class TrayController(QObject):
     def _on_state(self, event: StateChanged) -> None:
         self._update_action(event.name)
         self.refresh()
-        if event.new is ServerState.FAILED:
-            self.notify(
-                f"{event.name} stopped working",
-                (event.detail or "The server crashed repeatedly and was not restarted.")
-                + " Open Switchboard to see its log.",
-                QSystemTrayIcon.MessageIcon.Warning,
-            )
+        if event.new is ServerState.FAILED and self.notifier is None:
+            self.notify(failure_notification(event))
 
     def _on_config(self, event: ConfigChanged) -> None:
         if [s.name for s in self.bridge.specs()] != list(self.server_actions):
@@ -170,27 +182,30 @@ class TrayController(QObject):
         self.refresh()
 
     def _on_consent(self, request: ConsentRequest) -> None:
-        self.notify(
-            "A client asks for access",
-            f"{request.client_name or request.client_id} wants to use {request.server}. "
-            "Approve or deny it in Switchboard.",
-            QSystemTrayIcon.MessageIcon.Information,
-        )
+        self.notify(consent_notification(request))
 
     def _on_notice(self, notice: Notice) -> None:
         if notice.kind != "consent":  # consent requests are announced by _on_consent
-            self.notify(notice.title, notice.text)
+            self.notify(notice_notification(notice))
 
-    def notify(
-        self,
-        title: str,
-        text: str,
-        icon: QSystemTrayIcon.MessageIcon = QSystemTrayIcon.MessageIcon.Information,
-    ) -> None:
-        log.info("notification: %s: %s", title, text)
+    def notify(self, notification: Notification) -> None:
+        """Through the notifier if there is one, else this icon's balloon."""
+        if self.notifier is not None:
+            self.notifier.send(notification)
+            return
+        log.info("notification: %s: %s", notification.title, notification.body)
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
-            self.icon.showMessage(title, text, icon, 8000)
-        self.notified.emit(title, text)
+            kind = (
+                QSystemTrayIcon.MessageIcon.Warning
+                if notification.urgency is Urgency.CRITICAL
+                else QSystemTrayIcon.MessageIcon.Information
+            )
+            self.icon.showMessage(notification.title, notification.body, kind, 8000)
+        self.notified.emit(notification.title, notification.body)
+
+    def _relay_sent(self, notification: Notification, channel: Channel) -> None:
+        if channel is not Channel.FOLDED:
+            self.notified.emit(notification.title, notification.body)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

@@ -1,0 +1,422 @@
+"""Desktop notifications: the freedesktop Notifications service, else the tray balloon,
+else the window's status line.
+
+A :class:`Notifier` turns engine events (a server failed, a client asks for consent,
+an engine notice) into one :class:`Notification` each and delivers it through the best
+channel there is:
+
+1. ``org.freedesktop.Notifications`` on the session bus (``Notify``), with the app name,
+   icon, an urgency hint (critical for failures, normal otherwise) and one action
+   ("Open Switchboard", or "Review" for consent); ``ActionInvoked`` opens the right page.
+2. The tray balloon (:meth:`QSystemTrayIcon.showMessage`) when no service answers.
+3. The window's status line when there is neither.
+
+The D-Bus calls are asynchronous (never block the loop). They are made with ``jeepney``
+(pure Python, already a dependency of keyring's Secret Service backend on Linux) on the
+running asyncio loop: PySide6's QtDBus marshals Python ints as ``int32`` only, while the
+spec's ``Notify`` takes ``replaces_id`` as ``uint32`` and ``urgency`` as a byte, and
+GDBus-based services (GNOME Shell, dunst) refuse a call whose signature differs.
+
+Repeated failures of the same server are folded: at most one notification per server
+per ``fold_seconds`` (a minute); the next one says how many were folded meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import enum
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from switchboard.auth.consent import ConsentRequest
+from switchboard.core.events import Notice, StateChanged
+from switchboard.core.state import ServerState
+
+log = logging.getLogger("switchboard.ui")
+
+APP_NAME = "Switchboard"
+DESKTOP_ENTRY = "dev.switchboard.switchboard"
+BUS_NAME = "org.freedesktop.Notifications"
+OBJECT_PATH = "/org/freedesktop/Notifications"
+INTERFACE = "org.freedesktop.Notifications"
+OPEN_ACTION = "open"
+"""Action key of the one button; ``default`` (a click on the bubble) does the same."""
+
+
+class Kind(enum.Enum):
+    """What a notification is about; decides urgency, action label and what opens."""
+
+    FAILURE = "failure"
+    CONSENT = "consent"
+    NOTICE = "notice"
+
+
+class Urgency(enum.IntEnum):
+    """The spec's ``urgency`` hint (a byte)."""
+
+    LOW = 0
+    NORMAL = 1
+    CRITICAL = 2
+
+
+class Channel(enum.Enum):
+    """How a notification reached the person (or that it was folded)."""
+
+    DESKTOP = "desktop"
+    BALLOON = "balloon"
+    STATUS = "status"
+    FOLDED = "folded"
+
+
+@dataclasses.dataclass(frozen=True)
+class Notification:
+    """One thing to tell the person: what happened and what to do."""
+
+    kind: Kind
+    title: str
+    body: str
+    server: str = ""
+    request: ConsentRequest | None = None
+    fold_key: str = ""
+    """Notifications with the same non-empty key are rate-limited together."""
+
+    @property
+    def urgency(self) -> Urgency:
+        return Urgency.CRITICAL if self.kind is Kind.FAILURE else Urgency.NORMAL
+
+    @property
+    def action_label(self) -> str:
+        return "Review" if self.kind is Kind.CONSENT else "Open Switchboard"
+
+    def with_folded(self, folded: int) -> Notification:
+        if folded <= 0:
+            return self
+        times = "time" if folded == 1 else "times"
+        return dataclasses.replace(
+            self,
+            body=f"{self.body} It failed {folded} more {times} since the last notification "
+            "(folded into this one).",
+        )
+
+
+def failure_notification(event: StateChanged) -> Notification:
+    detail = event.detail or "The server crashed repeatedly and was not restarted."
+    return Notification(
+        Kind.FAILURE,
+        f"{event.name} stopped working",
+        f"{detail} Open Switchboard to see its log.",
+        server=event.name,
+        fold_key=f"failure:{event.name}",
+    )
+
+
+def consent_notification(request: ConsentRequest) -> Notification:
+    return Notification(
+        Kind.CONSENT,
+        "A client asks for access",
+        f"{request.client_name or request.client_id} wants to use {request.server}. "
+        "Approve or deny it in Switchboard.",
+        server=request.server,
+        request=request,
+    )
+
+
+def notice_notification(notice: Notice) -> Notification:
+    return Notification(Kind.NOTICE, notice.title, notice.text)
+
+
+def notification_icon() -> str:
+    """The app icon as a file path (the spec's ``app_icon`` takes a path or a name)."""
+    from switchboard.ui.icons import icons_dir
+
+    root = icons_dir()
+    pngs = sorted(
+        (root / "hicolor").glob("*/apps/switchboard.png"),
+        key=lambda p: int(p.parent.parent.name.split("x")[0] or 0),
+    )
+    for png in reversed(pngs):
+        if png.parent.parent.name.split("x")[0] in ("128", "256", "64"):
+            return str(png)
+    if pngs:
+        return str(pngs[-1])
+    svg = root / "switchboard.svg"
+    return str(svg) if svg.exists() else "dialog-information"
+
+
+class NotificationService(Protocol):
+    """The seam to ``org.freedesktop.Notifications`` (a fake in tests of the fallbacks)."""
+
+    async def notify(self, notification: Notification, replaces_id: int) -> int:
+        """Show it; return the service's id. Raises ``OSError``/``ConnectionError`` or
+        :class:`ServiceError` when there is no service."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class ServiceError(Exception):
+    """The bus answered with an error (no notification service, bad call)."""
+
+
+class FreedesktopService:
+    """``org.freedesktop.Notifications`` on the session bus, through jeepney's asyncio
+    router on the running loop. Calls ``on_action(id, action_key)`` for ActionInvoked
+    and ``on_closed(id)`` for NotificationClosed."""
+
+    def __init__(
+        self,
+        *,
+        on_action: Callable[[int, str], None],
+        on_closed: Callable[[int], None] = lambda _id: None,
+        bus: str = "SESSION",
+        icon: str | None = None,
+    ) -> None:
+        self._on_action = on_action
+        self._on_closed = on_closed
+        self._bus = bus
+        self._icon = icon
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._router: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connect(self) -> Any:
+        async with self._lock:
+            if self._router is not None:
+                return self._router
+            from jeepney import MatchRule
+            from jeepney.bus_messages import message_bus
+            from jeepney.io.asyncio import open_dbus_router
+
+            stack = contextlib.AsyncExitStack()
+            try:
+                router = await stack.enter_async_context(open_dbus_router(bus=self._bus))
+                rule = MatchRule(type="signal", interface=INTERFACE, path=OBJECT_PATH)
+                queue: asyncio.Queue[Any] = stack.enter_context(
+                    router.filter(rule, queue=asyncio.Queue())
+                )
+                await router.send_and_get_reply(message_bus.AddMatch(rule))
+            except BaseException:
+                await stack.aclose()
+                raise
+            self._stack, self._router = stack, router
+            self._listener = asyncio.ensure_future(self._listen(queue))
+            return router
+
+    async def _listen(self, queue: asyncio.Queue[Any]) -> None:
+        from jeepney import HeaderFields
+
+        while True:
+            msg = await queue.get()
+            member = msg.header.fields.get(HeaderFields.member)
+            try:
+                if member == "ActionInvoked":
+                    nid, key = msg.body
+                    self._on_action(int(nid), str(key))
+                elif member == "NotificationClosed":
+                    self._on_closed(int(msg.body[0]))
+            except Exception:  # a bad handler must not end the listener
+                log.exception("notification signal %s", member)
+
+    async def notify(self, notification: Notification, replaces_id: int) -> int:
+        from jeepney import DBusAddress, HeaderFields, MessageType, new_method_call
+
+        router = await self._connect()
+        address = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=INTERFACE)
+        label = notification.action_label
+        hints = {
+            "urgency": ("y", int(notification.urgency)),
+            "desktop-entry": ("s", DESKTOP_ENTRY),
+        }
+        msg = new_method_call(
+            address,
+            "Notify",
+            "susssasa{sv}i",
+            (
+                APP_NAME,
+                replaces_id,
+                self._icon if self._icon is not None else notification_icon(),
+                notification.title,
+                notification.body,
+                ["default", label, OPEN_ACTION, label],
+                hints,
+                -1,
+            ),
+        )
+        reply = await router.send_and_get_reply(msg)
+        if reply.header.message_type is MessageType.error:
+            name = reply.header.fields.get(HeaderFields.error_name)
+            raise ServiceError(f"{name}: {reply.body[0] if reply.body else ''}")
+        return int(reply.body[0])
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._stack is not None:
+            stack, self._stack, self._router = self._stack, None, None
+            with contextlib.suppress(Exception):
+                await stack.aclose()
+
+
+class Notifier(QObject):
+    """Delivers :class:`Notification` s through the best channel; see the module doc.
+
+    Seams: ``service`` (``None``: no D-Bus, e.g. not Linux), ``balloon`` (the tray icon
+    if there is one), ``status_line`` (the window's), ``open_target`` (what a click on
+    the action opens), ``clock`` (for folding).
+    """
+
+    sent = Signal(object, object)
+    """(Notification as shown, Channel)"""
+    opened = Signal(object)
+    """the Notification whose action the person clicked"""
+
+    def __init__(
+        self,
+        *,
+        open_target: Callable[[Notification], None],
+        balloon: Callable[[], QSystemTrayIcon | None] = lambda: None,
+        status_line: Callable[[str], None] = lambda _text: None,
+        service: NotificationService | bool | None = True,
+        clock: Callable[[], float] = time.monotonic,
+        fold_seconds: float = 60.0,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._open_target = open_target
+        self._balloon = balloon
+        self._status_line = status_line
+        if service is True:
+            service = _default_service(self._action_invoked, self._closed)
+        self.service: NotificationService | None = service or None
+        self._clock = clock
+        self.fold_seconds = fold_seconds
+        self._last: dict[str, tuple[float, int, int]] = {}
+        """fold key -> (time last shown, folded since, desktop id or 0)"""
+        self._shown: dict[int, Notification] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_balloon: Notification | None = None
+
+    def watch(self, bridge: Any) -> None:
+        """Notify on the bridge's failures, consent requests and notices."""
+        bridge.stateChanged.connect(self._on_state)
+        bridge.consentRequested.connect(lambda r: self.send(consent_notification(r)))
+        bridge.notice.connect(self._on_notice)
+
+    def attach_balloon(self, icon: QSystemTrayIcon) -> None:
+        """A click on the balloon opens what the last balloon was about."""
+        icon.messageClicked.connect(self._balloon_clicked)
+
+    def _on_state(self, event: StateChanged) -> None:
+        if event.new is ServerState.FAILED:
+            self.send(failure_notification(event))
+
+    def _on_notice(self, notice: Notice) -> None:
+        if notice.kind != "consent":  # consent requests come as consentRequested
+            self.send(notice_notification(notice))
+
+    # -- sending -----------------------------------------------------------------------
+    def send(self, notification: Notification) -> None:
+        log.info("notification: %s: %s", notification.title, notification.body)
+        replaces = 0
+        key = notification.fold_key
+        if key:
+            now = self._clock()
+            last = self._last.get(key)
+            if last is not None and now - last[0] < self.fold_seconds:
+                self._last[key] = (last[0], last[1] + 1, last[2])
+                self.sent.emit(notification, Channel.FOLDED)
+                return
+            folded = last[1] if last is not None else 0
+            replaces = last[2] if last is not None else 0
+            notification = notification.with_folded(folded)
+            self._last[key] = (now, 0, 0)
+        if self.service is None:
+            self._fallback(notification)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._fallback(notification)
+            return
+        task = loop.create_task(self._deliver(notification, replaces))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, notification: Notification, replaces: int) -> None:
+        assert self.service is not None
+        try:
+            nid = await self.service.notify(notification, replaces)
+        except (OSError, ServiceError, ValueError, KeyError) as exc:
+            # KeyError/ValueError: no DBUS_SESSION_BUS_ADDRESS, or one jeepney can't use.
+            log.info("no desktop notification service (%s); using the fallback", exc)
+            self._fallback(notification)
+            return
+        self._shown[nid] = notification
+        key = notification.fold_key
+        if key and key in self._last:
+            t, folded, _ = self._last[key]
+            self._last[key] = (t, folded, nid)
+        self.sent.emit(notification, Channel.DESKTOP)
+
+    def _fallback(self, notification: Notification) -> None:
+        icon = self._balloon()
+        if icon is not None and icon.isVisible() and QSystemTrayIcon.supportsMessages():
+            kind = (
+                QSystemTrayIcon.MessageIcon.Warning
+                if notification.urgency is Urgency.CRITICAL
+                else QSystemTrayIcon.MessageIcon.Information
+            )
+            self._last_balloon = notification
+            icon.showMessage(notification.title, notification.body, kind, 8000)
+            self.sent.emit(notification, Channel.BALLOON)
+            return
+        self._status_line(f"{notification.title}. {notification.body}")
+        self.sent.emit(notification, Channel.STATUS)
+
+    # -- clicks ------------------------------------------------------------------------
+    def _action_invoked(self, nid: int, key: str) -> None:
+        notification = self._shown.get(nid)
+        if notification is None or key not in ("default", OPEN_ACTION):
+            return  # another app's notification, or an action we did not offer
+        self._open(notification)
+
+    def _closed(self, nid: int) -> None:
+        self._shown.pop(nid, None)
+
+    def _balloon_clicked(self) -> None:
+        if self._last_balloon is not None:
+            self._open(self._last_balloon)
+
+    def _open(self, notification: Notification) -> None:
+        self._open_target(notification)
+        self.opened.emit(notification)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.service is not None:
+            await self.service.aclose()
+
+
+def _default_service(
+    on_action: Callable[[int, str], None], on_closed: Callable[[int], None]
+) -> NotificationService | None:
+    try:
+        import jeepney  # noqa: F401  (Linux only: keyring's Secret Service dependency)
+    except ImportError:
+        return None
+    return FreedesktopService(on_action=on_action, on_closed=on_closed)

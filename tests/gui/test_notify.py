@@ -1,0 +1,169 @@
+"""Desktop notifications over a real session bus, against a small fake
+``org.freedesktop.Notifications`` service (tests/gui/fake_notifications.py, a process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from switchboard.application import build_desktop
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import RestartPolicy, ServerSpec
+from switchboard.core.state import ServerState
+from switchboard.ui.notify import Channel, Notification, Notifier
+from tests.conftest import fixture_cmd
+from tests.gui.conftest import consent_broker, running, until
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
+    reason="needs a D-Bus session bus (scripts/test runs pytest in dbus-run-session)",
+)
+
+FAKE = Path(__file__).with_name("fake_notifications.py")
+
+
+class FakeService:
+    """The fake service process: its recorded Notify calls, and ActionInvoked on demand."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.calls: list[dict[str, Any]] = []
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        async for line in self.proc.stdout:
+            self.calls.append(json.loads(line))
+
+    async def invoke(self, nid: int, key: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"invoke {nid} {key}\n".encode())
+        await self.proc.stdin.drain()
+
+    async def call(self, summary: str) -> dict[str, Any]:
+        await until(
+            lambda: any(c["summary"] == summary for c in self.calls),
+            what=f"a Notify call {summary!r}",
+        )
+        return next(c for c in self.calls if c["summary"] == summary)
+
+
+@contextlib.asynccontextmanager
+async def fake_service() -> AsyncIterator[FakeService]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(FAKE),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    ready = json.loads(await asyncio.wait_for(proc.stdout.readline(), 15))
+    assert ready["ready"], f"the notification name is taken on this bus: {ready}"
+    service = FakeService(proc)
+    try:
+        yield service
+    finally:
+        proc.stdin.close()
+        proc.terminate()
+        await proc.wait()
+        service._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await service._reader
+
+
+async def test_failure_and_consent_reach_the_notification_service_and_open_the_page(
+    paths: AppPaths, qtbot: QtBot
+) -> None:
+    async with (
+        fake_service() as service,
+        running(paths, with_broker=True) as (engine, _bridge),
+    ):
+        cmd, args = fixture_cmd("crash_loop.py")
+        fast = RestartPolicy(initial_delay=0.01, max_delay=0.02, max_restarts=1)
+        await engine.add_server(ServerSpec(name="broken", command=cmd, args=args, restart=fast))
+        cmd, args = fixture_cmd("echo_server.py")
+        await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
+        desktop = build_desktop(engine, paths=paths, use_tray=False, notifications=True)
+        qtbot.addWidget(desktop.window)
+        channels: list[Channel] = []
+        desktop.notifier.sent.connect(lambda _n, ch: channels.append(ch))
+        try:
+            await engine.start_server("broken")
+            await until(lambda: engine.status("broken").state is ServerState.FAILED)
+            call = await service.call("broken stopped working")
+            assert call["app_name"] == "Switchboard"
+            assert call["replaces_id"] == 0
+            assert Path(call["app_icon"]).is_file()
+            assert call["body"].endswith("Open Switchboard to see its log.")
+            assert call["hints"]["urgency"] == ["y", 2]  # critical, as a byte (the spec)
+            assert call["hints"]["desktop-entry"] == ["s", "dev.switchboard.switchboard"]
+            assert call["actions"] == ["default", "Open Switchboard", "open", "Open Switchboard"]
+            await until(lambda: Channel.DESKTOP in channels, what="delivery reported")
+
+            # Somewhere else in the window, then the person clicks the action.
+            desktop.window.select("echo")
+            desktop.window.pages.setCurrentWidget(desktop.window.clients)
+            desktop.window.hide()
+            await service.invoke(call["id"], "open")
+            await until(desktop.window.isVisible, what="the window to open")
+            await until(lambda: desktop.window.current_name() == "broken", what="its page")
+            assert desktop.window.pages.currentIndex() == 0
+
+            # A consent request: normal urgency, a "Review" action opening the clients page.
+            desktop.window.pages.setCurrentIndex(0)
+            req = consent_broker(engine).open(
+                client_id="c",
+                client_name="VS Code",
+                redirect_uri="http://127.0.0.1:1/cb",
+                redirect_host="127.0.0.1",
+                server="echo",
+                resource="r",
+                scopes=("mcp",),
+            )
+            call = await service.call("A client asks for access")
+            assert call["body"] == "VS Code wants to use echo. Approve or deny it in Switchboard."
+            assert call["hints"]["urgency"] == ["y", 1]
+            assert call["actions"] == ["default", "Review", "open", "Review"]
+            await service.invoke(call["id"], "default")
+            await until(
+                lambda: desktop.window.pages.currentWidget() is desktop.window.clients,
+                what="the clients page",
+            )
+            assert req.id in desktop.consent.dialogs
+            consent_broker(engine).decide(req.id, approve=False)
+        finally:
+            await desktop.notifier.aclose()
+            desktop.bridge.close()
+
+
+async def test_without_a_service_on_the_bus_the_status_line_says_it(qtbot: QtBot) -> None:
+    lines: list[str] = []
+    opened: list[Notification] = []
+    notifier = Notifier(open_target=opened.append, status_line=lines.append)
+    channels: list[Channel] = []
+    notifier.sent.connect(lambda _n, ch: channels.append(ch))
+    try:
+        notifier.send(_failure("alpha"))
+        await until(lambda: channels, what="a fallback")
+        assert channels == [Channel.STATUS]
+        assert lines == ["alpha stopped working. It crashed. Open Switchboard to see its log."]
+    finally:
+        await notifier.aclose()
+
+
+def _failure(server: str) -> Notification:
+    from switchboard.core.events import StateChanged
+    from switchboard.ui.notify import failure_notification
+
+    return failure_notification(
+        StateChanged(server, ServerState.BACKOFF, ServerState.FAILED, "It crashed.")
+    )

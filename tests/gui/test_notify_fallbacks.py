@@ -1,0 +1,200 @@
+"""The Notifier's logic with fakes: folding repeated failures, the tray balloon and the
+status line when there is no notification service, and which clicks open what."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QSystemTrayIcon
+from pytestqt.qtbot import QtBot
+
+from switchboard.auth.consent import ConsentRequest
+from switchboard.core.events import Notice, StateChanged
+from switchboard.core.state import ServerState
+from switchboard.ui.notify import (
+    Channel,
+    Kind,
+    Notification,
+    Notifier,
+    ServiceError,
+    Urgency,
+    consent_notification,
+    failure_notification,
+)
+from tests.gui.conftest import until
+
+
+class FakeService:
+    """Records (notification, replaces_id); ids count from 1; can refuse (no service)."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.calls: list[tuple[Notification, int]] = []
+        self.refuse = refuse
+        self.closed = False
+
+    async def notify(self, notification: Notification, replaces_id: int) -> int:
+        if self.refuse:
+            raise ServiceError("org.freedesktop.DBus.Error.ServiceUnknown: no service")
+        self.calls.append((notification, replaces_id))
+        return len(self.calls)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeIcon(QSystemTrayIcon):
+    """A tray icon that is 'shown' and records balloons (no tray host offscreen)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[tuple[str, str, QSystemTrayIcon.MessageIcon]] = []
+
+    def isVisible(self) -> bool:
+        return True
+
+    def showMessage(self, title: str, msg: str, icon: object, msecs: int = 10000) -> None:  # type: ignore[override]
+        assert isinstance(icon, QSystemTrayIcon.MessageIcon)
+        self.messages.append((title, msg, icon))
+
+
+def failed(server: str, detail: str = "Exited with code 1.") -> StateChanged:
+    return StateChanged(server, ServerState.BACKOFF, ServerState.FAILED, detail)
+
+
+def request() -> ConsentRequest:
+    return ConsentRequest(
+        id="r1",
+        client_id="c",
+        client_name="Cursor",
+        redirect_uri="http://127.0.0.1:1/cb",
+        redirect_host="127.0.0.1",
+        server="echo",
+        resource="r",
+        scopes=("mcp",),
+        created_at=0.0,
+    )
+
+
+def test_what_each_notification_says() -> None:
+    n = failure_notification(failed("alpha"))
+    assert (n.kind, n.urgency, n.action_label) == (
+        Kind.FAILURE,
+        Urgency.CRITICAL,
+        "Open Switchboard",
+    )
+    assert n.title == "alpha stopped working"
+    assert n.body == "Exited with code 1. Open Switchboard to see its log."
+    c = consent_notification(request())
+    assert (c.kind, c.urgency, c.action_label) == (Kind.CONSENT, Urgency.NORMAL, "Review")
+    assert c.body == "Cursor wants to use echo. Approve or deny it in Switchboard."
+
+
+async def test_repeated_failures_of_one_server_are_folded_per_minute(qtbot: QtBot) -> None:
+    service, clock = FakeService(), Clock()
+    notifier = Notifier(open_target=lambda _n: None, service=service, clock=clock)
+    channels: list[tuple[str, Channel]] = []
+    notifier.sent.connect(lambda n, ch: channels.append((n.server, ch)))
+    notifier.send(failure_notification(failed("alpha")))
+    await until(lambda: len(service.calls) == 1)
+    for dt in (5, 20, 59):  # within the minute: folded, nothing sent
+        clock.now = 1000.0 + dt
+        notifier.send(failure_notification(failed("alpha")))
+    notifier.send(failure_notification(failed("beta")))  # another server: its own
+    await until(lambda: len(service.calls) == 2)
+    assert [n.server for n, _ in service.calls] == ["alpha", "beta"]
+    assert channels.count(("alpha", Channel.FOLDED)) == 3
+
+    clock.now = 1000.0 + 61  # a minute after the last one shown
+    notifier.send(failure_notification(failed("alpha", "Exited with code 3.")))
+    await until(lambda: len(service.calls) == 3)
+    third, replaces = service.calls[2]
+    assert third.body == (
+        "Exited with code 3. Open Switchboard to see its log. It failed 3 more times "
+        "since the last notification (folded into this one)."
+    )
+    assert replaces == 1  # replaces alpha's earlier bubble instead of stacking
+    # The count starts again.
+    clock.now = 1000.0 + 200
+    notifier.send(failure_notification(failed("alpha")))
+    await until(lambda: len(service.calls) == 4)
+    assert "folded" not in service.calls[3][0].body
+    await notifier.aclose()
+    assert service.closed
+
+
+async def test_no_service_falls_back_to_the_tray_balloon(qtbot: QtBot) -> None:
+    icon = FakeIcon()
+    opened: list[Notification] = []
+    notifier = Notifier(
+        open_target=opened.append, balloon=lambda: icon, service=FakeService(refuse=True)
+    )
+    notifier.attach_balloon(icon)
+    notifier.send(failure_notification(failed("alpha")))
+    await until(lambda: icon.messages, what="a balloon")
+    assert icon.messages == [
+        (
+            "alpha stopped working",
+            "Exited with code 1. Open Switchboard to see its log.",
+            QSystemTrayIcon.MessageIcon.Warning,
+        )
+    ]
+    icon.messageClicked.emit()  # the person clicks the balloon
+    assert [n.server for n in opened] == ["alpha"]
+    await notifier.aclose()
+    icon.deleteLater()
+
+
+async def test_neither_service_nor_tray_uses_the_status_line(qtbot: QtBot) -> None:
+    lines: list[str] = []
+    notifier = Notifier(open_target=lambda _n: None, status_line=lines.append, service=None)
+    notifier.send(consent_notification(request()))
+    assert lines == [
+        "A client asks for access. Cursor wants to use echo. Approve or deny it in Switchboard."
+    ]
+    await notifier.aclose()
+
+
+async def test_only_our_notifications_and_offered_actions_open_a_page(qtbot: QtBot) -> None:
+    service = FakeService()
+    opened: list[Notification] = []
+    notifier = Notifier(open_target=opened.append, service=service)
+    notifier.send(consent_notification(request()))
+    await until(lambda: service.calls)
+    notifier._action_invoked(99, "open")  # another app's notification
+    notifier._action_invoked(1, "snooze")  # an action we never offered
+    assert opened == []
+    notifier._action_invoked(1, "default")
+    assert [n.kind for n in opened] == [Kind.CONSENT]
+    notifier._closed(1)  # closed: a late click does nothing
+    notifier._action_invoked(1, "open")
+    assert len(opened) == 1
+    await notifier.aclose()
+
+
+async def test_watch_notices_but_not_consent_notices(qtbot: QtBot) -> None:
+    from PySide6.QtCore import QObject, Signal
+
+    class Bridge(QObject):
+        stateChanged = Signal(object)
+        consentRequested = Signal(object)
+        notice = Signal(object)
+
+    bridge = Bridge()
+    lines: list[str] = []
+    notifier = Notifier(open_target=lambda _n: None, status_line=lines.append, service=None)
+    notifier.watch(bridge)
+    bridge.notice.emit(Notice("keyring", "Keyring locked", "Unlock it and restart."))
+    bridge.notice.emit(Notice("consent", "Consent", "announced by consentRequested"))
+    bridge.stateChanged.emit(StateChanged("a", ServerState.RUNNING, ServerState.STOPPED))
+    bridge.stateChanged.emit(failed("a"))
+    assert lines == [
+        "Keyring locked. Unlock it and restart.",
+        "a stopped working. Exited with code 1. Open Switchboard to see its log.",
+    ]
+    await notifier.aclose()
