@@ -167,3 +167,27 @@ def _failure(server: str) -> Notification:
     return failure_notification(
         StateChanged(server, ServerState.BACKOFF, ServerState.FAILED, "It crashed.")
     )
+
+
+async def test_a_service_that_goes_and_comes_back(qtbot: QtBot) -> None:
+    """Each notification asks the bus again: no service -> status line; back -> D-Bus."""
+    lines: list[str] = []
+    notifier = Notifier(open_target=lambda _n: None, status_line=lines.append)
+    channels: list[Channel] = []
+    notifier.sent.connect(lambda _n, ch: channels.append(ch))
+    try:
+        async with fake_service() as service:
+            notifier.send(_failure("alpha"))
+            await service.call("alpha stopped working")
+            await until(lambda: channels == [Channel.DESKTOP], what="delivered")
+        notifier.send(_failure("beta"))  # the service has quit
+        await until(lambda: len(channels) == 2, what="a fallback")
+        assert channels[1] is Channel.STATUS
+        assert lines == ["beta stopped working. It crashed. Open Switchboard to see its log."]
+        async with fake_service() as service:
+            notifier.send(_failure("gamma"))
+            call = await service.call("gamma stopped working")
+            assert call["hints"]["urgency"] == ["y", 2]
+            await until(lambda: len(channels) == 3 and channels[2] is Channel.DESKTOP)
+    finally:
+        await notifier.aclose()

@@ -46,6 +46,8 @@ DESKTOP_ENTRY = "dev.switchboard.switchboard"
 BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
 INTERFACE = "org.freedesktop.Notifications"
+CALL_TIMEOUT = 10.0
+"""Seconds to wait for ``Notify``'s answer before using the fallback."""
 OPEN_ACTION = "open"
 """Action key of the one button; ``default`` (a click on the bubble) does the same."""
 
@@ -250,7 +252,11 @@ class FreedesktopService:
                 -1,
             ),
         )
-        reply = await router.send_and_get_reply(msg)
+        try:
+            reply = await asyncio.wait_for(router.send_and_get_reply(msg), CALL_TIMEOUT)
+        except Exception as exc:  # the bus went away, or a service that never answers
+            await self.aclose()  # reconnect on the next notification
+            raise ServiceError(f"no answer from {BUS_NAME}: {exc!r}") from exc
         if reply.header.message_type is MessageType.error:
             name = reply.header.fields.get(HeaderFields.error_name)
             raise ServiceError(f"{name}: {reply.body[0] if reply.body else ''}")
