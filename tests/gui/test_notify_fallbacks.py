@@ -8,6 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from switchboard.auth.consent import ConsentRequest
 from switchboard.core.events import Notice, StateChanged
+from switchboard.core.paths import AppPaths
 from switchboard.core.state import ServerState
 from switchboard.ui.notify import (
     Channel,
@@ -198,3 +199,35 @@ async def test_watch_notices_but_not_consent_notices(qtbot: QtBot) -> None:
         "a stopped working. Exited with code 1. Open Switchboard to see its log.",
     ]
     await notifier.aclose()
+
+
+async def test_the_tray_hands_notifications_to_the_notifier(paths: AppPaths) -> None:
+    """With a notifier (the app), a real failure is announced once, through it, and the
+    tray's ``notified`` still reports it; the balloon is the notifier's fallback."""
+    from switchboard.core.spec import RestartPolicy, ServerSpec
+    from switchboard.ui.tray import TrayController
+    from tests.conftest import fixture_cmd
+    from tests.gui.conftest import running
+
+    async with running(paths) as (engine, bridge):
+        cmd, args = fixture_cmd("crash_loop.py")
+        fast = RestartPolicy(initial_delay=0.01, max_delay=0.02, max_restarts=1)
+        await engine.add_server(ServerSpec(name="broken", command=cmd, args=args, restart=fast))
+        icon = FakeIcon()
+        service = FakeService(refuse=True)
+        notifier = Notifier(open_target=lambda _n: None, balloon=lambda: icon, service=service)
+        notifier.watch(bridge)
+        tray = TrayController(
+            bridge, open_window=lambda: None, on_quit=lambda: None, icon=icon, notifier=notifier
+        )
+        notes: list[str] = []
+        tray.notified.connect(lambda title, _text: notes.append(title))
+        channels: list[Channel] = []
+        notifier.sent.connect(lambda _n, ch: channels.append(ch))
+        await engine.start_server("broken")
+        await until(lambda: notes, what="a failure notification")
+        assert notes == ["broken stopped working"]
+        assert [m[0] for m in icon.messages] == ["broken stopped working"]  # once, not twice
+        assert channels == [Channel.BALLOON]  # sent once (a second send would be FOLDED)
+        await notifier.aclose()
+        tray.close()
