@@ -3,6 +3,8 @@ status line when there is no notification service, and which clicks open what.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
@@ -96,37 +98,81 @@ def test_what_each_notification_says() -> None:
     assert c.body == "Cursor wants to use echo. Approve or deny it in Switchboard."
 
 
+class Later:
+    """The ``later`` seam: records (delay, fn); the test runs them when it moves time."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[float, Callable[[], None]]] = []
+
+    def __call__(self, delay: float, fn: Callable[[], None]) -> None:
+        self.pending.append((delay, fn))
+
+    def run(self) -> list[float]:
+        due, self.pending = self.pending, []
+        for _delay, fn in due:
+            fn()
+        return [d for d, _ in due]
+
+
 async def test_repeated_failures_of_one_server_are_folded_per_minute(qtbot: QtBot) -> None:
-    service, clock = FakeService(), Clock()
-    notifier = Notifier(open_target=lambda _n: None, service=service, clock=clock)
+    service, clock, later = FakeService(), Clock(), Later()
+    notifier = Notifier(open_target=lambda _n: None, service=service, clock=clock, later=later)
     channels: list[tuple[str, Channel]] = []
     notifier.sent.connect(lambda n, ch: channels.append((n.server, ch)))
     notifier.send(failure_notification(failed("alpha")))
     await until(lambda: len(service.calls) == 1)
-    for dt in (5, 20, 59):  # within the minute: folded, nothing sent
+    assert later.pending == []  # nothing folded yet, nothing to say later
+    for dt, code in ((5, 2), (20, 3), (45, 4)):  # within the minute: folded
         clock.now = 1000.0 + dt
-        notifier.send(failure_notification(failed("alpha")))
+        notifier.send(failure_notification(failed("alpha", f"Exited with code {code}.")))
     notifier.send(failure_notification(failed("beta")))  # another server: its own
     await until(lambda: len(service.calls) == 2)
     assert [n.server for n, _ in service.calls] == ["alpha", "beta"]
     assert channels.count(("alpha", Channel.FOLDED)) == 3
 
-    clock.now = 1000.0 + 61  # a minute after the last one shown
-    notifier.send(failure_notification(failed("alpha", "Exited with code 3.")))
+    # The minute ends: the latest is shown once, replacing the first bubble.
+    clock.now = 1060.0
+    assert later.run() == [55.0]  # scheduled at the first fold (t=5) for t=60
     await until(lambda: len(service.calls) == 3)
-    third, replaces = service.calls[2]
-    assert third.body == (
-        "Exited with code 3. Open Switchboard to see its log. It failed 3 more times "
+    summary, replaces = service.calls[2]
+    assert summary.body == (
+        "Exited with code 4. Open Switchboard to see its log. It failed 2 more times "
         "since the last notification (folded into this one)."
     )
-    assert replaces == 1  # replaces alpha's earlier bubble instead of stacking
-    # The count starts again.
-    clock.now = 1000.0 + 200
-    notifier.send(failure_notification(failed("alpha")))
+    assert replaces == 1
+
+    # That started a new minute: one more failure in it is folded, then said alone.
+    clock.now = 1070.0
+    notifier.send(failure_notification(failed("alpha", "Exited with code 5.")))
+    assert later.pending and later.pending[0][0] == 50.0
+    clock.now = 1120.0
+    later.run()
     await until(lambda: len(service.calls) == 4)
-    assert "folded" not in service.calls[3][0].body
+    assert service.calls[3] == (failure_notification(failed("alpha", "Exited with code 5.")), 3)
+
+    # Quiet for over a minute: the next failure is shown at once, nothing folded.
+    clock.now = 1300.0
+    notifier.send(failure_notification(failed("alpha")))
+    await until(lambda: len(service.calls) == 5)
+    assert "folded" not in service.calls[4][0].body
+    assert later.pending == []
     await notifier.aclose()
     assert service.closed
+
+
+async def test_folding_uses_the_loop_timer_by_default(qtbot: QtBot) -> None:
+    service = FakeService()
+    # A stopped clock: the three sends are in one window whatever the machine's speed;
+    # the loop's timer (real time) ends it.
+    notifier = Notifier(
+        open_target=lambda _n: None, service=service, clock=lambda: 0.0, fold_seconds=0.05
+    )
+    for code in (1, 2, 3):
+        notifier.send(failure_notification(failed("alpha", f"Exited with code {code}.")))
+    await until(lambda: len(service.calls) == 2, what="the folded summary")
+    assert service.calls[1][0].body.startswith("Exited with code 3.")
+    assert "1 more time since" in service.calls[1][0].body
+    await notifier.aclose()
 
 
 async def test_no_service_falls_back_to_the_tray_balloon(qtbot: QtBot) -> None:

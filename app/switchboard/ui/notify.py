@@ -18,7 +18,8 @@ spec's ``Notify`` takes ``replaces_id`` as ``uint32`` and ``urgency`` as a byte,
 GDBus-based services (GNOME Shell, dunst) refuse a call whose signature differs.
 
 Repeated failures of the same server are folded: at most one notification per server
-per ``fold_seconds`` (a minute); the next one says how many were folded meanwhile.
+per ``fold_seconds`` (a minute); when the minute ends, the latest is shown once (replacing
+the earlier bubble) and says how many more were folded.
 """
 
 from __future__ import annotations
@@ -274,12 +275,28 @@ class FreedesktopService:
                 await stack.aclose()
 
 
+@dataclasses.dataclass
+class _Fold:
+    """Folding state of one key: when its notification was last shown, how many were
+    folded since, the latest of those, and the desktop id to replace."""
+
+    shown_at: float
+    folded: int = 0
+    latest: Notification | None = None
+    nid: int = 0
+
+
 class Notifier(QObject):
     """Delivers :class:`Notification` s through the best channel; see the module doc.
 
     Seams: ``service`` (``None``: no D-Bus, e.g. not Linux), ``balloon`` (the tray icon
     if there is one), ``status_line`` (the window's), ``open_target`` (what a click on
-    the action opens), ``clock`` (for folding).
+    the action opens), ``clock`` and ``later`` (for folding: ``later(delay, fn)`` runs
+    ``fn`` after ``delay`` seconds; the running loop's ``call_later`` by default).
+
+    Folding: the first failure of a server is shown at once; more within
+    ``fold_seconds`` are counted, and when that window ends the latest is shown once,
+    replacing the earlier bubble and saying how many more there were.
     """
 
     sent = Signal(object, object)
@@ -296,6 +313,7 @@ class Notifier(QObject):
         service: NotificationService | bool | None = True,
         clock: Callable[[], float] = time.monotonic,
         fold_seconds: float = 60.0,
+        later: Callable[[float, Callable[[], None]], object] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -307,8 +325,9 @@ class Notifier(QObject):
         self.service: NotificationService | None = service or None
         self._clock = clock
         self.fold_seconds = fold_seconds
-        self._last: dict[str, tuple[float, int, int]] = {}
-        """fold key -> (time last shown, folded since, desktop id or 0)"""
+        self._later = later
+        self._folds: dict[str, _Fold] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._shown: dict[int, Notification] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_balloon: Notification | None = None
@@ -334,19 +353,39 @@ class Notifier(QObject):
     # -- sending -----------------------------------------------------------------------
     def send(self, notification: Notification) -> None:
         log.info("notification: %s: %s", notification.title, notification.body)
-        replaces = 0
         key = notification.fold_key
-        if key:
-            now = self._clock()
-            last = self._last.get(key)
-            if last is not None and now - last[0] < self.fold_seconds:
-                self._last[key] = (last[0], last[1] + 1, last[2])
-                self.sent.emit(notification, Channel.FOLDED)
-                return
-            folded = last[1] if last is not None else 0
-            replaces = last[2] if last is not None else 0
-            notification = notification.with_folded(folded)
-            self._last[key] = (now, 0, 0)
+        if not key:
+            self._dispatch(notification, 0)
+            return
+        now = self._clock()
+        fold = self._folds.get(key)
+        if fold is not None and now - fold.shown_at < self.fold_seconds:
+            if fold.folded == 0:
+                self._schedule(fold.shown_at + self.fold_seconds - now, key)
+            fold.folded += 1
+            fold.latest = notification
+            self.sent.emit(notification, Channel.FOLDED)
+            return
+        self._show_folded(key, notification, 0 if fold is None else fold.folded, now)
+
+    def _schedule(self, delay: float, key: str) -> None:
+        def flush() -> None:
+            fold = self._folds.get(key)
+            if fold is not None and fold.folded > 0 and fold.latest is not None:
+                self._show_folded(key, fold.latest, fold.folded - 1, self._clock())
+
+        if self._later is not None:
+            self._later(max(delay, 0.0), flush)
+            return
+        with contextlib.suppress(RuntimeError):  # no loop: the next failure says it
+            self._timers[key] = asyncio.get_running_loop().call_later(max(delay, 0.0), flush)
+
+    def _show_folded(self, key: str, notification: Notification, more: int, now: float) -> None:
+        previous = self._folds.get(key)
+        self._folds[key] = _Fold(shown_at=now)
+        self._dispatch(notification.with_folded(more), previous.nid if previous else 0)
+
+    def _dispatch(self, notification: Notification, replaces: int) -> None:
         if self.service is None:
             self._fallback(notification)
             return
@@ -369,10 +408,9 @@ class Notifier(QObject):
             self._fallback(notification)
             return
         self._shown[nid] = notification
-        key = notification.fold_key
-        if key and key in self._last:
-            t, folded, _ = self._last[key]
-            self._last[key] = (t, folded, nid)
+        fold = self._folds.get(notification.fold_key)
+        if fold is not None:
+            fold.nid = nid
         self.sent.emit(notification, Channel.DESKTOP)
 
     def _fallback(self, notification: Notification) -> None:
@@ -409,6 +447,8 @@ class Notifier(QObject):
         self.opened.emit(notification)
 
     async def aclose(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
