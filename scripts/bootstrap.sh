@@ -13,7 +13,8 @@ APT_APP=(libgl1 libegl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3
   libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 gnome-keyring dbus-daemon)
 APT_TEST=(xvfb xauth trayer xdotool dbus-x11 imagemagick x11-utils
-  python3-venv python3-dev build-essential git desktop-file-utils appstream)  # .deb test
+  python3-venv python3-dev build-essential git desktop-file-utils appstream  # .deb test
+  dunst)  # a real notification daemon (tests/gui/test_notify_dunst.py)
 
 missing=()
 want=("${APT_APP[@]}")

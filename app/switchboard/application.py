@@ -51,7 +51,7 @@ class Desktop:
         on_quit: Callable[[], None] = lambda: None,
         use_tray: bool | None = None,
         tray_icon: QSystemTrayIcon | None = None,
-        notifications: NotificationService | bool | None = None,
+        notifications: NotificationService | str | bool | None = None,
     ) -> None:
         from switchboard.ui.bridge import EngineBridge
         from switchboard.ui.consent import ConsentPresenter
@@ -72,7 +72,8 @@ class Desktop:
         self.tray: TrayController | None = None
         # Desktop notifications (freedesktop service, else the tray balloon, else the
         # window's status line); ``notifications`` is the D-Bus seam (True: the session
-        # bus, as run_gui asks; None, the default for tests and benchmarks: no D-Bus).
+        # bus, as run_gui asks; a string: that bus address; None, the default for tests
+        # and benchmarks: no D-Bus).
         self.notifier: Notifier = Notifier(
             open_target=self.open_notification,
             balloon=lambda: self.tray.icon if self.tray is not None else None,
@@ -179,7 +180,7 @@ def build_desktop(
     on_quit: Callable[[], None] = lambda: None,
     use_tray: bool | None = None,
     tray_icon: QSystemTrayIcon | None = None,
-    notifications: NotificationService | bool | None = None,
+    notifications: NotificationService | str | bool | None = None,
 ) -> Desktop:
     return Desktop(
         engine,

@@ -1,16 +1,10 @@
-"""Desktop notifications over a real session bus, against a small fake
-``org.freedesktop.Notifications`` service (tests/gui/fake_notifications.py, a process)."""
+"""Desktop notifications over a real D-Bus (a private bus per test, see notify_bus.py),
+against a small fake ``org.freedesktop.Notifications`` service (fake_notifications.py,
+a process) that records the calls and emits ActionInvoked."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import os
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -22,69 +16,19 @@ from switchboard.core.state import ServerState
 from switchboard.ui.notify import Channel, Notification, Notifier
 from tests.conftest import fixture_cmd
 from tests.gui.conftest import consent_broker, running, until
+from tests.gui.notify_bus import HAVE_DBUS_DAEMON, fake_service, private_bus
 
 pytestmark = pytest.mark.skipif(
-    not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
-    reason="needs a D-Bus session bus (scripts/test runs pytest in dbus-run-session)",
+    not HAVE_DBUS_DAEMON, reason="needs dbus-daemon (scripts/bootstrap.sh installs it)"
 )
-
-FAKE = Path(__file__).with_name("fake_notifications.py")
-
-
-class FakeService:
-    """The fake service process: its recorded Notify calls, and ActionInvoked on demand."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.calls: list[dict[str, Any]] = []
-        self._reader = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        async for line in self.proc.stdout:
-            self.calls.append(json.loads(line))
-
-    async def invoke(self, nid: int, key: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"invoke {nid} {key}\n".encode())
-        await self.proc.stdin.drain()
-
-    async def call(self, summary: str) -> dict[str, Any]:
-        await until(
-            lambda: any(c["summary"] == summary for c in self.calls),
-            what=f"a Notify call {summary!r}",
-        )
-        return next(c for c in self.calls if c["summary"] == summary)
-
-
-@contextlib.asynccontextmanager
-async def fake_service() -> AsyncIterator[FakeService]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(FAKE),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    ready = json.loads(await asyncio.wait_for(proc.stdout.readline(), 15))
-    assert ready["ready"], f"the notification name is taken on this bus: {ready}"
-    service = FakeService(proc)
-    try:
-        yield service
-    finally:
-        proc.stdin.close()
-        proc.terminate()
-        await proc.wait()
-        service._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await service._reader
 
 
 async def test_failure_and_consent_reach_the_notification_service_and_open_the_page(
-    paths: AppPaths, qtbot: QtBot
+    paths: AppPaths, qtbot: QtBot, tmp_path: Path
 ) -> None:
     async with (
-        fake_service() as service,
+        private_bus(tmp_path) as bus,
+        fake_service(bus) as service,
         running(paths, with_broker=True) as (engine, _bridge),
     ):
         cmd, args = fixture_cmd("crash_loop.py")
@@ -92,7 +36,7 @@ async def test_failure_and_consent_reach_the_notification_service_and_open_the_p
         await engine.add_server(ServerSpec(name="broken", command=cmd, args=args, restart=fast))
         cmd, args = fixture_cmd("echo_server.py")
         await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
-        desktop = build_desktop(engine, paths=paths, use_tray=False, notifications=True)
+        desktop = build_desktop(engine, paths=paths, use_tray=False, notifications=bus)
         qtbot.addWidget(desktop.window)
         channels: list[Channel] = []
         desktop.notifier.sent.connect(lambda _n, ch: channels.append(ch))
@@ -145,19 +89,22 @@ async def test_failure_and_consent_reach_the_notification_service_and_open_the_p
             desktop.bridge.close()
 
 
-async def test_without_a_service_on_the_bus_the_status_line_says_it(qtbot: QtBot) -> None:
+async def test_without_a_service_on_the_bus_the_status_line_says_it(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
     lines: list[str] = []
     opened: list[Notification] = []
-    notifier = Notifier(open_target=opened.append, status_line=lines.append)
     channels: list[Channel] = []
-    notifier.sent.connect(lambda _n, ch: channels.append(ch))
-    try:
-        notifier.send(_failure("alpha"))
-        await until(lambda: channels, what="a fallback")
-        assert channels == [Channel.STATUS]
-        assert lines == ["alpha stopped working. It crashed. Open Switchboard to see its log."]
-    finally:
-        await notifier.aclose()
+    async with private_bus(tmp_path) as bus:
+        notifier = Notifier(open_target=opened.append, status_line=lines.append, service=bus)
+        notifier.sent.connect(lambda _n, ch: channels.append(ch))
+        try:
+            notifier.send(_failure("alpha"))
+            await until(lambda: channels, what="a fallback")
+            assert channels == [Channel.STATUS]
+            assert lines == ["alpha stopped working. It crashed. Open Switchboard to see its log."]
+        finally:
+            await notifier.aclose()
 
 
 def _failure(server: str) -> Notification:
@@ -169,14 +116,21 @@ def _failure(server: str) -> Notification:
     )
 
 
-async def test_a_service_that_goes_and_comes_back(qtbot: QtBot) -> None:
+async def test_a_service_that_goes_and_comes_back(qtbot: QtBot, tmp_path: Path) -> None:
     """Each notification asks the bus again: no service -> status line; back -> D-Bus."""
     lines: list[str] = []
-    notifier = Notifier(open_target=lambda _n: None, status_line=lines.append)
     channels: list[Channel] = []
-    notifier.sent.connect(lambda _n, ch: channels.append(ch))
+    async with private_bus(tmp_path) as bus:
+        notifier = Notifier(open_target=lambda _n: None, status_line=lines.append, service=bus)
+        notifier.sent.connect(lambda _n, ch: channels.append(ch))
+        await _goes_and_comes_back(notifier, bus, channels, lines)
+
+
+async def _goes_and_comes_back(
+    notifier: Notifier, bus: str, channels: list[Channel], lines: list[str]
+) -> None:
     try:
-        async with fake_service() as service:
+        async with fake_service(bus) as service:
             notifier.send(_failure("alpha"))
             await service.call("alpha stopped working")
             await until(lambda: channels == [Channel.DESKTOP], what="delivered")
@@ -184,7 +138,7 @@ async def test_a_service_that_goes_and_comes_back(qtbot: QtBot) -> None:
         await until(lambda: len(channels) == 2, what="a fallback")
         assert channels[1] is Channel.STATUS
         assert lines == ["beta stopped working. It crashed. Open Switchboard to see its log."]
-        async with fake_service() as service:
+        async with fake_service(bus) as service:
             notifier.send(_failure("gamma"))
             call = await service.call("gamma stopped working")
             assert call["hints"]["urgency"] == ["y", 2]

@@ -289,7 +289,8 @@ class _Fold:
 class Notifier(QObject):
     """Delivers :class:`Notification` s through the best channel; see the module doc.
 
-    Seams: ``service`` (``None``: no D-Bus, e.g. not Linux), ``balloon`` (the tray icon
+    Seams: ``service`` (``True``: the session bus; a string: that bus address; ``None``:
+    no D-Bus, e.g. not Linux; or a :class:`NotificationService`), ``balloon`` (the tray icon
     if there is one), ``status_line`` (the window's), ``open_target`` (what a click on
     the action opens), ``clock`` and ``later`` (for folding: ``later(delay, fn)`` runs
     ``fn`` after ``delay`` seconds; the running loop's ``call_later`` by default).
@@ -310,7 +311,7 @@ class Notifier(QObject):
         open_target: Callable[[Notification], None],
         balloon: Callable[[], QSystemTrayIcon | None] = lambda: None,
         status_line: Callable[[str], None] = lambda _text: None,
-        service: NotificationService | bool | None = True,
+        service: NotificationService | str | bool | None = True,
         clock: Callable[[], float] = time.monotonic,
         fold_seconds: float = 60.0,
         later: Callable[[float, Callable[[], None]], object] | None = None,
@@ -320,8 +321,9 @@ class Notifier(QObject):
         self._open_target = open_target
         self._balloon = balloon
         self._status_line = status_line
-        if service is True:
-            service = _default_service(self._action_invoked, self._closed)
+        if service is True or isinstance(service, str):
+            bus = service if isinstance(service, str) else "SESSION"
+            service = _default_service(self._action_invoked, self._closed, bus)
         self.service: NotificationService | None = service or None
         self._clock = clock
         self.fold_seconds = fold_seconds
@@ -459,10 +461,10 @@ class Notifier(QObject):
 
 
 def _default_service(
-    on_action: Callable[[int, str], None], on_closed: Callable[[int], None]
+    on_action: Callable[[int, str], None], on_closed: Callable[[int], None], bus: str
 ) -> NotificationService | None:
     try:
         import jeepney  # noqa: F401  (Linux only: keyring's Secret Service dependency)
     except ImportError:
         return None
-    return FreedesktopService(on_action=on_action, on_closed=on_closed)
+    return FreedesktopService(on_action=on_action, on_closed=on_closed, bus=bus)
