@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import importlib.util
 import logging
 import time
 from collections.abc import Callable
@@ -463,8 +464,8 @@ class Notifier(QObject):
 def _default_service(
     on_action: Callable[[int, str], None], on_closed: Callable[[int], None], bus: str
 ) -> NotificationService | None:
-    try:
-        import jeepney  # noqa: F401  (Linux only: keyring's Secret Service dependency)
-    except ImportError:
+    # jeepney is Linux-only (as keyring's Secret Service dependency); imported on the
+    # first notification, not at start-up.
+    if importlib.util.find_spec("jeepney") is None:
         return None
     return FreedesktopService(on_action=on_action, on_closed=on_closed, bus=bus)
