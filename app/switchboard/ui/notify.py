@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import functools
 import importlib.util
 import logging
 import time
@@ -136,18 +137,20 @@ def notice_notification(notice: Notice) -> Notification:
     return Notification(Kind.NOTICE, notice.title, notice.text)
 
 
+@functools.cache
 def notification_icon() -> str:
-    """The app icon as a file path (the spec's ``app_icon`` takes a path or a name)."""
+    """The app icon as a file path (the spec's ``app_icon`` takes a path or a name):
+    128 px (sharp in a bubble at 2x), else the largest PNG, else the SVG. Looked up once."""
     from switchboard.ui.icons import icons_dir
 
     root = icons_dir()
+    preferred = root / "hicolor" / "128x128" / "apps" / "switchboard.png"
+    if preferred.is_file():
+        return str(preferred)
     pngs = sorted(
         (root / "hicolor").glob("*/apps/switchboard.png"),
         key=lambda p: int(p.parent.parent.name.split("x")[0] or 0),
     )
-    for png in reversed(pngs):
-        if png.parent.parent.name.split("x")[0] in ("128", "256", "64"):
-            return str(png)
     if pngs:
         return str(pngs[-1])
     svg = root / "switchboard.svg"
