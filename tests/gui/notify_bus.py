@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from switchboard.auth.consent import ConsentRequest
 from tests.gui.conftest import until
 
 FAKE = Path(__file__).with_name("fake_notifications.py")
@@ -111,3 +112,18 @@ async def fake_service(address: str) -> AsyncIterator[FakeService]:
         service._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await service._reader
+
+
+def consent_request() -> ConsentRequest:
+    """A pending consent request as the broker would hand it to a notifier."""
+    return ConsentRequest(
+        id="r1",
+        client_id="c",
+        client_name="Cursor",
+        redirect_uri="http://127.0.0.1:1/cb",
+        redirect_host="127.0.0.1",
+        server="echo",
+        resource="r",
+        scopes=("mcp",),
+        created_at=0.0,
+    )

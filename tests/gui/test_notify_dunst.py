@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from switchboard.auth.consent import ConsentRequest
 from switchboard.core.events import StateChanged
 from switchboard.core.state import ServerState
 from switchboard.ui.notify import (
@@ -27,7 +26,7 @@ from switchboard.ui.notify import (
     failure_notification,
 )
 from tests.gui.conftest import until
-from tests.gui.notify_bus import HAVE_DBUS_DAEMON, private_bus
+from tests.gui.notify_bus import HAVE_DBUS_DAEMON, consent_request, private_bus
 
 pytestmark = pytest.mark.skipif(
     not (HAVE_DBUS_DAEMON and os.environ.get("DISPLAY") and shutil.which("dunst")),
@@ -103,7 +102,7 @@ async def test_dunst_shows_ours_and_its_action_opens_the_page(tmp_path: Path, qt
             await until(lambda: opened, what="ActionInvoked from dunst")
             assert opened == [failure]
 
-            notifier.send(consent_notification(_request()))
+            notifier.send(consent_notification(consent_request()))
             await until(lambda: len(channels) == 2, what="the consent notification")
             assert channels[1] is Channel.DESKTOP
             shown = {n["summary"]: n for n in await _history(bus)}
@@ -116,17 +115,3 @@ async def test_dunst_shows_ours_and_its_action_opens_the_page(tmp_path: Path, qt
             assert shown["A client asks for access"]["timeout"] > 0  # normal urgency
         finally:
             await notifier.aclose()
-
-
-def _request() -> ConsentRequest:
-    return ConsentRequest(
-        id="r1",
-        client_id="c",
-        client_name="Cursor",
-        redirect_uri="http://127.0.0.1:1/cb",
-        redirect_host="127.0.0.1",
-        server="echo",
-        resource="r",
-        scopes=("mcp",),
-        created_at=0.0,
-    )

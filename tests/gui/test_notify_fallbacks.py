@@ -8,7 +8,6 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
-from switchboard.auth.consent import ConsentRequest
 from switchboard.core.events import Notice, StateChanged
 from switchboard.core.paths import AppPaths
 from switchboard.core.state import ServerState
@@ -23,6 +22,7 @@ from switchboard.ui.notify import (
     failure_notification,
 )
 from tests.gui.conftest import until
+from tests.gui.notify_bus import consent_request
 
 
 class FakeService:
@@ -70,20 +70,6 @@ def failed(server: str, detail: str = "Exited with code 1.") -> StateChanged:
     return StateChanged(server, ServerState.BACKOFF, ServerState.FAILED, detail)
 
 
-def request() -> ConsentRequest:
-    return ConsentRequest(
-        id="r1",
-        client_id="c",
-        client_name="Cursor",
-        redirect_uri="http://127.0.0.1:1/cb",
-        redirect_host="127.0.0.1",
-        server="echo",
-        resource="r",
-        scopes=("mcp",),
-        created_at=0.0,
-    )
-
-
 def test_what_each_notification_says() -> None:
     n = failure_notification(failed("alpha"))
     assert (n.kind, n.urgency, n.action_label) == (
@@ -93,7 +79,7 @@ def test_what_each_notification_says() -> None:
     )
     assert n.title == "alpha stopped working"
     assert n.body == "Exited with code 1. Open Switchboard to see its log."
-    c = consent_notification(request())
+    c = consent_notification(consent_request())
     assert (c.kind, c.urgency, c.action_label) == (Kind.CONSENT, Urgency.NORMAL, "Review")
     assert c.body == "Cursor wants to use echo. Approve or deny it in Switchboard."
 
@@ -200,7 +186,7 @@ async def test_no_service_falls_back_to_the_tray_balloon(qtbot: QtBot) -> None:
 async def test_neither_service_nor_tray_uses_the_status_line(qtbot: QtBot) -> None:
     lines: list[str] = []
     notifier = Notifier(open_target=lambda _n: None, status_line=lines.append, service=None)
-    notifier.send(consent_notification(request()))
+    notifier.send(consent_notification(consent_request()))
     assert lines == [
         "A client asks for access. Cursor wants to use echo. Approve or deny it in Switchboard."
     ]
@@ -211,7 +197,7 @@ async def test_only_our_notifications_and_offered_actions_open_a_page(qtbot: QtB
     service = FakeService()
     opened: list[Notification] = []
     notifier = Notifier(open_target=opened.append, service=service)
-    notifier.send(consent_notification(request()))
+    notifier.send(consent_notification(consent_request()))
     await until(lambda: service.calls)
     notifier._action_invoked(99, "open")  # another app's notification
     notifier._action_invoked(1, "snooze")  # an action we never offered

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -56,12 +55,6 @@ async def eng(engine: Engine) -> Engine:
     await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
     await engine.add_server(ServerSpec(name="open", command=cmd, args=args, auth=AuthMode.OFF))
     return engine
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
-        yield client
 
 
 def authorize_params(client_id: str, url: str, **over: str) -> dict[str, str]:

@@ -14,10 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from switchboard.core.spec import RestartPolicy
 from switchboard.engine import Engine
-from tests.conftest import fixture_cmd
-from tests.fixtures.gw_helpers import RawClient, add_started, rpc
+from tests.fixtures.gw_helpers import RawClient, rpc
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,20 +24,6 @@ pytestmark = pytest.mark.timeout(60)
 class Event:
     id: str | None
     data: dict[str, Any] | None
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
-        yield client
-
-
-@pytest.fixture
-async def mux_url(engine: Engine) -> str:
-    cmd, args = fixture_cmd("gw_mux_server.py")
-    return await add_started(
-        engine, "mux", cmd, args, restart=RestartPolicy(initial_delay=0.05, jitter=0)
-    )
 
 
 async def events(response: httpx.Response) -> AsyncIterator[Event]:

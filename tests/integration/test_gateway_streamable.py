@@ -6,31 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from switchboard.core.spec import RestartPolicy, ServerSpec
+from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import RawClient, add_started, parse_response, rpc, sse_messages
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
-        yield client
-
-
-@pytest.fixture
-async def mux_url(engine: Engine) -> str:
-    cmd, args = fixture_cmd("gw_mux_server.py")
-    return await add_started(
-        engine, "mux", cmd, args, restart=RestartPolicy(initial_delay=0.05, jitter=0)
-    )
 
 
 async def stats(client: RawClient) -> dict[str, object]:
