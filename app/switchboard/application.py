@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from switchboard.core.errors import SwitchboardError
+from switchboard.core.errors import ConfigError, SwitchboardError
 from switchboard.core.events import StateChanged
 from switchboard.core.paths import AppPaths
 from switchboard.core.state import ServerState
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QSystemTrayIcon
 
     from switchboard.engine import Engine
+    from switchboard.store.config import ConfigStore
     from switchboard.ui.bridge import EngineBridge
     from switchboard.ui.consent import ConsentPresenter
     from switchboard.ui.mainwindow import MainWindow
@@ -255,13 +256,19 @@ def run_gui(
         wake.timeout.connect(lambda: None)
 
         engine = (engine_factory or Engine)(paths)
-        try:
-            await engine.start()
-        except SwitchboardError as exc:
-            if early is not None:
-                early.hide()
-            await _startup_error(exc)
-            return 1
+        while True:
+            try:
+                await engine.start()
+                break
+            except SwitchboardError as exc:
+                if early is not None:
+                    early.hide()
+                damaged = isinstance(exc, ConfigError) and engine.store.path.exists()
+                if not await _startup_error(exc, engine.store if damaged else None):
+                    return 1
+                engine = (engine_factory or Engine)(paths)  # restored: try again
+                if early is not None:
+                    early.show()
         desktop = build_desktop(
             engine, paths=paths, on_quit=quit_event.set, tray_icon=early, notifications=True
         )
@@ -286,18 +293,26 @@ def run_gui(
         collector.stop()
 
 
-async def _startup_error(exc: SwitchboardError) -> None:
-    """Tell the person why Switchboard cannot start, without blocking the loop."""
+async def _startup_error(exc: SwitchboardError, store: ConfigStore | None = None) -> bool:
+    """Tell the person why Switchboard cannot start, without blocking the loop.
+
+    With ``store`` (the config file is damaged) and a good backup, the box offers to put
+    that backup back; returns True when it did (the caller then starts again)."""
     from PySide6.QtWidgets import QMessageBox
 
     from switchboard.ui.icons import app_icon
 
     log.error("cannot start: %s", exc)
     box = QMessageBox(QMessageBox.Icon.Critical, "Switchboard cannot start", exc.message)
+    box.setObjectName("startup-error")
     box.setWindowIcon(app_icon())
     if exc.hint:
         box.setInformativeText(exc.hint)
-    done = asyncio.get_running_loop().create_future()
+    restore = None
+    if store is not None and any(b.exists() for b in store.backups):
+        restore = box.addButton("Restore last good version", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def finished(_result: int) -> None:
         if not done.done():
@@ -306,3 +321,12 @@ async def _startup_error(exc: SwitchboardError) -> None:
     box.finished.connect(finished)
     box.open()
     await done
+    if restore is None or box.clickedButton() is not restore:
+        return False
+    assert store is not None
+    try:
+        used = await asyncio.to_thread(store.restore)
+    except SwitchboardError as again:
+        return await _startup_error(again)
+    log.warning("restored %s from %s", store.path, used)
+    return True

@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("autostart", help="start Switchboard when you log in (on, off, status)")
     au.add_argument("action", choices=["on", "off", "status"], nargs="?", default="status")
 
+    cf = sub.add_parser(
+        "config",
+        help="check the config file, or restore its last good version",
+        description="check: read the config file and report the first problem (with its "
+        "line). restore: put the newest good backup (config.toml.bak, .bak.1, .bak.2) back; "
+        "the damaged file is kept as config.toml.damaged.",
+    )
+    cf.add_argument("action", choices=["check", "restore"])
+
     for extra in _EXTRA_PARSERS:
         extra(sub)
     return p
@@ -293,11 +302,37 @@ def _remove(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
+@command("config")
+def _config(args: argparse.Namespace, paths: AppPaths) -> int:
+    store = ConfigStore(paths.config_file)
+    if args.action == "check":
+        config = store.load()  # a damaged file raises ConfigError with line and hint
+        print(f"{store.path}: OK ({len(config.servers)} servers).")
+        return 0
+    try:
+        _client(paths).close()
+    except EngineNotRunning:
+        pass
+    else:
+        print(
+            "error: Switchboard is running; quit it first (it rewrites the file from memory).",
+            file=sys.stderr,
+        )
+        return 1
+    used = store.restore()
+    print(f"Restored {store.path} from {used}.")
+    if store.damaged_path.exists():
+        print(f"The replaced file is kept as {store.damaged_path}.")
+    return 0
+
+
 def _action(verb: str) -> Command:
     def run(args: argparse.Namespace, paths: AppPaths) -> int:
         result = _client(paths).request("POST", f"/servers/{args.name}/{verb}")
         status = result["status"]
         print(_status_line(args.name, status))
+        if result.get("warning"):
+            print(f"Warning: {result['warning']}", file=sys.stderr)
         return 1 if status["state"] == "failed" else 0
 
     return run

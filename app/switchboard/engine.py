@@ -23,8 +23,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard import __version__
-from switchboard.core.errors import ConfigError, ServerNotFound, SwitchboardError
-from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine
+from switchboard.core.errors import ConfigError, ServerNotFound, StoreError, SwitchboardError
+from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.core.state import ServerState
@@ -61,10 +61,11 @@ class Engine:
         path_resolver: Callable[[], str] = login_shell_path,
         stop_grace: float = 5.0,
         restore_servers: bool = True,
+        config_store: ConfigStore | None = None,
     ) -> None:
         self.paths = paths
         self.events = EventBus()
-        self.store = ConfigStore(paths.config_file)
+        self.store = config_store or ConfigStore(paths.config_file)
         self._port_override = port
         self._restore = restore_servers
         if secrets_resolver is None:
@@ -82,6 +83,8 @@ class Engine:
         self.config = Config()
         self.listener: Listener | None = None
         self.admin_token = ""
+        self.config_warning: str | None = None
+        """Set when a change could not be saved (it is in memory only); cleared by a save."""
         self.state = EngineState.NEW
         self.started_at = 0.0
         self._extra_routes: list[BaseRoute] = []
@@ -204,19 +207,32 @@ class Engine:
         return self.events.subscribe(observer)
 
     # -- servers ----------------------------------------------------------------------
+    # Every change is saved first and applied to memory (config, supervisor) only once the
+    # file has it: a failed save (full disk, permissions) changes nothing, and says so.
+    async def _commit(self, change: Callable[[Config], Config]) -> Config:
+        """Apply ``change`` to the config, write it, and only then make it current."""
+        new = change(self.config)
+        try:
+            await asyncio.to_thread(self.store.save, new)
+        except StoreError as exc:
+            raise StoreError(
+                f"{exc.message} Nothing was changed.", hint=exc.hint or "Free some disk space."
+            ) from exc
+        self.config = new
+        self.config_warning = None
+        return new
+
     async def add_server(self, spec: ServerSpec) -> None:
         async with self._lock:
-            self.config = await asyncio.to_thread(self.store.update, lambda c: c.with_server(spec))
+            await self._commit(lambda c: c.with_server(spec))
             self.supervisor.add(spec)
         self.events.publish(ConfigChanged((spec.name,)))
 
     async def update_server(self, spec: ServerSpec) -> None:
         """Replace a server's spec; a running server is restarted to apply it."""
         async with self._lock:
-            self.config = await asyncio.to_thread(
-                self.store.update, lambda c: c.with_server(spec, replace=True)
-            )
             server = self.supervisor.get(spec.name)
+            await self._commit(lambda c: c.with_server(spec, replace=True))
             server.update_spec(spec)
         self.events.publish(ConfigChanged((spec.name,)))
         if server.state.is_active:
@@ -224,28 +240,27 @@ class Engine:
 
     async def remove_server(self, name: str) -> None:
         async with self._lock:
-            self.config.server(name)
+            await self._commit(lambda c: c.without_server(name))
             await self.supervisor.remove(name)
-            self.config = await asyncio.to_thread(
-                self.store.update, lambda c: c.without_server(name)
-            )
         self.events.publish(ConfigChanged((name,)))
 
     async def start_server(self, name: str) -> ServerStatus:
-        await self._set_autostart(name, True)
         server = self.supervisor.get(name)
+        await self._set_autostart(name, True)
         await server.start()
         return server.status()
 
     async def stop_server(self, name: str) -> ServerStatus:
-        await self._set_autostart(name, False)
+        """Stop ``name``. Always stops, even when the config cannot be saved (full disk):
+        the "was running" flag is then kept in memory and :attr:`config_warning` says so."""
         server = self.supervisor.get(name)
         await server.stop()
+        await self._set_autostart(name, False)
         return server.status()
 
     async def restart_server(self, name: str) -> ServerStatus:
-        await self._set_autostart(name, True)
         server = self.supervisor.get(name)
+        await self._set_autostart(name, True)
         await server.restart()
         return server.status()
 
@@ -266,21 +281,31 @@ class Engine:
 
     async def update_settings(self, settings: Settings) -> None:
         async with self._lock:
-            self.config = await asyncio.to_thread(
-                self.store.update, lambda c: dataclasses.replace(c, settings=settings)
-            )
+            await self._commit(lambda c: dataclasses.replace(c, settings=settings))
         self.events.publish(ConfigChanged(()))
 
     async def _set_autostart(self, name: str, value: bool) -> None:
+        """Remember whether ``name`` runs, best effort: starting and stopping never fail
+        because the file cannot be written; the person is told instead."""
         spec = self.config.server(name)
         if spec.autostart == value:
             return
         new = dataclasses.replace(spec, autostart=value)
         async with self._lock:
-            self.config = await asyncio.to_thread(
-                self.store.update, lambda c: c.with_server(new, replace=True)
-            )
             self.supervisor.get(name).update_spec(new)
+            try:
+                await self._commit(lambda c: c.with_server(new, replace=True))
+            except StoreError as exc:
+                self.config = self.config.with_server(new, replace=True)
+                self.config_warning = (
+                    f"Could not save the config file ({exc.hint or exc.message}). "
+                    f"'{name}' was {'started' if value else 'stopped'}, but after a restart "
+                    "Switchboard may not remember it."
+                )
+                log.warning("%s", self.config_warning)
+                self.events.publish(
+                    Notice("config-unsaved", "Settings not saved", self.config_warning)
+                )
 
     async def _start_quietly(self, name: str) -> None:
         try:
@@ -346,6 +371,7 @@ class Engine:
             "servers": len(self.config.servers),
             "running": len([s for s in self.statuses() if s.state is ServerState.RUNNING]),
             "config_file": str(self.paths.config_file),
+            "config_warning": self.config_warning,
         }
 
 

@@ -122,7 +122,7 @@ def control_routes(engine: Engine) -> list[BaseRoute]:
             name = request.path_params["name"]
             method = getattr(engine, f"{verb}_server")
             status = await method(name)
-            return JSONResponse({"status": status.to_dict()})
+            return JSONResponse({"status": status.to_dict(), "warning": engine.config_warning})
 
         return run
 

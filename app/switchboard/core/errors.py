@@ -44,7 +44,15 @@ class ConfigError(SwitchboardError):
 
 
 class ValidationError(ConfigError):
-    """A value given by a person or a file is not acceptable."""
+    """A value given by a person or a file is not acceptable.
+
+    ``path`` locates the value in the document when it came from one, e.g.
+    ``("servers", 2, "request_timeout")``; the config store turns it into a line number.
+    """
+
+    def __init__(self, message: str, *, hint: str = "", path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
 
 
 class StoreError(SwitchboardError):

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.core.errors import ValidationError
+from switchboard.core.schema import check_fields, check_table
 
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -190,20 +191,27 @@ class ServerSpec:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ServerSpec:
-        """Build from :meth:`to_dict` output; unknown keys are an error, not ignored."""
-        if not isinstance(data, Mapping):
-            raise ValidationError("A server entry must be a table/object.", hint="Check the file.")
+    def from_dict(cls, data: Mapping[str, Any], path: tuple[str | int, ...] = ()) -> ServerSpec:
+        """Build from :meth:`to_dict` output; unknown keys are an error, not ignored, and
+        values of the wrong type are an error naming the key, never coerced.
+        ``path`` says where ``data`` sits in a document (for messages and line numbers)."""
+        data = check_table(data, path, "[servers]")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValidationError(
                 f"Unknown server setting(s): {', '.join(sorted(unknown))}.",
                 hint=f"Known settings: {', '.join(sorted(known))}.",
+                path=(*path, sorted(unknown)[0]),
             )
         kwargs: dict[str, Any] = dict(data)
         if "name" not in kwargs:
-            raise ValidationError("A server entry has no name.", hint='Add name = "...".')
+            raise ValidationError(
+                "A server entry has no name.", hint='Add name = "...".', path=path
+            )
+        check_fields(cls, kwargs, path)
+        if "restart" in kwargs:
+            check_fields(RestartPolicy, kwargs["restart"], (*path, "restart"))
         try:
             if "transport" in kwargs:
                 kwargs["transport"] = Transport(kwargs["transport"])
@@ -213,7 +221,9 @@ class ServerSpec:
                 kwargs["restart"] = RestartPolicy(**kwargs["restart"])
         except (ValueError, TypeError) as exc:
             raise ValidationError(
-                f"Server {kwargs.get('name')!r}: {exc}.", hint="Fix the value in the config."
+                f"Server {kwargs.get('name')!r}: {exc}.",
+                hint="Fix the value in the config.",
+                path=path,
             ) from None
         if "args" in kwargs:
             if not isinstance(kwargs["args"], list | tuple) or not all(
@@ -234,12 +244,18 @@ class ServerSpec:
                     hint="Quote every value.",
                 )
         if "request_timeout" in kwargs:
-            kwargs["request_timeout"] = float(kwargs["request_timeout"])
+            kwargs["request_timeout"] = float(kwargs["request_timeout"])  # an int is fine too
         try:
             return cls(**kwargs)
+        except ValidationError as exc:
+            if exc.path or not path:
+                raise
+            raise ValidationError(exc.message, hint=exc.hint, path=path) from None
         except TypeError as exc:
             raise ValidationError(
-                f"Server {kwargs.get('name')!r}: {exc}.", hint="Fix the value in the config."
+                f"Server {kwargs.get('name')!r}: {exc}.",
+                hint="Fix the value in the config.",
+                path=path,
             ) from None
 
 
@@ -281,15 +297,25 @@ class Settings:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+    def from_dict(cls, data: Mapping[str, Any], path: tuple[str | int, ...] = ()) -> Settings:
+        """Build from :meth:`to_dict` output; wrong types and unknown keys are errors."""
+        data = check_table(data, path, "settings")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValidationError(
                 f"Unknown setting(s): {', '.join(sorted(unknown))}.",
                 hint=f"Known settings: {', '.join(sorted(known))}.",
+                path=(*path, sorted(unknown)[0]),
             )
+        check_fields(cls, data, path)
         try:
             return cls(**dict(data))
+        except ValidationError as exc:
+            if exc.path or not path:
+                raise
+            raise ValidationError(exc.message, hint=exc.hint, path=path) from None
         except TypeError as exc:
-            raise ValidationError(f"Invalid settings: {exc}.", hint="Fix the config.") from None
+            raise ValidationError(
+                f"Invalid settings: {exc}.", hint="Fix the config.", path=path
+            ) from None
