@@ -104,9 +104,10 @@ def _hash_secret(secret: str) -> str:
 
 def redirect_matches(registered: str, requested: str) -> bool:
     """Exact match, except for a loopback ``http`` redirect: its port may differ (RFC 8252
-    §7.3) and so may its query (the code reaches the same local listener either way;
-    Continue registers ``http://localhost:3000/?state=...`` and then authorizes with
-    ``http://localhost:3000``). Scheme, host and path always match exactly."""
+    §7.3), and a request without a query matches a registration with one (Continue
+    registers ``http://localhost:3000/?state=...`` and then authorizes with
+    ``http://localhost:3000``; the code reaches the same local listener, and no parameter
+    can be added that way). Scheme, host and path always match exactly."""
     if registered == requested:
         return True
     try:
@@ -127,7 +128,7 @@ def redirect_matches(registered: str, requested: str) -> bool:
         return False
     if a.username or a.password or b.username or b.password:
         return False
-    return (a.path or "/") == (b.path or "/")
+    return (a.path or "/") == (b.path or "/") and b.query in ("", a.query)
 
 
 def redirect_allowed(uri: str) -> bool:
