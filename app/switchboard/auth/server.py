@@ -847,9 +847,11 @@ class OAuthServer:
         not counted). Event loop only."""
         return self.limiter.retry_after(key, self.clock())
 
-    def refused_redirect(self, incoming: Incoming) -> str | None:
-        """Blocking: why an authorization request's ``redirect_uri`` is one the client
-        registered but we dropped (``registration.judge_redirect_uri``), else None."""
+    def redirect_problem(self, incoming: Incoming) -> str | None:
+        """Blocking: why an authorization request's ``redirect_uri`` cannot be used (never
+        redirected to, RFC 6749 §4.1.2.1): one the client registered but we dropped
+        (``registration.judge_redirect_uri``), or one it never registered. None if fine
+        or if authlib is to judge (no client, no redirect_uri)."""
         requested = incoming.args.get("redirect_uri")
         client = self.query_client(incoming.args.get("client_id", ""))
         if not requested or client is None:
@@ -860,6 +862,11 @@ class OAuthServer:
                     f"The redirect URI {requested} was not registered: {item.get('reason')}. "
                     "Use one of the client's other redirect URIs."
                 )
+        if not client.check_redirect_uri(requested):
+            return (
+                "The redirect_uri is not one this client registered (exact match; only a "
+                "loopback port may differ). Register it, or use a registered one."
+            )
         return None
 
     def resource_hint(self, resources: list[str]) -> str:
@@ -1134,7 +1141,7 @@ class OAuthServer:
             if known is None or known.data != data:
                 self._cimd_clients[client_id] = Client(data)
                 await asyncio.to_thread(self.store.save_client, client_id, data)
-        refused = await asyncio.to_thread(self.refused_redirect, incoming)
+        refused = await asyncio.to_thread(self.redirect_problem, incoming)
         if refused is not None:
             return _error_page(400, "invalid_request", refused)
         try:
@@ -1143,6 +1150,11 @@ class OAuthServer:
             if error.redirect_uri:
                 return _to_response(self.server.handle_error_response(None, error))
             return _error_page(400, error.error, error.description or "Invalid request.")
+        except ValueError:
+            # authlib refuses to build an error whose text would carry characters RFC 6749
+            # §5.2 forbids (they came from the request): still the request's fault.
+            log.info("authorization request refused: malformed parameters")
+            return _error_page(400, "invalid_request", "The authorization request is malformed.")
         except Exception:
             log.exception("authorization request failed")
             return _error_page(500, "server_error", "Internal error; see the log.")
