@@ -7,10 +7,23 @@ consent wait is the only async part of the authorization endpoint and happens ou
 authlib: the endpoint never approves by itself (see ``auth/consent.py``).
 
 Implements: RFC 6749 authorization code grant with PKCE S256 only (RFC 7636, OAuth 2.1),
-RFC 8252 §7.3 loopback redirect port rule, RFC 9207 ``iss``, RFC 8707 ``resource`` →
-``aud`` (``invalid_target``), RFC 9068 JWT access tokens, refresh-token rotation with reuse
-detection (RFC 9700 §4.14), RFC 7591 registration, Client ID Metadata Documents, RFC 7009
-revocation, RFC 7662 introspection, client credentials for the first-party client.
+RFC 8252 §7 redirect URIs (loopback port rule; private-use app schemes; off-machine
+redirects dropped, see ``auth/registration.py``), RFC 9207 ``iss``, RFC 8707 ``resource`` →
+``aud``, RFC 9068 JWT access tokens, refresh-token rotation with reuse detection (RFC 9700
+§4.14), RFC 7591 registration (metadata checked before authlib; caps per source),
+Client ID Metadata Documents, RFC 7009 revocation, RFC 7662 introspection, client
+credentials for the first-party client.
+
+``resource`` (RFC 8707 §2 lets the server refuse or pick a default): the authorization
+request must name exactly one MCP URL of this gateway (``http://127.0.0.1:PORT/servers/
+NAME/mcp``, or ``.../sse``). A missing resource (Codex without ``oauth_resource``, rmcp
+clients) or an origin-only one (older Gemini CLI) names no server, so it is refused: the
+client is sent back to its redirect URI with ``invalid_target`` and an
+``error_description`` that names the fix, the exact MCP URL(s) to configure. The token
+request may omit ``resource``; if present it must equal the grant's.
+
+Every URL the server emits (issuer, RFC 8414 endpoints) comes from the configured
+listener (``issuer``), never from the request's Host header.
 """
 
 from __future__ import annotations
