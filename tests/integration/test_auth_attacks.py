@@ -455,3 +455,44 @@ async def test_hostile_authorization_requests_never_redirect_or_fail(as_engine: 
             f"{engine.base_url}/oauth/authorize", params={**good, "state": "\r\n<script>"}
         )
         assert r.status_code == 200 and "<script>" not in r.text.split("<script nonce")[0]
+
+
+async def test_hostile_token_revocation_and_introspection_forms_never_fail(
+    as_engine: Engine,
+) -> None:
+    engine = as_engine
+    rng = random.Random(7)
+    odd = ["", "\u0000", "\\", "\udfff", "x" * 3000, "%ff", "é", "a b", "\r\n"]
+    fields = [
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "client_id",
+        "client_secret",
+        "code_verifier",
+        "refresh_token",
+        "resource",
+        "scope",
+        "token",
+        "token_type_hint",
+    ]
+    grants = ["authorization_code", "refresh_token", "client_credentials", "password", ""]
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        for i in range(150):
+            form = {f: rng.choice(odd) for f in rng.sample(fields, rng.randint(1, 6))}
+            if rng.random() < 0.6:
+                form["grant_type"] = rng.choice(grants)
+            body = "&".join(
+                f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}"
+                for k, v in form.items()
+            ).encode()
+            headers = {"content-type": "application/x-www-form-urlencoded"}
+            if rng.random() < 0.3:
+                headers["authorization"] = "Basic " + rng.choice(
+                    ["x", "@@@", "Og==", "Zm9vOg==", "w6k6"]
+                )
+            path = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")[i % 3]
+            r = await http.post(f"{engine.base_url}{path}", content=body, headers=headers)
+            assert r.status_code < 500, (path, form, r.status_code, r.text)
+            for leak in ("Traceback", "Exception", "authlib"):
+                assert leak not in r.text, (path, form, r.text)
