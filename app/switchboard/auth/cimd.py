@@ -149,7 +149,9 @@ class ClientMetadataResolver:
             raise CIMDError(
                 f"The client metadata document has no acceptable redirect_uris ({reasons})."
             )
-        doc = {**doc, "redirect_uris": accepted}
+        # Our own field: never taken from the document.
+        doc = {k: v for k, v in doc.items() if k != REFUSED_FIELD}
+        doc["redirect_uris"] = accepted
         dropped = [v for v in verdicts if not v.accepted]
         if dropped:
             doc[REFUSED_FIELD] = [{"redirect_uri": v.uri, "reason": v.reason} for v in dropped]

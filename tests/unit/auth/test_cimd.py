@@ -124,3 +124,9 @@ async def test_off_machine_redirects_are_dropped_and_app_schemes_kept() -> None:
     assert doc["redirect_uris"] == uris[1:]
     [refused] = doc["refused_redirect_uris"]
     assert refused["redirect_uri"] == uris[0] and "off this computer" in refused["reason"]
+
+
+async def test_a_document_cannot_supply_our_refused_redirect_uris_field() -> None:
+    forged = {**DOC, "refused_redirect_uris": [{"redirect_uri": "x", "reason": "<b>"}]}
+    r = resolver_for(["93.184.216.34"], lambda req: httpx.Response(200, json=forged))
+    assert "refused_redirect_uris" not in await r.resolve(URL)
