@@ -1,20 +1,24 @@
 """Attack matrix: forged and malformed tokens against the real listener and gateway route.
 Every one must get 401 (or 403 for a valid token without the scope), never a 5xx, and
-no response body may carry exception text."""
+no response body may carry exception text. Then hostile registrations and authorization
+requests at the authorization server: a 4xx with an OAuth error, nothing stored."""
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from switchboard.auth.registration import RegistrationLimiter
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
@@ -234,3 +238,261 @@ async def test_revoked_grant_token_is_rejected(ctx: Ctx) -> None:
         r = await http.post(ctx.url, json=INIT, headers=_header(ctx.good))
         assert r.status_code == 401
         assert "revoked" in r.json()["error_description"]
+
+
+# -- hostile input at the authorization server (10.4): 4xx with an OAuth error, nothing
+# stored, never a 5xx -------------------------------------------------------------------
+GOOD_REDIRECT = "http://127.0.0.1:40123/cb"
+HOSTILE_REGISTRATIONS: list[tuple[str, bytes]] = [
+    ("redirect_uris: [42]", b'{"redirect_uris": [42]}'),
+    ("redirect_uris: string", b'{"redirect_uris": "http://127.0.0.1/cb"}'),
+    ("redirect_uris: object", b'{"redirect_uris": {"a": 1}}'),
+    ("redirect_uris: null", b'{"redirect_uris": null}'),
+    ("redirect_uris: nested list", b'{"redirect_uris": [["http://127.0.0.1/cb"]]}'),
+    ("redirect_uris: 11 URIs", json.dumps({"redirect_uris": [GOOD_REDIRECT] * 11}).encode()),
+    ("redirect_uri: huge", json.dumps({"redirect_uris": [GOOD_REDIRECT + "a" * 5000]}).encode()),
+    ("client_name: lone surrogate", b'{"client_name": "\\ud800", "redirect_uris": ["%s"]}'),
+    ("client_name: number", b'{"client_name": 7, "redirect_uris": ["%s"]}'),
+    ("client_name: list", b'{"client_name": ["a"], "redirect_uris": ["%s"]}'),
+    ("client_name: object", b'{"client_name": {"a": 1}, "redirect_uris": ["%s"]}'),
+    ("client_name: NUL", b'{"client_name": "a\\u0000b", "redirect_uris": ["%s"]}'),
+    ("client_name: bidi override", b'{"client_name": "a\\u202eb", "redirect_uris": ["%s"]}'),
+    (
+        "client_name: huge",
+        json.dumps({"client_name": "n" * 5000, "redirect_uris": [GOOD_REDIRECT]}).encode(),
+    ),
+    ("client_uri: number", b'{"client_uri": 1, "redirect_uris": ["%s"]}'),
+    ("client_uri: javascript", b'{"client_uri": "javascript:alert(1)", "redirect_uris": ["%s"]}'),
+    ("logo_uri: object", b'{"logo_uri": {}, "redirect_uris": ["%s"]}'),
+    ("scope: list", b'{"scope": ["mcp"], "redirect_uris": ["%s"]}'),
+    ("scope: number", b'{"scope": 1, "redirect_uris": ["%s"]}'),
+    ("grant_types: string", b'{"grant_types": "authorization_code", "redirect_uris": ["%s"]}'),
+    ("grant_types: [1]", b'{"grant_types": [1], "redirect_uris": ["%s"]}'),
+    ("grant_types: unsupported", b'{"grant_types": ["password"], "redirect_uris": ["%s"]}'),
+    ("response_types: [{}]", b'{"response_types": [{}], "redirect_uris": ["%s"]}'),
+    ("response_types: token", b'{"response_types": ["token"], "redirect_uris": ["%s"]}'),
+    ("contacts: string", b'{"contacts": "a@b", "redirect_uris": ["%s"]}'),
+    ("auth method: number", b'{"token_endpoint_auth_method": 1, "redirect_uris": ["%s"]}'),
+    ("auth method: unknown", b'{"token_endpoint_auth_method": "x", "redirect_uris": ["%s"]}'),
+    ("software_id: list", b'{"software_id": [], "redirect_uris": ["%s"]}'),
+    ("body: list", b'[{"redirect_uris": ["%s"]}]'),
+    ("body: string", b'"hello"'),
+    ("body: number", b"42"),
+    ("body: null", b"null"),
+    ("body: not JSON", b"{redirect_uris:"),
+    ("body: invalid UTF-8", b'{"client_name": "\xff\xfe", "redirect_uris": ["%s"]}'),
+    ("body: deeply nested", b'{"a": ' + b"[" * 20000 + b"]" * 20000 + b"}"),
+    ("body: empty", b""),
+    ("body: too large", b'{"client_name": "' + b"x" * 70000 + b'"}'),
+]
+
+
+async def _assert_oauth_error(r: httpx.Response, name: str) -> None:
+    assert 400 <= r.status_code < 500, (name, r.status_code, r.text)
+    body = r.json()
+    assert isinstance(body.get("error"), str) and body["error"], (name, body)
+    assert isinstance(body.get("error_description"), str) and body["error_description"]
+    for leak in ("Traceback", "Exception", "line ", "authlib", "joserfc"):
+        assert leak not in r.text, (name, r.text)
+
+
+def _mutations(seed: int, count: int) -> list[bytes]:
+    """Random damage to a valid registration body: field values swapped for values of
+    other JSON types, odd characters spliced into strings, bytes flipped."""
+    rng = random.Random(seed)
+    base: dict[str, Any] = {
+        "client_name": "fuzz",
+        "redirect_uris": [GOOD_REDIRECT, "cursor://anysphere.cursor-mcp/oauth/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "scope": "mcp",
+        "client_uri": "https://client.example",
+    }
+    odd = ["\u0000", "\\", "\r\n", "\u202e", "\u200b", "#", "@", " ", "%00", "\udfff", "é", "\x7f"]
+    values: list[Any] = [None, 0, -1, 1.5, True, "", [], {}, [None], [[]], {"a": []}, "x" * 3000]
+    out: list[bytes] = []
+    for _ in range(count):
+        body = json.loads(json.dumps(base))
+        for _ in range(rng.randint(1, 3)):
+            key = rng.choice(list(body))
+            roll = rng.random()
+            if roll < 0.4:
+                body[key] = rng.choice(values)
+            elif roll < 0.8 and isinstance(body[key], str):
+                pos = rng.randint(0, len(body[key]))
+                body[key] = body[key][:pos] + rng.choice(odd) + body[key][pos:]
+            elif isinstance(body[key], list) and body[key]:
+                i = rng.randrange(len(body[key]))
+                item = body[key][i]
+                if isinstance(item, str):
+                    pos = rng.randint(0, len(item))
+                    body[key][i] = item[:pos] + rng.choice(odd) + item[pos:]
+                else:
+                    body[key][i] = rng.choice(values)
+            else:
+                body.pop(key)
+        raw = json.dumps(body, ensure_ascii=True).encode()
+        if rng.random() < 0.15:
+            flip = bytearray(raw)
+            flip[rng.randrange(len(flip))] = rng.randrange(256)
+            raw = bytes(flip)
+        out.append(raw)
+    return out
+
+
+@pytest.fixture
+async def as_engine(engine: Engine) -> Engine:
+    cmd, args = fixture_cmd("echo_server.py")
+    await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
+    assert engine.auth.oauth is not None
+    # The fuzz registers hundreds of times from one "client": caps are tested elsewhere.
+    engine.auth.oauth.limiter = RegistrationLimiter(per_source=10**6, ceiling=10**6, window=60)
+    return engine
+
+
+async def test_hostile_registrations_get_4xx_and_store_nothing(as_engine: Engine) -> None:
+    store = as_engine.auth.store
+    url = f"{as_engine.base_url}/oauth/register"
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        for name, raw in HOSTILE_REGISTRATIONS:
+            if b"%s" in raw:
+                raw = raw.replace(b"%s", GOOD_REDIRECT.encode())
+            before = store.count_clients()
+            r = await http.post(url, content=raw, headers={"content-type": "application/json"})
+            await _assert_oauth_error(r, name)
+            assert store.count_clients() == before, name
+        # Not JSON at all: a form, or no content type.
+        for ctype in ("application/x-www-form-urlencoded", "text/plain", ""):
+            r = await http.post(url, content=b"redirect_uris=x", headers={"content-type": ctype})
+            await _assert_oauth_error(r, ctype)
+        # Randomised damage with a fixed seed: whatever it does, never a 5xx; a refusal
+        # stores nothing, an acceptance stores exactly one client whose response encodes.
+        statuses: dict[int, int] = {}
+        for raw in _mutations(seed=20261129, count=300):
+            before = store.count_clients()
+            r = await http.post(url, content=raw, headers={"content-type": "application/json"})
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code == 201:
+                assert store.count_clients() == before + 1
+                assert r.json()["client_id"]
+            else:
+                await _assert_oauth_error(r, raw.decode("latin-1"))
+                assert store.count_clients() == before, raw
+        assert set(statuses) <= {201, 400, 413}, statuses
+        assert statuses.get(201, 0) > 10 and statuses.get(400, 0) > 100, statuses
+
+
+HOSTILE_REDIRECTS = [
+    GOOD_REDIRECT + "\\..\\evil",
+    "http://127.0.0.1:40123\\@evil.example/cb",
+    GOOD_REDIRECT + "\r\nLocation: http://evil.example/",
+    GOOD_REDIRECT + "\x00",
+    GOOD_REDIRECT + "#frag",
+    "http://127.0.0.1:40123/cb/../../evil",
+    "http://evil.example@127.0.0.1:40123/cb",
+    "http://127.0.0.1:40123@evil.example/cb",
+    "http://127.0.0.1:99999/cb",
+    "http://[::1/cb",
+    "javascript:alert(1)",
+    "//evil.example/cb",
+    "http://127.0.0.1:40123/cb?" + "x" * 6000,
+    "http://127.0.0.1:40123/c\u00e9",
+    "\udfff",
+]
+
+
+async def test_hostile_authorization_requests_never_redirect_or_fail(as_engine: Engine) -> None:
+    engine = as_engine
+    url = engine.server_url("echo")
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        reg = await http.post(
+            f"{engine.base_url}/oauth/register",
+            json={"client_name": "victim", "redirect_uris": [GOOD_REDIRECT]},
+        )
+        client_id = reg.json()["client_id"]
+        good = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": GOOD_REDIRECT,
+            "state": "st",
+            "code_challenge": "c" * 43,
+            "code_challenge_method": "S256",
+            "resource": url,
+        }
+        cases: list[dict[str, str]] = [{**good, "redirect_uri": r} for r in HOSTILE_REDIRECTS]
+        cases += [
+            {**good, "client_id": "\u0000"},
+            {**good, "client_id": "x" * 5000},
+            {**good, "client_id": "https://127.0.0.1/cimd"},
+            {**good, "resource": "\\\\evil\\share"},
+            {**good, "resource": url + "\u0000"},
+            {**good, "scope": "\u0000 mcp"},
+            {**good, "response_type": "token"},
+            {**good, "code_challenge": "\udfff"},
+            {**good, "code_challenge_method": "plain"},
+        ]
+        before = len(engine.auth.broker.pending())
+        for params in cases:
+            query = "&".join(
+                f"{k}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}"
+                for k, v in params.items()
+            )
+            r = await http.get(f"{engine.base_url}/oauth/authorize?{query}")
+            assert r.status_code < 500, (params, r.status_code, r.text)
+            if r.status_code in (302, 303):
+                # Errors go back only to the registered redirect URI, never a code.
+                location = r.headers["location"]
+                assert location.startswith(GOOD_REDIRECT + "?"), (params, location)
+                assert "code=" not in location
+            else:
+                assert 400 <= r.status_code < 500, (params, r.status_code)
+            for leak in ("Traceback", "Exception", "authlib"):
+                assert leak not in r.text, (params, r.text)
+        assert len(engine.auth.broker.pending()) == before
+        # state is opaque (RFC 6749 §4.1.1): odd characters open a consent page, escaped.
+        r = await http.get(
+            f"{engine.base_url}/oauth/authorize", params={**good, "state": "\r\n<script>"}
+        )
+        assert r.status_code == 200 and "<script>" not in r.text.split("<script nonce")[0]
+
+
+async def test_hostile_token_revocation_and_introspection_forms_never_fail(
+    as_engine: Engine,
+) -> None:
+    engine = as_engine
+    rng = random.Random(7)
+    odd = ["", "\u0000", "\\", "\udfff", "x" * 3000, "%ff", "é", "a b", "\r\n"]
+    fields = [
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "client_id",
+        "client_secret",
+        "code_verifier",
+        "refresh_token",
+        "resource",
+        "scope",
+        "token",
+        "token_type_hint",
+    ]
+    grants = ["authorization_code", "refresh_token", "client_credentials", "password", ""]
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        for i in range(150):
+            form = {f: rng.choice(odd) for f in rng.sample(fields, rng.randint(1, 6))}
+            if rng.random() < 0.6:
+                form["grant_type"] = rng.choice(grants)
+            body = "&".join(
+                f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}"
+                for k, v in form.items()
+            ).encode()
+            headers = {"content-type": "application/x-www-form-urlencoded"}
+            if rng.random() < 0.3:
+                headers["authorization"] = "Basic " + rng.choice(
+                    ["x", "@@@", "Og==", "Zm9vOg==", "w6k6"]
+                )
+            path = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")[i % 3]
+            r = await http.post(f"{engine.base_url}{path}", content=body, headers=headers)
+            assert r.status_code < 500, (path, form, r.status_code, r.text)
+            for leak in ("Traceback", "Exception", "authlib"):
+                assert leak not in r.text, (path, form, r.text)

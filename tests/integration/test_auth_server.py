@@ -582,3 +582,166 @@ async def test_tokens_never_reach_the_debug_log(
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert tok["access_token"] not in text
     assert tok["refresh_token"] not in text
+
+
+CURSOR_URIS = [
+    "cursor://anysphere.cursor-mcp/oauth/callback",
+    "https://www.cursor.com/agents/mcp/oauth/callback",
+    "http://localhost:8787/callback",
+]
+
+
+async def test_each_redirect_uri_is_judged_and_off_machine_ones_are_dropped(
+    eng: Engine, http: httpx.AsyncClient
+) -> None:
+    """RFC 8252 §7.1: Cursor's three URIs. The app scheme and the loopback one are kept;
+    the https one would send the code off this computer: dropped, with the reason in
+    the response, and an authorization with it gets a clear error page."""
+    before = eng.auth.store.count_clients()
+    r = await http.post(
+        f"{eng.base_url}/oauth/register",
+        json={"client_name": "Cursor", "redirect_uris": CURSOR_URIS},
+    )
+    assert r.status_code == 201, r.text
+    client = r.json()
+    assert client["redirect_uris"] == [CURSOR_URIS[0], CURSOR_URIS[2]]
+    [refused] = client["refused_redirect_uris"]
+    assert refused["redirect_uri"] == CURSOR_URIS[1]
+    assert "off this computer" in refused["reason"]
+    assert eng.auth.store.count_clients() == before + 1
+    url = eng.server_url("echo")
+    page = await http.get(
+        f"{eng.base_url}/oauth/authorize",
+        params=authorize_params(client["client_id"], url, redirect_uri=CURSOR_URIS[1]),
+    )
+    assert page.status_code == 400, page.text
+    assert "was not registered" in page.text and "off this computer" in page.text
+    assert "location" not in page.headers
+    page = await http.get(
+        f"{eng.base_url}/oauth/authorize",
+        params=authorize_params(client["client_id"], url, redirect_uri=CURSOR_URIS[0]),
+    )
+    assert page.status_code == 200, page.text
+    rid, _ = consent_form(page)
+    request = eng.auth.broker.get(rid)
+    assert request is not None and request.redirect_uri == CURSOR_URIS[0]
+    location = await approve_on_page(http, eng, page)
+    assert location.startswith(CURSOR_URIS[0] + "?")
+    assert parse_qs(urlsplit(location).query)["state"] == ["st"]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "vscode://saoudrizwan.claude-dev/mcp-auth/callback/3f2a",
+        "vscode-insiders://ms-vscode.vscode-mcp/callback",
+        "windsurf://codeium.windsurf/mcp/callback",
+        "kiro://kiro.mcp/callback",
+        "com.example.app:/oauth2redirect/example-provider",
+        "https://127.0.0.1:9000/cb",
+    ],
+)
+async def test_native_app_redirects_are_registered(
+    eng: Engine, http: httpx.AsyncClient, uri: str
+) -> None:
+    client = await register(http, eng, redirect_uris=[uri])
+    assert client["redirect_uris"] == [uri]
+    assert "refused_redirect_uris" not in client
+
+
+@pytest.mark.parametrize(
+    ("uris", "reason"),
+    [
+        (["javascript:alert(1)//"], "javascript: scheme"),
+        (["data:text/html,<script>x</script>"], "data: scheme"),
+        (["file:///etc/passwd"], "file: scheme"),
+        (["blob:https://a.example/uuid"], "blob: scheme"),
+        (["about:blank"], "about: scheme"),
+        (["httpx://evil.example/cb"], "looks like http(s)"),
+        (["https:evil.example/cb"], "needs a host"),
+        (["myapp://callback"], "reverse-domain"),
+        (["com.example.app://user:pw@host/cb"], "credentials"),
+        (["com.example.app:/cb#frag"], "fragment"),
+        (["vscode://x.y/cb\\..\\evil"], "backslashes"),
+        (["http://127.0.0.1:1/cb\r\nSet-Cookie: x=1"], "control characters"),
+        (["http://127.0.0.1:99999/cb"], "not a valid URI"),
+        (["/relative/cb"], "not an absolute URI"),
+        (["https://a.example/cb", "http://b.example/cb"], "off this computer"),
+        # A malformed URI refuses the whole registration, even next to a good one.
+        ([REDIRECT, "javascript:alert(1)"], "javascript: scheme"),
+    ],
+)
+async def test_refused_redirect_uris_store_nothing_and_say_why(
+    eng: Engine, http: httpx.AsyncClient, uris: list[str], reason: str
+) -> None:
+    before = eng.auth.store.count_clients()
+    r = await http.post(
+        f"{eng.base_url}/oauth/register", json={"client_name": "b", "redirect_uris": uris}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "invalid_redirect_uri"
+    assert reason in r.json()["error_description"], r.json()
+    assert eng.auth.store.count_clients() == before
+
+
+async def test_origin_only_or_missing_resource_is_refused_naming_the_fix(
+    eng: Engine, http: httpx.AsyncClient
+) -> None:
+    """RFC 8707 §2 lets the AS refuse; the description names the MCP URL to configure
+    (older Gemini CLI sends the origin only, Codex without oauth_resource sends none)."""
+    client = await register(http, eng)
+    url = eng.server_url("echo")
+    for resource, what in ((eng.base_url, "names this gateway"), ("", "no resource")):
+        r = await http.get(
+            f"{eng.base_url}/oauth/authorize",
+            params=authorize_params(client["client_id"], url, resource=resource),
+        )
+        assert r.status_code == 302, r.text
+        query = parse_qs(urlsplit(r.headers["location"]).query)
+        assert query["error"] == ["invalid_target"]
+        description = query["error_description"][0]
+        assert what in description, description
+        assert url in description and "oauth_resource" in description, description
+        assert eng.server_url("open") not in description  # auth off: not ours to grant
+        assert query["state"] == ["st"] and query["iss"] == [eng.base_url]
+    assert eng.auth.broker.pending() == []
+
+
+@pytest.mark.parametrize(
+    ("host", "spelled"),
+    [
+        ("127.0.0.1:1", "127.0.0.1"),
+        ("localhost:1", "localhost"),
+        ("[::1]:1", "[::1]"),
+        ("127.0.0.1", "127.0.0.1"),
+    ],
+)
+async def test_urls_come_from_the_configured_listener_not_the_host_header(
+    eng: Engine, http: httpx.AsyncClient, host: str, spelled: str
+) -> None:
+    """10.5: issuer, endpoints and the RFC 9728 resource use the listener's port; a Host
+    naming another port changes nothing (only the loopback spelling is echoed)."""
+    port = urlsplit(eng.base_url).port
+    r = await http.get(
+        f"{eng.base_url}/.well-known/oauth-authorization-server", headers={"Host": host}
+    )
+    assert r.status_code == 200, r.text
+    meta = r.json()
+    assert meta["issuer"] == eng.base_url
+    for key, value in meta.items():
+        if key.endswith(("_endpoint", "_uri")):
+            assert value.startswith(eng.base_url + "/"), (key, value)
+    r = await http.get(
+        f"{eng.base_url}/.well-known/oauth-protected-resource/servers/echo/mcp",
+        headers={"Host": host},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["resource"] == f"http://{spelled}:{port}/servers/echo/mcp"
+    assert r.json()["authorization_servers"] == [eng.base_url]
+    r = await http.post(
+        eng.server_url("echo"),
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        headers={"Host": host, "accept": "application/json, text/event-stream"},
+    )
+    assert r.status_code == 401
+    assert f":{port}/.well-known/oauth-protected-resource/" in r.headers["www-authenticate"]

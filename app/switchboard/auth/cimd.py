@@ -4,7 +4,9 @@ The fetch is an SSRF risk (the authorization endpoint makes us request a URL a w
 chose), so: https only, default port only, no credentials or fragment in the URL, the
 host must resolve to public addresses only (no loopback, private, link-local, ...), no
 redirects, a short timeout and a size cap; the document's ``client_id`` must equal the
-URL and its redirect URIs must be https or loopback http. Results are cached.
+URL and its redirect URIs are judged like registered ones (``auth/registration.py``:
+loopback or app redirects kept, off-machine ones dropped, malformed ones refuse the
+document) and its ``client_name`` must be plain text. Results are cached.
 The HTTP transport and the DNS resolver are constructor seams.
 """
 
@@ -20,6 +22,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from switchboard.auth.registration import (
+    MAX_NAME,
+    MAX_REDIRECT_URIS,
+    REFUSED_FIELD,
+    RegistrationRejected,
+    clean_text,
+    judge_redirect_uri,
+)
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 Resolver = Callable[[str], Awaitable[list[str]]]
@@ -128,15 +139,30 @@ class ClientMetadataResolver:
             raise CIMDError("The client metadata document is not JSON.") from None
         if not isinstance(doc, dict) or doc.get("client_id") != url:
             raise CIMDError("The client metadata document does not name this client_id.")
-        from switchboard.auth.server import redirect_allowed
-
         uris = doc.get("redirect_uris")
-        if (
-            not isinstance(uris, list)
-            or not uris
-            or not all(isinstance(u, str) and redirect_allowed(u) for u in uris)
-        ):
+        if not isinstance(uris, list) or not uris or len(uris) > MAX_REDIRECT_URIS:
             raise CIMDError("The client metadata document has no acceptable redirect_uris.")
+        verdicts = [judge_redirect_uri(u) for u in uris]
+        accepted = [v.uri for v in verdicts if v.accepted]
+        if any(v.malformed for v in verdicts) or not accepted:
+            reasons = "; ".join(f"{v.uri}: {v.reason}" for v in verdicts if not v.accepted)
+            raise CIMDError(
+                f"The client metadata document has no acceptable redirect_uris ({reasons})."
+            )
+        # Our own field: never taken from the document.
+        doc = {k: v for k, v in doc.items() if k != REFUSED_FIELD}
+        doc["redirect_uris"] = accepted
+        dropped = [v for v in verdicts if not v.accepted]
+        if dropped:
+            doc[REFUSED_FIELD] = [{"redirect_uri": v.uri, "reason": v.reason} for v in dropped]
+        name = doc.get("client_name")
+        if name is not None:
+            try:
+                clean_text("client_name", name, MAX_NAME)
+            except RegistrationRejected:
+                raise CIMDError(
+                    "The client metadata document's client_name is not plain text."
+                ) from None
         method = doc.get("token_endpoint_auth_method", "none")
         if method != "none":
             raise CIMDError("Only public clients (token_endpoint_auth_method none) are supported.")

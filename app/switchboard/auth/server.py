@@ -7,10 +7,23 @@ consent wait is the only async part of the authorization endpoint and happens ou
 authlib: the endpoint never approves by itself (see ``auth/consent.py``).
 
 Implements: RFC 6749 authorization code grant with PKCE S256 only (RFC 7636, OAuth 2.1),
-RFC 8252 §7.3 loopback redirect port rule, RFC 9207 ``iss``, RFC 8707 ``resource`` →
-``aud`` (``invalid_target``), RFC 9068 JWT access tokens, refresh-token rotation with reuse
-detection (RFC 9700 §4.14), RFC 7591 registration, Client ID Metadata Documents, RFC 7009
-revocation, RFC 7662 introspection, client credentials for the first-party client.
+RFC 8252 §7 redirect URIs (loopback port rule; private-use app schemes; off-machine
+redirects dropped, see ``auth/registration.py``), RFC 9207 ``iss``, RFC 8707 ``resource`` →
+``aud``, RFC 9068 JWT access tokens, refresh-token rotation with reuse detection (RFC 9700
+§4.14), RFC 7591 registration (metadata checked before authlib; caps per source),
+Client ID Metadata Documents, RFC 7009 revocation, RFC 7662 introspection, client
+credentials for the first-party client.
+
+``resource`` (RFC 8707 §2 lets the server refuse or pick a default): the authorization
+request must name exactly one MCP URL of this gateway (``http://127.0.0.1:PORT/servers/
+NAME/mcp``, or ``.../sse``). A missing resource (Codex without ``oauth_resource``, rmcp
+clients) or an origin-only one (older Gemini CLI) names no server, so it is refused: the
+client is sent back to its redirect URI with ``invalid_target`` and an
+``error_description`` that names the fix, the exact MCP URL(s) to configure. The token
+request may omit ``resource``; if present it must equal the grant's.
+
+Every URL the server emits (issuer, RFC 8414 endpoints) comes from the configured
+listener (``issuer``), never from the request's Host header.
 """
 
 from __future__ import annotations
@@ -26,7 +39,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -41,7 +53,7 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749 import errors as oauth_errors
 from authlib.oauth2.rfc6749.requests import JsonRequest
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
+from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591.errors import InvalidRedirectURIError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -54,6 +66,15 @@ from starlette.routing import BaseRoute, Route
 from switchboard.auth.cimd import CIMDError, ClientMetadataResolver, is_cimd_client_id
 from switchboard.auth.consent import ConsentBroker, Decision
 from switchboard.auth.keys import ALG, KeyProvider
+from switchboard.auth.registration import (
+    LOOPBACK_REDIRECT_HOSTS,
+    REFUSED_FIELD,
+    RegistrationLimiter,
+    RegistrationRejected,
+    clean_metadata,
+    judge_redirect_uri,
+    source_key,
+)
 from switchboard.auth.store import AuthStore, GrantRecord, RefreshRecord
 from switchboard.auth.validator import TokenInvalid, TokenValidator, VerifiedToken
 
@@ -64,14 +85,15 @@ SCOPES_SUPPORTED = (SCOPE,)
 AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 CODE_TTL = 120.0
 REFRESH_TTL = 30 * 86400.0
-LOOPBACK_REDIRECT_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
 CSRF_COOKIE = "sb_consent_"
 MAX_BODY = 64 * 1024
 MAX_PENDING_PER_CLIENT = 5
 MAX_PENDING = 50
 # Dynamic Client Registration hygiene: registration is open on loopback, so cap how fast
-# clients can be added and drop registrations that never led to a grant.
+# clients can be added (per source, see auth/registration.py, and for all sources together
+# so memory and disk stay bounded) and drop registrations that never led to a grant.
 REGISTRATION_LIMIT = 20
+REGISTRATION_CEILING = 200
 REGISTRATION_WINDOW = 60.0
 UNUSED_CLIENT_TTL = 86400.0
 PRUNE_INTERVAL = 3600.0
@@ -94,7 +116,11 @@ def _hash_secret(secret: str) -> str:
 
 
 def redirect_matches(registered: str, requested: str) -> bool:
-    """Exact match, except the port of a loopback IP/localhost http redirect (RFC 8252 §7.3)."""
+    """Exact match, except for a loopback ``http`` redirect: its port may differ (RFC 8252
+    §7.3), and a request without a query matches a registration with one (Continue
+    registers ``http://localhost:3000/?state=...`` and then authorizes with
+    ``http://localhost:3000``; the code reaches the same local listener, and no parameter
+    can be added that way). Scheme, host and path always match exactly."""
     if registered == requested:
         return True
     try:
@@ -105,6 +131,8 @@ def redirect_matches(registered: str, requested: str) -> bool:
     del a_port, b_port
     if a.scheme != "http" or b.scheme != "http" or a.fragment or b.fragment:
         return False
+    if "#" in registered or "#" in requested:
+        return False
     host_a = (a.hostname or "").lower()
     host_b = (b.hostname or "").lower()
     host_a = f"[{host_a}]" if ":" in host_a else host_a
@@ -113,23 +141,12 @@ def redirect_matches(registered: str, requested: str) -> bool:
         return False
     if a.username or a.password or b.username or b.password:
         return False
-    return (a.path or "/") == (b.path or "/") and a.query == b.query
+    return (a.path or "/") == (b.path or "/") and b.query in ("", a.query)
 
 
 def redirect_allowed(uri: str) -> bool:
-    """Only https or loopback http redirects, absolute, without fragment."""
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return False
-    if parts.fragment or not parts.hostname:
-        return False
-    if parts.scheme == "https":
-        return True
-    host = parts.hostname.lower()
-    host = f"[{host}]" if ":" in host else host
-    return parts.scheme == "http" and host in LOOPBACK_REDIRECT_HOSTS
+    """A redirect URI we register as is (RFC 8252 §7, see ``auth/registration.py``)."""
+    return judge_redirect_uri(uri).accepted
 
 
 class Client(ClientMixin):  # type: ignore[misc]
@@ -300,7 +317,8 @@ class Incoming:
             if ctype == "application/json":
                 try:
                     body_json = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
+                    # RecursionError: a deeply nested body fits in MAX_BODY.
                     body_json = None
             elif ctype == "application/x-www-form-urlencoded":
                 try:
@@ -597,8 +615,21 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
+class _ClientMetadataClaims(ClientMetadataClaims):  # type: ignore[misc]
+    """authlib's RFC 7591 §2 checks, minus ``redirect_uris``: those were judged already
+    (``registration.judge_redirect_uri``) and authlib's URL check refuses the RFC 8252
+    §7.1 private-use form ``com.example.app:/callback``."""
+
+    def validate_redirect_uris(self) -> None:
+        pass
+
+
 class RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
-    """RFC 7591 open registration (loopback only; every token still needs consent)."""
+    """RFC 7591 open registration (loopback only; every token still needs consent). The
+    request body reaching it was cleaned by ``registration.clean_metadata``."""
+
+    def __init__(self, server: Any = None, claims_classes: Any = None) -> None:
+        super().__init__(server, claims_classes or [_ClientMetadataClaims])
 
     def authenticate_token(self, request: Any) -> str:
         return "anonymous"
@@ -624,11 +655,11 @@ class RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
     def extract_client_metadata(self, request: Any) -> dict[str, Any]:
         metadata: dict[str, Any] = super().extract_client_metadata(request)
         uris = metadata.get("redirect_uris") or []
-        if not uris:
+        if not uris or not all(redirect_allowed(u) for u in uris):
             raise InvalidRedirectURIError("redirect_uris is required.")
-        for uri in uris:
-            if not isinstance(uri, str) or not redirect_allowed(uri):
-                raise InvalidRedirectURIError("Redirect URIs must be https or loopback http.")
+        refused = request.payload.data.get(REFUSED_FIELD)
+        if refused:
+            metadata[REFUSED_FIELD] = refused
         method = self._auth_method(request)
         if method not in AUTH_METHODS:
             raise oauth_errors.InvalidRequestError("Unsupported token_endpoint_auth_method.")
@@ -764,7 +795,9 @@ class OAuthServer:
         clock: Callable[[], float] = time.time,
         subject: str = "local-user",
         registration_limit: int = REGISTRATION_LIMIT,
+        registration_ceiling: int = REGISTRATION_CEILING,
         registration_window: float = REGISTRATION_WINDOW,
+        server_urls: Callable[[], list[str]] = list,
         unused_client_ttl: float = UNUSED_CLIENT_TTL,
     ) -> None:
         self.store = store
@@ -777,9 +810,13 @@ class OAuthServer:
         self.clock = clock
         self.subject = subject
         self.registration_limit = registration_limit
+        self.registration_ceiling = registration_ceiling
         self.registration_window = registration_window
+        self.server_urls = server_urls
+        self.limiter = RegistrationLimiter(
+            per_source=registration_limit, ceiling=registration_ceiling, window=registration_window
+        )
         self.unused_client_ttl = unused_client_ttl
-        self._registrations: deque[float] = deque()
         self._next_prune = 0.0
         self.codes: dict[str, AuthCode] = {}
         self.used_codes: dict[str, str] = {}
@@ -817,17 +854,54 @@ class OAuthServer:
         while len(self.used_codes) > 1000:
             self.used_codes.pop(next(iter(self.used_codes)))
 
-    def registration_retry_after(self) -> float | None:
-        """Count one registration attempt; seconds to wait when the window's cap is
-        reached (the attempt is then not counted). Event loop only."""
-        now = self.clock()
-        window = self._registrations
-        while window and now - window[0] >= self.registration_window:
-            window.popleft()
-        if len(window) >= self.registration_limit:
-            return max(0.0, self.registration_window - (now - window[0]))
-        window.append(now)
+    def registration_retry_after(self, key: str) -> tuple[float, str] | None:
+        """Count one registration attempt by source ``key`` (``registration.source_key``);
+        (seconds to wait, "source" or "global") when a cap is reached (the attempt is then
+        not counted). Event loop only."""
+        return self.limiter.retry_after(key, self.clock())
+
+    def redirect_problem(self, incoming: Incoming) -> str | None:
+        """Blocking: why an authorization request's ``redirect_uri`` cannot be used (never
+        redirected to, RFC 6749 §4.1.2.1): one the client registered but we dropped
+        (``registration.judge_redirect_uri``), or one it never registered. None if fine
+        or if authlib is to judge (no client, no redirect_uri)."""
+        requested = incoming.args.get("redirect_uri")
+        client = self.query_client(incoming.args.get("client_id", ""))
+        if not requested or client is None:
+            return None
+        for item in client.data.get(REFUSED_FIELD) or []:
+            if isinstance(item, dict) and item.get("redirect_uri") == requested:
+                return (
+                    f"The redirect URI {requested} was not registered: {item.get('reason')}. "
+                    "Use one of the client's other redirect URIs."
+                )
+        if not client.check_redirect_uri(requested):
+            return (
+                "The redirect_uri is not one this client registered (exact match; only a "
+                "loopback port may differ). Register it, or use a registered one."
+            )
         return None
+
+    def resource_hint(self, resources: list[str]) -> str:
+        """RFC 8707 §2 ``invalid_target`` description that names the fix: the exact MCP URL
+        to configure (clients that send no ``resource`` or only the origin, e.g. Codex
+        without ``oauth_resource`` or older Gemini CLI, cannot be mapped to one server)."""
+        urls = list(self.server_urls())
+        example = urls[0] if urls else f"{self.issuer()}/servers/NAME/mcp"
+        if len(resources) > 1:
+            what = "Send exactly one resource"
+        elif not resources:
+            what = "The authorization request has no resource parameter (RFC 8707)"
+        elif resources[0].rstrip("/") == self.issuer():
+            what = f"The resource {resources[0]} names this gateway, not one of its servers"
+        else:
+            what = "The resource is not an MCP server of this gateway"
+        shown = ", ".join(urls[:5]) + (", ..." if len(urls) > 5 else "")
+        servers = f" Servers here: {shown}." if urls else ""
+        return (
+            f"{what}. Set the client's resource to the server's MCP URL, e.g. {example} "
+            f"(Codex: oauth_resource in config.toml).{servers}"
+        )
 
     def prune_unused_clients(self) -> list[str]:
         """Blocking: drop registrations older than ``unused_client_ttl`` that never got a
@@ -987,33 +1061,54 @@ class OAuthServer:
         return await self._run(self.server.create_token_response, incoming)
 
     async def _register(self, request: Request) -> Response:
-        """RFC 7591 §3, capped at ``registration_limit`` per ``registration_window``
-        (429 with an RFC 7591 §3.2.2-shaped error body beyond it)."""
-        wait = self.registration_retry_after()
-        if wait is not None:
-            log.warning(
-                "client registration refused: more than %d in %g s",
-                self.registration_limit,
-                self.registration_window,
-            )
-            return JSONResponse(
-                {
-                    "error": "temporarily_unavailable",
-                    "error_description": (
-                        f"Too many client registrations (at most {self.registration_limit} "
-                        f"per {self.registration_window:g} s). Retry after the time in "
-                        "Retry-After, or reuse an existing registration."
-                    ),
-                },
-                status_code=429,
-                headers={
-                    "Retry-After": str(max(1, int(wait + 0.999))),
-                    "Cache-Control": "no-store",
-                },
-            )
+        """RFC 7591 §3. The body is checked first (``registration.clean_metadata``: types,
+        sizes, characters, each redirect URI judged), so a refused request stores nothing;
+        then capped per source and globally (429 with an RFC 7591 §3.2.2-shaped body)."""
         incoming = await _read(request)
         if isinstance(incoming, Response):
             return incoming
+        if incoming.json is None:
+            return _json_error(
+                400,
+                "invalid_client_metadata",
+                "Send the client metadata as a JSON object (Content-Type: application/json).",
+            )
+        try:
+            metadata, dropped = clean_metadata(
+                incoming.json,
+                scopes_supported=SCOPES_SUPPORTED,
+                grant_types_supported=("authorization_code", "refresh_token"),
+            )
+        except RegistrationRejected as exc:
+            log.warning("client registration refused: %s", exc.description)
+            return _json_error(400, exc.error, exc.description)
+        wait = self.registration_retry_after(source_key(metadata))
+        if wait is not None:
+            seconds, which = wait
+            limit = self.registration_limit if which == "source" else self.registration_ceiling
+            who = "by this client" if which == "source" else "in all"
+            log.warning(
+                "client registration refused: more than %d %s in %g s",
+                limit,
+                who,
+                self.registration_window,
+            )
+            return _json_error(
+                429,
+                "temporarily_unavailable",
+                f"Too many client registrations {who} (at most {limit} per "
+                f"{self.registration_window:g} s). Retry after the time in Retry-After, "
+                "or reuse an existing registration.",
+                {"Retry-After": str(max(1, int(seconds + 0.999)))},
+            )
+        if dropped:
+            metadata[REFUSED_FIELD] = [{"redirect_uri": v.uri, "reason": v.reason} for v in dropped]
+            log.warning(
+                "client registration %r: redirect URI(s) dropped: %s",
+                metadata.get("client_name", ""),
+                "; ".join(f"{v.uri} ({v.reason})" for v in dropped),
+            )
+        incoming.json = metadata
         if self.clock() >= self._next_prune:
             await asyncio.to_thread(self.prune_unused_clients)
         return await self._run(
@@ -1053,16 +1148,26 @@ class OAuthServer:
                 "response_types": ["code"],
                 "cimd": True,
             }
+            if doc.get(REFUSED_FIELD):
+                data[REFUSED_FIELD] = doc[REFUSED_FIELD]
             known = self._cimd_clients.get(client_id)
             if known is None or known.data != data:
                 self._cimd_clients[client_id] = Client(data)
                 await asyncio.to_thread(self.store.save_client, client_id, data)
+        refused = await asyncio.to_thread(self.redirect_problem, incoming)
+        if refused is not None:
+            return _error_page(400, "invalid_request", refused)
         try:
             grant = await asyncio.to_thread(self.server.get_consent_grant, incoming)
         except oauth_errors.OAuth2Error as error:
             if error.redirect_uri:
                 return _to_response(self.server.handle_error_response(None, error))
             return _error_page(400, error.error, error.description or "Invalid request.")
+        except ValueError:
+            # authlib refuses to build an error whose text would carry characters RFC 6749
+            # §5.2 forbids (they came from the request): still the request's fault.
+            log.info("authorization request refused: malformed parameters")
+            return _error_page(400, "invalid_request", "The authorization request is malformed.")
         except Exception:
             log.exception("authorization request failed")
             return _error_page(500, "server_error", "Internal error; see the log.")
@@ -1073,9 +1178,7 @@ class OAuthServer:
         server = self.resolve_resource(resources[0]) if len(resources) == 1 else None
         if server is None:
             err = InvalidTargetError(
-                "Unknown or missing resource: use the server's MCP URL.",
-                state=state,
-                redirect_uri=redirect_uri,
+                self.resource_hint(resources), state=state, redirect_uri=redirect_uri
             )
             return _to_response(self.server.handle_error_response(None, err))
         scope: str = grant.request.scope or SCOPE
@@ -1183,6 +1286,16 @@ async def _read(request: Request) -> Incoming | Response:
             {"error": "invalid_request", "error_description": "The request body is too large."},
             status_code=413,
         )
+
+
+def _json_error(
+    status: int, code: str, text: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return JSONResponse(
+        {"error": code, "error_description": text},
+        status_code=status,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
 
 
 def _page_headers(nonce: str | None = None) -> dict[str, str]:

@@ -155,6 +155,11 @@ class AuthService:
             access_token_ttl=lambda: self._settings().access_token_ttl,
             cimd=self.cimd,
             clock=self._clock,
+            server_urls=lambda: [
+                f"{self.issuer()}/servers/{s.name}/mcp"
+                for s in self._servers()
+                if s.auth is AuthMode.SWITCHBOARD
+            ],
         )
         await asyncio.to_thread(self.oauth.load_state)
         self.validator = TokenValidator(
@@ -272,7 +277,13 @@ class AuthService:
         if server.auth is AuthMode.OFF:
             return ANONYMOUS
         required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()
-        meta = self.resource_metadata_url(resource)
+        # The 401's metadata URL points at the configured listener, whatever the Host said.
+        try:
+            parts = urlsplit(resource)
+            netloc, path = parts.netloc, parts.path
+        except ValueError:
+            netloc, path = "", f"/servers/{server.name}/mcp"
+        meta = self.resource_metadata_url(_listener_origin(self.issuer(), netloc) + path)
         scope_param = f', scope="{SCOPE}"' if required else ""
         if not authorization:
             raise AuthDenied(
@@ -386,14 +397,15 @@ class AuthService:
         ]
 
     async def _protected_resource(self, request: Request) -> Response:
-        """RFC 9728 metadata; ``resource`` = the exact MCP URL under the Host used."""
+        """RFC 9728 metadata; ``resource`` = the MCP URL on the configured listener, spelled
+        with the loopback name the client used (see :func:`_listener_origin`)."""
         name = request.path_params["name"]
         spec = self._server(name)
         if spec is None or spec.auth is AuthMode.OFF:
             return JSONResponse({"error": "not_found"}, status_code=404)
-        host = request.headers.get("host", "")
         endpoint = request.url.path.rsplit("/", 1)[-1]
-        resource = f"{request.url.scheme}://{host}/servers/{name}/{endpoint}"
+        origin = _listener_origin(self.issuer(), request.headers.get("host", ""))
+        resource = f"{origin}/servers/{name}/{endpoint}"
         if spec.auth is AuthMode.EXTERNAL:
             servers = [spec.external_issuer or ""]
             scopes: list[str] = []
@@ -525,6 +537,23 @@ class AuthService:
             Route("/grants/{id}", grant_revoke, methods=["DELETE"]),
             Route("/consents/{client_id:path}/{server}", consent_forget, methods=["DELETE"]),
         ]
+
+
+def _listener_origin(issuer: str, host_header: str) -> str:
+    """The configured listener's origin (scheme and port from ``issuer``, never from the
+    request). Only the host's spelling follows the Host header, and only among the
+    loopback names the listener answers to, so a client that connected to
+    ``localhost`` gets ``localhost`` back (RFC 9728 §3.3: ``resource`` must equal the
+    URL it used)."""
+    ours = urlsplit(issuer)
+    try:
+        host = (urlsplit(f"//{host_header}").hostname or "").lower()
+    except ValueError:
+        host = ""
+    host = f"[{host}]" if ":" in host else host
+    if host not in LOOPBACK_HOSTS or ours.port is None:
+        return f"{ours.scheme}://{ours.netloc}"
+    return f"{ours.scheme}://{host}:{ours.port}"
 
 
 def _sibling_endpoint(resource: str) -> str | None:

@@ -90,6 +90,18 @@ async def test_ssrf_guard_refuses_non_public_addresses(addresses: list[str]) -> 
         ),
         (httpx.Response(200, json={**DOC, "redirect_uris": []}), "redirect"),
         (
+            httpx.Response(
+                200, json={**DOC, "redirect_uris": ["javascript:x", *DOC["redirect_uris"]]}
+            ),
+            "javascript: scheme",
+        ),
+        (httpx.Response(200, json={**DOC, "redirect_uris": "http://127.0.0.1/cb"}), "redirect"),
+        (
+            httpx.Response(200, content=json.dumps(DOC).replace('"Example"', '"\\ud800"').encode()),
+            "client_name",
+        ),
+        (httpx.Response(200, json={**DOC, "client_name": ["x"]}), "client_name"),
+        (
             httpx.Response(200, json={**DOC, "token_endpoint_auth_method": "client_secret_basic"}),
             "public",
         ),
@@ -100,3 +112,21 @@ async def test_document_checks(response: httpx.Response, match: str) -> None:
     r = resolver_for(["93.184.216.34"], lambda req: response)
     with pytest.raises(CIMDError, match=match):
         await r.resolve(URL)
+
+
+async def test_off_machine_redirects_are_dropped_and_app_schemes_kept() -> None:
+    """RFC 8252 §7 verdicts as for registration: the code never leaves this computer."""
+    uris = ["https://client.example/cb", "com.example.app:/cb", "http://127.0.0.1:3000/cb"]
+    r = resolver_for(
+        ["93.184.216.34"], lambda req: httpx.Response(200, json={**DOC, "redirect_uris": uris})
+    )
+    doc = await r.resolve(URL)
+    assert doc["redirect_uris"] == uris[1:]
+    [refused] = doc["refused_redirect_uris"]
+    assert refused["redirect_uri"] == uris[0] and "off this computer" in refused["reason"]
+
+
+async def test_a_document_cannot_supply_our_refused_redirect_uris_field() -> None:
+    forged = {**DOC, "refused_redirect_uris": [{"redirect_uri": "x", "reason": "<b>"}]}
+    r = resolver_for(["93.184.216.34"], lambda req: httpx.Response(200, json=forged))
+    assert "refused_redirect_uris" not in await r.resolve(URL)

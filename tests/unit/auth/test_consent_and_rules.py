@@ -86,6 +86,10 @@ async def test_wait_then_decide_and_timeout_and_expire() -> None:
         ("http://127.0.0.1:3000/cb", "http://127.0.0.1:4000/other", False),
         ("http://127.0.0.1:3000/cb", "http://localhost:3000/cb", False),
         ("http://127.0.0.1:3000/cb", "http://127.0.0.1:3000/cb?x=1", False),
+        # Continue registers with ?state=..., authorizes without (RFC 8252 §7.3 loopback).
+        ("http://localhost:3000/?state=abc", "http://localhost:3000", True),
+        ("http://localhost:3000/?state=abc", "http://localhost:3000/?state=xyz", False),
+        ("https://app.example/?state=abc", "https://app.example/", False),
         ("http://127.0.0.1:3000/cb", "http://user@127.0.0.1:3000/cb", False),
         ("http://127.0.0.1:3000/cb", "https://127.0.0.1:3000/cb", False),
         ("http://app.example:3000/cb", "http://app.example:4000/cb", False),
@@ -99,7 +103,10 @@ def test_redirect_matching(registered: str, requested: str, ok: bool) -> None:
 @pytest.mark.parametrize(
     ("uri", "ok"),
     [
-        ("https://app.example/cb", True),
+        ("https://app.example/cb", False),  # the code would leave this computer
+        ("https://127.0.0.1:8443/cb", True),
+        ("cursor://anysphere.cursor-mcp/oauth/callback", True),
+        ("com.example.app:/oauth2redirect", True),
         ("http://127.0.0.1:3000/cb", True),
         ("http://localhost/cb", True),
         ("http://[::1]:1/cb", True),

@@ -83,29 +83,64 @@ async def h(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
 async def test_registrations_beyond_the_cap_get_429_until_the_window_moves(
     h: Harness, clock: Clock
 ) -> None:
+    """The cap is per source (client_name + redirect hosts): 20 per minute."""
     assert h.oauth.registration_limit == 20 and h.oauth.registration_window == 60.0
-    for i in range(20):
+    for _ in range(20):
         clock.t += 1.0
-        r = await h.register(f"c{i}")
+        r = await h.register("flood")
         assert r.status_code == 201, r.text
         assert r.json()["client_id_issued_at"] == int(clock.t)  # the injected clock
-    r = await h.register("one too many")
+    r = await h.register("flood")
     assert r.status_code == 429
     body = r.json()
     assert body["error"] == "temporarily_unavailable"
-    assert "at most 20 per 60 s" in body["error_description"]
+    assert "by this client (at most 20 per 60 s)" in body["error_description"]
     assert r.headers["cache-control"] == "no-store"
     # The oldest of the 20 (at +1 s) leaves the window at +61 s: 41 s from now (+20 s).
     assert r.headers["retry-after"] == "41"
     assert h.store.count_clients() == 20
     clock.t += 40.0
-    assert (await h.register("still too early")).status_code == 429
+    assert (await h.register("flood")).status_code == 429
     clock.t += 1.0
-    assert (await h.register("one slot free")).status_code == 201
-    assert (await h.register("and full again")).status_code == 429
+    assert (await h.register("flood")).status_code == 201
+    assert (await h.register("flood")).status_code == 429
     clock.t += 60.0
-    assert (await h.register("new window")).status_code == 201
+    assert (await h.register("flood")).status_code == 201
     assert h.store.count_clients() == 22
+
+
+async def test_a_flood_from_one_client_does_not_lock_out_another(h: Harness, clock: Clock) -> None:
+    """10.9: a throw-away client registering in a loop uses up its own budget only."""
+    codes = [(await h.register("throwaway")).status_code for _ in range(50)]
+    assert codes.count(201) == 20 and codes[20:] == [429] * 30
+    r = await h.http.post(
+        "/oauth/register",
+        json={"client_name": "Cursor", "redirect_uris": ["cursor://anysphere.cursor-mcp/cb"]},
+    )
+    assert r.status_code == 201, r.text
+    # Same name, other redirect host: another source too (a name alone is not trusted).
+    r = await h.http.post(
+        "/oauth/register",
+        json={"client_name": "throwaway", "redirect_uris": ["com.example.other:/cb"]},
+    )
+    assert r.status_code == 201, r.text
+    assert h.store.count_clients() == 22
+
+
+async def test_the_global_ceiling_holds_a_client_that_changes_its_name(
+    tmp_path: Path, clock: Clock
+) -> None:
+    h = Harness(tmp_path, clock, registration_ceiling=5)
+    try:
+        codes = [(await h.register(f"name {i}")).status_code for i in range(7)]
+        assert codes == [201] * 5 + [429] * 2
+        r = await h.register("someone else")
+        assert "in all (at most 5 per 60 s)" in r.json()["error_description"]
+        clock.t += 60.0
+        assert (await h.register("someone else")).status_code == 201
+    finally:
+        await h.http.aclose()
+        h.store.close()
 
 
 async def test_the_cap_is_a_constructor_parameter(tmp_path: Path, clock: Clock) -> None:

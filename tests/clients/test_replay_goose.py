@@ -1,0 +1,80 @@
+"""Goose (block/goose).
+
+Two released shapes. Before Client ID Metadata Documents, goose registered through rmcp
+(modelcontextprotocol/rust-sdk ``crates/rmcp/src/transport/auth.rs`` ``register_client``:
+client_name, redirect_uris, grant_types [authorization_code, refresh_token],
+token_endpoint_auth_method none, response_types [code]; ``get_authorization_url`` sends
+no ``resource`` and the token request none either), with client name "goose" and the
+redirect ``http://127.0.0.1:PORT/oauth_callback`` from block/goose
+``crates/goose/src/oauth/mod.rs``. That release gets the documented refusal.
+
+Current goose (``crates/goose/src/oauth/mod.rs``: ``CLIENT_METADATA_URL =
+https://goose-docs.ai/oauth/client-metadata.json``, ``with_client_metadata_url``) uses
+that URL as its client_id. The document itself is not in our references; the one served
+here has the fields the CIMD draft requires and goose's callback path. The MCP URL is
+sent as resource (MCP 2025-06-18 §Resource Parameter, which that release implements).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from switchboard.auth.cimd import ClientMetadataResolver
+from switchboard.engine import Engine
+from tests.clients.replay import Shape, reach_token, refused_for_resource
+
+REDIRECT = "http://127.0.0.1:51234/oauth_callback"
+GOOSE_RMCP = Shape(
+    registration={
+        "client_name": "goose",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+        "response_types": ["code"],
+    },
+    redirect_uri=REDIRECT,
+    resource="none",
+    token_resource=False,
+)
+CIMD_URL = "https://goose-docs.ai/oauth/client-metadata.json"
+DOCUMENT = {
+    "client_id": CIMD_URL,
+    "client_name": "goose",
+    "client_uri": "https://goose-docs.ai",
+    "redirect_uris": ["http://127.0.0.1/oauth_callback"],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "token_endpoint_auth_method": "none",
+}
+
+
+async def test_goose_via_rmcp_registration_is_told_what_to_configure(
+    engine: Engine, http: httpx.AsyncClient, url: str
+) -> None:
+    description = await refused_for_resource(http, engine, GOOSE_RMCP, url)
+    assert "no resource parameter" in description
+
+
+async def test_goose_with_its_client_metadata_document_reaches_a_token(
+    engine: Engine, http: httpx.AsyncClient, url: str
+) -> None:
+    fetched: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        fetched.append(str(request.url))
+        return httpx.Response(200, json=DOCUMENT)
+
+    async def public(host: str) -> list[str]:
+        return ["93.184.216.34"]
+
+    assert engine.auth.oauth is not None
+    # The document is served by a mock transport: tests never reach the internet.
+    engine.auth.oauth.cimd = ClientMetadataResolver(
+        transport=httpx.MockTransport(serve), resolver=public
+    )
+    shape = Shape(registration={}, redirect_uri=REDIRECT, token_resource=False)
+    client: dict[str, Any] = {"client_id": CIMD_URL}
+    await reach_token(http, engine, shape, url, client=client)
+    assert fetched == [CIMD_URL]
