@@ -67,8 +67,6 @@ REFRESH_TTL = 30 * 86400.0
 LOOPBACK_REDIRECT_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
 CSRF_COOKIE = "sb_consent_"
 MAX_BODY = 64 * 1024
-MAX_PENDING_PER_CLIENT = 5
-MAX_PENDING = 50
 # Dynamic Client Registration hygiene: registration is open on loopback, so cap how fast
 # clients can be added and drop registrations that never led to a grant.
 REGISTRATION_LIMIT = 20
@@ -787,6 +785,7 @@ class OAuthServer:
         self.revoked_jtis: set[str] = set()
         self._cimd_clients: dict[str, Client] = {}
         self._pending: dict[str, _PendingAuthorization] = {}
+        broker.on_decided(self._forget_expired)
         self._lock = threading.Lock()
         self.jwks_requests = 0
         self.server = SwitchboardAuthorizationServer(self)
@@ -1080,18 +1079,9 @@ class OAuthServer:
             return _to_response(self.server.handle_error_response(None, err))
         scope: str = grant.request.scope or SCOPE
         user = GrantUser(None, self.subject, server, resources[0], scope)
+        # RFC 8252 §8.6: a public client's identity cannot be assured, so a remembered
+        # approval never answers by itself; it only marks the request for the person.
         remembered = await asyncio.to_thread(self.store.get_consent, client.client_id, server)
-        if remembered is not None and set(scope.split()) <= set(remembered.scope.split()):
-            log.info("remembered consent: %s for %s", client.client_id, server)
-            return await self._finish(incoming, grant, user, approved=True)
-        waiting = self.broker.pending()
-        if (
-            len(waiting) >= MAX_PENDING
-            or sum(1 for p in waiting if p.client_id == client.client_id) >= MAX_PENDING_PER_CLIENT
-        ):
-            return _error_page(
-                429, "temporarily_unavailable", "Too many authorization requests are waiting."
-            )
         req = self.broker.open(
             client_id=client.client_id,
             client_name=client.name,
@@ -1100,10 +1090,11 @@ class OAuthServer:
             server=server,
             resource=resources[0],
             scopes=tuple(scope.split()),
+            previously_approved=remembered is not None
+            and set(scope.split()) <= set(remembered.scope.split()),
         )
         csrf = secrets.token_urlsafe(24)
         self._pending[req.id] = _PendingAuthorization(incoming, grant, csrf, user)
-        asyncio.get_running_loop().call_later(self.broker.timeout, self._expire, req.id)
         nonce = secrets.token_urlsafe(12)
         page = _PAGE.format(
             client=html.escape(client.name),
@@ -1125,9 +1116,15 @@ class OAuthServer:
         )
         return response
 
-    def _expire(self, request_id: str) -> None:
-        self.broker.expire(request_id)
-        self._pending.pop(request_id, None)
+    def _forget_expired(self, request_id: str, decision: Decision) -> None:
+        """The broker dropped a request (timeout, or replaced under its caps): forget it
+        now. A decided one waits ``timeout`` more for its consent page to post back."""
+        if decision is Decision.EXPIRED:
+            self._pending.pop(request_id, None)
+        else:
+            asyncio.get_running_loop().call_later(
+                self.broker.timeout, self._pending.pop, request_id, None
+            )
 
     async def _continue(self, request: Request) -> Response:
         """The consent page posts here and waits until the person decided in the app."""
@@ -1148,7 +1145,7 @@ class OAuthServer:
         ):
             return _error_page(403, "access_denied", "This consent request is unknown or expired.")
         decision, remember = await self.broker.wait(rid)
-        if self._pending.pop(rid, None) is None:
+        if self._pending.pop(rid, None) is None and decision is not Decision.EXPIRED:
             return _error_page(403, "access_denied", "This consent request was used already.")
         approved = decision is Decision.APPROVED
         if approved and remember:
