@@ -245,7 +245,8 @@ class ConsentBroker:
     def _make_room(self, new: ConsentRequest) -> None:
         """Per client, per source, then the global ceiling: the oldest in the group goes
         (its waiter gets EXPIRED and its dialog closes)."""
-        same = [e.request.id for e in self._pending.values() if e.request.client_id == new.client_id]
+        pending = self._pending.values()
+        same = [e.request.id for e in pending if e.request.client_id == new.client_id]
         for rid in same[: max(0, len(same) - self.max_per_client + 1)]:
             log.info("consent request %s replaced by a newer one of the same client", rid)
             self.expire(rid)
