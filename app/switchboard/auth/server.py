@@ -64,6 +64,12 @@ SCOPES_SUPPORTED = (SCOPE,)
 AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 CODE_TTL = 120.0
 REFRESH_TTL = 30 * 86400.0
+"""Refresh-token lifetime of a grant approved without "remember": counted from the
+approval, not renewed by rotation (then the client asks the person again)."""
+REMEMBERED_REFRESH_TTL = 90 * 86400.0
+"""A remembered grant's refresh token lives this long after its last use (sliding), so
+a remembered client rarely needs a new authorization; rotation and reuse detection
+(RFC 9700 §4.14.2) stay."""
 LOOPBACK_REDIRECT_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
 CSRF_COOKIE = "sb_consent_"
 MAX_BODY = 64 * 1024
@@ -526,6 +532,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 scope=authorization_code.scope,
                 subject=user.subject,
                 created_at=owner.clock(),
+                redirect_uri=authorization_code.redirect_uri,
             )
         )
         owner.used_codes[authorization_code.code] = grant_id
@@ -909,12 +916,26 @@ class OAuthServer:
         return token
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Blocking (worker thread): the refresh token (hashed) and the grant's last use."""
         refresh = token.get("refresh_token")
         user: GrantUser | None = request.user
-        if refresh and user is not None and user.grant_id:
-            self.store.add_refresh(
-                refresh, user.grant_id, request.client.client_id, token["scope"], REFRESH_TTL
-            )
+        if user is None or not user.grant_id:
+            return
+        client_id = request.client.client_id
+        if refresh:
+            ttl = self.refresh_ttl(user.grant_id, client_id, user.server)
+            self.store.add_refresh(refresh, user.grant_id, client_id, token["scope"], ttl)
+        self.store.touch_grant(user.grant_id)
+
+    def refresh_ttl(self, grant_id: str, client_id: str, server: str) -> float:
+        """Blocking: :data:`REMEMBERED_REFRESH_TTL` from now for a remembered grant,
+        else what is left of :data:`REFRESH_TTL` since the grant was approved."""
+        if self.store.get_consent(client_id, server) is not None:
+            return REMEMBERED_REFRESH_TTL
+        grant = self.store.get_grant(grant_id)
+        if grant is None:
+            return REFRESH_TTL
+        return max(0.0, min(REFRESH_TTL, grant.created_at + REFRESH_TTL - self.clock()))
 
     # -- metadata ------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
