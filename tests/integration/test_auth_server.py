@@ -461,8 +461,14 @@ async def test_consent_and_grants_cli(
     r = await exchange_code(http, eng, client, code)
     assert r.status_code == 200
     grants = await cli("grants", "list")
-    assert "cli-client -> echo" in grants and "Remembered consents" in grants
-    grant_id = grants.split()[0]
+    header, row = grants.splitlines()[:2]
+    assert header.split()[:4] == ["GRANT", "CLIENT", "CLIENT", "ID"]
+    assert "cli-client" in row and client["client_id"] in row and "127.0.0.1:40123" in row
+    assert "Remembered consents" in grants
+    grant_id = row.split()[0]
+    listed = json.loads(await cli("grants", "list", "--json"))
+    assert [g["id"] for g in listed["grants"]] == [grant_id]
+    assert listed["grants"][0]["last_used_at"] is not None
     assert "Revoked" in await cli("grants", "revoke", grant_id)
     assert "No grants." in await cli("grants", "list")
     code2 = await asyncio.to_thread(cli_main, ["--home", home, "consent", "approve", "nope"])
