@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from switchboard.auth.consent import redirect_target
+from switchboard.auth.consent import redirect_short, redirect_target
 from switchboard.cli import _EXTRA_PARSERS, command
 from switchboard.core.paths import AppPaths
 
@@ -58,19 +58,6 @@ def _when(ts: float | None) -> str:
     if not ts:
         return "never"
     return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
-
-
-def redirect_short(uri: str) -> str:
-    """``127.0.0.1:5555`` for http(s), ``cursor://`` for a private-use scheme."""
-    if not uri:
-        return "?"
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.scheme.lower() in ("http", "https"):
-        return parts.netloc or uri
-    return f"{parts.scheme}://"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -133,6 +133,19 @@ def redirect_target(uri: str) -> RedirectTarget:
     return RedirectTarget(uri, RedirectKind.APP, f"the app registered for {scheme}://")
 
 
+def redirect_short(uri: str) -> str:
+    """``127.0.0.1:5555`` for http(s), ``cursor://`` for a private-use scheme."""
+    if not uri:
+        return "?"
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return uri
+    if parts.scheme.lower() in ("http", "https"):
+        return parts.netloc or uri
+    return f"{parts.scheme}://"
+
+
 def source_of(request: ConsentRequest) -> str | None:
     """The group a request is capped with besides its client id: the host of a Client
     ID Metadata Document URL, a non-loopback redirect host, a private-use scheme. None
