@@ -7,7 +7,10 @@ channel there is:
 
 1. ``org.freedesktop.Notifications`` on the session bus (``Notify``), with the app name,
    icon, an urgency hint (critical for failures, normal otherwise) and one action
-   ("Open Switchboard", or "Review" for consent); ``ActionInvoked`` opens the right page.
+   ("Open Switchboard", or "Review" for consent; a request from a client approved
+   before also gets "Approve", one-click re-approval); ``ActionInvoked`` opens the right
+   page. Only signals from the service that answered our ``Notify`` count (the bus
+   stamps the sender; any other program on the bus could emit ``ActionInvoked``).
 2. The tray balloon (:meth:`QSystemTrayIcon.showMessage`) when no service answers.
 3. The window's status line when there is neither.
 
@@ -16,6 +19,11 @@ The D-Bus calls are asynchronous (never block the loop). They are made with ``je
 running asyncio loop: PySide6's QtDBus marshals Python ints as ``int32`` only, while the
 spec's ``Notify`` takes ``replaces_id`` as ``uint32`` and ``urgency`` as a byte, and
 GDBus-based services (GNOME Shell, dunst) refuse a call whose signature differs.
+
+The body is sent as the spec's markup subset when the service says ``body-markup`` (or
+does not say): ``&``, ``<`` and ``>`` are escaped, so a client's name (chosen by whoever
+registered it) cannot add links or images. Summaries carry no client-chosen text (the
+spec makes them plain text, but not every daemon agrees).
 
 Repeated failures of the same server are folded: at most one notification per server
 per ``fold_seconds`` (a minute); when the minute ends, the latest is shown once (replacing
@@ -53,6 +61,14 @@ CALL_TIMEOUT = 10.0
 """Seconds to wait for ``Notify``'s answer before using the fallback."""
 OPEN_ACTION = "open"
 """Action key of the one button; ``default`` (a click on the bubble) does the same."""
+APPROVE_ACTION = "approve"
+"""Action key of "Approve" on a request from a client approved before."""
+
+
+def markup_escape(text: str) -> str:
+    """``text`` as literal text in the notification spec's body markup (a subset of
+    XML: ``&``, ``<``, ``>`` are special)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Kind(enum.Enum):
@@ -100,6 +116,21 @@ class Notification:
     def action_label(self) -> str:
         return "Review" if self.kind is Kind.CONSENT else "Open Switchboard"
 
+    @property
+    def can_approve(self) -> bool:
+        """One-click "Approve": only for a client the person approved (and asked to
+        remember) before; a first request is reviewed in the dialog."""
+        return self.request is not None and self.request.previously_approved
+
+    @property
+    def actions(self) -> list[str]:
+        """The spec's ``actions`` (key, label, key, label, ...)."""
+        label = self.action_label
+        actions = ["default", label]
+        if self.can_approve:
+            actions += [APPROVE_ACTION, "Approve"]
+        return [*actions, OPEN_ACTION, label]
+
     def with_folded(self, folded: int) -> Notification:
         if folded <= 0:
             return self
@@ -123,11 +154,22 @@ def failure_notification(event: StateChanged) -> Notification:
 
 
 def consent_notification(request: ConsentRequest) -> Notification:
+    """The body names the client (its registration chose the name: plain text here, the
+    D-Bus service escapes it); the summary never does."""
+    client = request.client_name or request.client_id
+    if request.previously_approved:
+        return Notification(
+            Kind.CONSENT,
+            "A client asks for access again",
+            f"{client} wants to use {request.server} again. You approved it before; "
+            "approve again only if you just started it.",
+            server=request.server,
+            request=request,
+        )
     return Notification(
         Kind.CONSENT,
         "A client asks for access",
-        f"{request.client_name or request.client_id} wants to use {request.server}. "
-        "Approve or deny it in Switchboard.",
+        f"{client} wants to use {request.server}. Approve or deny it in Switchboard.",
         server=request.server,
         request=request,
     )
@@ -193,6 +235,9 @@ class FreedesktopService:
         self._router: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._sender: str | None = None
+        """Unique bus name of the service that answered ``Notify``."""
+        self._markup: bool | None = None
 
     async def _connect(self) -> Any:
         async with self._lock:
@@ -223,6 +268,10 @@ class FreedesktopService:
         while True:
             msg = await queue.get()
             member = msg.header.fields.get(HeaderFields.member)
+            sender = msg.header.fields.get(HeaderFields.sender)
+            if self._sender is None or sender != self._sender:
+                log.warning("ignored %s from %s: not the notification service", member, sender)
+                continue
             try:
                 if member == "ActionInvoked":
                     nid, key = msg.body
@@ -237,7 +286,9 @@ class FreedesktopService:
 
         router = await self._connect()
         address = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=INTERFACE)
-        label = notification.action_label
+        if self._markup is None:
+            self._markup = await self._body_markup(router, address)
+        body = markup_escape(notification.body) if self._markup else notification.body
         hints = {
             "urgency": ("y", int(notification.urgency)),
             "desktop-entry": ("s", DESKTOP_ENTRY),
@@ -251,8 +302,8 @@ class FreedesktopService:
                 replaces_id,
                 self._icon if self._icon is not None else notification_icon(),
                 notification.title,
-                notification.body,
-                ["default", label, OPEN_ACTION, label],
+                body,
+                notification.actions,
                 hints,
                 -1,
             ),
@@ -265,7 +316,24 @@ class FreedesktopService:
         if reply.header.message_type is MessageType.error:
             name = reply.header.fields.get(HeaderFields.error_name)
             raise ServiceError(f"{name}: {reply.body[0] if reply.body else ''}")
+        self._sender = reply.header.fields.get(HeaderFields.sender)
         return int(reply.body[0])
+
+    async def _body_markup(self, router: Any, address: Any) -> bool:
+        """Whether the service renders body markup (``GetCapabilities``); a service that
+        does not answer is assumed to (escaped text is safe either way)."""
+        from jeepney import MessageType, new_method_call
+
+        try:
+            reply = await asyncio.wait_for(
+                router.send_and_get_reply(new_method_call(address, "GetCapabilities")),
+                CALL_TIMEOUT,
+            )
+        except Exception:
+            return True
+        if reply.header.message_type is MessageType.error or not reply.body:
+            return True
+        return "body-markup" in reply.body[0]
 
     async def aclose(self) -> None:
         if self._listener is not None:
@@ -273,6 +341,7 @@ class FreedesktopService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
+        self._sender = self._markup = None
         if self._stack is not None:
             stack, self._stack, self._router = self._stack, None, None
             with contextlib.suppress(Exception):
@@ -308,6 +377,8 @@ class Notifier(QObject):
     """(Notification as shown, Channel)"""
     opened = Signal(object)
     """the Notification whose action the person clicked"""
+    approved = Signal(object)
+    """the consent Notification whose "Approve" the person clicked (request approved)"""
 
     def __init__(
         self,
@@ -319,10 +390,12 @@ class Notifier(QObject):
         clock: Callable[[], float] = time.monotonic,
         fold_seconds: float = 60.0,
         later: Callable[[float, Callable[[], None]], object] | None = None,
+        approve: Callable[[ConsentRequest], bool] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._open_target = open_target
+        self._approve = approve
         self._balloon = balloon
         self._status_line = status_line
         if service is True or isinstance(service, str):
@@ -437,8 +510,15 @@ class Notifier(QObject):
     # -- clicks ------------------------------------------------------------------------
     def _action_invoked(self, nid: int, key: str) -> None:
         notification = self._shown.get(nid)
-        if notification is None or key not in ("default", OPEN_ACTION):
-            return  # another app's notification, or an action we did not offer
+        if notification is None:
+            return  # another app's notification
+        if key == APPROVE_ACTION and notification.can_approve and self._approve is not None:
+            assert notification.request is not None
+            if self._approve(notification.request):
+                self.approved.emit(notification)
+            return
+        if key not in ("default", OPEN_ACTION):
+            return  # an action we did not offer
         self._open(notification)
 
     def _closed(self, nid: int) -> None:
