@@ -49,7 +49,7 @@ async def test_the_dialog_shows_the_request_and_approves_with_remember(
         assert dialog.isVisible()
         assert dialog.client_label.text() == "Cursor"
         assert dialog.redirect_label.text() == "http://127.0.0.1:5555/cb"  # exact, not the host
-        assert dialog.where_label.text() == "A program on this computer (port 5555)."
+        assert dialog.where_label.text() == "A program on this computer (port 5555)"
         assert dialog.remote_warning is None and dialog.previously_note is None
         assert not dialog.remember.isChecked()
         assert dialog.server_label.text() == "github"
@@ -102,7 +102,7 @@ async def test_a_private_use_scheme_says_which_app_it_opens(paths: AppPaths) -> 
         await until(lambda: req.id in presenter.dialogs)
         dialog = presenter.dialogs[req.id]
         assert dialog.redirect_label.text() == uri
-        assert dialog.where_label.text() == "Opens the app registered for cursor://."
+        assert dialog.where_label.text() == "Opens the app registered for cursor://"
         assert dialog.remote_warning is not None and dialog.remote_warning.isVisible()
         assert dialog.remote_warning.objectName() == "errorBox"  # prominent
         assert "opens the app registered for cursor://" in dialog.remote_warning.text()
@@ -117,7 +117,7 @@ async def test_a_remote_https_redirect_is_shown_whole_with_a_warning(paths: AppP
         await until(lambda: req.id in presenter.dialogs)
         dialog = presenter.dialogs[req.id]
         assert dialog.redirect_label.text() == uri
-        assert dialog.where_label.text() == "evil.example:8443 — not this computer."
+        assert dialog.where_label.text() == "evil.example:8443 — not this computer"
         assert dialog.remote_warning is not None
         assert dialog.remote_warning.text().startswith(
             "The answer goes to evil.example:8443, which is not this computer."

@@ -101,6 +101,7 @@ class ConsentDialog(QDialog):
         self.client_label = _value(client, "Client name")
         self.redirect_label = _value(request.redirect_uri or "?", "Redirect URI")
         self.where_label = _value(_where(target), "Where the answer goes")
+        self.where_label.setObjectName("secondary")
         self.server_label = _value(request.server, "Server")
         scopes = request.scopes or ("mcp",)
         self.scopes_label = _value(
@@ -173,10 +174,10 @@ class ConsentDialog(QDialog):
 
 def _where(target: RedirectTarget) -> str:
     if target.kind is RedirectKind.LOOPBACK:
-        return f"A program on {target.where}."
+        return f"A program on {target.where}"
     if target.kind is RedirectKind.APP:
-        return f"Opens {target.where}."
-    return f"{target.where} — not this computer."
+        return f"Opens {target.where}"
+    return f"{target.where} — not this computer"
 
 
 def _box(text: str, name: str, accessible: str) -> QLabel:

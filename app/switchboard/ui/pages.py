@@ -277,8 +277,9 @@ class ClientsPage(QWidget):
                 item.setToolTip(tip)
                 t.setItem(r, c, item)
         self.grants_note.setText(
-            "These clients can use your servers without asking again. Revoking ends their "
-            "tokens now; they must ask for consent to connect again."
+            "These clients hold tokens for your servers. Remembered ones stay connected for "
+            "90 days after each use; a new sign-in always asks you. Revoking ends their "
+            "tokens now."
             if grants
             else "No client has access yet. When a client connects, Switchboard asks you first."
         )
