@@ -1142,10 +1142,12 @@ class OAuthServer:
         now. A decided one waits ``timeout`` more for its consent page to post back."""
         if decision is Decision.EXPIRED:
             self._pending.pop(request_id, None)
-        else:
-            asyncio.get_running_loop().call_later(
-                self.broker.timeout, self._pending.pop, request_id, None
-            )
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # decided outside the loop (a test): the page may still post
+            return
+        loop.call_later(self.broker.timeout, self._pending.pop, request_id, None)
 
     async def _continue(self, request: Request) -> Response:
         """The consent page posts here and waits until the person decided in the app."""
