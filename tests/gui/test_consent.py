@@ -20,9 +20,10 @@ def _open(
     redirect_uri: str | None = None,
     previously_approved: bool = False,
     client_name: str = "Cursor",
+    client_id: str = "client-123",
 ) -> ConsentRequest:
     return broker.open(
-        client_id="client-123",
+        client_id=client_id,
         client_name=client_name,
         redirect_uri=redirect_uri or f"http://{host}:5555/cb",
         redirect_host=host,
@@ -178,3 +179,20 @@ def test_redirect_targets() -> None:
         target = redirect_target(uri)
         assert (target.kind, target.where) == (kind, where), uri
         assert bool(target.warning) is (kind is not RedirectKind.LOOPBACK), uri
+
+
+async def test_a_flood_shows_a_few_dialogs_the_rest_wait_their_turn(paths: AppPaths) -> None:
+    async with running(paths, with_broker=True) as (engine, bridge):
+        broker = consent_broker(engine)
+        presenter = ConsentPresenter(bridge, parent=bridge, max_open=2)
+        reqs = [_open(broker, client_name=f"c{i}", client_id=f"c{i}") for i in range(4)]
+        await until(lambda: len(presenter.dialogs) == 2)
+        await asyncio.sleep(0.1)
+        assert set(presenter.dialogs) == {reqs[0].id, reqs[1].id}
+        presenter.dialogs[reqs[0].id].reject()  # the person answers one: the next shows
+        await until(lambda: set(presenter.dialogs) == {reqs[1].id, reqs[2].id})
+        presenter.present(reqs[3])  # Review on the Clients page / tray: always shown
+        assert set(presenter.dialogs) == {reqs[1].id, reqs[2].id, reqs[3].id}
+        for dialog in list(presenter.dialogs.values()):
+            dialog.reject()
+        await until(lambda: broker.pending() == [])

@@ -194,6 +194,7 @@ class ConsentBroker:
         # Decisions made before anyone waited (the CLI can approve before the browser
         # page posts back); bounded, oldest dropped first.
         self._decided: dict[str, tuple[Decision, bool]] = {}
+        self._ceiling_warned = -60.0
 
     def on_decided(self, observer: Callable[[str, Decision], None]) -> Callable[[], None]:
         """``observer(request_id, decision)`` whenever a request leaves the pending list
@@ -261,13 +262,13 @@ class ConsentBroker:
         pending = self._pending.values()
         same = [e.request.id for e in pending if e.request.client_id == new.client_id]
         for rid in same[: max(0, len(same) - self.max_per_client + 1)]:
-            log.info("consent request %s replaced by a newer one of the same client", rid)
+            log.debug("consent request %s replaced by a newer one of the same client", rid)
             self.expire(rid)
         source = source_of(new)
         if source is not None:
             same = [e.request.id for e in self._pending.values() if source_of(e.request) == source]
             for rid in same[: max(0, len(same) - self.max_per_source + 1)]:
-                log.info("consent request %s replaced by a newer one from %s", rid, source)
+                log.debug("consent request %s replaced by a newer one from %s", rid, source)
                 self.expire(rid)
         while self._pending and len(self._pending) >= self.max_pending:
             counts = Counter(e.request.client_id for e in self._pending.values())
@@ -275,7 +276,14 @@ class ConsentBroker:
             victim = next(
                 e.request.id for e in self._pending.values() if counts[e.request.client_id] == most
             )
-            log.warning("too many pending consent requests: dropping %s", victim)
+            now = time.monotonic()
+            if now - self._ceiling_warned >= 60.0:  # a flood must not flood the log too
+                self._ceiling_warned = now
+                log.warning(
+                    "%d consent requests pending (the most from %s): dropping the oldest",
+                    len(self._pending),
+                    self._pending[victim].request.client_id,
+                )
             self.expire(victim)
 
     async def wait(self, request_id: str, timeout: float | None = None) -> tuple[Decision, bool]:

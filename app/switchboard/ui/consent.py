@@ -221,8 +221,14 @@ def _value(text: str, accessible: str) -> QLabel:
     return label
 
 
+MAX_OPEN_DIALOGS = 3
+"""Dialogs shown by themselves at once; more pending requests wait in the tray menu and
+on the Clients page (a flood of authorization requests must not bury the screen)."""
+
+
 class ConsentPresenter(QObject):
-    """Shows a :class:`ConsentDialog` per pending request and reports the decision."""
+    """Shows a :class:`ConsentDialog` per pending request (at most ``max_open`` by
+    themselves, the next when one closes; any on request) and reports the decision."""
 
     shown = Signal(object)
     """the :class:`ConsentDialog` just shown"""
@@ -232,20 +238,30 @@ class ConsentPresenter(QObject):
         bridge: EngineBridge,
         *,
         parent_widget: Callable[[], QWidget | None] = lambda: None,
+        max_open: int = MAX_OPEN_DIALOGS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self._parent_widget = parent_widget
+        self.max_open = max_open
         self.dialogs: dict[str, ConsentDialog] = {}
-        bridge.consentRequested.connect(self.present)
+        bridge.consentRequested.connect(self._arrived)
         bridge.consentDecided.connect(self._decided_elsewhere)
         # Requests opened before the window existed (e.g. a client connecting at launch).
         QTimer.singleShot(0, self._present_pending)
 
-    def _present_pending(self) -> None:
-        for request in self.bridge.pending_consents():
+    def _arrived(self, request: ConsentRequest) -> None:
+        if len(self.dialogs) < self.max_open:
             self.present(request)
+
+    def _present_pending(self) -> None:
+        """Fill the free places with the oldest pending requests not shown yet."""
+        for request in self.bridge.pending_consents():
+            if len(self.dialogs) >= self.max_open:
+                break
+            if request.id not in self.dialogs:
+                self.present(request)
 
     def present(self, request: ConsentRequest) -> ConsentDialog:
         existing = self.dialogs.get(request.id)
@@ -266,9 +282,11 @@ class ConsentPresenter(QObject):
         dialog = self.dialogs.pop(request_id, None)
         if dialog is not None:
             dialog.close_decided()
+            QTimer.singleShot(0, self._present_pending)
 
     def _decide(self, request: ConsentRequest, approve: bool, remember: bool) -> None:
         self.dialogs.pop(request.id, None)
+        QTimer.singleShot(0, self._present_pending)
         if not self.bridge.decide_consent(request.id, approve, remember):
             log.info("consent request %s had expired before the decision", request.id)
         else:
