@@ -25,7 +25,8 @@ does not say): ``&``, ``<`` and ``>`` are escaped, so a client's name (chosen by
 registered it) cannot add links or images. Summaries carry no client-chosen text (the
 spec makes them plain text, but not every daemon agrees).
 
-Repeated failures of the same server are folded: at most one notification per server
+Repeated failures of the same server, and repeated consent requests of the same client,
+are folded: at most one notification per server (or client)
 per ``fold_seconds`` (a minute); when the minute ends, the latest is shown once (replacing
 the earlier bubble) and says how many more were folded.
 """
@@ -134,6 +135,13 @@ class Notification:
     def with_folded(self, folded: int) -> Notification:
         if folded <= 0:
             return self
+        if self.kind is Kind.CONSENT:
+            more = "request" if folded == 1 else "requests"
+            return dataclasses.replace(
+                self,
+                body=f"{self.body} ({folded} more {more} from this client since the last "
+                "notification.)",
+            )
         times = "time" if folded == 1 else "times"
         return dataclasses.replace(
             self,
@@ -165,6 +173,7 @@ def consent_notification(request: ConsentRequest) -> Notification:
             "approve again only if you just started it.",
             server=request.server,
             request=request,
+            fold_key=f"consent:{request.client_id}",
         )
     return Notification(
         Kind.CONSENT,
@@ -172,6 +181,8 @@ def consent_notification(request: ConsentRequest) -> Notification:
         f"{client} wants to use {request.server}. Approve or deny it in Switchboard.",
         server=request.server,
         request=request,
+        # One client asking over and over (a flood) is one bubble a minute.
+        fold_key=f"consent:{request.client_id}",
     )
 
 
