@@ -14,21 +14,15 @@ channel there is:
 2. The tray balloon (:meth:`QSystemTrayIcon.showMessage`) when no service answers.
 3. The window's status line when there is neither.
 
-The D-Bus calls are asynchronous (never block the loop). They are made with ``jeepney``
-(pure Python, already a dependency of keyring's Secret Service backend on Linux) on the
-running asyncio loop: PySide6's QtDBus marshals Python ints as ``int32`` only, while the
-spec's ``Notify`` takes ``replaces_id`` as ``uint32`` and ``urgency`` as a byte, and
-GDBus-based services (GNOME Shell, dunst) refuse a call whose signature differs.
-
-The body is sent as the spec's markup subset when the service says ``body-markup`` (or
-does not say): ``&``, ``<`` and ``>`` are escaped, so a client's name (chosen by whoever
-registered it) cannot add links or images. Summaries carry no client-chosen text (the
-spec makes them plain text, but not every daemon agrees).
+The D-Bus side (jeepney on the running loop, never blocking it; bodies escaped for the
+spec's markup so a client's name cannot add links or images; actions accepted only from
+the service that showed the bubble) is in :mod:`switchboard.ui.freedesktop`. Summaries
+carry no client-chosen text (the spec makes them plain text, not every daemon agrees).
 
 Repeated failures of the same server, and repeated consent requests of the same client,
-are folded: at most one notification per server (or client)
-per ``fold_seconds`` (a minute); when the minute ends, the latest is shown once (replacing
-the earlier bubble) and says how many more were folded.
+are folded: at most one notification per server (or client) per ``fold_seconds`` (a
+minute); when the minute ends, the latest is shown once (replacing the earlier bubble)
+and says how many more were folded.
 """
 
 from __future__ import annotations
@@ -37,12 +31,11 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
-import functools
 import importlib.util
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -50,26 +43,40 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from switchboard.auth.consent import ConsentRequest
 from switchboard.core.events import Notice, StateChanged
 from switchboard.core.state import ServerState
+from switchboard.ui.freedesktop import (
+    APP_NAME,
+    BUS_NAME,
+    CALL_TIMEOUT,
+    DESKTOP_ENTRY,
+    INTERFACE,
+    OBJECT_PATH,
+    FreedesktopService,
+    NotificationService,
+    ServiceError,
+    markup_escape,
+    notification_icon,
+)
 
 log = logging.getLogger("switchboard.ui")
 
-APP_NAME = "Switchboard"
-DESKTOP_ENTRY = "dev.switchboard.switchboard"
-BUS_NAME = "org.freedesktop.Notifications"
-OBJECT_PATH = "/org/freedesktop/Notifications"
-INTERFACE = "org.freedesktop.Notifications"
-CALL_TIMEOUT = 10.0
-"""Seconds to wait for ``Notify``'s answer before using the fallback."""
+__all__ = [
+    "APP_NAME",
+    "BUS_NAME",
+    "CALL_TIMEOUT",
+    "DESKTOP_ENTRY",
+    "INTERFACE",
+    "OBJECT_PATH",
+    "FreedesktopService",
+    "NotificationService",
+    "ServiceError",
+    "markup_escape",
+    "notification_icon",
+]
+
 OPEN_ACTION = "open"
 """Action key of the one button; ``default`` (a click on the bubble) does the same."""
 APPROVE_ACTION = "approve"
 """Action key of "Approve" on a request from a client approved before."""
-
-
-def markup_escape(text: str) -> str:
-    """``text`` as literal text in the notification spec's body markup (a subset of
-    XML: ``&``, ``<``, ``>`` are special)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Kind(enum.Enum):
@@ -188,175 +195,6 @@ def consent_notification(request: ConsentRequest) -> Notification:
 
 def notice_notification(notice: Notice) -> Notification:
     return Notification(Kind.NOTICE, notice.title, notice.text)
-
-
-@functools.cache
-def notification_icon() -> str:
-    """The app icon as a file path (the spec's ``app_icon`` takes a path or a name):
-    128 px (sharp in a bubble at 2x), else the largest PNG, else the SVG. Looked up once."""
-    from switchboard.ui.icons import icons_dir
-
-    root = icons_dir()
-    preferred = root / "hicolor" / "128x128" / "apps" / "switchboard.png"
-    if preferred.is_file():
-        return str(preferred)
-    pngs = sorted(
-        (root / "hicolor").glob("*/apps/switchboard.png"),
-        key=lambda p: int(p.parent.parent.name.split("x")[0] or 0),
-    )
-    if pngs:
-        return str(pngs[-1])
-    svg = root / "switchboard.svg"
-    return str(svg) if svg.exists() else "dialog-information"
-
-
-class NotificationService(Protocol):
-    """The seam to ``org.freedesktop.Notifications`` (a fake in tests of the fallbacks)."""
-
-    async def notify(self, notification: Notification, replaces_id: int) -> int:
-        """Show it; return the service's id. Raises ``OSError``/``ConnectionError`` or
-        :class:`ServiceError` when there is no service."""
-        ...
-
-    async def aclose(self) -> None: ...
-
-
-class ServiceError(Exception):
-    """The bus answered with an error (no notification service, bad call)."""
-
-
-class FreedesktopService:
-    """``org.freedesktop.Notifications`` on the session bus, through jeepney's asyncio
-    router on the running loop. Calls ``on_action(id, action_key)`` for ActionInvoked
-    and ``on_closed(id)`` for NotificationClosed."""
-
-    def __init__(
-        self,
-        *,
-        on_action: Callable[[int, str], None],
-        on_closed: Callable[[int], None] = lambda _id: None,
-        bus: str = "SESSION",
-        icon: str | None = None,
-    ) -> None:
-        self._on_action = on_action
-        self._on_closed = on_closed
-        self._bus = bus
-        self._icon = icon
-        self._stack: contextlib.AsyncExitStack | None = None
-        self._router: Any = None
-        self._listener: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-        self._sender: str | None = None
-        """Unique bus name of the service that answered ``Notify``."""
-        self._markup: bool | None = None
-
-    async def _connect(self) -> Any:
-        async with self._lock:
-            if self._router is not None:
-                return self._router
-            from jeepney import MatchRule
-            from jeepney.bus_messages import message_bus
-            from jeepney.io.asyncio import open_dbus_router
-
-            stack = contextlib.AsyncExitStack()
-            try:
-                router = await stack.enter_async_context(open_dbus_router(bus=self._bus))
-                rule = MatchRule(type="signal", interface=INTERFACE, path=OBJECT_PATH)
-                queue: asyncio.Queue[Any] = stack.enter_context(
-                    router.filter(rule, queue=asyncio.Queue())
-                )
-                await router.send_and_get_reply(message_bus.AddMatch(rule))
-            except BaseException:
-                await stack.aclose()
-                raise
-            self._stack, self._router = stack, router
-            self._listener = asyncio.ensure_future(self._listen(queue))
-            return router
-
-    async def _listen(self, queue: asyncio.Queue[Any]) -> None:
-        from jeepney import HeaderFields
-
-        while True:
-            msg = await queue.get()
-            member = msg.header.fields.get(HeaderFields.member)
-            sender = msg.header.fields.get(HeaderFields.sender)
-            if self._sender is None or sender != self._sender:
-                log.warning("ignored %s from %s: not the notification service", member, sender)
-                continue
-            try:
-                if member == "ActionInvoked":
-                    nid, key = msg.body
-                    self._on_action(int(nid), str(key))
-                elif member == "NotificationClosed":
-                    self._on_closed(int(msg.body[0]))
-            except Exception:  # a bad handler must not end the listener
-                log.exception("notification signal %s", member)
-
-    async def notify(self, notification: Notification, replaces_id: int) -> int:
-        from jeepney import DBusAddress, HeaderFields, MessageType, new_method_call
-
-        router = await self._connect()
-        address = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=INTERFACE)
-        if self._markup is None:
-            self._markup = await self._body_markup(router, address)
-        body = markup_escape(notification.body) if self._markup else notification.body
-        hints = {
-            "urgency": ("y", int(notification.urgency)),
-            "desktop-entry": ("s", DESKTOP_ENTRY),
-        }
-        msg = new_method_call(
-            address,
-            "Notify",
-            "susssasa{sv}i",
-            (
-                APP_NAME,
-                replaces_id,
-                self._icon if self._icon is not None else notification_icon(),
-                notification.title,
-                body,
-                notification.actions,
-                hints,
-                -1,
-            ),
-        )
-        try:
-            reply = await asyncio.wait_for(router.send_and_get_reply(msg), CALL_TIMEOUT)
-        except Exception as exc:  # the bus went away, or a service that never answers
-            await self.aclose()  # reconnect on the next notification
-            raise ServiceError(f"no answer from {BUS_NAME}: {exc!r}") from exc
-        if reply.header.message_type is MessageType.error:
-            name = reply.header.fields.get(HeaderFields.error_name)
-            raise ServiceError(f"{name}: {reply.body[0] if reply.body else ''}")
-        self._sender = reply.header.fields.get(HeaderFields.sender)
-        return int(reply.body[0])
-
-    async def _body_markup(self, router: Any, address: Any) -> bool:
-        """Whether the service renders body markup (``GetCapabilities``); a service that
-        does not answer is assumed to (escaped text is safe either way)."""
-        from jeepney import MessageType, new_method_call
-
-        try:
-            reply = await asyncio.wait_for(
-                router.send_and_get_reply(new_method_call(address, "GetCapabilities")),
-                CALL_TIMEOUT,
-            )
-        except Exception:
-            return True
-        if reply.header.message_type is MessageType.error or not reply.body:
-            return True
-        return "body-markup" in reply.body[0]
-
-    async def aclose(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
-        self._sender = self._markup = None
-        if self._stack is not None:
-            stack, self._stack, self._router = self._stack, None, None
-            with contextlib.suppress(Exception):
-                await stack.aclose()
 
 
 @dataclasses.dataclass
