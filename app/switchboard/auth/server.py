@@ -1178,6 +1178,10 @@ class OAuthServer:
                 pending.user.server,
                 pending.user.scope,
             )
+        elif approved:  # "remember" unticked this time: the latest approval counts
+            await asyncio.to_thread(
+                self.store.forget_consent, pending.grant.client.client_id, pending.user.server
+            )
         response = await self._finish(pending.incoming, pending.grant, pending.user, approved)
         if response.status_code == 302:
             response.status_code = 303
