@@ -144,3 +144,14 @@ def test_a_database_from_before_the_new_columns_is_migrated(tmp_path: Path) -> N
         ]
     finally:
         store.close()
+
+
+async def test_approving_without_remember_ends_the_remembered_lifetime(rig: Rig) -> None:
+    await code_flow(rig, rig.http, RESOURCE, remember=True)
+    [consent] = rig.store.list_consents()
+    client = {"client_id": consent.client_id}
+    t1 = rig.clock.t = rig.clock.t + DAY
+    _, tok = await code_flow(rig, rig.http, RESOURCE, client=client)  # unticked this time
+    assert rig.store.list_consents() == []
+    record = rig.store.get_refresh(tok["refresh_token"])
+    assert record is not None and record.expires_at == t1 + REFRESH_TTL
