@@ -52,6 +52,38 @@ def _reexec_under_xvfb() -> int:
     return subprocess.call(cmd, env=env)
 
 
+async def _demo_grants(engine: object) -> None:
+    """Two grants of one app (two VS Code windows), one remembered, for the clients page."""
+    from switchboard.auth.store import GrantRecord
+
+    auth = getattr(engine, "auth", None)
+    if auth is None:
+        return
+    base = engine.base_url  # type: ignore[attr-defined]
+    now = time.time()
+
+    def add() -> None:
+        for i, (port, path) in enumerate(((33418, "mcp"), (40999, "sse"))):
+            cid = f"vscode-{i + 1}a7c"
+            auth.store.save_client(cid, {"client_id": cid, "client_name": "VS Code"})
+            auth.store.add_grant(
+                GrantRecord(
+                    id=f"g{i}",
+                    client_id=cid,
+                    server="github",
+                    resource=f"{base}/servers/github/{path}",
+                    scope="mcp",
+                    subject="local-user",
+                    created_at=now - 86400 * (9 - i * 7),
+                    redirect_uri=f"http://127.0.0.1:{port}/",
+                    last_used_at=now - 3600 * (1 + i * 20),
+                )
+            )
+        auth.store.remember_consent("vscode-1a7c", "github", "mcp")
+
+    await asyncio.to_thread(add)
+
+
 async def _wait(cond: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond():  # type: ignore[operator]
@@ -175,10 +207,27 @@ async def shoot(out: Path, dark: bool) -> None:
     consent = next(iter(desktop.consent.dialogs.values()))
     await asyncio.sleep(0.4)
     grab(consent, "consent")
+    # A client approved before, returning to an app through a private-use scheme.
+    again = broker.open(
+        client_id="c-9b2e",
+        client_name="Cursor",
+        redirect_uri="cursor://anysphere.cursor-retrieval/oauth/callback",
+        redirect_host="anysphere.cursor-retrieval",
+        server="github",
+        resource=f"{engine.base_url}/servers/github/mcp",
+        scopes=("mcp",),
+        previously_approved=True,
+    )
+    await _wait(lambda: again.id in desktop.consent.dialogs)
+    await asyncio.sleep(0.4)
+    grab(desktop.consent.dialogs[again.id], "consent-app")
+    desktop.consent.dialogs[again.id].reject()
 
     if sync is not None:
         await desktop.bridge.set_client_connected("cursor", "Cursor", True)
+    await _demo_grants(engine)
     win.pages.setCurrentIndex(1)
+    win.clients.refresh()
     await asyncio.sleep(0.6)
     grab(win, "clients")
     consent.reject()

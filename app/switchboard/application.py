@@ -24,6 +24,7 @@ from switchboard.core.state import ServerState
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QSystemTrayIcon
 
+    from switchboard.auth.consent import ConsentRequest
     from switchboard.engine import Engine
     from switchboard.store.config import ConfigStore
     from switchboard.ui.bridge import EngineBridge
@@ -80,6 +81,7 @@ class Desktop:
             balloon=lambda: self.tray.icon if self.tray is not None else None,
             status_line=self._status_line,
             service=notifications,
+            approve=self._approve_from_notification,
             parent=self.bridge,
         )
         self.notifier.watch(self.bridge)
@@ -90,6 +92,7 @@ class Desktop:
                 on_quit=on_quit,
                 icon=tray_icon,
                 notifier=self.notifier,
+                review=self.review_consent,
             )
         else:
             self.bridge.stateChanged.connect(self._failure_in_window)
@@ -134,6 +137,19 @@ class Desktop:
                 r.id == request.id for r in self.bridge.pending_consents()
             ):
                 self.consent.present(request)
+
+    def review_consent(self, request: ConsentRequest) -> None:
+        """The tray's pending request: the clients page and its dialog."""
+        window = self.window
+        window.show_and_raise()
+        window.pages.setCurrentWidget(window.clients)
+        if any(r.id == request.id for r in self.bridge.pending_consents()):
+            self.consent.present(request)
+
+    def _approve_from_notification(self, request: ConsentRequest) -> bool:
+        """The "Approve" action of a previously approved client's notification: one
+        click re-approves (and keeps it remembered)."""
+        return self.bridge.decide_consent(request.id, approve=True, remember=True)
 
     def _status_line(self, text: str) -> None:
         if self._window is not None:  # without a tray the window is there

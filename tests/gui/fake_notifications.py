@@ -3,12 +3,15 @@
 It owns the name on the session bus, answers ``Notify`` (checking the spec's signature
 ``susssasa{sv}i`` as GDBus-based services do) and prints each call as a JSON line on
 stdout; a line ``invoke ID KEY`` on stdin emits ``ActionInvoked(ID, KEY)``.
+``GetCapabilities`` answers the comma-separated ``FAKE_NOTIFY_CAPS`` (default: body,
+body-markup, actions).
 The first stdout line is ``{"ready": true}`` once the name is owned.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 
@@ -68,6 +71,9 @@ def main() -> None:
                 flush=True,
             )
             out = new_method_return(msg, "u", (next_id,))
+        elif member == "GetCapabilities":
+            caps = os.environ.get("FAKE_NOTIFY_CAPS", "body,body-markup,actions").split(",")
+            out = new_method_return(msg, "as", ([c for c in caps if c],))
         elif member == "Notify":
             out = new_error(
                 msg, "org.freedesktop.DBus.Error.InvalidArgs", "s", (f"signature {signature}",)

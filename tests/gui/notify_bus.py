@@ -90,14 +90,16 @@ class FakeService:
 
 
 @contextlib.asynccontextmanager
-async def fake_service(address: str) -> AsyncIterator[FakeService]:
-    """The fake service on the bus at ``address``, until the block ends."""
+async def fake_service(address: str, caps: str | None = None) -> AsyncIterator[FakeService]:
+    """The fake service on the bus at ``address``, until the block ends; ``caps``: what
+    its GetCapabilities answers (comma-separated; default with body-markup)."""
+    extra = {} if caps is None else {"FAKE_NOTIFY_CAPS": caps}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(FAKE),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": address},
+        env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": address, **extra},
     )
     assert proc.stdout is not None and proc.stdin is not None
     ready = json.loads(await asyncio.wait_for(proc.stdout.readline(), 15))

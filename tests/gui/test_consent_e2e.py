@@ -39,14 +39,14 @@ class PersonAtTheDialog(ConsentBrowser):
         self.dialogs: list[ConsentDialog] = []
         presenter.shown.connect(self.dialogs.append)
         self.seen: list[tuple[str, str, str]] = []
-        """(client, redirect host, server) as the dialog showed them"""
+        """(client, redirect URI, server) as the dialog showed them"""
 
     async def answer(self, page: httpx.Response, request_id: str) -> None:
         await until(lambda: self.dialogs, what="the consent dialog")
         dialog = self.dialogs[-1]
         assert dialog.request.id == request_id
         self.seen.append(
-            (dialog.client_label.text(), dialog.host_label.text(), dialog.server_label.text())
+            (dialog.client_label.text(), dialog.redirect_label.text(), dialog.server_label.text())
         )
         assert dialog.remote_warning is None  # the redirect goes to this computer
         button = dialog.approve_button if self.approve else dialog.deny_button
@@ -88,7 +88,7 @@ async def test_approve_in_the_dialog_gives_the_client_a_working_token(
             result = await client.call_tool("echo", {"text": "approved in Qt"})
             block = result.content[0]
             assert isinstance(block, types.TextContent) and block.text == "approved in Qt"
-        assert person.seen == [("GUI e2e client", "127.0.0.1:53682", "echo")]
+        assert person.seen == [("GUI e2e client", "http://127.0.0.1:53682/callback", "echo")]
         assert storage.tokens is not None
         grants = await bridge.list_grants()
         assert [(g.client_name, g.server) for g in grants] == [("GUI e2e client", "echo")]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
+from switchboard.auth.consent import redirect_short, redirect_target
 from switchboard.cli import _EXTRA_PARSERS, command
 from switchboard.core.paths import AppPaths
 
@@ -22,14 +26,18 @@ def _add_parsers(sub: Any) -> None:
     ap = csub.add_parser("approve", help="approve a pending request")
     ap.add_argument("id")
     ap.add_argument(
-        "--remember", action="store_true", help="do not ask again for this client and server"
+        "--remember",
+        action="store_true",
+        help="keep this client connected for longer (its refresh token lasts 90 days "
+        "after each use); a new authorization still asks you",
     )
     dn = csub.add_parser("deny", help="deny a pending request")
     dn.add_argument("id")
 
     g = sub.add_parser("grants", help="list or revoke what clients were allowed")
     gsub = g.add_subparsers(dest="grants_cmd", metavar="ACTION", required=True)
-    gsub.add_parser("list", help="list active grants and remembered consents")
+    gl = gsub.add_parser("list", help="list active grants and remembered consents")
+    gl.add_argument("--json", action="store_true", help="print JSON (every field)")
     rv = gsub.add_parser("revoke", help="revoke a grant (its tokens stop working)")
     rv.add_argument("id", help="grant id from 'switchboard grants list'")
     fg = gsub.add_parser("forget", help="forget a remembered consent")
@@ -46,8 +54,19 @@ def _client(paths: AppPaths) -> Any:
     return ControlClient.connect(paths)
 
 
-def _when(ts: float) -> str:
+def _when(ts: float | None) -> str:
+    if not ts:
+        return "never"
     return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell, two spaces apart; no trailing blanks."""
+    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
+    return [
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (headers, *rows)
+    ]
 
 
 @command("consent")
@@ -65,10 +84,15 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
         if not pending:
             print("No pending authorization requests.")
         for req in pending:
+            target = redirect_target(req["redirect_uri"])
+            again = "  (approved before)" if req.get("previously_approved") else ""
             print(
-                f"{req['id']}  {req['client_name']} ({req['redirect_host']}) -> "
-                f"{req['server']}  scopes: {' '.join(req['scopes'])}"
+                f"{req['id']}  {req['client_name']} -> {req['server']}  "
+                f"scopes: {' '.join(req['scopes'])}{again}\n"
+                f"    returns to {req['redirect_uri']} ({target.where})"
             )
+            if target.warning:
+                print(f"    warning: {target.warning}")
         return 0
     verb = "approve" if args.consent_cmd == "approve" else "deny"
     body = {"remember": bool(getattr(args, "remember", False))}
@@ -86,20 +110,56 @@ def _grants(args: argparse.Namespace, paths: AppPaths) -> int:
         client.close()
 
 
+GRANT_HEADERS = (
+    "GRANT",
+    "CLIENT",
+    "CLIENT ID",
+    "REDIRECT",
+    "SERVER",
+    "RESOURCE",
+    "GRANTED",
+    "LAST USED",
+    "REMEMBERED",
+)
+
+
+def grant_rows(grants: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """One row per grant, in :data:`GRANT_HEADERS` order."""
+    return [
+        [
+            str(g["id"]),
+            str(g.get("client_name") or g["client_id"]),
+            str(g["client_id"]),
+            redirect_short(str(g.get("redirect_uri") or "")),
+            str(g["server"]),
+            urlsplit(str(g.get("resource") or "")).path or "?",
+            _when(g.get("created_at")),
+            _when(g.get("last_used_at")),
+            "yes" if g.get("remembered") else "no",
+        ]
+        for g in grants
+    ]
+
+
 def _grants_with(client: Any, args: argparse.Namespace) -> int:
     if args.grants_cmd == "list":
         data = client.request("GET", "/grants")
+        if getattr(args, "json", False):
+            print(json.dumps(data, indent=2, sort_keys=True))
+            return 0
         if not data["grants"] and not data["consents"]:
             print("No grants.")
-        for g in data["grants"]:
-            print(
-                f"{g['id']}  {g['client_name']} -> {g['server']}  scope: {g['scope']}  "
-                f"since {_when(g['created_at'])}"
-            )
+        if data["grants"]:
+            for line in table(GRANT_HEADERS, grant_rows(data["grants"])):
+                print(line)
         if data["consents"]:
-            print("Remembered consents:")
-            for c in data["consents"]:
-                print(f"  {c['client_id']}  {c['client_name']} -> {c['server']}  ({c['scope']})")
+            print("\nRemembered consents (a new authorization still asks you):")
+            rows = [
+                [str(c["client_name"]), str(c["client_id"]), str(c["server"]), str(c["scope"])]
+                for c in data["consents"]
+            ]
+            for line in table(("CLIENT", "CLIENT ID", "SERVER", "SCOPE"), rows):
+                print(f"  {line}")
         return 0
     if args.grants_cmd == "revoke":
         client.request("DELETE", f"/grants/{args.id}")

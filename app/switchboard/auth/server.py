@@ -85,10 +85,14 @@ SCOPES_SUPPORTED = (SCOPE,)
 AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 CODE_TTL = 120.0
 REFRESH_TTL = 30 * 86400.0
+"""Refresh-token lifetime of a grant approved without "remember": counted from the
+approval, not renewed by rotation (then the client asks the person again)."""
+REMEMBERED_REFRESH_TTL = 90 * 86400.0
+"""A remembered grant's refresh token lives this long after its last use (sliding), so
+a remembered client rarely needs a new authorization; rotation and reuse detection
+(RFC 9700 §4.14.2) stay."""
 CSRF_COOKIE = "sb_consent_"
 MAX_BODY = 64 * 1024
-MAX_PENDING_PER_CLIENT = 5
-MAX_PENDING = 50
 # Dynamic Client Registration hygiene: registration is open on loopback, so cap how fast
 # clients can be added (per source, see auth/registration.py, and for all sources together
 # so memory and disk stay bounded) and drop registrations that never led to a grant.
@@ -546,6 +550,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 scope=authorization_code.scope,
                 subject=user.subject,
                 created_at=owner.clock(),
+                redirect_uri=authorization_code.redirect_uri,
             )
         )
         owner.used_codes[authorization_code.code] = grant_id
@@ -824,6 +829,7 @@ class OAuthServer:
         self.revoked_jtis: set[str] = set()
         self._cimd_clients: dict[str, Client] = {}
         self._pending: dict[str, _PendingAuthorization] = {}
+        broker.on_decided(self._forget_expired)
         self._lock = threading.Lock()
         self.jwks_requests = 0
         self.server = SwitchboardAuthorizationServer(self)
@@ -984,12 +990,26 @@ class OAuthServer:
         return token
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Blocking (worker thread): the refresh token (hashed) and the grant's last use."""
         refresh = token.get("refresh_token")
         user: GrantUser | None = request.user
-        if refresh and user is not None and user.grant_id:
-            self.store.add_refresh(
-                refresh, user.grant_id, request.client.client_id, token["scope"], REFRESH_TTL
-            )
+        if user is None or not user.grant_id:
+            return
+        client_id = request.client.client_id
+        if refresh:
+            ttl = self.refresh_ttl(user.grant_id, client_id, user.server)
+            self.store.add_refresh(refresh, user.grant_id, client_id, token["scope"], ttl)
+        self.store.touch_grant(user.grant_id)
+
+    def refresh_ttl(self, grant_id: str, client_id: str, server: str) -> float:
+        """Blocking: :data:`REMEMBERED_REFRESH_TTL` from now for a remembered grant,
+        else what is left of :data:`REFRESH_TTL` since the grant was approved."""
+        if self.store.get_consent(client_id, server) is not None:
+            return REMEMBERED_REFRESH_TTL
+        grant = self.store.get_grant(grant_id)
+        if grant is None:
+            return REFRESH_TTL
+        return max(0.0, min(REFRESH_TTL, grant.created_at + REFRESH_TTL - self.clock()))
 
     # -- metadata ------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -1183,18 +1203,9 @@ class OAuthServer:
             return _to_response(self.server.handle_error_response(None, err))
         scope: str = grant.request.scope or SCOPE
         user = GrantUser(None, self.subject, server, resources[0], scope)
+        # RFC 8252 §8.6: a public client's identity cannot be assured, so a remembered
+        # approval never answers by itself; it only marks the request for the person.
         remembered = await asyncio.to_thread(self.store.get_consent, client.client_id, server)
-        if remembered is not None and set(scope.split()) <= set(remembered.scope.split()):
-            log.info("remembered consent: %s for %s", client.client_id, server)
-            return await self._finish(incoming, grant, user, approved=True)
-        waiting = self.broker.pending()
-        if (
-            len(waiting) >= MAX_PENDING
-            or sum(1 for p in waiting if p.client_id == client.client_id) >= MAX_PENDING_PER_CLIENT
-        ):
-            return _error_page(
-                429, "temporarily_unavailable", "Too many authorization requests are waiting."
-            )
         req = self.broker.open(
             client_id=client.client_id,
             client_name=client.name,
@@ -1203,10 +1214,11 @@ class OAuthServer:
             server=server,
             resource=resources[0],
             scopes=tuple(scope.split()),
+            previously_approved=remembered is not None
+            and set(scope.split()) <= set(remembered.scope.split()),
         )
         csrf = secrets.token_urlsafe(24)
         self._pending[req.id] = _PendingAuthorization(incoming, grant, csrf, user)
-        asyncio.get_running_loop().call_later(self.broker.timeout, self._expire, req.id)
         nonce = secrets.token_urlsafe(12)
         page = _PAGE.format(
             client=html.escape(client.name),
@@ -1228,9 +1240,17 @@ class OAuthServer:
         )
         return response
 
-    def _expire(self, request_id: str) -> None:
-        self.broker.expire(request_id)
-        self._pending.pop(request_id, None)
+    def _forget_expired(self, request_id: str, decision: Decision) -> None:
+        """The broker dropped a request (timeout, or replaced under its caps): forget it
+        now. A decided one waits ``timeout`` more for its consent page to post back."""
+        if decision is Decision.EXPIRED:
+            self._pending.pop(request_id, None)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # decided outside the loop (a test): the page may still post
+            return
+        loop.call_later(self.broker.timeout, self._pending.pop, request_id, None)
 
     async def _continue(self, request: Request) -> Response:
         """The consent page posts here and waits until the person decided in the app."""
@@ -1251,7 +1271,7 @@ class OAuthServer:
         ):
             return _error_page(403, "access_denied", "This consent request is unknown or expired.")
         decision, remember = await self.broker.wait(rid)
-        if self._pending.pop(rid, None) is None:
+        if self._pending.pop(rid, None) is None and decision is not Decision.EXPIRED:
             return _error_page(403, "access_denied", "This consent request was used already.")
         approved = decision is Decision.APPROVED
         if approved and remember:
@@ -1260,6 +1280,10 @@ class OAuthServer:
                 pending.grant.client.client_id,
                 pending.user.server,
                 pending.user.scope,
+            )
+        elif approved:  # "remember" unticked this time: the latest approval counts
+            await asyncio.to_thread(
+                self.store.forget_consent, pending.grant.client.client_id, pending.user.server
             )
         response = await self._finish(pending.incoming, pending.grant, pending.user, approved)
         if response.status_code == 302:

@@ -434,15 +434,38 @@ class AuthService:
             )
 
     async def list_grants(self) -> dict[str, Any]:
-        grants = await asyncio.to_thread(self.store.list_grants)
-        consents = await asyncio.to_thread(self.store.list_consents)
-        names: dict[str, str] = {}
+        """Active grants (with the client's name, the redirect URI of the approval, when
+        last used and whether it is remembered) and remembered consents; SQLite is read
+        in a worker thread."""
+        return await asyncio.to_thread(self._list_grants)
+
+    def _list_grants(self) -> dict[str, Any]:
+        grants = self.store.list_grants()
+        consents = self.store.list_consents()
+        remembered = {(c.client_id, c.server) for c in consents}
+        clients: dict[str, dict[str, Any]] = {}
         for cid in {g.client_id for g in grants} | {c.client_id for c in consents}:
-            data = await asyncio.to_thread(self.store.get_client, cid)
-            names[cid] = str((data or {}).get("client_name") or cid)
+            clients[cid] = self.store.get_client(cid) or {}
+
+        def name(cid: str) -> str:
+            return str(clients[cid].get("client_name") or cid)
+
+        def redirect(g: Any) -> str:
+            # Grants from before redirect URIs were recorded: the client's only one.
+            uris = clients[g.client_id].get("redirect_uris") or []
+            return str(g.redirect_uri or (uris[0] if len(uris) == 1 else ""))
+
         return {
-            "grants": [{**g.to_dict(), "client_name": names[g.client_id]} for g in grants],
-            "consents": [{**c.to_dict(), "client_name": names[c.client_id]} for c in consents],
+            "grants": [
+                {
+                    **g.to_dict(),
+                    "client_name": name(g.client_id),
+                    "redirect_uri": redirect(g),
+                    "remembered": (g.client_id, g.server) in remembered,
+                }
+                for g in grants
+            ],
+            "consents": [{**c.to_dict(), "client_name": name(c.client_id)} for c in consents],
         }
 
     async def revoke_grant(self, grant_id: str) -> None:

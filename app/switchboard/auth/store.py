@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS grants (
     subject TEXT NOT NULL,
     created_at REAL NOT NULL,
     revoked_at REAL,
-    revoke_reason TEXT
+    revoke_reason TEXT,
+    redirect_uri TEXT,
+    last_used_at REAL
 );
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     hash TEXT PRIMARY KEY,
@@ -62,6 +64,17 @@ CREATE TABLE IF NOT EXISTS revoked_tokens (
 """
 
 
+# Columns added after the first release: (table, column, type), appended in this order.
+_ADDED_COLUMNS = (("grants", "redirect_uri", "TEXT"), ("grants", "last_used_at", "REAL"))
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -79,6 +92,10 @@ class GrantRecord:
     created_at: float
     revoked_at: float | None = None
     revoke_reason: str | None = None
+    redirect_uri: str | None = None
+    """The redirect URI of the authorization that created the grant."""
+    last_used_at: float | None = None
+    """When a token was last issued for the grant (code exchange or refresh)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -125,6 +142,7 @@ class AuthStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            _add_missing_columns(db)
         except sqlite3.Error as exc:
             raise StoreError(
                 f"Cannot open the authorization database {self.path}: {exc}.",
@@ -202,7 +220,9 @@ class AuthStore:
     # -- grants --------------------------------------------------------------------------
     def add_grant(self, grant: GrantRecord) -> None:
         self._run(
-            "INSERT INTO grants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO grants (id, client_id, server, resource, scope, subject, created_at, "
+            "revoked_at, revoke_reason, redirect_uri, last_used_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 grant.id,
                 grant.client_id,
@@ -213,8 +233,14 @@ class AuthStore:
                 grant.created_at,
                 grant.revoked_at,
                 grant.revoke_reason,
+                grant.redirect_uri,
+                grant.last_used_at,
             ),
         )
+
+    def touch_grant(self, grant_id: str) -> None:
+        """Record that a token was just issued for the grant ("last used")."""
+        self._run("UPDATE grants SET last_used_at = ? WHERE id = ?", (self._clock(), grant_id))
 
     def get_grant(self, grant_id: str) -> GrantRecord | None:
         rows = self._run("SELECT * FROM grants WHERE id = ?", (grant_id,))

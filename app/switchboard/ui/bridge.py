@@ -47,6 +47,10 @@ class GrantView:
     scopes: tuple[str, ...]
     created_at: float | None = None
     last_used: float | None = None
+    redirect_uri: str = ""
+    """The redirect URI of the approval (tells two grants of one app apart)."""
+    resource: str = ""
+    remembered: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,6 +80,8 @@ class EngineBridge(QObject):
     """:class:`Notice`"""
     consentRequested = Signal(object)
     """:class:`ConsentRequest`"""
+    consentDecided = Signal(str)
+    """id of a request that left the pending list (decided anywhere, expired, replaced)"""
     actionFailed = Signal(str, str)
     """(what was attempted, the error's sentence with its hint)"""
     actionDone = Signal(str)
@@ -102,6 +108,7 @@ class EngineBridge(QObject):
         broker = self.consent
         if broker is not None:
             self._unsubscribe.append(broker.on_request(self._on_consent))
+            self._unsubscribe.append(broker.on_decided(self._on_consent_decided))
 
     # -- engine -> Qt ------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -118,6 +125,10 @@ class EngineBridge(QObject):
 
     def _on_consent(self, request: ConsentRequest) -> None:
         self.consentRequested.emit(request)
+
+    def _on_consent_decided(self, request_id: str, _decision: object) -> None:
+        if shiboken6.isValid(self):
+            self.consentDecided.emit(request_id)
 
     def _flush_logs(self) -> None:
         batch, self._log_buffer = self._log_buffer, []
@@ -390,5 +401,8 @@ def _grant_view(g: Any) -> GrantView:
         server=str(_get(g, "server") or _get(g, "resource", "")),
         scopes=tuple(scopes),
         created_at=_get(g, "created_at"),
-        last_used=_get(g, "last_used"),
+        last_used=_get(g, "last_used_at") or _get(g, "last_used"),
+        redirect_uri=str(_get(g, "redirect_uri") or ""),
+        resource=str(_get(g, "resource") or ""),
+        remembered=bool(_get(g, "remembered")),
     )

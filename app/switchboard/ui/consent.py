@@ -26,7 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from switchboard.auth.consent import ConsentRequest
+from switchboard.auth.consent import (
+    ConsentRequest,
+    RedirectKind,
+    RedirectTarget,
+    redirect_target,
+)
 from switchboard.ui.bridge import EngineBridge
 from switchboard.ui.icons import app_icon
 
@@ -45,7 +50,13 @@ def describe_scope(scope: str) -> str:
 
 
 class ConsentDialog(QDialog):
-    """Asks whether a client may use a server. ``decided(approve, remember)``."""
+    """Asks whether a client may use a server. ``decided(approve, remember)``.
+
+    Shows the exact redirect URI and, when it does not lead to a listener on this
+    computer (another host, or a private-use scheme such as ``cursor://`` that opens
+    whichever app registered it), a prominent warning. A request from a client the
+    person approved before with "remember" says so and has "remember" ticked: re-approval
+    is one click (RFC 8252 §8.6 forbids answering it without the person)."""
 
     decided = Signal(bool, bool)
 
@@ -56,7 +67,7 @@ class ConsentDialog(QDialog):
         self.setWindowIcon(app_icon())
         self.setModal(False)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setMinimumWidth(440)
+        self.setMinimumWidth(480)
 
         client = request.client_name or request.client_id
         title = QLabel(f"<b>{_esc(client)}</b> wants to use <b>{_esc(request.server)}</b>")
@@ -64,47 +75,64 @@ class ConsentDialog(QDialog):
         title.setWordWrap(True)
         title.setTextFormat(Qt.TextFormat.RichText)
         intro = QLabel(
-            "A program on this computer asked Switchboard for access. "
+            "A program asked Switchboard for access. "
             "Approve only if you just connected this client."
         )
         intro.setWordWrap(True)
         intro.setObjectName("secondary")
 
+        self.previously_note: QLabel | None = None
+        if request.previously_approved:
+            note = _box(
+                f"You approved {client} for {request.server} before and asked Switchboard "
+                "to remember it. Any program can ask in its name, so Switchboard asks "
+                "again for each new sign-in: approve if you just started or reconnected "
+                f"{client}.",
+                "noteBox",
+                "Previously approved",
+            )
+            self.previously_note = note
+
+        target = redirect_target(request.redirect_uri)
+        self.target = target
         form = QFormLayout()
         form.setHorizontalSpacing(14)
         form.setVerticalSpacing(6)
         self.client_label = _value(client, "Client name")
-        self.host_label = _value(request.redirect_host, "Redirect host")
+        self.redirect_label = _value(request.redirect_uri or "?", "Redirect URI")
+        self.where_label = _value(_where(target), "Where the answer goes")
+        self.where_label.setObjectName("secondary")
         self.server_label = _value(request.server, "Server")
         scopes = request.scopes or ("mcp",)
         self.scopes_label = _value(
             "\n".join(f"• {describe_scope(s)}" for s in scopes), "Requested access"
         )
         form.addRow("Client:", self.client_label)
-        form.addRow("Returns to:", self.host_label)
-        form.addRow("Server:", self.server_label)
-        form.addRow("Access:", self.scopes_label)
         if request.client_id and request.client_id != client:
             form.addRow("Client ID:", _value(request.client_id, "Client ID"))
+        form.addRow("Server:", self.server_label)
+        form.addRow("Access:", self.scopes_label)
+        form.addRow("Returns to:", self.redirect_label)
+        form.addRow("", self.where_label)
         form.addRow(
             "Asked at:",
             _value(datetime.datetime.fromtimestamp(request.created_at).strftime("%H:%M:%S"), ""),
         )
         self.remote_warning: QLabel | None = None
-        if not is_loopback(request.redirect_host):
-            warn = QLabel(
-                f"The answer goes to {_esc(request.redirect_host)}, which is not this computer."
-            )
-            warn.setObjectName("warning")
-            warn.setWordWrap(True)
-            form.addRow("", warn)
-            self.remote_warning = warn
+        if target.warning:
+            self.remote_warning = _box(target.warning, "errorBox", "Warning")
 
-        self.remember = QCheckBox(f"&Remember my decision for {client}")
+        self.remember = QCheckBox(f"&Keep {client.replace('&', '&&')} connected (remember)")
         self.remember.setAccessibleName("Remember this decision")
+        self.remember.setToolTip(
+            "The client stays signed in for 90 days after each use. A new sign-in still asks you."
+        )
+        self.remember.setChecked(request.previously_approved)
 
         buttons = QDialogButtonBox()
-        self.approve_button = QPushButton("&Approve")
+        self.approve_button = QPushButton(
+            "&Approve again" if request.previously_approved else "&Approve"
+        )
         self.approve_button.setAccessibleName(f"Approve access for {client}")
         self.deny_button = QPushButton("&Deny")
         self.deny_button.setAccessibleName(f"Deny access for {client}")
@@ -120,6 +148,10 @@ class ConsentDialog(QDialog):
         layout.setContentsMargins(22, 20, 22, 16)
         layout.setSpacing(12)
         layout.addWidget(title)
+        if self.remote_warning is not None:
+            layout.addWidget(self.remote_warning)
+        if self.previously_note is not None:
+            layout.addWidget(self.previously_note)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.remember)
@@ -132,6 +164,29 @@ class ConsentDialog(QDialog):
         if not self._sent:
             self._sent = True
             self.decided.emit(result == QDialog.DialogCode.Accepted, self.remember.isChecked())
+
+    def close_decided(self) -> None:
+        """The request was decided elsewhere (CLI, notification) or expired: close
+        without deciding again."""
+        self._sent = True
+        self.close()
+
+
+def _where(target: RedirectTarget) -> str:
+    if target.kind is RedirectKind.LOOPBACK:
+        return f"A program on {target.where}"
+    if target.kind is RedirectKind.APP:
+        return f"Opens {target.where}"
+    return f"{target.where} — not this computer"
+
+
+def _box(text: str, name: str, accessible: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setAccessibleName(accessible)
+    return label
 
 
 def is_loopback(host: str) -> bool:
@@ -166,8 +221,14 @@ def _value(text: str, accessible: str) -> QLabel:
     return label
 
 
+MAX_OPEN_DIALOGS = 3
+"""Dialogs shown by themselves at once; more pending requests wait in the tray menu and
+on the Clients page (a flood of authorization requests must not bury the screen)."""
+
+
 class ConsentPresenter(QObject):
-    """Shows a :class:`ConsentDialog` per pending request and reports the decision."""
+    """Shows a :class:`ConsentDialog` per pending request (at most ``max_open`` by
+    themselves, the next when one closes; any on request) and reports the decision."""
 
     shown = Signal(object)
     """the :class:`ConsentDialog` just shown"""
@@ -177,19 +238,30 @@ class ConsentPresenter(QObject):
         bridge: EngineBridge,
         *,
         parent_widget: Callable[[], QWidget | None] = lambda: None,
+        max_open: int = MAX_OPEN_DIALOGS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self._parent_widget = parent_widget
+        self.max_open = max_open
         self.dialogs: dict[str, ConsentDialog] = {}
-        bridge.consentRequested.connect(self.present)
+        bridge.consentRequested.connect(self._arrived)
+        bridge.consentDecided.connect(self._decided_elsewhere)
         # Requests opened before the window existed (e.g. a client connecting at launch).
         QTimer.singleShot(0, self._present_pending)
 
-    def _present_pending(self) -> None:
-        for request in self.bridge.pending_consents():
+    def _arrived(self, request: ConsentRequest) -> None:
+        if len(self.dialogs) < self.max_open:
             self.present(request)
+
+    def _present_pending(self) -> None:
+        """Fill the free places with the oldest pending requests not shown yet."""
+        for request in self.bridge.pending_consents():
+            if len(self.dialogs) >= self.max_open:
+                break
+            if request.id not in self.dialogs:
+                self.present(request)
 
     def present(self, request: ConsentRequest) -> ConsentDialog:
         existing = self.dialogs.get(request.id)
@@ -206,8 +278,15 @@ class ConsentPresenter(QObject):
         self.shown.emit(dialog)
         return dialog
 
+    def _decided_elsewhere(self, request_id: str) -> None:
+        dialog = self.dialogs.pop(request_id, None)
+        if dialog is not None:
+            dialog.close_decided()
+            QTimer.singleShot(0, self._present_pending)
+
     def _decide(self, request: ConsentRequest, approve: bool, remember: bool) -> None:
         self.dialogs.pop(request.id, None)
+        QTimer.singleShot(0, self._present_pending)
         if not self.bridge.decide_consent(request.id, approve, remember):
             log.info("consent request %s had expired before the decision", request.id)
         else:

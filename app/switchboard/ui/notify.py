@@ -7,19 +7,22 @@ channel there is:
 
 1. ``org.freedesktop.Notifications`` on the session bus (``Notify``), with the app name,
    icon, an urgency hint (critical for failures, normal otherwise) and one action
-   ("Open Switchboard", or "Review" for consent); ``ActionInvoked`` opens the right page.
+   ("Open Switchboard", or "Review" for consent; a request from a client approved
+   before also gets "Approve", one-click re-approval); ``ActionInvoked`` opens the right
+   page. Only signals from the service that answered our ``Notify`` count (the bus
+   stamps the sender; any other program on the bus could emit ``ActionInvoked``).
 2. The tray balloon (:meth:`QSystemTrayIcon.showMessage`) when no service answers.
 3. The window's status line when there is neither.
 
-The D-Bus calls are asynchronous (never block the loop). They are made with ``jeepney``
-(pure Python, already a dependency of keyring's Secret Service backend on Linux) on the
-running asyncio loop: PySide6's QtDBus marshals Python ints as ``int32`` only, while the
-spec's ``Notify`` takes ``replaces_id`` as ``uint32`` and ``urgency`` as a byte, and
-GDBus-based services (GNOME Shell, dunst) refuse a call whose signature differs.
+The D-Bus side (jeepney on the running loop, never blocking it; bodies escaped for the
+spec's markup so a client's name cannot add links or images; actions accepted only from
+the service that showed the bubble) is in :mod:`switchboard.ui.freedesktop`. Summaries
+carry no client-chosen text (the spec makes them plain text, not every daemon agrees).
 
-Repeated failures of the same server are folded: at most one notification per server
-per ``fold_seconds`` (a minute); when the minute ends, the latest is shown once (replacing
-the earlier bubble) and says how many more were folded.
+Repeated failures of the same server, and repeated consent requests of the same client,
+are folded: at most one notification per server (or client) per ``fold_seconds`` (a
+minute); when the minute ends, the latest is shown once (replacing the earlier bubble)
+and says how many more were folded.
 """
 
 from __future__ import annotations
@@ -28,12 +31,11 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
-import functools
 import importlib.util
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -41,18 +43,40 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from switchboard.auth.consent import ConsentRequest
 from switchboard.core.events import Notice, StateChanged
 from switchboard.core.state import ServerState
+from switchboard.ui.freedesktop import (
+    APP_NAME,
+    BUS_NAME,
+    CALL_TIMEOUT,
+    DESKTOP_ENTRY,
+    INTERFACE,
+    OBJECT_PATH,
+    FreedesktopService,
+    NotificationService,
+    ServiceError,
+    markup_escape,
+    notification_icon,
+)
 
 log = logging.getLogger("switchboard.ui")
 
-APP_NAME = "Switchboard"
-DESKTOP_ENTRY = "dev.switchboard.switchboard"
-BUS_NAME = "org.freedesktop.Notifications"
-OBJECT_PATH = "/org/freedesktop/Notifications"
-INTERFACE = "org.freedesktop.Notifications"
-CALL_TIMEOUT = 10.0
-"""Seconds to wait for ``Notify``'s answer before using the fallback."""
+__all__ = [
+    "APP_NAME",
+    "BUS_NAME",
+    "CALL_TIMEOUT",
+    "DESKTOP_ENTRY",
+    "INTERFACE",
+    "OBJECT_PATH",
+    "FreedesktopService",
+    "NotificationService",
+    "ServiceError",
+    "markup_escape",
+    "notification_icon",
+]
+
 OPEN_ACTION = "open"
 """Action key of the one button; ``default`` (a click on the bubble) does the same."""
+APPROVE_ACTION = "approve"
+"""Action key of "Approve" on a request from a client approved before."""
 
 
 class Kind(enum.Enum):
@@ -100,9 +124,31 @@ class Notification:
     def action_label(self) -> str:
         return "Review" if self.kind is Kind.CONSENT else "Open Switchboard"
 
+    @property
+    def can_approve(self) -> bool:
+        """One-click "Approve": only for a client the person approved (and asked to
+        remember) before; a first request is reviewed in the dialog."""
+        return self.request is not None and self.request.previously_approved
+
+    @property
+    def actions(self) -> list[str]:
+        """The spec's ``actions`` (key, label, key, label, ...)."""
+        label = self.action_label
+        actions = ["default", label]
+        if self.can_approve:
+            actions += [APPROVE_ACTION, "Approve"]
+        return [*actions, OPEN_ACTION, label]
+
     def with_folded(self, folded: int) -> Notification:
         if folded <= 0:
             return self
+        if self.kind is Kind.CONSENT:
+            more = "request" if folded == 1 else "requests"
+            return dataclasses.replace(
+                self,
+                body=f"{self.body} ({folded} more {more} from this client since the last "
+                "notification.)",
+            )
         times = "time" if folded == 1 else "times"
         return dataclasses.replace(
             self,
@@ -123,160 +169,32 @@ def failure_notification(event: StateChanged) -> Notification:
 
 
 def consent_notification(request: ConsentRequest) -> Notification:
+    """The body names the client (its registration chose the name: plain text here, the
+    D-Bus service escapes it); the summary never does."""
+    client = request.client_name or request.client_id
+    if request.previously_approved:
+        return Notification(
+            Kind.CONSENT,
+            "A client asks for access again",
+            f"{client} wants to use {request.server} again. You approved it before; "
+            "approve again only if you just started it.",
+            server=request.server,
+            request=request,
+            fold_key=f"consent:{request.client_id}",
+        )
     return Notification(
         Kind.CONSENT,
         "A client asks for access",
-        f"{request.client_name or request.client_id} wants to use {request.server}. "
-        "Approve or deny it in Switchboard.",
+        f"{client} wants to use {request.server}. Approve or deny it in Switchboard.",
         server=request.server,
         request=request,
+        # One client asking over and over (a flood) is one bubble a minute.
+        fold_key=f"consent:{request.client_id}",
     )
 
 
 def notice_notification(notice: Notice) -> Notification:
     return Notification(Kind.NOTICE, notice.title, notice.text)
-
-
-@functools.cache
-def notification_icon() -> str:
-    """The app icon as a file path (the spec's ``app_icon`` takes a path or a name):
-    128 px (sharp in a bubble at 2x), else the largest PNG, else the SVG. Looked up once."""
-    from switchboard.ui.icons import icons_dir
-
-    root = icons_dir()
-    preferred = root / "hicolor" / "128x128" / "apps" / "switchboard.png"
-    if preferred.is_file():
-        return str(preferred)
-    pngs = sorted(
-        (root / "hicolor").glob("*/apps/switchboard.png"),
-        key=lambda p: int(p.parent.parent.name.split("x")[0] or 0),
-    )
-    if pngs:
-        return str(pngs[-1])
-    svg = root / "switchboard.svg"
-    return str(svg) if svg.exists() else "dialog-information"
-
-
-class NotificationService(Protocol):
-    """The seam to ``org.freedesktop.Notifications`` (a fake in tests of the fallbacks)."""
-
-    async def notify(self, notification: Notification, replaces_id: int) -> int:
-        """Show it; return the service's id. Raises ``OSError``/``ConnectionError`` or
-        :class:`ServiceError` when there is no service."""
-        ...
-
-    async def aclose(self) -> None: ...
-
-
-class ServiceError(Exception):
-    """The bus answered with an error (no notification service, bad call)."""
-
-
-class FreedesktopService:
-    """``org.freedesktop.Notifications`` on the session bus, through jeepney's asyncio
-    router on the running loop. Calls ``on_action(id, action_key)`` for ActionInvoked
-    and ``on_closed(id)`` for NotificationClosed."""
-
-    def __init__(
-        self,
-        *,
-        on_action: Callable[[int, str], None],
-        on_closed: Callable[[int], None] = lambda _id: None,
-        bus: str = "SESSION",
-        icon: str | None = None,
-    ) -> None:
-        self._on_action = on_action
-        self._on_closed = on_closed
-        self._bus = bus
-        self._icon = icon
-        self._stack: contextlib.AsyncExitStack | None = None
-        self._router: Any = None
-        self._listener: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-
-    async def _connect(self) -> Any:
-        async with self._lock:
-            if self._router is not None:
-                return self._router
-            from jeepney import MatchRule
-            from jeepney.bus_messages import message_bus
-            from jeepney.io.asyncio import open_dbus_router
-
-            stack = contextlib.AsyncExitStack()
-            try:
-                router = await stack.enter_async_context(open_dbus_router(bus=self._bus))
-                rule = MatchRule(type="signal", interface=INTERFACE, path=OBJECT_PATH)
-                queue: asyncio.Queue[Any] = stack.enter_context(
-                    router.filter(rule, queue=asyncio.Queue())
-                )
-                await router.send_and_get_reply(message_bus.AddMatch(rule))
-            except BaseException:
-                await stack.aclose()
-                raise
-            self._stack, self._router = stack, router
-            self._listener = asyncio.ensure_future(self._listen(queue))
-            return router
-
-    async def _listen(self, queue: asyncio.Queue[Any]) -> None:
-        from jeepney import HeaderFields
-
-        while True:
-            msg = await queue.get()
-            member = msg.header.fields.get(HeaderFields.member)
-            try:
-                if member == "ActionInvoked":
-                    nid, key = msg.body
-                    self._on_action(int(nid), str(key))
-                elif member == "NotificationClosed":
-                    self._on_closed(int(msg.body[0]))
-            except Exception:  # a bad handler must not end the listener
-                log.exception("notification signal %s", member)
-
-    async def notify(self, notification: Notification, replaces_id: int) -> int:
-        from jeepney import DBusAddress, HeaderFields, MessageType, new_method_call
-
-        router = await self._connect()
-        address = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=INTERFACE)
-        label = notification.action_label
-        hints = {
-            "urgency": ("y", int(notification.urgency)),
-            "desktop-entry": ("s", DESKTOP_ENTRY),
-        }
-        msg = new_method_call(
-            address,
-            "Notify",
-            "susssasa{sv}i",
-            (
-                APP_NAME,
-                replaces_id,
-                self._icon if self._icon is not None else notification_icon(),
-                notification.title,
-                notification.body,
-                ["default", label, OPEN_ACTION, label],
-                hints,
-                -1,
-            ),
-        )
-        try:
-            reply = await asyncio.wait_for(router.send_and_get_reply(msg), CALL_TIMEOUT)
-        except Exception as exc:  # the bus went away, or a service that never answers
-            await self.aclose()  # reconnect on the next notification
-            raise ServiceError(f"no answer from {BUS_NAME}: {exc!r}") from exc
-        if reply.header.message_type is MessageType.error:
-            name = reply.header.fields.get(HeaderFields.error_name)
-            raise ServiceError(f"{name}: {reply.body[0] if reply.body else ''}")
-        return int(reply.body[0])
-
-    async def aclose(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
-        if self._stack is not None:
-            stack, self._stack, self._router = self._stack, None, None
-            with contextlib.suppress(Exception):
-                await stack.aclose()
 
 
 @dataclasses.dataclass
@@ -308,6 +226,8 @@ class Notifier(QObject):
     """(Notification as shown, Channel)"""
     opened = Signal(object)
     """the Notification whose action the person clicked"""
+    approved = Signal(object)
+    """the consent Notification whose "Approve" the person clicked (request approved)"""
 
     def __init__(
         self,
@@ -319,10 +239,12 @@ class Notifier(QObject):
         clock: Callable[[], float] = time.monotonic,
         fold_seconds: float = 60.0,
         later: Callable[[float, Callable[[], None]], object] | None = None,
+        approve: Callable[[ConsentRequest], bool] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._open_target = open_target
+        self._approve = approve
         self._balloon = balloon
         self._status_line = status_line
         if service is True or isinstance(service, str):
@@ -437,8 +359,15 @@ class Notifier(QObject):
     # -- clicks ------------------------------------------------------------------------
     def _action_invoked(self, nid: int, key: str) -> None:
         notification = self._shown.get(nid)
-        if notification is None or key not in ("default", OPEN_ACTION):
-            return  # another app's notification, or an action we did not offer
+        if notification is None:
+            return  # another app's notification
+        if key == APPROVE_ACTION and notification.can_approve and self._approve is not None:
+            assert notification.request is not None
+            if self._approve(notification.request):
+                self.approved.emit(notification)
+            return
+        if key not in ("default", OPEN_ACTION):
+            return  # an action we did not offer
         self._open(notification)
 
     def _closed(self, nid: int) -> None:

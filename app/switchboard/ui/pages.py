@@ -8,6 +8,7 @@ import datetime
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from switchboard.auth.consent import ConsentRequest
+from switchboard.auth.consent import ConsentRequest, redirect_short
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
 from switchboard.ui.bridge import ClientView, EngineBridge, GrantView
@@ -39,6 +40,35 @@ def _when(ts: float | None) -> str:
     if not ts:
         return "—"
     return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+GRANT_COLUMNS = (
+    "Client",
+    "Client ID",
+    "Returns to",
+    "Server",
+    "Granted",
+    "Last used",
+    "Remembered",
+)
+
+
+def grant_cells(g: GrantView) -> tuple[str, ...]:
+    """The row of a grant in the "Clients with access" table (:data:`GRANT_COLUMNS`):
+    enough to tell two grants of the same app apart."""
+    server = g.server or "all servers"
+    endpoint = urlsplit(g.resource).path.rsplit("/", 1)[-1] if g.resource else ""
+    if endpoint and endpoint != "mcp":
+        server = f"{server} ({endpoint})"
+    return (
+        g.client_name or g.client_id,
+        g.client_id,
+        redirect_short(g.redirect_uri) if g.redirect_uri else "—",
+        server,
+        _when(g.created_at),
+        _when(g.last_used),
+        "Yes" if g.remembered else "—",
+    )
 
 
 def _table(headers: list[str], accessible: str) -> QTableWidget:
@@ -83,9 +113,7 @@ class ClientsPage(QWidget):
         pl.addLayout(row)
 
         self.grants_box = QGroupBox("Clients with access")
-        self.grants_table = _table(
-            ["Client", "Server", "Access", "Granted", "Last used"], "Clients with access"
-        )
+        self.grants_table = _table(list(GRANT_COLUMNS), "Clients with access")
         self.grants_note = QLabel()
         self.grants_note.setWordWrap(True)
         self.grants_note.setObjectName("secondary")
@@ -146,6 +174,7 @@ class ClientsPage(QWidget):
         layout.addWidget(self.grants_box, 1)
 
         bridge.consentRequested.connect(lambda _r: self.refresh_pending())
+        bridge.consentDecided.connect(lambda _id: self.refresh_pending())
         bridge.actionDone.connect(self._maybe_refresh)
         self.refresh_pending()
         self._selection()
@@ -156,15 +185,15 @@ class ClientsPage(QWidget):
         t = self.pending_table
         t.setRowCount(len(self._pending))
         for r, req in enumerate(self._pending):
+            client = req.client_name or req.client_id
+            if req.previously_approved:
+                client += " (approved before)"
             for c, text in enumerate(
-                (
-                    req.client_name or req.client_id,
-                    req.server,
-                    req.redirect_host,
-                    _when(req.created_at),
-                )
+                (client, req.server, redirect_short(req.redirect_uri), _when(req.created_at))
             ):
-                t.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(req.redirect_uri)
+                t.setItem(r, c, item)
         self.pending_box.setVisible(bool(self._pending))
         self.review_button.setEnabled(bool(self._pending))
 
@@ -238,18 +267,19 @@ class ClientsPage(QWidget):
         t = self.grants_table
         t.setRowCount(len(grants))
         for r, g in enumerate(grants):
-            cells = (
-                g.client_name or g.client_id,
-                g.server or "all servers",
-                " ".join(g.scopes) or "mcp",
-                _when(g.created_at),
-                _when(g.last_used),
+            tip = (
+                f"{g.client_name or g.client_id}\nClient ID: {g.client_id}\n"
+                f"Returns to: {g.redirect_uri or '?'}\nResource: {g.resource or g.server}\n"
+                f"Access: {' '.join(g.scopes) or 'mcp'}"
             )
-            for c, text in enumerate(cells):
-                t.setItem(r, c, QTableWidgetItem(text))
+            for c, text in enumerate(grant_cells(g)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                t.setItem(r, c, item)
         self.grants_note.setText(
-            "These clients can use your servers without asking again. Revoking ends their "
-            "tokens now; they must ask for consent to connect again."
+            "These clients hold tokens for your servers. Remembered ones stay connected for "
+            "90 days after each use; a new sign-in always asks you. Revoking ends their "
+            "tokens now."
             if grants
             else "No client has access yet. When a client connects, Switchboard asks you first."
         )

@@ -68,10 +68,13 @@ class TrayController(QObject):
         on_quit: Callable[[], None],
         icon: QSystemTrayIcon | None = None,
         notifier: Notifier | None = None,
+        review: Callable[[ConsentRequest], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self._review: Callable[[ConsentRequest], None] = review or (lambda _r: open_window())
+        self.consent_actions: dict[str, QAction] = {}
         self._open_window = open_window
         self._on_quit = on_quit
         self.overall = Overall.STOPPED
@@ -111,14 +114,26 @@ class TrayController(QObject):
 
         bridge.stateChanged.connect(self._on_state)
         bridge.configChanged.connect(self._on_config)
+        # Pending consent requests sit at the top of the menu until decided.
+        bridge.consentRequested.connect(lambda _r: self._pending_changed())
+        bridge.consentDecided.connect(lambda _id: self._pending_changed())
         QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: self._theme_changed())
 
     # -- menu --------------------------------------------------------------------------
     def rebuild_menu(self) -> None:
         self.menu.clear()  # deletes the menu-owned server actions (not the fixed ones)
         self.server_actions.clear()
+        self.consent_actions.clear()
         self.menu.addAction(self.header)
         self.menu.addSeparator()
+        pending = self.bridge.pending_consents()
+        if pending:
+            waiting = QAction("Waiting for your approval:", self.menu)
+            waiting.setEnabled(False)
+            self.menu.addAction(waiting)
+            for request in pending:
+                self.consent_actions[request.id] = self._consent_action(request)
+            self.menu.addSeparator()
         specs = self.bridge.specs()
         if not specs:
             empty = QAction("No servers yet — open Switchboard to add one", self.menu)
@@ -138,6 +153,20 @@ class TrayController(QObject):
         self.menu.addSeparator()
         self.menu.addAction(self.open_action)
         self.menu.addAction(self.quit_action)
+
+    def _consent_action(self, request: ConsentRequest) -> QAction:
+        client = (request.client_name or request.client_id).replace("&", "&&")
+        again = " (approved before)" if request.previously_approved else ""
+        action = QAction(f"Review {client} → {request.server}{again}…", self.menu)
+        action.setIcon(action_icon("window"))
+        action.triggered.connect(lambda _checked=False, r=request: self._review(r))
+        self.menu.addAction(action)
+        return action
+
+    def _pending_changed(self) -> None:
+        if set(self.consent_actions) != {r.id for r in self.bridge.pending_consents()}:
+            self.rebuild_menu()
+        self.refresh()
 
     def toggle(self, name: str, on: bool) -> None:
         task = self.bridge.set_running(name, on)
@@ -160,6 +189,9 @@ class TrayController(QObject):
         self.overall = overall_state(s.state for s in statuses)
         self.icon.setIcon(make_tray_icon(self.overall, self.dark))
         text = summary(statuses)
+        waiting = len(self.bridge.pending_consents())
+        if waiting:
+            text += f"; {waiting} request{'s' if waiting != 1 else ''} waiting for approval"
         self.icon.setToolTip(f"Switchboard — {text}")
         self.header.setText(f"Switchboard — {text}")
         for name in self.server_actions:
