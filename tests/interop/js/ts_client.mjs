@@ -15,6 +15,7 @@
 // decides through the engine's ConsentBroker) and follows the 303 to our loopback
 // redirect URI, where a real HTTP listener captures the authorization code.
 
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -93,6 +94,10 @@ class Provider {
       response_types: ["code"],
       token_endpoint_auth_method: "none",
     };
+  }
+
+  state() {
+    return randomUUID(); // the SDK puts it on the authorize URL; the test checks it returns
   }
 
   clientInformation() {
