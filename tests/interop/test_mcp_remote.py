@@ -31,7 +31,6 @@ from tests.interop.conftest import Interop
 
 pytestmark = [
     pytest.mark.npm,
-    pytest.mark.slow,
     pytest.mark.asyncio(loop_scope="module"),
     pytest.mark.timeout(180),
 ]
