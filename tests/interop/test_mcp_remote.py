@@ -72,6 +72,27 @@ def text_of(result: types.CallToolResult) -> str:
     return block.text
 
 
+async def _session(params: StdioServerParameters, errlog_path: Path, message: str) -> None:
+    """One stdio session with mcp-remote: initialize, tools/list, tools/call."""
+    with errlog_path.open("w") as errlog:
+        try:
+            with anyio.fail_after(120):
+                async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+                    init = client.session.initialize_result
+                    assert init is not None
+                    assert init.server_info.name == "mcp-servers/everything"
+                    tools = {t.name for t in (await client.list_tools()).tools}
+                    assert {"echo", "get-sum"} <= tools
+                    echoed = await client.call_tool("echo", {"message": message})
+                    assert text_of(echoed) == f"Echo: {message}"
+                    summed = await client.call_tool("get-sum", {"a": 19, "b": 23})
+                    assert "42" in text_of(summed)
+        except BaseException:
+            errlog.flush()
+            print(errlog_path.read_text()[-6000:])  # mcp-remote's own log, for the failure report
+            raise
+
+
 @pytest.mark.parametrize(("endpoint", "strategy"), [("mcp", "http-only"), ("sse", "sse-only")])
 async def test_mcp_remote_signs_in_with_a_browser_and_proxies(
     interop: Interop, tmp_path: Path, endpoint: str, strategy: str
@@ -95,26 +116,7 @@ async def test_mcp_remote_signs_in_with_a_browser_and_proxies(
             "MCP_REMOTE_CONFIG_DIR": str(config_dir),
         },
     )
-    errlog_path = tmp_path / "mcp-remote.log"
-    with errlog_path.open("w") as errlog:
-        try:
-            with anyio.fail_after(120):
-                async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
-                    init = client.session.initialize_result
-                    assert init is not None
-                    assert init.server_info.name == "mcp-servers/everything"
-                    tools = {t.name for t in (await client.list_tools()).tools}
-                    assert {"echo", "get-sum"} <= tools
-                    echoed = await client.call_tool(
-                        "echo", {"message": f"via mcp-remote {strategy}"}
-                    )
-                    assert text_of(echoed) == f"Echo: via mcp-remote {strategy}"
-                    summed = await client.call_tool("get-sum", {"a": 19, "b": 23})
-                    assert "42" in text_of(summed)
-        except BaseException:
-            errlog.flush()
-            print(errlog_path.read_text()[-6000:])
-            raise
+    await _session(params, tmp_path / "mcp-remote.log", f"via mcp-remote {strategy}")
 
     # The browser opened our consent page, the person approved in the app, and the
     # browser landed on mcp-remote's loopback callback.
@@ -139,3 +141,14 @@ async def test_mcp_remote_signs_in_with_a_browser_and_proxies(
     assert len(grants) == 1 and grants[0]["server"] == "everything"
     assert engine.auth.jwks_fetches == 0
     assert engine.auth.jwks_requests == 0
+
+    # A second start (the desktop client restarted) uses what it stored: no browser, no
+    # consent, the same grant (mcp-remote may refresh first: our tokens live 60 s).
+    await _session(params, tmp_path / "mcp-remote-2.log", "second start")
+    assert len(browser_log.read_text().splitlines()) == 1
+    assert len(interop.desk.by_client(CLIENT_NAME)) == asked_before + 1
+    again = _tokens(config_dir)["access_token"]
+    assert (await validator.validate(again, url)).grant_id == vt.grant_id
+    assert [g["id"] for g in await interop.grants_of(CLIENT_NAME) if g["resource"] == url] == [
+        grants[0]["id"]
+    ]

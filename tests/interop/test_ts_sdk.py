@@ -126,6 +126,11 @@ async def test_prompts_list_and_get(features: dict[str, Any]) -> None:
     assert got["messages"] == ["What's weather in Lyon, Rhone?"]
 
 
+async def test_ping_and_completion(features: dict[str, Any]) -> None:
+    # The department given as context narrows the names (completion/complete context).
+    assert _steps(features, "completion") == ["David", "Eve", "Frank"]
+
+
 async def test_progress_notifications_reach_the_caller(features: dict[str, Any]) -> None:
     got = _steps(features, "progress")
     assert [(p["progress"], p["total"]) for p in got["seen"]] == [(1, 3), (2, 3), (3, 3)]

@@ -284,6 +284,15 @@ const scenarios = {
         messages: got.messages.map((m) => m.content.text),
       };
     });
+    out.completion = await step(async () => {
+      await client.ping();
+      const done = await client.complete({
+        ref: { type: "ref/prompt", name: "completable-prompt" },
+        argument: { name: "name", value: "" },
+        context: { arguments: { department: "Sales" } },
+      });
+      return done.completion.values;
+    });
     out.progress = await step(async () => {
       const seen = [];
       const result = await client.callTool(
