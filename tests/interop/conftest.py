@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import json
 import os
 import platform
@@ -88,27 +89,33 @@ def _install() -> NpmKit:
         packages.append(f"{node_pkg}@22")
     kit = NpmKit(str(local_node) if need_node else system_node, prefix / "node_modules")
     done = prefix / "installed.json"
-    if not done.exists() or json.loads(done.read_text()) != packages:
-        prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                "npm",
-                "install",
-                "--prefix",
-                str(prefix),
-                "--no-audit",
-                "--no-fund",
-                "--save-exact",
-                *packages,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        done.write_text(json.dumps(packages))
+    prefix.mkdir(parents=True, exist_ok=True)
+    with (prefix / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest run may be installing right now
+        if not done.exists() or json.loads(done.read_text()) != packages:
+            _npm_install(prefix, packages)
+            done.write_text(json.dumps(packages))
     for path in (kit.everything, kit.mcp_remote, kit.sdk_dist):
         assert path.exists(), f"{path} missing after npm install"
     return kit
+
+
+def _npm_install(prefix: Path, packages: list[str]) -> None:
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            str(prefix),
+            "--no-audit",
+            "--no-fund",
+            "--save-exact",
+            *packages,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
-"""The official TypeScript MCP SDK (``@modelcontextprotocol/sdk``, pinned in
-conftest.py) against Switchboard: its own OAuthClientProvider flow (RFC 9728 discovery,
+"""The official TypeScript MCP SDK (``@modelcontextprotocol/sdk`` 1.32.2, pinned in
+conftest.SDK) against Switchboard: its own OAuthClientProvider flow (RFC 9728 discovery,
 RFC 7591 registration, PKCE, RFC 8707 resource), then every feature of the reference
-server ``@modelcontextprotocol/server-everything`` (pinned) through the gateway, request
+server ``@modelcontextprotocol/server-everything`` 2026.8.31 (conftest.EVERYTHING) through the gateway, request
 cancellation, token refresh, and three clients sharing one server.
 
 The client side is tests/interop/js/ts_client.mjs; all protocol behaviour in it comes
@@ -101,6 +101,25 @@ async def test_sign_in_discovery_registration_pkce_token(interop: Interop) -> No
     # Our own tokens are checked with the key in memory: never a JWKS fetch.
     assert interop.engine.auth.jwks_fetches == 0
     assert interop.engine.auth.jwks_requests == 0
+
+
+async def test_sign_in_and_call_over_legacy_sse(interop: Interop) -> None:
+    url = f"{interop.engine.base_url}/servers/everything/sse"
+    report = await interop.run_ts("sse", url)
+    assert report["result"]["echo"] == ["Echo: over SSE"]
+    assert report["errors"] == []
+    # Discovery started from the SSE endpoint's own challenge and metadata.
+    calls = [(r["method"], r["path"], r["status"]) for r in report["requests"]]
+    assert calls[:2] == [
+        ("GET", "/servers/everything/sse", 401),
+        ("GET", "/.well-known/oauth-protected-resource/servers/everything/sse", 200),
+    ]
+    asked = interop.desk.by_client("ts-sdk-sse")
+    assert [(r.server, r.resource) for r in asked] == [("everything", url)]
+    validator = interop.engine.auth.validator
+    assert validator is not None
+    vt = await validator.validate(report["result"]["tokens"]["access_token"], url)
+    assert vt.audience == (url,)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -26,6 +26,7 @@ const sdk = (p) =>
   import(pathToFileURL(join(NM, "@modelcontextprotocol", "sdk", "dist", "esm", p)).href);
 const { Client } = await sdk("client/index.js");
 const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
+const { SSEClientTransport } = await sdk("client/sse.js");
 const { UnauthorizedError } = await sdk("client/auth.js");
 const { CreateMessageRequestSchema, ElicitRequestSchema } = await sdk("types.js");
 
@@ -165,16 +166,14 @@ class Provider {
 }
 
 /** A connected SDK Client; runs the sign-in when the provider has no token yet. */
-async function connect(provider, label, { capabilities = {}, setup } = {}) {
+async function connect(provider, label, { capabilities = {}, setup, legacy = false } = {}) {
   const make = (sink) => {
     const client = new Client({ name: label, version: "1.0.0" }, { capabilities });
     client.onerror = (e) =>
       (tearingDown ? teardownErrors : sink).push({ client: label, message: String(e?.message ?? e) });
     setup?.(client);
-    const transport = new StreamableHTTPClientTransport(new URL(url), {
-      authProvider: provider,
-      fetch: loggedFetch,
-    });
+    const Transport = legacy ? SSEClientTransport : StreamableHTTPClientTransport;
+    const transport = new Transport(new URL(url), { authProvider: provider, fetch: loggedFetch });
     return { client, transport };
   };
   let { client, transport } = make(provider.tokens() ? errors : signInErrors);
@@ -193,7 +192,7 @@ async function connect(provider, label, { capabilities = {}, setup } = {}) {
 async function disconnect(client) {
   tearingDown = true;
   try {
-    await client.sbTransport.terminateSession();
+    await client.sbTransport.terminateSession?.();
   } catch (e) {
     log("terminateSession:", e);
   }
@@ -235,6 +234,17 @@ const scenarios = {
       callbacks: provider.callbacks,
       redirectUrl: provider.redirectUrl,
     };
+  },
+
+  /** The same sign-in and a call over the legacy HTTP+SSE transport (2024-11-05). */
+  async sse() {
+    const provider = new Provider("ts-sdk-sse");
+    await provider.listen();
+    const client = await connect(provider, "sse", { legacy: true });
+    const echo = await client.callTool({ name: "echo", arguments: { message: "over SSE" } });
+    await disconnect(client);
+    provider.close();
+    return { echo: texts(echo), tokens: provider._tokens };
   },
 
   /** Resources, prompts, progress, sampling and elicitation on one session. */
