@@ -1,7 +1,7 @@
-"""``mcp-remote`` 0.15.1 (npm, pinned in conftest.MCP_REMOTE), the stdio proxy desktop clients use to
-reach remote servers, signs in to Switchboard through a scripted browser and proxies a
-real stdio MCP session to ``@modelcontextprotocol/server-everything`` 2026.8.31 behind the
-gateway: once over Streamable HTTP (``/servers/<name>/mcp``), once over legacy SSE
+"""``mcp-remote`` 0.15.1 (npm, pinned in conftest.MCP_REMOTE), the stdio proxy desktop
+clients use to reach remote servers, signs in to Switchboard through a scripted browser
+and proxies a real stdio MCP session to ``@modelcontextprotocol/server-everything``
+2026.8.31 behind the gateway: once over Streamable HTTP (``/servers/<name>/mcp``), once over legacy SSE
 (``/servers/<name>/sse``, ``--transport sse-only``).
 
 What mcp-remote does (discovery, dynamic registration, PKCE, opening the browser with

@@ -1,8 +1,9 @@
 """The official TypeScript MCP SDK (``@modelcontextprotocol/sdk`` 1.32.2, pinned in
-conftest.SDK) against Switchboard: its own OAuthClientProvider flow (RFC 9728 discovery,
-RFC 7591 registration, PKCE, RFC 8707 resource), then every feature of the reference
-server ``@modelcontextprotocol/server-everything`` 2026.8.31 (conftest.EVERYTHING) through the gateway, request
-cancellation, token refresh, and three clients sharing one server.
+conftest.SDK) against Switchboard: its own OAuthClientProvider flow (RFC 9728
+discovery, RFC 7591 registration, PKCE, RFC 8707 resource), then every feature of the
+reference server ``@modelcontextprotocol/server-everything`` 2026.8.31
+(conftest.EVERYTHING) through the gateway, request cancellation, token refresh, and
+three clients sharing one server.
 
 The client side is tests/interop/js/ts_client.mjs; all protocol behaviour in it comes
 from the SDK. Each test runs it as a separate Node process and asserts on its report
