@@ -28,7 +28,8 @@ const { Client } = await sdk("client/index.js");
 const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
 const { SSEClientTransport } = await sdk("client/sse.js");
 const { UnauthorizedError } = await sdk("client/auth.js");
-const { CreateMessageRequestSchema, ElicitRequestSchema } = await sdk("types.js");
+const { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } =
+  await sdk("types.js");
 
 const [scenario, url] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -50,9 +51,8 @@ async function loggedFetch(input, init) {
  * first connect that only triggers the sign-in (an expected UnauthorizedError) apart. */
 const errors = [];
 const signInErrors = [];
-/** What clients report while the script closes them (not part of what a test checks). */
+/** What a client reports while the script closes it (not part of what a test checks). */
 const teardownErrors = [];
-let tearingDown = false;
 
 class Provider {
   constructor(name) {
@@ -170,7 +170,10 @@ async function connect(provider, label, { capabilities = {}, setup, legacy = fal
   const make = (sink) => {
     const client = new Client({ name: label, version: "1.0.0" }, { capabilities });
     client.onerror = (e) =>
-      (tearingDown ? teardownErrors : sink).push({ client: label, message: String(e?.message ?? e) });
+      (client.sbClosing ? teardownErrors : sink).push({
+        client: label,
+        message: String(e?.message ?? e),
+      });
     setup?.(client);
     const Transport = legacy ? SSEClientTransport : StreamableHTTPClientTransport;
     const transport = new Transport(new URL(url), { authProvider: provider, fetch: loggedFetch });
@@ -190,7 +193,7 @@ async function connect(provider, label, { capabilities = {}, setup, legacy = fal
 }
 
 async function disconnect(client) {
-  tearingDown = true;
+  client.sbClosing = true;
   try {
     await client.sbTransport.terminateSession?.();
   } catch (e) {
@@ -378,6 +381,33 @@ const scenarios = {
     await disconnect(client);
     provider.close();
     return { before, after, saved: provider.saved };
+  },
+
+  /** Two apps (two OAuth clients) with different workspace roots ask the server for
+   * the roots it knows, one after the other. */
+  async roots() {
+    const out = {};
+    for (const label of ["roots-a", "roots-b"]) {
+      const provider = new Provider(`ts-sdk-${label}`);
+      await provider.listen();
+      const asked = [];
+      const client = await connect(provider, label, {
+        capabilities: { roots: { listChanged: true } },
+        setup(c) {
+          c.setRequestHandler(ListRootsRequestSchema, async () => {
+            asked.push(label);
+            return { roots: [{ uri: `file:///home/person/${label}`, name: label }] };
+          });
+        },
+      });
+      const listed = await step(async () =>
+        texts(await client.callTool({ name: "get-roots-list", arguments: {} })),
+      );
+      await disconnect(client);
+      provider.close();
+      out[label] = { listed, asked };
+    }
+    return out;
   },
 
   /** Three clients call a sampling and an elicitation tool of one server at once. */
