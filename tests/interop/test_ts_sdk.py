@@ -213,6 +213,7 @@ async def test_refresh_after_the_access_token_expired(interop: Interop) -> None:
     assert ("POST", urlsplit(url).path, 401) in calls[:refresh_at]
     refresh_req = _form(report["requests"][refresh_at]["body"])
     assert refresh_req["refresh_token"] == first["refresh_token"]
+    assert refresh_req["resource"] == url
     # The old refresh token is spent (rotation), the new one is live, same grant.
     store = interop.engine.auth.store
     old = store.get_refresh(first["refresh_token"])
@@ -225,6 +226,17 @@ async def test_refresh_after_the_access_token_expired(interop: Interop) -> None:
     assert len(interop.desk.by_client("ts-sdk-refresh")) == 1  # no second consent
     assert report["errors"] == []
     assert interop.engine.auth.jwks_fetches == 0
+
+
+async def test_resource_updates_reach_only_the_subscriber(interop: Interop) -> None:
+    report = await interop.run_ts("subscribe", interop.everything_url)
+    out = report["result"]
+    assert out["started"][0].startswith("Started simulated resource updated notifications")
+    assert out["stopped"][0].startswith("Stopped simulated resource updates")
+    assert out["heard"]["subscriber"][:1] == [out["uri"]]
+    assert set(out["heard"]["subscriber"]) == {out["uri"]}
+    assert out["heard"]["bystander"] == []
+    assert report["errors"] == []
 
 
 @pytest.mark.xfail(

@@ -28,8 +28,12 @@ const { Client } = await sdk("client/index.js");
 const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
 const { SSEClientTransport } = await sdk("client/sse.js");
 const { UnauthorizedError } = await sdk("client/auth.js");
-const { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } =
-  await sdk("types.js");
+const {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  ResourceUpdatedNotificationSchema,
+} = await sdk("types.js");
 
 const [scenario, url] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -381,6 +385,37 @@ const scenarios = {
     await disconnect(client);
     provider.close();
     return { before, after, saved: provider.saved };
+  },
+
+  /** Resource subscriptions: only the subscribed session hears about updates. */
+  async subscribe() {
+    const provider = new Provider("ts-sdk-subscribe");
+    await provider.listen();
+    const heard = { subscriber: [], bystander: [] };
+    const session = async (label) =>
+      connect(provider, label, {
+        setup(c) {
+          c.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+            heard[label].push(n.params.uri);
+          });
+        },
+      });
+    const subscriber = await session("subscriber");
+    const bystander = await session("bystander");
+    const uri = "demo://resource/dynamic/text/3";
+    await subscriber.subscribeResource({ uri });
+    const toggle = async () =>
+      texts(await subscriber.callTool({ name: "toggle-subscriber-updates", arguments: {} }));
+    const started = await toggle(); // the server sends one update right away
+    for (let i = 0; i < 50 && heard.subscriber.length === 0; i++) await sleep(100);
+    await bystander.ping(); // the bystander's session is alive and reachable
+    await sleep(300);
+    const stopped = await toggle();
+    await subscriber.unsubscribeResource({ uri });
+    await disconnect(subscriber);
+    await disconnect(bystander);
+    provider.close();
+    return { uri, started, stopped, heard };
   },
 
   /** Two apps (two OAuth clients) with different workspace roots ask the server for
