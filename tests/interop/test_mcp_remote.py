@@ -93,7 +93,11 @@ async def _session(params: StdioServerParameters, errlog_path: Path, message: st
             raise
 
 
-@pytest.mark.parametrize(("endpoint", "strategy"), [("mcp", "http-only"), ("sse", "sse-only")])
+@pytest.mark.parametrize(
+    ("endpoint", "strategy"),
+    # http-first (mcp-remote's default) falls back to SSE on the 405 of POST .../sse.
+    [("mcp", "http-only"), ("sse", "sse-only"), ("sse", "http-first")],
+)
 async def test_mcp_remote_signs_in_with_a_browser_and_proxies(
     interop: Interop, tmp_path: Path, endpoint: str, strategy: str
 ) -> None:
@@ -137,8 +141,12 @@ async def test_mcp_remote_signs_in_with_a_browser_and_proxies(
     assert validator is not None
     vt = await validator.validate(tokens["access_token"], url)
     assert vt.audience == (url,)
-    grants = [g for g in await interop.grants_of(CLIENT_NAME) if g["resource"] == url]
-    assert len(grants) == 1 and grants[0]["server"] == "everything"
+    client_id = asked[0].client_id
+    assert vt.client_id == client_id
+    grants = [g for g in await interop.grants_of(CLIENT_NAME) if g["client_id"] == client_id]
+    assert [(g["id"], g["server"], g["resource"]) for g in grants] == [
+        (vt.grant_id, "everything", url)
+    ]
     assert engine.auth.jwks_fetches == 0
     assert engine.auth.jwks_requests == 0
 
@@ -149,6 +157,5 @@ async def test_mcp_remote_signs_in_with_a_browser_and_proxies(
     assert len(interop.desk.by_client(CLIENT_NAME)) == asked_before + 1
     again = _tokens(config_dir)["access_token"]
     assert (await validator.validate(again, url)).grant_id == vt.grant_id
-    assert [g["id"] for g in await interop.grants_of(CLIENT_NAME) if g["resource"] == url] == [
-        grants[0]["id"]
-    ]
+    mine = [g["id"] for g in await interop.grants_of(CLIENT_NAME) if g["client_id"] == client_id]
+    assert mine == [vt.grant_id]
