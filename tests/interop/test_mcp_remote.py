@@ -32,7 +32,7 @@ from tests.interop.conftest import Interop
 pytestmark = [
     pytest.mark.npm,
     pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.timeout(180),
+    pytest.mark.timeout(300),  # the first test of a session may install the npm packages
 ]
 
 STANDIN = Path(__file__).with_name("browser_standin.py")

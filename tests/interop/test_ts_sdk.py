@@ -26,7 +26,7 @@ from tests.interop.conftest import ACCESS_TOKEN_TTL, Interop
 pytestmark = [
     pytest.mark.npm,
     pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.timeout(180),
+    pytest.mark.timeout(300),  # the first test of a session may install the npm packages
 ]
 
 
