@@ -10,6 +10,9 @@ the bridge's stdin/stdout; the bridge speaks Streamable HTTP to the gateway:
 - a 404 (the gateway forgot the session, e.g. it restarted) is healed by replaying the
   client's ``initialize`` and retrying once; the client never notices;
 - an unreachable gateway turns every request into a JSON-RPC error, nothing hangs;
+- ``switchboard connect`` hands it the engine's private Unix socket as transport (see
+  :mod:`switchboard.control.channel`): MCP bytes and tokens never go to whatever holds
+  the TCP port; the URL only names the endpoint (Host header, token audience);
 - a bearer token comes from a token provider (``SWITCHBOARD_TOKEN`` by default; the
   auth package can install a better one with :func:`set_token_provider`); on 401 the
   provider is asked again once.
@@ -190,8 +193,9 @@ class StdioBridge:
                     jsonrpc.error(
                         msg_id,
                         jsonrpc.SERVER_UNAVAILABLE,
-                        f"Switchboard's gateway at {self.url} is not reachable "
-                        f"({type(exc).__name__}). Start Switchboard and try again.",
+                        f"Switchboard is not running: its gateway at {self.url} is not "
+                        f"reachable ({type(exc).__name__}: {exc}). Start Switchboard and "
+                        "try again.",
                     )
                 )
             return
@@ -302,8 +306,13 @@ def _stdout_writer() -> Writer:
     return write
 
 
-async def run_bridge(url: str, token_provider: TokenProvider | None = None) -> None:
-    """Run the bridge on this process's stdin/stdout."""
+async def run_bridge(
+    url: str,
+    token_provider: TokenProvider | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Run the bridge on this process's stdin/stdout (``transport``: how to reach ``url``;
+    None: plain TCP)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
     try:
@@ -315,5 +324,7 @@ async def run_bridge(url: str, token_provider: TokenProvider | None = None) -> N
             return asyncio.to_thread(sys.stdin.buffer.readline)
 
         lines = lines_sync
-    bridge = StdioBridge(url, _stdout_writer(), token_provider=token_provider or env_token)
+    bridge = StdioBridge(
+        url, _stdout_writer(), token_provider=token_provider or env_token, transport=transport
+    )
     await bridge.run(lines)
