@@ -185,17 +185,21 @@ class _SyncBackend(httpcore.SyncBackend):
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.NetworkStream:
+        from httpcore._backends.sync import SyncStream
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             check_private_dir(self._path.parent)
-        except (UntrustedChannel, EngineNotRunning) as exc:
+            sock.settimeout(timeout)
+            sock.connect(str(self._path))
+            verify_peer(sock)
+        except TimeoutError as exc:
+            sock.close()
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except (OSError, UntrustedChannel, EngineNotRunning) as exc:
+            sock.close()  # httpcore's own backend leaves it open on a refused connect
             raise httpcore.ConnectError(str(exc)) from exc
-        stream = super().connect_unix_socket(str(self._path), timeout, socket_options)
-        try:
-            verify_peer(stream.get_extra_info("socket"))
-        except UntrustedChannel as exc:
-            stream.close()
-            raise httpcore.ConnectError(str(exc)) from exc
-        return stream
+        return SyncStream(sock)
 
 
 class _AsyncBackend(httpcore.AnyIOBackend):

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -296,6 +297,15 @@ class StdioBridge:
             return True
 
 
+def _pollable(stream: Any) -> bool:
+    """A pipe or a socket: what the event loop can watch."""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def _stdout_writer() -> Writer:
     out = sys.stdout.buffer
 
@@ -315,11 +325,18 @@ async def run_bridge(
     None: plain TCP)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-        lines: Callable[[], Awaitable[bytes]] = reader.readline
-    except (ValueError, OSError):
-        # stdin is a regular file or a terminal: read it in a thread.
+    lines: Callable[[], Awaitable[bytes]] | None = None
+    if _pollable(sys.stdin):
+        try:
+            await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer
+            )
+            lines = reader.readline
+        except (ValueError, OSError):
+            pass
+    if lines is None:
+        # stdin is a regular file, /dev/null or a terminal: read it in a thread (epoll
+        # refuses /dev/null, and that error would surface in a callback, not here).
         def lines_sync() -> Awaitable[bytes]:
             return asyncio.to_thread(sys.stdin.buffer.readline)
 
