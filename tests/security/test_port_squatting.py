@@ -4,6 +4,7 @@ no client secret, no admin token, no Authorization header, no MCP bytes."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -208,7 +209,7 @@ def test_nothing_secret_reaches_a_process_squatting_the_port(
         }
     )
     connect = _cli(home, "connect", "echo", stdin=init + "\n")
-    closed = _cli(home, "connect", "echo")  # stdin closed at once
+    closed = _cli(home, "connect", "echo", stdin="")  # stdin closed at once
     listing = _cli(home, "list")
     status = _cli(home, "status")
     errors: list[BaseException] = []
@@ -225,6 +226,8 @@ def test_nothing_secret_reaches_a_process_squatting_the_port(
     got = squatter.received()
     assert got.startswith(b"PROBE")
     leaked = got[len(b"PROBE") :]
+    basic = base64.b64encode(f"{firstparty.CLIENT_ID}:{secret}".encode())
+    assert basic not in leaked, "the first-party client secret (Basic) reached the squatter"
     assert secret.encode() not in leaked, "the first-party client secret reached the squatter"
     assert admin.encode() not in leaked, "the admin token reached the squatter"
     assert b"authorization" not in leaked.lower(), "an Authorization header reached it"
