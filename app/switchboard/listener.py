@@ -111,7 +111,10 @@ class Listener:
                     hint="See the log.",
                 )
             await asyncio.sleep(0.005)
-        log.info("listening on %s", self.base_url)
+        if self.private_socket is not None:
+            log.info("listening on %s and %s", self.base_url, self.private_socket)
+        else:
+            log.info("listening on %s", self.base_url)
 
     async def aclose(self) -> None:
         server, task = self._server, self._task

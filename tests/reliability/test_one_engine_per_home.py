@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,10 +74,10 @@ def _spawns(record: Path) -> list[int]:
     return [int(x) for x in record.read_text().split()] if record.exists() else []
 
 
-def _wait_for(cond: object, timeout: float = 30) -> None:
+def _wait_for(cond: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if cond():  # type: ignore[operator]
+        if cond():
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
