@@ -348,7 +348,7 @@ class Engine:
     # -- HTTP -------------------------------------------------------------------------
     def _build_app(self) -> OriginHostGuard:
         from switchboard.auth.firstparty import CLIENT_ID
-        from switchboard.control import channel
+        from switchboard.control import channel, proof
         from switchboard.control.api import admin_guard, control_routes
         from switchboard.control.tcpguard import TCPGuard
 
@@ -359,6 +359,12 @@ class Engine:
         ]
         routes: list[BaseRoute] = [
             Route("/healthz", self._healthz, methods=["GET"]),
+            # Without a Unix socket (Windows) clients check this before they send secrets.
+            Route(
+                proof.PATH,
+                proof.endpoint(lambda: self.admin_token, lambda: self.base_url),
+                methods=["GET"],
+            ),
             Mount("/api/v1", routes=[*control_routes(self), *extra_control]),
             *self._extra_routes,
         ]

@@ -144,7 +144,7 @@ def get_token(
     except SecretError:
         secret = None
     if transport is None:
-        transport = channel.transport(endpoint)
+        transport = channel.transport(endpoint)  # the socket, else proven TCP
     if secret is None:
         # No keyring here (an MCP client may spawn us with a stripped environment): the
         # owner-only admin token may ask the engine's control API instead.

@@ -16,7 +16,9 @@ The engine serves the same ASGI app on that socket and refuses the control API a
 first-party client on TCP (:mod:`switchboard.control.tcpguard`).
 
 Platforms without AF_UNIX (Windows): :data:`AVAILABLE` is False, the engine serves
-everything on TCP and the clients fall back to it (a documented limitation).
+everything on TCP, and each TCP connection must first prove it reaches the engine (an
+HMAC over a fresh nonce keyed with the admin token, :mod:`switchboard.control.proof`)
+before anything is sent on it.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ import struct
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
+from switchboard.control import proof
 from switchboard.core.errors import EngineNotRunning, UntrustedChannel
 from switchboard.core.paths import AppPaths
 
@@ -52,6 +56,8 @@ class Endpoint:
     url: str
     socket: Path | None
     pid: int | None = None
+    key: str | None = None
+    """Without a socket: the admin token, to check the engine's proof with."""
 
 
 def locate(paths: AppPaths) -> Endpoint:
@@ -65,7 +71,7 @@ def locate(paths: AppPaths) -> Endpoint:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EngineNotRunning("Switchboard is not running.", hint=NOT_RUNNING_HINT) from exc
     if not AVAILABLE:
-        return Endpoint(url, None, pid)
+        return Endpoint(url, None, pid, proof.read_key(paths.admin_token_file))
     # The socket's place follows from the home, not from the file (which may be stale).
     path = paths.control_socket
     check_private_dir(path.parent)
@@ -244,13 +250,21 @@ class AsyncPrivateTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def transport(endpoint: Endpoint) -> httpx.BaseTransport | None:
-    """The blocking transport to reach ``endpoint`` (None: plain TCP, no AF_UNIX here)."""
-    return PrivateTransport(endpoint.socket) if endpoint.socket is not None else None
+def transport(endpoint: Endpoint) -> httpx.BaseTransport:
+    """The blocking transport to reach ``endpoint``: its socket, else proven TCP."""
+    if endpoint.socket is not None:
+        return PrivateTransport(endpoint.socket)
+    return proof.ProvenTransport(endpoint.url, endpoint.key or "")
 
 
-def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport | None:
-    return AsyncPrivateTransport(endpoint.socket) if endpoint.socket is not None else None
+def async_transport(paths: AppPaths, url: str) -> httpx.AsyncBaseTransport:
+    """The asyncio transport to the engine of ``paths`` (whose base URL is ``url``), for
+    ``switchboard connect``: usable before the engine runs (it then refuses per request)."""
+    if AVAILABLE:
+        return AsyncPrivateTransport(paths.control_socket)
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    return proof.AsyncProvenTransport(base, proof.read_key(paths.admin_token_file) or "")
 
 
 __all__ = [

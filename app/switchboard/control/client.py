@@ -42,6 +42,7 @@ class ControlClient:
                 hint="Run this as the user who runs Switchboard, or start it.",
             ) from exc
         if endpoint.socket is None and not _pid_alive(endpoint.pid):
+            # Without a socket the engine must also prove itself on each connection.
             raise EngineNotRunning(
                 "Switchboard is not running (a stale endpoint file was left behind).",
                 hint="Start the app, or run 'switchboard serve'.",

@@ -94,7 +94,7 @@ def _connect(args: argparse.Namespace, paths: AppPaths) -> int:
         asyncio.run(run_bridge(args.url, env_token))
         return 0
     url = gateway_url(paths, args.name)
-    transport = channel.AsyncPrivateTransport(paths.control_socket) if channel.AVAILABLE else None
+    transport = channel.async_transport(paths, url)
     provider = token_provider_for(url)
     if provider is env_token and not os.environ.get("SWITCHBOARD_TOKEN"):
         provider = firstparty_tokens(paths, args.name)
