@@ -121,7 +121,7 @@ def peer_uid(sock: socket.socket) -> int | None:
         return int(struct.unpack("3i", data)[1])
     local_peercred = getattr(socket, "LOCAL_PEERCRED", None)
     if local_peercred is not None:  # macOS/BSD: struct xucred {u_int version; uid_t uid; ...}
-        data = sock.getsockopt(0, local_peercred, struct.calcsize("2I") + 2 + 16 * 4)
+        data = sock.getsockopt(0, local_peercred, struct.calcsize("2Ih16I"))  # SOL_LOCAL
         return int(struct.unpack_from("2I", data)[1])
     return None
 
