@@ -50,8 +50,14 @@ class TCPGuard:
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.enabled and scope["type"] == "http" and not via_private_socket(scope):
-            path: str = scope["path"]
+        path: str = scope.get("path", "")
+        # Paths first: the MCP hot path (/servers/...) pays two startswith, nothing more.
+        if (
+            self.enabled
+            and path.startswith(("/api/v1", "/oauth/"))
+            and scope["type"] == "http"
+            and not via_private_socket(scope)
+        ):
             if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
                 await _reject(
                     send,
