@@ -7,8 +7,9 @@ endpoint (client credentials, RFC 8707 ``resource`` = the server's MCP URL) for 
 short-lived access token, cached until shortly before it expires.
 
 Every request goes through the engine's private Unix socket, never the TCP port (see
-:mod:`switchboard.control.channel`): after an unclean exit another local user may hold
-the port, and must not receive the secret or the admin token.
+:mod:`switchboard.control.channel`; without Unix sockets, only TCP connections on which
+the engine proved itself): after an unclean exit another local user may hold the port,
+and must not receive the secret or the admin token.
 """
 
 from __future__ import annotations

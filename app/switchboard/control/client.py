@@ -18,8 +18,9 @@ class ControlClient:
     """Blocking client (the CLI is synchronous). ``connect`` raises EngineNotRunning.
 
     :meth:`connect` talks over the engine's private Unix socket only (see
-    :mod:`switchboard.control.channel`): the admin token never goes to whatever holds the
-    TCP port."""
+    :mod:`switchboard.control.channel`; without Unix sockets: TCP connections on which the
+    engine proved itself first, :mod:`switchboard.control.proof`): the admin token never
+    goes to whatever holds the TCP port."""
 
     def __init__(self, base_url: str, token: str, transport: httpx.BaseTransport | None = None):
         self.base_url = base_url
@@ -41,8 +42,8 @@ class ControlClient:
                 "Switchboard is not running (its admin token is unreadable).",
                 hint="Run this as the user who runs Switchboard, or start it.",
             ) from exc
+        # Without a socket: a quick PID check here, the engine's proof on each connection.
         if endpoint.socket is None and not _pid_alive(endpoint.pid):
-            # Without a socket the engine must also prove itself on each connection.
             raise EngineNotRunning(
                 "Switchboard is not running (a stale endpoint file was left behind).",
                 hint="Start the app, or run 'switchboard serve'.",
