@@ -30,6 +30,7 @@ from switchboard.core.spec import ServerSpec, Settings
 from switchboard.core.state import ServerState
 from switchboard.gateway.authslot import Authenticator, LoopbackOnly
 from switchboard.gateway.guard import OriginHostGuard
+from switchboard.homelock import HomeLock
 from switchboard.listener import Listener
 from switchboard.store.atomic import atomic_write
 from switchboard.store.config import Config, ConfigStore
@@ -82,6 +83,7 @@ class Engine:
         )
         self.config = Config()
         self.listener: Listener | None = None
+        self._home_lock = HomeLock(paths.lock_file)
         self.admin_token = ""
         self.config_warning: str | None = None
         """Set when a change could not be saved (it is in memory only); cleared by a save."""
@@ -149,6 +151,19 @@ class Engine:
         self.state = EngineState.STARTING
         t0 = time.perf_counter()
         await asyncio.to_thread(self.paths.ensure)
+        # One engine per home, before anything else (servers, engine.json, the socket).
+        try:
+            await asyncio.to_thread(self._home_lock.acquire)
+        except BaseException:
+            self.state = EngineState.CLOSED
+            raise
+        try:
+            await self._start_locked(t0)
+        except BaseException:
+            self._home_lock.release()
+            raise
+
+    async def _start_locked(self, t0: float) -> None:
         self.config = await asyncio.to_thread(self.store.load)
         self.admin_token = await asyncio.to_thread(self._ensure_admin_token)
         # Independent: keys/SQLite (auth) and PATH + watchdog (supervisor) overlap.
@@ -165,7 +180,14 @@ class Engine:
             self.supervisor.add(spec)
         settings = self.config.settings
         port = settings.port if self._port_override is None else self._port_override
-        self.listener = Listener(self._build_app(), settings.host, port)
+        from switchboard.control import channel
+
+        self.listener = Listener(
+            self._build_app(),
+            settings.host,
+            port,
+            private_socket=self.paths.control_socket if channel.AVAILABLE else None,
+        )
         try:
             await self.listener.start()
         except BaseException:
@@ -194,6 +216,7 @@ class Engine:
         await self.gateway.aclose()
         await self.auth.aclose()
         await asyncio.to_thread(self._remove_endpoint)
+        self._home_lock.release()
         self.state = EngineState.CLOSED
 
     async def __aenter__(self) -> Engine:
@@ -329,7 +352,14 @@ class Engine:
         return token
 
     def _write_endpoint(self) -> None:
-        data = {"url": self.base_url, "pid": os.getpid(), "version": __version__}
+        # ``url`` names the engine for clients; the CLI's bytes go through ``socket``.
+        sock = self.listener.private_socket if self.listener is not None else None
+        data = {
+            "url": self.base_url,
+            "socket": str(sock) if sock is not None else None,
+            "pid": os.getpid(),
+            "version": __version__,
+        }
         atomic_write(self.paths.endpoint_file, json.dumps(data).encode(), mode=0o600)
 
     def _remove_endpoint(self) -> None:
@@ -342,7 +372,10 @@ class Engine:
 
     # -- HTTP -------------------------------------------------------------------------
     def _build_app(self) -> OriginHostGuard:
+        from switchboard.auth.firstparty import CLIENT_ID
+        from switchboard.control import channel, proof
         from switchboard.control.api import admin_guard, control_routes
+        from switchboard.control.tcpguard import TCPGuard
 
         guard = admin_guard(self)
         extra_control: list[BaseRoute] = [
@@ -351,12 +384,20 @@ class Engine:
         ]
         routes: list[BaseRoute] = [
             Route("/healthz", self._healthz, methods=["GET"]),
+            # Without a Unix socket (Windows) clients check this before they send secrets.
+            Route(
+                proof.PATH,
+                proof.endpoint(lambda: self.admin_token, lambda: self.base_url),
+                methods=["GET"],
+            ),
             Mount("/api/v1", routes=[*control_routes(self), *extra_control]),
             *self._extra_routes,
         ]
         app: ASGIApp = Starlette(routes=routes)
         if self._prefix_apps:
             app = _PrefixDispatch(tuple(self._prefix_apps), app)
+        # The owner's paths (control API, first-party client) only on the private socket.
+        app = TCPGuard(app, CLIENT_ID, enabled=channel.AVAILABLE)
         return OriginHostGuard(app)
 
     async def _healthz(self, request: Request) -> Response:

@@ -1,4 +1,7 @@
-"""The one loopback HTTP listener: uvicorn serving an ASGI app inside our event loop."""
+"""The one loopback HTTP listener: uvicorn serving an ASGI app inside our event loop.
+
+The same uvicorn server also serves the app on the engine's private Unix socket when
+given one (see :mod:`switchboard.control.channel`): the CLI's only way in."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import contextlib
 import errno
 import logging
 import socket
+from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -18,13 +22,22 @@ log = logging.getLogger("switchboard.listener")
 
 class Listener:
     """Binds ``host:port`` itself (so a taken port is a clear error, not uvicorn's
-    ``sys.exit``) and runs ``uvicorn.Server.serve()`` as a task. Signals stay with the app."""
+    ``sys.exit``) and runs ``uvicorn.Server.serve()`` as a task. Signals stay with the app.
+    ``private_socket``: also serve on this Unix socket (created in a private directory)."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        private_socket: Path | None = None,
+    ) -> None:
         self._app = app
         self.host = host
         self.requested_port = port
         self.port = port
+        self.private_socket = private_socket
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -57,6 +70,21 @@ class Listener:
         sock.listen(1024)
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
+        sockets = [sock]
+        if self.private_socket is not None:
+            from switchboard.control.channel import bind_private_socket
+
+            try:
+                sockets.append(bind_private_socket(self.private_socket))
+            except OSError as exc:
+                sock.close()
+                raise ListenerError(
+                    f"Cannot listen on {self.private_socket}: {exc.strerror}.",
+                    hint="Check that the directory is yours and writable.",
+                ) from exc
+            except BaseException:
+                sock.close()
+                raise
         config = uvicorn.Config(
             self._app,
             log_level="warning",
@@ -73,7 +101,7 @@ class Listener:
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self._server = server
         self._task = asyncio.get_running_loop().create_task(
-            server.serve(sockets=[sock]), name="switchboard-listener"
+            server.serve(sockets=sockets), name="switchboard-listener"
         )
         while not server.started:
             if self._task.done():
@@ -83,7 +111,10 @@ class Listener:
                     hint="See the log.",
                 )
             await asyncio.sleep(0.005)
-        log.info("listening on %s", self.base_url)
+        if self.private_socket is not None:
+            log.info("listening on %s and %s", self.base_url, self.private_socket)
+        else:
+            log.info("listening on %s", self.base_url)
 
     async def aclose(self) -> None:
         server, task = self._server, self._task
@@ -98,3 +129,6 @@ class Listener:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+        if self.private_socket is not None:
+            with contextlib.suppress(OSError):
+                self.private_socket.unlink()

@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from switchboard.control.client import ControlClient
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import RestartPolicy, ServerSpec
 from switchboard.core.state import ServerState as S
@@ -148,12 +148,12 @@ def _wait_dead(pids: list[int], timeout: float = 30) -> list[int]:
 
 
 def _pids(home: Path) -> list[int]:
-    out = json.loads(
-        httpx.get(
-            json.loads((home / "data" / "engine.json").read_text())["url"] + "/api/v1/servers",
-            headers={"Authorization": "Bearer " + (home / "config" / "admin-token").read_text()},
-        ).text
-    )
+    # The control API is served on the engine's private socket only (not on TCP).
+    client = ControlClient.connect(AppPaths.default(home))
+    try:
+        out = client.request("GET", "/servers")
+    finally:
+        client.close()
     return [v["status"]["pid"] for v in out["servers"] if v["status"]["pid"]]
 
 

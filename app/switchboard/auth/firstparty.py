@@ -5,13 +5,17 @@ OS keyring (or an owner-only file when there is none). :func:`get_token` runs in
 bridge's process: it finds the running engine, reads the secret and asks the token
 endpoint (client credentials, RFC 8707 ``resource`` = the server's MCP URL) for a
 short-lived access token, cached until shortly before it expires.
+
+Every request goes through the engine's private Unix socket, never the TCP port (see
+:mod:`switchboard.control.channel`; without Unix sockets, only TCP connections on which
+the engine proved itself): after an unclean exit another local user may hold the port,
+and must not receive the secret or the admin token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import secrets
 import threading
@@ -118,15 +122,14 @@ def get_token(
     """An access token for ``server`` through the running engine (blocking; cached until
     shortly before it expires; ``fresh=True`` skips the cache, e.g. after a 401).
 
-    Raises EngineNotRunning when no engine runs, AuthError when it refuses."""
-    try:
-        endpoint = json.loads(paths.endpoint_file.read_text("utf-8"))
-        base = str(endpoint["url"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise EngineNotRunning(
-            "Switchboard is not running.",
-            hint="Start the app, or run 'switchboard serve' for the headless engine.",
-        ) from exc
+    ``transport`` replaces the private channel (tests only).
+
+    Raises EngineNotRunning when no engine runs, UntrustedChannel when its socket is not
+    provably this user's, AuthError when it refuses."""
+    from switchboard.control import channel
+
+    endpoint = channel.locate(paths)
+    base = endpoint.url
     resource = f"{base}/servers/{server}/mcp"
     key = (str(paths.data_dir), resource)
     with _cache_lock:
@@ -141,6 +144,8 @@ def get_token(
         secret = read_secret(NamedSecrets(secret_store, home_key(paths)), paths)
     except SecretError:
         secret = None
+    if transport is None:
+        transport = channel.transport(endpoint)  # the socket, else proven TCP
     if secret is None:
         # No keyring here (an MCP client may spawn us with a stripped environment): the
         # owner-only admin token may ask the engine's control API instead.
@@ -155,7 +160,8 @@ def get_token(
             )
     except httpx.TransportError as exc:
         raise EngineNotRunning(
-            f"Could not reach Switchboard at {base}.", hint="Is it still running?"
+            f"Switchboard is not running (could not reach it: {exc}).",
+            hint="Start the app, or run 'switchboard serve' for the headless engine.",
         ) from exc
     if resp.status_code != 200:
         try:

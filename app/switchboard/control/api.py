@@ -2,7 +2,10 @@
 
 Every request needs ``Authorization: Bearer <admin token>`` (the owner-only file in the
 config dir). Browsers cannot send that header cross-site without a CORS preflight,
-which this API never grants, and the Origin/Host guard runs in front as well.
+which this API never grants, and the Origin/Host guard runs in front as well. Where the
+platform has Unix sockets the API is served only on the engine's private socket, never
+on TCP (:mod:`switchboard.control.tcpguard`), so even a leaked admin token is useless to
+whoever can reach the loopback port.
 """
 
 from __future__ import annotations

@@ -9,12 +9,18 @@ from typing import Any
 
 import httpx
 
+from switchboard.control import channel
 from switchboard.core.errors import ControlAPIError, EngineNotRunning
 from switchboard.core.paths import AppPaths
 
 
 class ControlClient:
-    """Blocking client (the CLI is synchronous). ``connect`` raises EngineNotRunning."""
+    """Blocking client (the CLI is synchronous). ``connect`` raises EngineNotRunning.
+
+    :meth:`connect` talks over the engine's private Unix socket only (see
+    :mod:`switchboard.control.channel`; without Unix sockets: TCP connections on which the
+    engine proved itself first, :mod:`switchboard.control.proof`): the admin token never
+    goes to whatever holds the TCP port."""
 
     def __init__(self, base_url: str, token: str, transport: httpx.BaseTransport | None = None):
         self.base_url = base_url
@@ -28,21 +34,21 @@ class ControlClient:
 
     @classmethod
     def connect(cls, paths: AppPaths) -> ControlClient:
+        endpoint = channel.locate(paths)
         try:
-            data = json.loads(paths.endpoint_file.read_text("utf-8"))
-            url, pid = str(data["url"]), int(data["pid"])
             token = paths.admin_token_file.read_text("utf-8").strip()
-        except (OSError, ValueError, KeyError) as exc:
+        except OSError as exc:
             raise EngineNotRunning(
-                "Switchboard is not running.",
-                hint="Start the app, or run 'switchboard serve' for the headless engine.",
+                "Switchboard is not running (its admin token is unreadable).",
+                hint="Run this as the user who runs Switchboard, or start it.",
             ) from exc
-        if not _pid_alive(pid):
+        # Without a socket: a quick PID check here, the engine's proof on each connection.
+        if endpoint.socket is None and not _pid_alive(endpoint.pid):
             raise EngineNotRunning(
                 "Switchboard is not running (a stale endpoint file was left behind).",
                 hint="Start the app, or run 'switchboard serve'.",
             )
-        client = cls(url, token)
+        client = cls(endpoint.url, token, transport=channel.transport(endpoint))
         try:
             client.request("GET", "/info")
         except EngineNotRunning:
@@ -57,8 +63,8 @@ class ControlClient:
             )
         except httpx.TransportError as exc:
             raise EngineNotRunning(
-                f"Could not reach Switchboard at {self.base_url}: {exc.__class__.__name__}.",
-                hint="Is it still running? Start the app or 'switchboard serve'.",
+                f"Switchboard is not running (could not reach it: {exc}).",
+                hint="Start the app, or run 'switchboard serve'.",
             ) from exc
         if resp.status_code >= 400:
             raise _error(resp)
@@ -94,7 +100,9 @@ def _error(resp: httpx.Response) -> ControlAPIError:
         )
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -14,6 +14,8 @@
     ├── ServerNotRunning             a request needed a running server
     ├── ListenerError                the loopback listener could not bind
     ├── EngineNotRunning             the CLI found no running engine
+    ├── EngineAlreadyRunning         another engine holds this home's lock
+    ├── UntrustedChannel             the engine's socket is not provably this user's
     ├── ControlAPIError              the control API answered with an error
     ├── AuthError                    authorization / token problems
     ├── SecretError                  the keyring is missing or refused
@@ -112,6 +114,15 @@ class ListenerError(SwitchboardError):
 
 class EngineNotRunning(SwitchboardError):
     """No running Switchboard engine could be reached."""
+
+
+class EngineAlreadyRunning(SwitchboardError):
+    """Another engine runs on this home (it holds the home's lock)."""
+
+
+class UntrustedChannel(SwitchboardError):
+    """The engine's private socket (directory or peer) is not provably this user's:
+    nothing secret is sent through it."""
 
 
 class ControlAPIError(SwitchboardError):

@@ -7,13 +7,17 @@ Platform directories by default (platformdirs); ``SWITCHBOARD_HOME`` or the CLI'
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
 
 APP_NAME = "switchboard"
 HOME_ENV = "SWITCHBOARD_HOME"
+# sun_path holds 108 bytes on Linux, 104 on macOS; keep a margin for the NUL.
+MAX_SOCKET_PATH = 100
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,6 +55,30 @@ class AppPaths:
     def endpoint_file(self) -> Path:
         """Written by a running engine: its URL and PID, so the CLI can find it."""
         return self.data_dir / "engine.json"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (``flock``) by the one engine that runs on this home; holds its PID."""
+        return self.data_dir / "engine.lock"
+
+    @property
+    def run_dir(self) -> Path:
+        """The private (0700, owned by the user) directory of the engine's Unix socket.
+
+        ``<data_dir>/run`` when the socket path fits ``sun_path``; otherwise (a long
+        ``--home``) ``<tmp>/switchboard-<uid>/<hash of data_dir>``."""
+        local = self.data_dir / "run"
+        if len(os.fsencode(local / "engine.sock")) <= MAX_SOCKET_PATH:
+            return local
+        digest = hashlib.sha256(os.fsencode(self.data_dir)).hexdigest()[:16]
+        uid = os.geteuid() if hasattr(os, "geteuid") else 0
+        return Path(tempfile.gettempdir()) / f"switchboard-{uid}" / digest
+
+    @property
+    def control_socket(self) -> Path:
+        """The engine's Unix socket: the only way the CLI, ``connect`` and the token
+        code reach the control API and the first-party token path."""
+        return self.run_dir / "engine.sock"
 
     @property
     def auth_db(self) -> Path:

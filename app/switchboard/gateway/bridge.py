@@ -10,6 +10,9 @@ the bridge's stdin/stdout; the bridge speaks Streamable HTTP to the gateway:
 - a 404 (the gateway forgot the session, e.g. it restarted) is healed by replaying the
   client's ``initialize`` and retrying once; the client never notices;
 - an unreachable gateway turns every request into a JSON-RPC error, nothing hangs;
+- ``switchboard connect`` hands it the engine's private Unix socket as transport (see
+  :mod:`switchboard.control.channel`): MCP bytes and tokens never go to whatever holds
+  the TCP port; the URL only names the endpoint (Host header, token audience);
 - a bearer token comes from a token provider (``SWITCHBOARD_TOKEN`` by default; the
   auth package can install a better one with :func:`set_token_provider`); on 401 the
   provider is asked again once.
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -190,8 +194,9 @@ class StdioBridge:
                     jsonrpc.error(
                         msg_id,
                         jsonrpc.SERVER_UNAVAILABLE,
-                        f"Switchboard's gateway at {self.url} is not reachable "
-                        f"({type(exc).__name__}). Start Switchboard and try again.",
+                        f"Switchboard is not running: its gateway at {self.url} is not "
+                        f"reachable ({type(exc).__name__}: {exc}). Start Switchboard and "
+                        "try again.",
                     )
                 )
             return
@@ -292,6 +297,15 @@ class StdioBridge:
             return True
 
 
+def _pollable(stream: Any) -> bool:
+    """A pipe or a socket: what the event loop can watch."""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def _stdout_writer() -> Writer:
     out = sys.stdout.buffer
 
@@ -302,18 +316,32 @@ def _stdout_writer() -> Writer:
     return write
 
 
-async def run_bridge(url: str, token_provider: TokenProvider | None = None) -> None:
-    """Run the bridge on this process's stdin/stdout."""
+async def run_bridge(
+    url: str,
+    token_provider: TokenProvider | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Run the bridge on this process's stdin/stdout (``transport``: how to reach ``url``;
+    None: plain TCP)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-        lines: Callable[[], Awaitable[bytes]] = reader.readline
-    except (ValueError, OSError):
-        # stdin is a regular file or a terminal: read it in a thread.
+    lines: Callable[[], Awaitable[bytes]] | None = None
+    if _pollable(sys.stdin):
+        try:
+            await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer
+            )
+            lines = reader.readline
+        except (ValueError, OSError):
+            pass
+    if lines is None:
+        # stdin is a regular file, /dev/null or a terminal: read it in a thread (epoll
+        # refuses /dev/null, and that error would surface in a callback, not here).
         def lines_sync() -> Awaitable[bytes]:
             return asyncio.to_thread(sys.stdin.buffer.readline)
 
         lines = lines_sync
-    bridge = StdioBridge(url, _stdout_writer(), token_provider=token_provider or env_token)
+    bridge = StdioBridge(
+        url, _stdout_writer(), token_provider=token_provider or env_token, transport=transport
+    )
     await bridge.run(lines)

@@ -27,10 +27,15 @@ def _add_parsers(sub: Any) -> None:
         description="Relay MCP JSON-RPC lines between stdin/stdout and the gateway endpoint "
         "of server NAME. Use it as the command of a stdio-only MCP client, e.g. in "
         'Claude Desktop: {"command": "switchboard", "args": ["connect", "NAME"]}. '
-        "A bearer token is taken from SWITCHBOARD_TOKEN when set.",
+        "It reaches Switchboard through its private socket (never a TCP port another "
+        "user could hold). A bearer token is taken from SWITCHBOARD_TOKEN when set.",
     )
     c.add_argument("name", help="server name")
-    c.add_argument("--url", help="gateway MCP URL (default: from the running Switchboard)")
+    c.add_argument(
+        "--url",
+        help="relay to this gateway MCP URL over plain TCP instead (no Switchboard token is "
+        "fetched for it; only SWITCHBOARD_TOKEN is sent)",
+    )
 
 
 _EXTRA_PARSERS.append(_add_parsers)
@@ -38,7 +43,8 @@ _EXTRA_PARSERS.append(_add_parsers)
 
 def gateway_url(paths: AppPaths, name: str) -> str:
     """The MCP URL of ``name``: from the running engine's endpoint file, else the
-    configured port (the bridge then reports 'not reachable' per request)."""
+    configured port. It only names the endpoint: the bytes go through the private socket
+    (the bridge reports 'not running' per request while nothing answers there)."""
     try:
         data = json.loads(paths.endpoint_file.read_text("utf-8"))
         base = str(data["url"])
@@ -74,14 +80,23 @@ def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
 
 @command("connect")
 def _connect(args: argparse.Namespace, paths: AppPaths) -> int:
+    from switchboard.control import channel
     from switchboard.gateway.bridge import env_token, run_bridge, token_provider_for
 
     validate_name(args.name)
-    url = args.url or gateway_url(paths, args.name)
-    if not url.startswith(("http://", "https://")):
-        raise ValidationError(f"Invalid URL {url!r}.", hint="Use http://127.0.0.1:PORT/...")
+    if args.url:
+        # An explicit URL is the person's choice: plain TCP, and no token of ours is
+        # fetched for a peer nobody verified.
+        if not args.url.startswith(("http://", "https://")):
+            raise ValidationError(
+                f"Invalid URL {args.url!r}.", hint="Use http://127.0.0.1:PORT/..."
+            )
+        asyncio.run(run_bridge(args.url, env_token))
+        return 0
+    url = gateway_url(paths, args.name)
+    transport = channel.async_transport(paths, url)
     provider = token_provider_for(url)
     if provider is env_token and not os.environ.get("SWITCHBOARD_TOKEN"):
         provider = firstparty_tokens(paths, args.name)
-    asyncio.run(run_bridge(url, provider))
+    asyncio.run(run_bridge(url, provider, transport))
     return 0
