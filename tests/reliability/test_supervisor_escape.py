@@ -7,6 +7,7 @@ Waits poll with a generous bound that only turns a regression into a failure."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import time
@@ -126,3 +127,36 @@ def test_graceful_exit_of_the_engine_leaves_no_escaped_process(tmp_path: Path) -
         assert _left(pids) == []
     finally:
         _reap(proc)  # type: ignore[arg-type]
+
+
+def _zombie_or_present(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+async def test_an_adopted_descendant_that_exits_on_its_own_is_reaped() -> None:
+    from switchboard.core.events import EventBus
+    from switchboard.supervisor.supervisor import Supervisor
+
+    sup = Supervisor(EventBus(), path_resolver=lambda: os.environ["PATH"], reap_interval=0.05)
+    await sup.start()
+    try:
+        if not sup.subreaper:
+            pytest.skip("PR_SET_CHILD_SUBREAPER is not available")
+        cmd, args = fixture_cmd("rel_escape.py", "--b-exits")
+        server = sup.add(ServerSpec(name="esc", command=cmd, args=args))
+        await server.start()
+        for _ in range(3000):
+            found = _parse("\n".join(line.text for line in server.log.tail(50)))
+            if found:
+                break
+            await asyncio.sleep(0.01)
+        _, _, b = next(iter(found.values()))
+        # b was re-parented to us (its parent exited) and then exited: no zombie stays.
+        for _ in range(3000):
+            if not _zombie_or_present(b):
+                break
+            await asyncio.sleep(0.01)
+        assert not _zombie_or_present(b), f"pid {b} is still in /proc (a zombie of ours)"
+        assert server.state is S.RUNNING
+    finally:
+        await sup.aclose()

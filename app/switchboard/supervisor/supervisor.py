@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -52,6 +51,7 @@ class Supervisor:
         rand: Callable[[], float] | None = None,
         ready_window: float = READY_WINDOW,
         stdout_limit: int = STREAM_LIMIT,
+        reap_interval: float = REAP_INTERVAL,
     ) -> None:
         self._events = events
         self._paths = paths
@@ -70,6 +70,7 @@ class Supervisor:
         self._leaders: set[int] = set()
         self._adopted: set[int] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self._reap_interval = reap_interval
         self.subreaper = False
         self.path = ""
 
@@ -78,6 +79,10 @@ class Supervisor:
         if tree.supported():
             # Orphaned descendants of our servers come to us, not to init (tree.py).
             self.subreaper = tree.set_subreaper()
+            log.info(
+                "process containment: process groups%s, /proc scope walk, watchdog",
+                " + child subreaper" if self.subreaper else "",
+            )
             if self.subreaper and self._reaper is None:
                 self._reaper = asyncio.get_running_loop().create_task(
                     self._reap_adopted(), name="switchboard-reaper"
@@ -155,11 +160,10 @@ class Supervisor:
         subreaper) and exited on their own while their server kept running. Only PIDs
         seen alive with our scope are reaped: never a child asyncio waits for."""
         entry = f"{tree.SCOPE_VAR}={self.scope}:".encode()
-        me = os.getpid()
         while True:
-            await asyncio.sleep(REAP_INTERVAL)
-            for st in tree.snapshot().values():
-                if st.ppid != me or st.pid in self._leaders:
+            await asyncio.sleep(self._reap_interval)
+            for st in tree.own_children():
+                if st.pid in self._leaders:
                     continue
                 if st.state == "Z":
                     if st.pid in self._adopted:

@@ -95,6 +95,20 @@ def snapshot() -> dict[int, Stat]:
     return out
 
 
+def own_children() -> list[Stat]:
+    """Our direct children (any thread's), from /proc/self/task/*/children when the
+    kernel has it (CONFIG_PROC_CHILDREN), else from a full /proc walk."""
+    me = os.getpid()
+    pids: set[int] = set()
+    try:
+        for tid in os.listdir(f"/proc/{me}/task"):
+            with open(f"/proc/{me}/task/{tid}/children") as fh:
+                pids.update(int(p) for p in fh.read().split())
+    except OSError:
+        return [st for st in snapshot().values() if st.ppid == me]
+    return [st for st in map(stat, pids) if st is not None and st.ppid == me]
+
+
 def has_scope(pid: int, needle: bytes) -> bool:
     """Does the environment ``pid`` started with contain an entry starting with needle?"""
     try:
