@@ -21,6 +21,7 @@ from switchboard.core.state import ServerState
 from switchboard.supervisor import tree
 from switchboard.supervisor.backoff import Backoff
 from switchboard.supervisor.clock import Clock, MonotonicClock
+from switchboard.supervisor.containment import ProcessTree, wait_exit
 from switchboard.supervisor.environment import build_env, resolve_command
 from switchboard.supervisor.lines import LineReader, response_id, size_text, truncated
 from switchboard.supervisor.logs import Redactor, ServerLog
@@ -156,7 +157,7 @@ class ManagedServer:
         self._probe: bytes | None = None
         self._ready_event: asyncio.Event | None = None
         self._exit_reason: str | None = None
-        self._leader_start: int | None = None
+        self._tree: ProcessTree | None = None
         self.last_exit = ""
 
     @property
@@ -337,8 +338,9 @@ class ManagedServer:
             ) from exc
         self._proc = proc
         self._generation += 1
-        st = tree.stat(proc.pid) if tree.supported() else None
-        self._leader_start = st.start if st is not None else None
+        self._tree = ProcessTree(
+            proc, self._scope_entry, tree.start_time(proc.pid), self._stop_grace, self._system
+        )
         if self._on_pgid is not None:
             self._on_pgid(proc.pid, True)
         self._system(f"started pid {proc.pid}: {command} {' '.join(spec.args)}".rstrip())
@@ -444,67 +446,19 @@ class ManagedServer:
             self._log(Stream.STDERR, text)
 
     # -- stopping the whole tree ---------------------------------------------------------
-    def _members(self, proc: asyncio.subprocess.Process) -> tree.Members:
-        """This incarnation's processes, escaped ones included (Linux; tree.py)."""
-        if not tree.supported():
-            return {}
-        return tree.members(proc.pid, self._leader_start, self._scope_entry)
+    def _tree_of(self, proc: asyncio.subprocess.Process) -> ProcessTree:
+        found = self._tree
+        if found is None or found.proc is not proc:
+            found = ProcessTree(proc, self._scope_entry, None, self._stop_grace, self._system)
+        return found
 
     async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
         """SIGTERM the group and every escaped descendant, SIGKILL after the grace."""
-        group = self._members(proc)  # before signalling: ancestry is still intact
-        self._signal_group(proc, signal.SIGTERM)
-        tree.kill(group, signal.SIGTERM, skip_group=proc.pid)
-        deadline = asyncio.get_running_loop().time() + self._stop_grace
-        try:
-            await asyncio.wait_for(wait_exit(proc), self._stop_grace)
-        except TimeoutError:
-            self._system(f"did not exit {self._stop_grace:g}s after SIGTERM; sending SIGKILL")
-            self._signal_group(proc, signal.SIGKILL)
-            await wait_exit(proc)
-        # The group may hold children (npx -> node) that outlived the leader.
-        self._signal_group(proc, signal.SIGKILL)
-        await self._finish_tree(proc, group, deadline)
+        await self._tree_of(proc).terminate()
 
     async def _clean_up_after(self, proc: asyncio.subprocess.Process) -> None:
         """The leader exited on its own: stop what it left behind before a restart."""
-        group = self._members(proc)
-        if not group:
-            return
-        self._system(f"stopping {len(group)} process(es) pid {proc.pid} left behind")
-        tree.kill(group, signal.SIGTERM)
-        await self._finish_tree(proc, group, asyncio.get_running_loop().time() + self._stop_grace)
-
-    async def _finish_tree(
-        self, proc: asyncio.subprocess.Process, group: tree.Members, deadline: float
-    ) -> None:
-        """Give the rest until ``deadline`` to exit, SIGKILL them, reap the adopted."""
-        if not tree.supported():
-            return
-        loop = asyncio.get_running_loop()
-        group.update(self._members(proc))  # started since the first look
-        group.pop(proc.pid, None)  # asyncio reaps the leader
-        while tree.alive(group) and loop.time() < deadline:
-            tree.reap(group)
-            await asyncio.sleep(0.02)
-        left = tree.alive(group)
-        if left:
-            tree.kill(left, signal.SIGKILL)
-        for _ in range(250):
-            tree.reap(group)
-            if not tree.alive(group):
-                break
-            await asyncio.sleep(0.02)
-        tree.reap(group)
-
-    @staticmethod
-    def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            with contextlib.suppress(ProcessLookupError):
-                if proc.returncode is None:
-                    proc.send_signal(sig)
+        await self._tree_of(proc).clean_up()
 
     def _close_stream(self) -> None:
         if self.stream is not None:
@@ -532,43 +486,6 @@ class ManagedServer:
 
     def _system(self, text: str) -> None:
         self._log(Stream.SYSTEM, text)
-
-
-async def wait_exit(proc: asyncio.subprocess.Process) -> int:
-    """The exit code of ``proc`` as soon as it exits.
-
-    ``Process.wait()`` (Python 3.11) also waits until every pipe is closed, which never
-    happens while an escaped descendant holds the server's stdout or stderr. On Linux a
-    pidfd (``pidfd_open``, Linux 5.3) becomes readable when the process exits; its exit
-    code follows from asyncio's child watcher (which reaps it) a moment later."""
-    if proc.returncode is not None:
-        return proc.returncode
-    wait = asyncio.ensure_future(proc.wait())
-    try:
-        try:
-            fd = os.pidfd_open(proc.pid)
-        except (AttributeError, OSError):
-            return await wait
-        loop = asyncio.get_running_loop()
-        gone: asyncio.Future[None] = loop.create_future()
-
-        def readable() -> None:
-            if not gone.done():
-                gone.set_result(None)
-
-        loop.add_reader(fd, readable)
-        try:
-            either: list[asyncio.Future[Any]] = [wait, gone]
-            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            loop.remove_reader(fd)
-            os.close(fd)
-        while proc.returncode is None:
-            await asyncio.sleep(0.005)
-        return proc.returncode
-    finally:
-        if not wait.done():
-            wait.cancel()
 
 
 def _describe_exit(code: int) -> str:

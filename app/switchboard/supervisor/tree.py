@@ -81,6 +81,12 @@ def stat(pid: int) -> Stat | None:
         return None
 
 
+def start_time(pid: int) -> int | None:
+    """The start time of ``pid`` (None without /proc or when it is gone)."""
+    st = stat(pid) if supported() else None
+    return st.start if st is not None else None
+
+
 def snapshot() -> dict[int, Stat]:
     out: dict[int, Stat] = {}
     try:
