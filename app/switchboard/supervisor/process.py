@@ -155,6 +155,9 @@ class ManagedServer:
         """``SWITCHBOARD_SCOPE`` of this server's processes (``engine:server``; tree.py)."""
         self._scope_entry = f"{tree.SCOPE_VAR}={self.scope}\0".encode()
         self._probe: bytes | None = None
+        self._ping_at_start = True
+        """False once the server exited without answering the start-up ping: servers
+        built on older SDKs quit on anything but ``initialize`` first (rmcp < 1.x)."""
         self._ready_event: asyncio.Event | None = None
         self._exit_reason: str | None = None
         self._tree: ProcessTree | None = None
@@ -276,6 +279,12 @@ class ManagedServer:
                 why = f"exited during start-up ({why})"
             self.last_exit = why
             self._system(f"process exited: {why} after {ran:.1f}s")
+            if not ready and self._probe is not None:
+                self._ping_at_start = False
+                self._system(
+                    "it had not answered the start-up ping; it is started without one "
+                    "from now on (some servers accept nothing before initialize)"
+                )
             tail = self.log.last_text(5, Stream.STDERR)
             if backoff.exhausted:
                 detail = f"{why}; gave up after {backoff.failures} crash(es)."
@@ -300,7 +309,8 @@ class ManagedServer:
         ``ready_window`` seconds up. False when it exited first."""
         event = self._ready_event = asyncio.Event()
         stream = self.stream
-        if stream is not None:
+        self._probe = None
+        if stream is not None and self._ping_at_start:
             probe = f"switchboard-ready-{self._generation}"
             self._probe = f'"{probe}"'.encode()
             with contextlib.suppress(ServerNotRunning, ConnectionError, RuntimeError):

@@ -245,3 +245,35 @@ async def test_a_missing_absolute_command_says_no_such_file() -> None:
     assert server.state is S.FAILED
     assert "No such file: /no/such/dir/srv" in server.detail
     assert "PATH" not in server.detail
+
+
+async def test_a_server_that_quits_on_the_readiness_ping_is_started_without_it() -> None:
+    import json
+
+    events = EventBus()
+    got = record(events)
+    cmd, args = fixture_cmd("rel_strict_init.py")
+    policy = RestartPolicy(initial_delay=0.01, jitter=0)
+    server = ManagedServer(
+        ServerSpec(name="strict", command=cmd, args=args, restart=policy),
+        events=events,
+        path=os.environ["PATH"],
+        clock=FakeClock(),
+        ready_window=0.3,
+    )
+    await server.start()  # the first process quits on the ping
+    try:
+        # The next one gets no ping: it is up after the window (not a crash loop).
+        await server.wait_for({S.RUNNING, S.FAILED})
+        assert server.state is S.RUNNING, server.detail
+        backoffs = [e.detail for e in got if isinstance(e, StateChanged) and e.new is S.BACKOFF]
+        assert len(backoffs) == 1 and "expected initialize, got 'ping'" in backoffs[0]
+        assert server.restarts == 1
+        stream = server.stream
+        assert stream is not None
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+        await stream.send(json.dumps(init).encode())
+        reply = json.loads(await stream.receive())
+        assert reply["result"]["serverInfo"]["name"] == "strict"
+    finally:
+        await server.stop()
