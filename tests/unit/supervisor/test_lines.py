@@ -47,14 +47,7 @@ async def test_a_line_of_exactly_the_limit_is_whole() -> None:
 
 
 async def test_the_reader_never_buffers_much_more_than_the_limit() -> None:
-    class Counting(asyncio.StreamReader):
-        biggest = 0
-
-        async def read(self, n: int = -1) -> bytes:
-            data = await super().read(n)
-            return data
-
-    stream = Counting()
+    stream = asyncio.StreamReader()
     reader = LineReader(stream, limit=1000, keep=10, chunk=256)
     task = asyncio.ensure_future(_all(reader))
     for _ in range(200):
