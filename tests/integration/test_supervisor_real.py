@@ -72,6 +72,20 @@ async def test_crash_restarts_with_a_new_stream(engine: Engine) -> None:
     assert reply["result"] == {}
 
 
+async def test_start_reports_a_server_that_dies_during_start_up(engine: Engine) -> None:
+    cmd, args = fixture_cmd("rel_die_soon.py")
+    policy = RestartPolicy(initial_delay=30, jitter=0)
+    await engine.add_server(ServerSpec(name="dies", command=cmd, args=args, restart=policy))
+    status = await engine.start_server("dies")
+    assert status.state is S.BACKOFF and status.pid is None
+    assert status.detail.startswith("exited during start-up (exit code 2)")
+    assert "config file /nonexistent/conf.toml is missing" in status.detail
+    await engine.add_server(ServerSpec(name="gone", command="/no/such/server-binary"))
+    status = await engine.start_server("gone")
+    assert status.state is S.FAILED
+    assert status.detail.startswith("No such file: /no/such/server-binary")
+
+
 @requires_npx
 @pytest.mark.npm
 async def test_real_npm_server_everything_answers_initialize(engine: Engine) -> None:

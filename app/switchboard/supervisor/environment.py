@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 
-from switchboard.core.errors import CommandNotFound
+from switchboard.core.errors import CommandNotFound, SpawnError
 
 log = logging.getLogger("switchboard.supervisor")
 
@@ -54,11 +54,20 @@ def merge_paths(*paths: str) -> str:
 
 
 def resolve_command(command: str, path: str) -> str:
-    """The absolute path of ``command`` on ``path``, or CommandNotFound."""
+    """The absolute path of ``command`` on ``path``, or CommandNotFound. A command given
+    as a path is not looked up on PATH: a missing one is "no such file"."""
     if os.sep in command:
         if os.access(command, os.X_OK) and os.path.isfile(command):
             return command
-        raise CommandNotFound(command, path)
+        if not os.path.exists(command):
+            raise SpawnError(
+                f"No such file: {command}",
+                hint="Check the path in the server's command, or install the program there.",
+            )
+        raise SpawnError(
+            f"{command} is not an executable file.",
+            hint=f"Make it executable (chmod +x {command}) or fix the server's command.",
+        )
     found = shutil.which(command, path=path)
     if found is None:
         raise CommandNotFound(command, path)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from switchboard.core.events import LogLine
+from switchboard.core.events import LogLine, Stream
 
 log = logging.getLogger("switchboard.supervisor")
 
@@ -31,15 +31,32 @@ class Redactor:
         return text
 
 
+MEMORY_BYTES = 2 * 1024 * 1024
+"""In-memory log budget per server (text bytes, about the memory the lines cost)."""
+
+LINE_OVERHEAD = 100
+"""What one LogLine costs beyond its text (object, str header, deque slot), roughly."""
+
+
 class ServerLog:
-    """Keeps the last ``capacity`` lines in memory and appends every line to a file
-    that rotates at ``max_bytes`` (``name.log`` -> ``name.log.1`` ... ``.{backups}``)."""
+    """Keeps the last lines in memory, at most ``capacity`` lines and about
+    ``max_memory`` bytes (the newest line is always kept), and appends every line to
+    a file that rotates at ``max_bytes`` (``name.log`` -> ``name.log.1`` ...
+    ``.{backups}``). Lines arrive already cut to a display length (see ``lines.py``)."""
 
     def __init__(
-        self, path: Path | None, capacity: int = 2000, max_bytes: int = 2_000_000, backups: int = 3
+        self,
+        path: Path | None,
+        capacity: int = 2000,
+        max_bytes: int = 2_000_000,
+        backups: int = 3,
+        max_memory: int = MEMORY_BYTES,
     ) -> None:
         self.path = path
-        self.lines: collections.deque[LogLine] = collections.deque(maxlen=capacity)
+        self.lines: collections.deque[LogLine] = collections.deque()
+        self._capacity = capacity
+        self._max_memory = max_memory
+        self.memory_bytes = 0
         self._max_bytes = max_bytes
         self._backups = backups
         self._fh: IO[str] | None = None
@@ -47,7 +64,13 @@ class ServerLog:
         self._broken = False
 
     def append(self, line: LogLine) -> None:
-        self.lines.append(line)
+        lines = self.lines
+        lines.append(line)
+        self.memory_bytes += len(line.text) + LINE_OVERHEAD
+        while len(lines) > 1 and (
+            self.memory_bytes > self._max_memory or len(lines) > self._capacity
+        ):
+            self.memory_bytes -= len(lines.popleft().text) + LINE_OVERHEAD
         if self.path is None or self._broken:
             return
         try:
@@ -71,8 +94,12 @@ class ServerLog:
             return []
         return list(self.lines)[-n:]
 
-    def last_text(self, n: int = 5) -> str:
-        return "\n".join(line.text for line in self.tail(n))
+    def last_text(self, n: int = 5, stream: Stream | None = None) -> str:
+        """The last ``n`` lines (of ``stream`` only, if given) as text."""
+        if stream is None:
+            return "\n".join(line.text for line in self.tail(n))
+        picked = [line.text for line in self.lines if line.stream is stream]
+        return "\n".join(picked[-n:]) if n > 0 else ""
 
     def _rotate(self) -> None:
         assert self.path is not None

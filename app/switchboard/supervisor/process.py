@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import dataclasses
+import json
 import logging
 import os
 import signal
-import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from switchboard.core.errors import SpawnError, SwitchboardError
+from switchboard.core.errors import ServerNotRunning, SpawnError, SwitchboardError
 from switchboard.core.events import EventBus, LogLine, StateChanged, Stream
 from switchboard.core.spec import ServerSpec, Transport
 from switchboard.core.state import ServerState
+from switchboard.supervisor import tree
 from switchboard.supervisor.backoff import Backoff
 from switchboard.supervisor.clock import Clock, MonotonicClock
+from switchboard.supervisor.containment import ProcessTree, wait_exit
 from switchboard.supervisor.environment import build_env, resolve_command
+from switchboard.supervisor.lines import LineReader, response_id, size_text, truncated
 from switchboard.supervisor.logs import Redactor, ServerLog
 from switchboard.supervisor.stream import StdioStream
 
@@ -28,6 +31,19 @@ log = logging.getLogger("switchboard.supervisor")
 
 STREAM_LIMIT = 64 * 1024 * 1024
 """Longest JSON-RPC line accepted from a server (big resources are single lines)."""
+
+LOG_LINE_LIMIT = 8 * 1024
+"""Longest log line kept (memory and file); the rest is cut with a marker."""
+
+ID_HEAD = 1024
+"""Bytes kept of an oversized stdout line to find the JSON-RPC id it answers."""
+
+READY_WINDOW = 1.0
+"""Seconds a process must stay up to count as started when it gives no earlier sign
+(a stdio server's answer to the readiness ping comes first)."""
+
+EOF_GRACE = 0.5
+"""After stdout closes, how long a process has to exit on its own before it is stopped."""
 
 SecretResolver = Callable[[Mapping[str, str]], Awaitable[dict[str, str]]]
 """Turns {ENV_VAR: secret name} into {ENV_VAR: value}; raises SecretError."""
@@ -50,19 +66,14 @@ class Spawner(Protocol):
     ) -> asyncio.subprocess.Process: ...
 
 
-def _set_pdeathsig() -> None:  # pragma: no cover - runs in the child
-    # Linux: the kernel sends SIGKILL to the child when the engine dies.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 async def spawn_process(
     argv: list[str], env: dict[str, str], cwd: str | None, stdio: bool
 ) -> asyncio.subprocess.Process:
-    """Spawn without a shell, in a new process group (session), stdin piped for stdio."""
+    """Spawn without a shell, in a new session and process group, stdin piped for stdio.
+
+    No ``preexec_fn`` (Python code between fork and exec is unsafe in a threaded
+    process): ``start_new_session`` is done by the C fork helper. Orphan protection
+    when the engine dies is the watchdog's job (watchdog.py, tree.py)."""
     return await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.PIPE if stdio else asyncio.subprocess.DEVNULL,
@@ -72,8 +83,6 @@ async def spawn_process(
         cwd=cwd,
         start_new_session=True,
         close_fds=True,
-        limit=STREAM_LIMIT,
-        preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None,
     )
 
 
@@ -89,6 +98,8 @@ class ServerStatus:
     restarts: int
     detail: str
     last_stderr: str
+    last_exit: str = ""
+    """Why the previous process ended (kept while the restarted one runs)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -112,6 +123,9 @@ class ManagedServer:
         stop_grace: float = 5.0,
         on_pgid: Callable[[int, bool], None] | None = None,
         rand: Callable[[], float] | None = None,
+        ready_window: float = READY_WINDOW,
+        stdout_limit: int = STREAM_LIMIT,
+        scope: str | None = None,
     ) -> None:
         self.spec = spec
         self._events = events
@@ -134,6 +148,20 @@ class ManagedServer:
         self._generation = 0
         self._redact = Redactor()
         self._state_waiters: list[tuple[set[ServerState], asyncio.Future[None]]] = []
+        self._ready_window = ready_window
+        self.stdout_limit = stdout_limit
+        """Longest stdout line (one JSON-RPC message) accepted; see :meth:`_oversized`."""
+        self.scope = f"{scope or uuid.uuid4().hex}:{uuid.uuid4().hex[:12]}"
+        """``SWITCHBOARD_SCOPE`` of this server's processes (``engine:server``; tree.py)."""
+        self._scope_entry = f"{tree.SCOPE_VAR}={self.scope}\0".encode()
+        self._probe: bytes | None = None
+        self._ping_at_start = True
+        """False once the server exited without answering the start-up ping: servers
+        built on older SDKs quit on anything but ``initialize`` first (rmcp < 1.x)."""
+        self._ready_event: asyncio.Event | None = None
+        self._exit_reason: str | None = None
+        self._tree: ProcessTree | None = None
+        self.last_exit = ""
 
     @property
     def name(self) -> str:
@@ -152,6 +180,7 @@ class ManagedServer:
             restarts=self.restarts,
             detail=self.detail,
             last_stderr=self.log.last_text(10),
+            last_exit=self.last_exit,
         )
 
     # -- public lifecycle -----------------------------------------------------------
@@ -226,17 +255,38 @@ class ManagedServer:
                 return
             started = self._clock.now()
             self.started_at = time.time()
-            self._set_state(ServerState.RUNNING, f"pid {proc.pid}")
-            code = await self._watch(proc)
+            self._exit_reason = None
+            watch = asyncio.ensure_future(self._watch(proc))
+            try:
+                ready = await self._until_ready(proc, watch)
+                if ready:
+                    detail = f"pid {proc.pid}"
+                    if self.last_exit:
+                        detail += f" (restarted after: {self.last_exit})"
+                    self._set_state(ServerState.RUNNING, detail)
+                code = await asyncio.shield(watch)
+            finally:
+                if not watch.done():
+                    watch.cancel()
             self.started_at = None
             if self._stopping:
                 return
+            await self._clean_up_after(proc)
             ran = self._clock.now() - started
             backoff.record_exit(ran)
-            why = _describe_exit(code)
+            why = self._exit_reason or _describe_exit(code)
+            if not ready:
+                why = f"exited during start-up ({why})"
+            self.last_exit = why
             self._system(f"process exited: {why} after {ran:.1f}s")
+            if not ready and self._probe is not None:
+                self._ping_at_start = False
+                self._system(
+                    "it had not answered the start-up ping; it is started without one "
+                    "from now on (some servers accept nothing before initialize)"
+                )
+            tail = self.log.last_text(5, Stream.STDERR)
             if backoff.exhausted:
-                tail = self.log.last_text(5)
                 detail = f"{why}; gave up after {backoff.failures} crash(es)."
                 if tail:
                     detail += f" Last output:\n{tail}"
@@ -244,8 +294,36 @@ class ManagedServer:
                 return
             delay = backoff.delay()
             self.restarts += 1
-            self._set_state(ServerState.BACKOFF, f"{why}; restarting in {delay:.1f}s")
+            detail = f"{why}; restarting in {delay:.1f}s"
+            if not ready and tail:
+                detail += f". Last output:\n{tail}"
+            self._set_state(ServerState.BACKOFF, detail)
             await self._clock.sleep(delay)
+
+    async def _until_ready(
+        self, proc: asyncio.subprocess.Process, watch: asyncio.Future[int]
+    ) -> bool:
+        """Wait for a sign that the process started: a stdio server's answer to a
+        ``ping`` (MCP 2025-11-25, basic/utilities/ping: allowed before initialize; any
+        answer, even an error, shows it reads and writes JSON-RPC), or
+        ``ready_window`` seconds up. False when it exited first."""
+        event = self._ready_event = asyncio.Event()
+        stream = self.stream
+        self._probe = None
+        if stream is not None and self._ping_at_start:
+            probe = f"switchboard-ready-{self._generation}"
+            self._probe = f'"{probe}"'.encode()
+            with contextlib.suppress(ServerNotRunning, ConnectionError, RuntimeError):
+                stream.write_nowait(f'{{"jsonrpc":"2.0","id":"{probe}","method":"ping"}}'.encode())
+        waiter = asyncio.ensure_future(event.wait())
+        either: list[asyncio.Future[Any]] = [watch, waiter]
+        try:
+            await asyncio.wait(
+                either, timeout=self._ready_window, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        return not watch.done() and proc.returncode is None
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         spec = self.spec
@@ -253,6 +331,7 @@ class ManagedServer:
         secret_values = await self._secrets(spec.secrets)
         self._redact = Redactor(secret_values.values())
         env = build_env(self._path, spec.env, secret_values)
+        env[tree.SCOPE_VAR] = self.scope
         cwd = os.path.expanduser(spec.cwd) if spec.cwd else None
         if cwd is not None and not os.path.isdir(cwd):
             raise SpawnError(
@@ -269,6 +348,9 @@ class ManagedServer:
             ) from exc
         self._proc = proc
         self._generation += 1
+        self._tree = ProcessTree(
+            proc, self._scope_entry, tree.start_time(proc.pid), self._stop_grace, self._system
+        )
         if self._on_pgid is not None:
             self._on_pgid(proc.pid, True)
         self._system(f"started pid {proc.pid}: {command} {' '.join(spec.args)}".rstrip())
@@ -278,19 +360,25 @@ class ManagedServer:
         return proc
 
     async def _watch(self, proc: asyncio.subprocess.Process) -> int:
-        readers = []
         assert proc.stderr is not None
         assert proc.stdout is not None
-        readers.append(asyncio.ensure_future(self._read_stderr(proc.stderr)))
-        if self.stream is not None:
-            readers.append(asyncio.ensure_future(self._read_stdout(proc.stdout, self.stream)))
+        readers = [asyncio.ensure_future(self._read_log(proc.stderr))]
+        stream = self.stream
+        if stream is not None:
+            readers.append(asyncio.ensure_future(self._read_stdout(proc.stdout, stream)))
         else:
-            readers.append(asyncio.ensure_future(self._read_stderr(proc.stdout)))
+            readers.append(asyncio.ensure_future(self._read_log(proc.stdout)))
+        exited = asyncio.ensure_future(wait_exit(proc))
         try:
-            code = await proc.wait()
+            if stream is not None:
+                await asyncio.wait({exited, readers[1]}, return_when=asyncio.FIRST_COMPLETED)
+                if not exited.done():
+                    await self._stdout_closed(proc, exited)
+            code = await exited
             # Let the readers drain what the process wrote before it died.
             await asyncio.wait(readers, timeout=1.0)
         finally:
+            exited.cancel()
             for r in readers:
                 r.cancel()
             if self._on_pgid is not None:
@@ -298,52 +386,89 @@ class ManagedServer:
             self._close_stream()
         return code
 
-    async def _read_stdout(self, reader: asyncio.StreamReader, stream: StdioStream) -> None:
-        while True:
-            try:
-                line = await reader.readline()
-            except ValueError:
-                # A line over STREAM_LIMIT: drop it, say so, keep going.
-                self._system(f"dropped an oversized stdout line (> {STREAM_LIMIT} bytes)")
-                with contextlib.suppress(Exception):
-                    await reader.read(STREAM_LIMIT)
-                continue
-            if not line:
-                return
-            line = line.rstrip(b"\r\n")
-            if line:
-                stream._feed(line)
+    async def _stdout_closed(
+        self, proc: asyncio.subprocess.Process, exited: asyncio.Future[int]
+    ) -> None:
+        """stdout is the JSON-RPC stream (MCP stdio transport): at EOF nothing more can
+        be answered. Waiting calls were failed when the stream ended; a process that
+        does not exit on its own is stopped and restarted per its policy (issue 12.7)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(exited), EOF_GRACE)
+            return
+        if self._stopping:
+            return
+        self._exit_reason = "closed its stdout while still running"
+        self._system(f"pid {proc.pid} closed its stdout but kept running; stopping it")
+        await self._terminate(proc)
 
-    async def _read_stderr(self, reader: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                raw = await reader.readline()
-            except ValueError:
+    async def _read_stdout(self, reader: asyncio.StreamReader, stream: StdioStream) -> None:
+        lines = LineReader(reader, self.stdout_limit, keep=ID_HEAD)
+        while (item := await lines.next()) is not None:
+            line, dropped = item
+            if dropped:
+                self._oversized(stream, line, dropped)
                 continue
-            if not raw:
-                return
-            text = self._redact(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                continue
+            probe = self._probe
+            if probe is not None and probe in line[:200]:
+                self._probe = None
+                if self._ready_event is not None:
+                    self._ready_event.set()
+                continue
+            stream._feed(line)
+        # End of stream: fail whatever waits on it now, not when the process exits.
+        if self.stream is stream:
+            self._close_stream()
+
+    def _oversized(self, stream: StdioStream, head: bytes, dropped: int) -> None:
+        """A stdout line over ``stdout_limit`` was skipped (issue 12.8). If its head shows
+        it is a response, answer the request it was for with an error at once; the mux
+        puts the client's id back as for any response."""
+        limit = size_text(self.stdout_limit)
+        size = len(head) + dropped
+        msg_id = response_id(head)
+        if msg_id is None:
+            self._system(
+                f"dropped a stdout line larger than the {limit} limit ({size:,} bytes): "
+                f"no JSON-RPC id of a response in its first {len(head):,} bytes, so the "
+                "request it answers (if any) waits for its timeout"
+            )
+            return
+        message = (
+            f"Server {self.name!r} sent a response larger than the {limit} limit "
+            f"({size:,} bytes); it was dropped. Ask for less data (e.g. a smaller page "
+            "or range) or fix the server."
+        )
+        self._system(message)
+        error = {"code": -32603, "message": message, "data": {"server": self.name, "size": size}}
+        stream._feed(json.dumps({"jsonrpc": "2.0", "id": msg_id, "error": error}).encode())
+
+    async def _read_log(self, reader: asyncio.StreamReader) -> None:
+        lines = LineReader(reader, LOG_LINE_LIMIT, keep=LOG_LINE_LIMIT)
+        while (item := await lines.next()) is not None:
+            raw, dropped = item
+            text = self._redact(raw.decode("utf-8", "replace").rstrip("\r"))
+            if dropped:
+                text = truncated(text, dropped)
             self._log(Stream.STDERR, text)
 
-    async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
-        self._signal_group(proc, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), self._stop_grace)
-        except TimeoutError:
-            self._system(f"did not exit {self._stop_grace:g}s after SIGTERM; sending SIGKILL")
-            self._signal_group(proc, signal.SIGKILL)
-            await proc.wait()
-        # The group may hold children (npx -> node) that outlived the leader.
-        self._signal_group(proc, signal.SIGKILL)
+    # -- stopping the whole tree ---------------------------------------------------------
+    def _tree_of(self, proc: asyncio.subprocess.Process) -> ProcessTree:
+        found = self._tree
+        if found is None or found.proc is not proc:
+            found = ProcessTree(proc, self._scope_entry, None, self._stop_grace, self._system)
+        return found
 
-    @staticmethod
-    def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            with contextlib.suppress(ProcessLookupError):
-                if proc.returncode is None:
-                    proc.send_signal(sig)
+    async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
+        """SIGTERM the group and every escaped descendant, SIGKILL after the grace."""
+        await self._tree_of(proc).terminate()
+
+    async def _clean_up_after(self, proc: asyncio.subprocess.Process) -> None:
+        """The leader exited on its own: stop what it left behind before a restart."""
+        await self._tree_of(proc).clean_up()
 
     def _close_stream(self) -> None:
         if self.stream is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 
 from switchboard.core.errors import ServerExists, ServerNotFound
@@ -11,9 +13,12 @@ from switchboard.core.events import EventBus
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
+from switchboard.supervisor import tree
 from switchboard.supervisor.clock import Clock
 from switchboard.supervisor.environment import login_shell_path
 from switchboard.supervisor.process import (
+    READY_WINDOW,
+    STREAM_LIMIT,
     ManagedServer,
     SecretResolver,
     ServerStatus,
@@ -24,6 +29,9 @@ from switchboard.supervisor.process import (
 from switchboard.supervisor.watchdog import Watchdog
 
 log = logging.getLogger("switchboard.supervisor")
+
+REAP_INTERVAL = 5.0
+"""Seconds between sweeps for adopted descendants that exited (tree.py)."""
 
 
 class Supervisor:
@@ -41,6 +49,9 @@ class Supervisor:
         stop_grace: float = 5.0,
         watchdog: bool = True,
         rand: Callable[[], float] | None = None,
+        ready_window: float = READY_WINDOW,
+        stdout_limit: int = STREAM_LIMIT,
+        reap_interval: float = REAP_INTERVAL,
     ) -> None:
         self._events = events
         self._paths = paths
@@ -52,12 +63,33 @@ class Supervisor:
         self._rand = rand
         self._watchdog = Watchdog() if watchdog else None
         self._servers: dict[str, ManagedServer] = {}
+        self._ready_window = ready_window
+        self._stdout_limit = stdout_limit
+        self.scope = uuid.uuid4().hex
+        """Every server process (and descendant) has SWITCHBOARD_SCOPE=<scope>:...."""
+        self._leaders: set[int] = set()
+        self._adopted: set[int] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self._reap_interval = reap_interval
+        self.subreaper = False
         self.path = ""
 
     async def start(self) -> None:
         self.path = await asyncio.to_thread(self._path_resolver)
+        if tree.supported():
+            # Orphaned descendants of our servers come to us, not to init (tree.py).
+            self.subreaper = tree.set_subreaper()
+            log.info(
+                "process containment: process groups%s, /proc scope walk, watchdog",
+                " + child subreaper" if self.subreaper else "",
+            )
+            if self.subreaper and self._reaper is None:
+                self._reaper = asyncio.get_running_loop().create_task(
+                    self._reap_adopted(), name="switchboard-reaper"
+                )
         if self._watchdog is not None:
             await self._watchdog.ensure_started()
+            self._watchdog.set_scope(self.scope)
 
     @property
     def watchdog_pid(self) -> int | None:
@@ -77,6 +109,9 @@ class Supervisor:
             stop_grace=self._stop_grace,
             on_pgid=self._on_pgid,
             rand=self._rand,
+            ready_window=self._ready_window,
+            stdout_limit=self._stdout_limit,
+            scope=self.scope,
         )
         self._servers[spec.name] = server
         return server
@@ -112,10 +147,36 @@ class Supervisor:
         await self.stop_all()
         for s in self._servers.values():
             s.log.close()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self._reaper = None
         if self._watchdog is not None:
             await self._watchdog.aclose()
 
+    async def _reap_adopted(self) -> None:
+        """Reap descendants of our servers that were re-parented to us (we are their
+        subreaper) and exited on their own while their server kept running. Only PIDs
+        seen alive with our scope are reaped: never a child asyncio waits for."""
+        entry = f"{tree.SCOPE_VAR}={self.scope}:".encode()
+        while True:
+            await asyncio.sleep(self._reap_interval)
+            for st in tree.own_children():
+                if st.pid in self._leaders:
+                    continue
+                if st.state == "Z":
+                    if st.pid in self._adopted:
+                        tree.reap([st.pid])
+                        self._adopted.discard(st.pid)
+                elif st.pid not in self._adopted and tree.has_scope(st.pid, entry):
+                    self._adopted.add(st.pid)
+
     def _on_pgid(self, pgid: int, alive: bool) -> None:
+        if alive:
+            self._leaders.add(pgid)
+        else:
+            self._leaders.discard(pgid)
         if self._watchdog is None:
             return
         if alive:

@@ -1,9 +1,13 @@
 """A tiny separate process that kills our servers if the engine dies without cleanup.
 
 The engine keeps a pipe to the watchdog's stdin and writes ``+PGID`` / ``-PGID``
-lines as servers start and stop. When the pipe closes (the engine exited, crashed
-or got SIGKILL) the watchdog sends SIGTERM to every process group still listed,
-then SIGKILL after a grace period, and exits. It runs in its own session so a
+lines as servers start and stop, and ``S<scope>`` once: the engine's scope, which
+every server process and its descendants carry in their environment
+(``SWITCHBOARD_SCOPE``, see tree.py). When the pipe closes (the engine exited,
+crashed or got SIGKILL) the watchdog sends SIGTERM to every process group still
+listed and to every process of the engine's scope (descendants that left their
+group with ``setsid``; Linux, via /proc), then SIGKILL after a grace period, and
+exits. It runs in its own session so a
 terminal's Ctrl-C does not kill it before it has done its job. Its code is a
 standalone string run with ``python -I -S -c`` so it needs no import path
 (works the same from a venv, a Briefcase bundle or a .deb).
@@ -22,9 +26,13 @@ log = logging.getLogger("switchboard.supervisor")
 SOURCE = r"""
 import os, signal, sys, time
 groups = set()
+scopes = set()
 for raw in sys.stdin.buffer:
     line = raw.strip()
     if not line:
+        continue
+    if line[:1] == b"S":
+        scopes.add(line[1:])
         continue
     try:
         pgid = int(line[1:])
@@ -40,20 +48,60 @@ def alive(g):
         return True
     except OSError:
         return False
+def scoped():
+    # Escaped descendants (setsid) carry SWITCHBOARD_SCOPE=<engine scope>:... in the
+    # environment they started with (supervisor/tree.py).
+    found = []
+    if not scopes:
+        return found
+    me = os.getpid()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open("/proc/" + name + "/environ", "rb") as fh:
+                env = fh.read()
+        except OSError:
+            continue
+        for s in scopes:
+            entry = b"SWITCHBOARD_SCOPE=" + s + b":"
+            if env.startswith(entry) or b"\0" + entry in env:
+                found.append(int(name))
+                break
+    return found
+def kill(pids, sig):
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except OSError:
+            pass
 for g in list(groups):
     try:
         os.killpg(g, signal.SIGTERM)
     except OSError:
         groups.discard(g)
+kill(scoped(), signal.SIGTERM)
 deadline = time.monotonic() + float(sys.argv[1] if len(sys.argv) > 1 else 3)
-while groups and time.monotonic() < deadline:
+while time.monotonic() < deadline:
     groups = {g for g in groups if alive(g)}
+    if not groups and not scoped():
+        break
     time.sleep(0.05)
 for g in groups:
     try:
         os.killpg(g, signal.SIGKILL)
     except OSError:
         pass
+for _ in range(3):
+    left = scoped()
+    if not left:
+        break
+    kill(left, signal.SIGKILL)
+    time.sleep(0.05)
 """
 
 
@@ -86,6 +134,10 @@ class Watchdog:
                 start_new_session=True,
                 close_fds=True,
             )
+
+    def set_scope(self, scope: str) -> None:
+        """Processes whose environment has ``SWITCHBOARD_SCOPE=<scope>:...`` are ours."""
+        self._write(f"S{scope}\n")
 
     def watch(self, pgid: int) -> None:
         self._write(f"+{pgid}\n")

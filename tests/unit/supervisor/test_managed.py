@@ -32,8 +32,15 @@ class FakeClock:
 
 
 def make(spec: ServerSpec, clock: FakeClock, events: EventBus) -> ManagedServer:
+    # A long readiness window: a process that exits at once always exits "during start-up".
     return ManagedServer(
-        spec, events=events, path=os.environ["PATH"], clock=clock, stop_grace=2, rand=lambda: 0.5
+        spec,
+        events=events,
+        path=os.environ["PATH"],
+        clock=clock,
+        stop_grace=2,
+        rand=lambda: 0.5,
+        ready_window=60,
     )
 
 
@@ -56,12 +63,14 @@ async def test_crash_loop_backs_off_then_fails_with_last_stderr() -> None:
     assert "exit code 7" in server.detail
     assert "something is badly wrong" in server.detail
     transitions = [(e.old, e.new) for e in got if isinstance(e, StateChanged)]
+    # It never became ready, so it was never reported running.
     assert transitions[:3] == [
         (S.STOPPED, S.STARTING),
-        (S.STARTING, S.RUNNING),
-        (S.RUNNING, S.BACKOFF),
+        (S.STARTING, S.BACKOFF),
+        (S.BACKOFF, S.STARTING),
     ]
-    assert transitions[-1] == (S.RUNNING, S.FAILED)
+    assert transitions[-1] == (S.STARTING, S.FAILED)
+    assert S.RUNNING not in {new for _, new in transitions}
     assert any(isinstance(e, LogLine) and e.stream is Stream.STDERR for e in got)
     # FAILED can be started again by the person, and stopped.
     await server.stop()
@@ -113,7 +122,9 @@ async def test_stop_escalates_to_sigkill_and_kills_the_whole_group(tmp_path: obj
     child = await _child_pid(got)
     await server.stop()
     assert server.state is S.STOPPED
-    assert not _alive(pid) and not _alive(child)
+    # SIGKILL is delivered asynchronously: poll (the kernel may not have torn the
+    # child down the instant stop() returns).
+    await _until_dead([pid, child])
     assert any(isinstance(e, LogLine) and "SIGKILL" in e.text for e in got)
 
 
@@ -155,6 +166,16 @@ async def _child_pid(got: list[Event]) -> int:
     return int(line.text.rsplit("=", 1)[1])
 
 
+async def _until_dead(pids: list[int]) -> None:
+    import asyncio
+
+    for _ in range(3000):  # returns as soon as they are gone
+        if not any(_alive(p) for p in pids):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"still alive: {[p for p in pids if _alive(p)]}")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -180,3 +201,79 @@ async def test_start_while_stopping_waits_then_starts() -> None:
     assert server.pid != first
     await server.stop()
     assert server.state is S.STOPPED
+
+
+async def test_a_server_that_dies_during_start_up_is_not_reported_running() -> None:
+    clock, events = FakeClock(), EventBus()
+    got = record(events)
+    cmd, args = fixture_cmd("rel_die_soon.py")
+    spec = ServerSpec(name="dies", command=cmd, args=args, restart=RestartPolicy(enabled=False))
+    server = ManagedServer(
+        spec, events=events, path=os.environ["PATH"], clock=clock, ready_window=60
+    )
+    await server.start()
+    assert server.state is S.FAILED
+    assert "during start-up" in server.detail
+    assert "config file /nonexistent/conf.toml is missing" in server.detail
+    assert not any(isinstance(e, StateChanged) and e.new is S.RUNNING for e in got)
+
+
+async def test_a_stdio_server_is_running_once_it_answers_the_readiness_ping() -> None:
+    events = EventBus()
+    got = record(events)
+    cmd, args = fixture_cmd("echo_server.py")
+    server = ManagedServer(
+        ServerSpec(name="ready", command=cmd, args=args),
+        events=events,
+        path=os.environ["PATH"],
+        ready_window=3600,  # the ping answer, not the window, makes it ready
+    )
+    await server.start()
+    try:
+        assert server.state is S.RUNNING
+        states = [e.new for e in got if isinstance(e, StateChanged)]
+        assert states == [S.STARTING, S.RUNNING]
+        # The probe's answer is the supervisor's: nothing reaches the stream's reader.
+        assert server.stream is not None and server.stream._queue.empty()
+    finally:
+        await server.stop()
+
+
+async def test_a_missing_absolute_command_says_no_such_file() -> None:
+    server = make(ServerSpec(name="gone", command="/no/such/dir/srv"), FakeClock(), EventBus())
+    await server.start()
+    assert server.state is S.FAILED
+    assert "No such file: /no/such/dir/srv" in server.detail
+    assert "PATH" not in server.detail
+
+
+async def test_a_server_that_quits_on_the_readiness_ping_is_started_without_it() -> None:
+    import json
+
+    events = EventBus()
+    got = record(events)
+    cmd, args = fixture_cmd("rel_strict_init.py")
+    policy = RestartPolicy(initial_delay=0.01, jitter=0)
+    server = ManagedServer(
+        ServerSpec(name="strict", command=cmd, args=args, restart=policy),
+        events=events,
+        path=os.environ["PATH"],
+        clock=FakeClock(),
+        ready_window=0.3,
+    )
+    await server.start()  # the first process quits on the ping
+    try:
+        # The next one gets no ping: it is up after the window (not a crash loop).
+        await server.wait_for({S.RUNNING, S.FAILED})
+        assert server.state is S.RUNNING, server.detail
+        backoffs = [e.detail for e in got if isinstance(e, StateChanged) and e.new is S.BACKOFF]
+        assert len(backoffs) == 1 and "expected initialize, got 'ping'" in backoffs[0]
+        assert server.restarts == 1
+        stream = server.stream
+        assert stream is not None
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+        await stream.send(json.dumps(init).encode())
+        reply = json.loads(await stream.receive())
+        assert reply["result"]["serverInfo"]["name"] == "strict"
+    finally:
+        await server.stop()
