@@ -186,9 +186,7 @@ def test_entry_shapes_are_what_the_clients_read(manager: ClientManager) -> None:
         manager.connect(kind.id, SERVERS)
         assert sorted(manager.ours(kind)) == sorted(SERVERS), kind.id
         for name in SERVERS:
-            assert is_ours(
-                manager_entries(manager, kind)[name], name, CONNECT
-            ), f"{kind.id}:{name}"
+            assert is_ours(manager_entries(manager, kind)[name], name, CONNECT), f"{kind.id}:{name}"
 
 
 def manager_entries(manager: ClientManager, kind: ClientKind) -> dict[str, Any]:
