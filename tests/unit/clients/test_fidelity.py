@@ -198,3 +198,27 @@ def manager_entries(manager: ClientManager, kind: ClientKind) -> dict[str, Any]:
     if kind.keyed_list:
         return {item["name"]: item for item in node}
     return dict(node)
+
+
+def test_shapes_edited_as_a_whole_still_work(manager: ClientManager) -> None:
+    """A flow-style YAML container and a TOML entry that is not its own table are
+    edited through ruamel/tomlkit documents (not byte-exact, but correct)."""
+    goose = next(k for k in KINDS if k.id == "goose")
+    path = manager.config_path(goose)
+    path.parent.mkdir(parents=True)
+    path.write_text("extensions: {}\nGOOSE_MODE: auto\n")
+    manager.connect("goose", SERVERS)
+    assert sorted(manager.ours(goose)) == sorted(SERVERS)
+    manager.disconnect("goose")
+    assert manager.ours(goose) == []
+    assert load(Format.YAML, path.read_bytes())["GOOSE_MODE"] == "auto"
+
+    codex = next(k for k in KINDS if k.id == "codex")
+    path = manager.config_path(codex)
+    path.parent.mkdir(parents=True)
+    url = SERVERS["time"]
+    path.write_text(f'[mcp_servers]\ntime = {{ url = "{url}" }}\ndocs = {{ command = "npx" }}\n')
+    assert manager.ours(codex) == ["time"]
+    report = manager.disconnect("codex")
+    assert report.removed == ("time",)
+    assert tomllib.loads(path.read_text()) == {"mcp_servers": {"docs": {"command": "npx"}}}

@@ -172,8 +172,7 @@ def test_round_trip(kind_id: str, manager: ClientManager, home: HostEnv) -> None
     final = path.read_text("utf-8")
     assert load(kind.fmt, final) == before
     assert comments(kind.fmt, final) == comments(kind.fmt, original)
-    if kind.fmt is Format.JSON:
-        assert final == original  # byte for byte
+    assert final == original  # byte for byte, every format
     assert manager.connected() == []
 
 
@@ -190,5 +189,9 @@ def test_fresh_file_is_created_and_removed_cleanly(
     data = load(kind.fmt, path.read_text("utf-8"))
     assert sorted(entries_of(kind_id, data)) == ["everything", "time"]
     assert not manager.connect(kind_id, SERVERS).written
-    manager.disconnect(kind_id)
-    assert entries_of(kind_id, load(kind.fmt, path.read_text("utf-8"))) == {}
+    gone = manager.disconnect(kind_id)
+    # There was no file before Switchboard; there is none after (its last content
+    # is the backup).
+    assert gone.removed == ("everything", "time")
+    assert not path.exists()
+    assert gone.backup is not None and gone.backup.exists()
