@@ -74,8 +74,8 @@ def test_client_cli_connect_list_disconnect(tmp_path: Path) -> None:
     gone = run(home, sb_home, "disconnect", "cursor", "continue", "claude-desktop")
     assert gone.returncode == 0, gone.stderr
     assert cursor.read_text() == '{\n  // mine\n  "mcpServers": {}\n}\n'
-    # Continue had no config.yaml before Switchboard made one: it is gone again.
-    assert not (home / ".continue" / "config.yaml").exists()
+    continue_yaml = (home / ".continue" / "config.yaml").read_text()
+    assert continue_yaml == "name: Local Assistant\nversion: 1.0.0\nschema: v1\n"
 
 
 def test_one_odd_file_does_not_stop_the_others(tmp_path: Path) -> None:

@@ -352,25 +352,18 @@ class ClientManager:
         new_text = editor.text()
         written = False
         backup = None
-        still = any(is_ours(e, n, self.connect_command) for n, e in editor.entries().items())
-        if not exists:
-            editor.created.add("file")
-        if (
-            exists
-            and removed
-            and not still
-            and "file" in created
-            and new_text.strip() in ("", kind.new_file.strip())
-        ):
-            # Switchboard made this file and nothing else was put in it: there was
-            # no file before, so there is none after.
-            backup = self._unlink(path)
-            written = True
-        elif new_text != (text if exists else "") and (added or updated or removed):
+        if new_text != (text if exists else "") and (added or updated or removed):
             backup = self._write(path, encoding.encode(new_text), exists)
             written = True
         if written:
-            self._set_created(kind.id, path, (created | editor.created) if still else set())
+            still = any(is_ours(e, n, self.connect_command) for n, e in editor.entries().items())
+            made = editor.created
+            if not exists:
+                # A file Switchboard starts from nothing keeps its JSON object and
+                # container (clients read it); a YAML container still goes, since an
+                # empty `key:` would read as null.
+                made = {p for p in made if kind.fmt is Format.YAML and p.startswith("container")}
+            self._set_created(kind.id, path, (created | made) if still else set())
         todo = ""
         names = [*added, *updated, *unchanged]
         if kind.after_connect and names:
@@ -398,14 +391,6 @@ class ClientManager:
             mode = stat.S_IMODE(os.stat(real).st_mode)
         backup = real.with_name(real.name + BACKUP_SUFFIX) if exists else None
         atomic_write(real, data, mode=mode, backup=backup)
-        return backup
-
-    def _unlink(self, path: Path) -> Path:
-        """Remove a file Switchboard created, keeping its last content as the backup."""
-        real = path.resolve() if path.is_symlink() else path
-        backup = real.with_name(real.name + BACKUP_SUFFIX)
-        atomic_write(backup, real.read_bytes(), mode=stat.S_IMODE(os.stat(real).st_mode))
-        real.unlink()
         return backup
 
     def connect(self, client_id: str, servers: Mapping[str, str]) -> SyncReport:

@@ -190,8 +190,14 @@ def test_fresh_file_is_created_and_removed_cleanly(
     assert sorted(entries_of(kind_id, data)) == ["everything", "time"]
     assert not manager.connect(kind_id, SERVERS).written
     gone = manager.disconnect(kind_id)
-    # There was no file before Switchboard; there is none after (its last content
-    # is the backup).
     assert gone.removed == ("everything", "time")
-    assert not path.exists()
-    assert gone.backup is not None and gone.backup.exists()
+    data = load(kind.fmt, path.read_text("utf-8"))
+    assert entries_of(kind_id, data or {}) == {}
+    if kind.fmt is Format.JSON:
+        # Still a file the client reads: the object and its empty container stay.
+        assert isinstance(data, dict) and data
+    elif kind.fmt is Format.TOML:
+        assert data == {}
+    else:
+        # No `mcpServers:` left behind as null.
+        assert all(value is not None for value in (data or {}).values())
