@@ -63,7 +63,8 @@ def test_client_cli_connect_list_disconnect(tmp_path: Path) -> None:
     assert entry["args"][-4:] == ["--home", str(sb_home.resolve()), "connect", "time"]
     assert Path(entry["command"]).is_absolute()
 
-    listed = run(home, sb_home, "list")
+    listed = run(home, sb_home, "list", "--why")
+    assert "stdio: 0.3.x documents remote servers only" in listed.stdout
     assert "connected" in listed.stdout
     assert "1 server(s)" in listed.stdout
 

@@ -22,7 +22,12 @@ def _add_parsers(sub: Any) -> None:
         "next to it (*.switchboard.bak).",
     )
     verbs = c.add_subparsers(dest="client_verb", metavar="VERB", required=True)
-    verbs.add_parser("list", help="list known MCP clients, whether installed and connected")
+    lst = verbs.add_parser("list", help="list known MCP clients, whether installed and connected")
+    lst.add_argument(
+        "--why",
+        action="store_true",
+        help="also say whether each client gets the gateway URL or the stdio bridge, and why",
+    )
     con = verbs.add_parser("connect", help="add Switchboard's servers to a client's config")
     con.add_argument("clients", nargs="*", metavar="CLIENT", help="client id (see 'client list')")
     con.add_argument("--detected", action="store_true", help="every client found installed")
@@ -66,6 +71,8 @@ def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
             print(f"{info.kind.id:16} {info.kind.title:17} {flags:10} {ours:12} {info.config_path}")
             if info.error:
                 print(f"{'':16} problem: {info.error}")
+            if args.why:
+                print(f"{'':16} {info.kind.form_reason}")
         return 0
     if args.client_verb == "connect":
         ids = list(args.clients)
