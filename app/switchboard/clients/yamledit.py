@@ -143,8 +143,12 @@ class YamlEditor:
             return False
         try:
             self._remove_lines(name)
-            if "container:0" in drop and not self.entries():
-                self._drop_container()
+            if not self.entries():
+                if "container:0" in drop:
+                    self._drop_container()
+                for part in drop:
+                    if part.startswith("flow:"):
+                        self._restore_flow(part)
         except _Fallback:
             self._fallback_remove(name)
         if name in self.entries():
@@ -229,6 +233,20 @@ class YamlEditor:
             # `extensions:` with nothing under it yet.
             lines = self._render(name, entry, key.start_mark.column + step)
             at = line_end(self._text, key.end_mark.index)
+        elif (
+            isinstance(value, MappingNode | SequenceNode)
+            and value.flow_style
+            and not value.value
+            and value.start_mark.line == key.start_mark.line == value.end_mark.line
+        ):
+            # `extensions: {}` / `mcpServers: []`: the empty brackets make way for
+            # block lines, and come back with the last entry (see remove()).
+            begin, end = value.start_mark.index, value.end_mark.index
+            token = self._text[begin:end]
+            self.created.add(f"flow:{value.start_mark.column}:{token}")
+            self._text = self._text[:begin] + self._text[end:]
+            lines = self._render(name, entry, key.start_mark.column + step)
+            at = line_end(self._text, key.end_mark.index)
         else:
             kind = SequenceNode if self._keyed_list else MappingNode
             if not isinstance(value, kind) or value.flow_style or not value.value:
@@ -291,6 +309,20 @@ class YamlEditor:
         if self._text[key.end_mark.index : end].strip() not in (":", ""):
             return  # a comment on the line: the person's, keep the key
         self._commit(remove_block(self._text, start, end, self._nl))
+
+    def _restore_flow(self, part: str) -> None:
+        """Put back the ``{}``/``[]`` an empty flow container had before Switchboard
+        added to it (``part`` is ``flow:<column>:<text>``)."""
+        from ruamel.yaml.nodes import ScalarNode
+
+        _flow, column, token = part.split(":", 2)
+        _root, key, value = self._nodes()
+        if key is None or not (isinstance(value, ScalarNode) and value.value == ""):
+            return
+        at = line_start(self._text, key.start_mark.index) + int(column)
+        if at > line_end(self._text, key.end_mark.index) or self._text[at - 1 : at] not in " \t:":
+            return
+        self._commit(self._text[:at] + token + self._text[at:])
 
     # -- whole-document fallback ------------------------------------------------------
     def _fallback_container(self, *, create: bool) -> Any:

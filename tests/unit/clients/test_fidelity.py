@@ -151,6 +151,7 @@ def test_corpus_covers_the_shapes_people_have() -> None:
         "toml-dotted.toml",
         "yaml-goose-nulls.yaml",
         "yaml-comments-only.yaml",
+        "yaml-flow-empty.yaml",
     ):
         assert shape in names
 
@@ -201,17 +202,19 @@ def manager_entries(manager: ClientManager, kind: ClientKind) -> dict[str, Any]:
 
 
 def test_shapes_edited_as_a_whole_still_work(manager: ClientManager) -> None:
-    """A flow-style YAML container and a TOML entry that is not its own table are
-    edited through ruamel/tomlkit documents (not byte-exact, but correct)."""
+    """A flow-style YAML container with entries and a TOML entry that is not its own
+    table are edited through ruamel/tomlkit documents (not byte-exact, but correct)."""
     goose = next(k for k in KINDS if k.id == "goose")
     path = manager.config_path(goose)
     path.parent.mkdir(parents=True)
-    path.write_text("extensions: {}\nGOOSE_MODE: auto\n")
+    path.write_text("extensions: {developer: {enabled: true, type: builtin}}\nGOOSE_MODE: auto\n")
     manager.connect("goose", SERVERS)
     assert sorted(manager.ours(goose)) == sorted(SERVERS)
     manager.disconnect("goose")
     assert manager.ours(goose) == []
-    assert load(Format.YAML, path.read_bytes())["GOOSE_MODE"] == "auto"
+    data = load(Format.YAML, path.read_bytes())
+    assert data["GOOSE_MODE"] == "auto"
+    assert data["extensions"] == {"developer": {"enabled": True, "type": "builtin"}}
 
     codex = next(k for k in KINDS if k.id == "codex")
     path = manager.config_path(codex)
