@@ -128,5 +128,7 @@ async def test_a_refused_client_does_not_hold_back_the_others(
         vscode = parse(BY_ID["vscode"].config_path(host).read_text("utf-8"))
         assert vscode["servers"]["echo"] == {"type": "http", "url": engine.server_url("echo")}
         assert codex.read_text() == inline
+        failed = [r for r in engine.client_sync.last_reports if r.error]
+        assert [r.client for r in failed] == ["codex"]
     finally:
         await engine.aclose()
