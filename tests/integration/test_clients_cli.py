@@ -63,7 +63,8 @@ def test_client_cli_connect_list_disconnect(tmp_path: Path) -> None:
     assert entry["args"][-4:] == ["--home", str(sb_home.resolve()), "connect", "time"]
     assert Path(entry["command"]).is_absolute()
 
-    listed = run(home, sb_home, "list")
+    listed = run(home, sb_home, "list", "--why")
+    assert "stdio: 0.3.x documents remote servers only" in listed.stdout
     assert "connected" in listed.stdout
     assert "1 server(s)" in listed.stdout
 
@@ -74,4 +75,40 @@ def test_client_cli_connect_list_disconnect(tmp_path: Path) -> None:
     gone = run(home, sb_home, "disconnect", "cursor", "continue", "claude-desktop")
     assert gone.returncode == 0, gone.stderr
     assert cursor.read_text() == '{\n  // mine\n  "mcpServers": {}\n}\n'
-    assert "time" not in (home / ".continue" / "config.yaml").read_text()
+    continue_yaml = (home / ".continue" / "config.yaml").read_text()
+    assert continue_yaml == "name: Local Assistant\nversion: 1.0.0\nschema: v1\n"
+
+
+def test_one_odd_file_does_not_stop_the_others(tmp_path: Path) -> None:
+    """Issue 11.7: `client connect codex cursor` with Codex's servers written as an
+    inline table died with a raw traceback before touching Cursor."""
+    home = tmp_path / "me"
+    sb_home = tmp_path / "sb"
+    paths = AppPaths.default(sb_home)
+    ConfigStore(paths.config_file).save(
+        Config(
+            settings=Settings(port=18765),
+            servers=(ServerSpec("time", "uvx", ("mcp-server-time",)),),
+        )
+    )
+    codex = home / ".codex" / "config.toml"
+    codex.parent.mkdir(parents=True)
+    inline = 'mcp_servers = { docs = { command = "npx", args = ["-y", "docs"] } }\n'
+    codex.write_text(inline)
+    done = run(home, sb_home, "connect", "codex", "cursor")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "Codex:" in done.stdout and "inline table" in done.stdout
+    assert "[mcp_servers.NAME]" in done.stdout
+    assert codex.read_text() == inline
+    cursor = parse((home / ".cursor" / "mcp.json").read_text())
+    assert cursor["mcpServers"]["time"] == {"url": "http://127.0.0.1:18765/servers/time/mcp"}
+
+    codex.write_text('model = "gpt-5-codex"\n')
+    done = run(home, sb_home, "connect", "codex")
+    assert done.returncode == 0, done.stderr
+    assert "codex mcp login NAME" in done.stdout
+    assert 'oauth_resource = "http://127.0.0.1:18765/servers/time/mcp"' in codex.read_text()
+    gone = run(home, sb_home, "disconnect", "codex")
+    assert gone.returncode == 0, gone.stderr
+    assert codex.read_text() == 'model = "gpt-5-codex"\n'

@@ -102,3 +102,33 @@ async def test_stdio_client_entry_runs_through_the_bridge(paths: AppPaths, tmp_p
         assert getattr(block, "text", None) == "via the bridge"
     finally:
         await engine.aclose()
+
+
+async def test_a_refused_client_does_not_hold_back_the_others(
+    paths: AppPaths, tmp_path: Path
+) -> None:
+    """Issue 11.7 with the real engine: a connected Codex whose servers are an inline
+    table fails every sync; Cursor and VS Code still get each new server."""
+    host = HostEnv("linux", tmp_path / "me", {})
+    codex = BY_ID["codex"].config_path(host)
+    codex.parent.mkdir(parents=True)
+    inline = 'mcp_servers = { docs = { command = "npx" } }\n'
+    codex.write_text(inline)
+    manager = ClientManager(paths, host=host, connect_command=("/sb",))
+    for client_id in ("codex", "cursor", "vscode"):
+        manager.connect(client_id, {})
+    engine = _engine(paths, host)
+    await engine.start()
+    try:
+        await engine.client_sync.idle()
+        command, args = fixture_cmd("echo_server.py")
+        await engine.add_server(ServerSpec("echo", command, args))
+        await engine.client_sync.idle()
+        assert _cursor(host) == {"echo": {"url": engine.server_url("echo")}}
+        vscode = parse(BY_ID["vscode"].config_path(host).read_text("utf-8"))
+        assert vscode["servers"]["echo"] == {"type": "http", "url": engine.server_url("echo")}
+        assert codex.read_text() == inline
+        failed = [r for r in engine.client_sync.last_reports if r.error]
+        assert [r.client for r in failed] == ["codex"]
+    finally:
+        await engine.aclose()

@@ -207,6 +207,16 @@ def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
             for arg in package.package_arguments:
                 label = arg.name or f"<{arg.key}>"
                 print(f"  arg {label}{' [required]' if arg.is_required else ''}: {arg.description}")
+            inputs = [
+                v
+                for a in (*package.runtime_arguments, *package.package_arguments)
+                for v in a.variables.values()
+            ] + [v for e in package.environment_variables for v in e.variables.values()]
+            for var in inputs:
+                # {name} placeholders in fixed values, given with --arg NAME=VALUE.
+                kind = "secret" if var.is_secret else "--arg " + var.name + "=..."
+                default = f" (default {var.default})" if var.default else ""
+                print(f"  input {var.name} [{kind}]{default}: {var.description}".rstrip(": "))
         try:
             plan = plan_install(entry)
             print(f"would run: {plan.command_line}")

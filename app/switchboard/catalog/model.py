@@ -37,6 +37,19 @@ def _choices(data: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(c) for c in _list(data, "choices"))
 
 
+def _variables(data: Mapping[str, Any]) -> dict[str, EnvVar]:
+    """``variables`` of an input: {name: Input} (server.json ``InputWithVariables``)."""
+    raw = data.get("variables") or {}
+    if not isinstance(raw, Mapping):
+        raise CatalogError("Field 'variables' should be an object.")
+    out = {}
+    for key, value in raw.items():
+        if not isinstance(value, Mapping):
+            raise CatalogError(f"Variable {key!r} is not an object.")
+        out[str(key)] = EnvVar.from_json({**value, "name": str(key)})
+    return out
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Argument:
     """A command-line argument of a package (``positional`` or ``named``)."""
@@ -54,6 +67,9 @@ class Argument:
     is_secret: bool = False
     choices: tuple[str, ...] = ()
     format: str = ""
+    variables: Mapping[str, EnvVar] = dataclasses.field(default_factory=dict)
+    """Inputs filled into ``{name}`` placeholders of ``value`` (server.json
+    ``InputWithVariables``)."""
 
     @property
     def key(self) -> str:
@@ -85,6 +101,7 @@ class Argument:
             is_secret=bool(data.get("isSecret", False)),
             choices=_choices(data),
             format=_str(data, "format"),
+            variables=_variables(data),
         )
 
 
@@ -99,6 +116,9 @@ class EnvVar:
     default: str = ""
     choices: tuple[str, ...] = ()
     format: str = ""
+    value: str = ""
+    """A fixed value, possibly a template of ``variables``."""
+    variables: Mapping[str, EnvVar] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any) -> EnvVar:
@@ -112,6 +132,8 @@ class EnvVar:
             default=_str(data, "default"),
             choices=_choices(data),
             format=_str(data, "format"),
+            value=_str(data, "value"),
+            variables=_variables(data),
         )
 
 
@@ -122,6 +144,8 @@ class Package:
     registry_type: str
     identifier: str
     version: str = ""
+    registry_base_url: str = ""
+    """Where the package is downloaded from (npm/PyPI default when empty)."""
     runtime_hint: str = ""
     transport: str = "stdio"
     transport_url: str = ""
@@ -144,6 +168,7 @@ class Package:
             registry_type=registry_type,
             identifier=identifier,
             version=_str(data, "version"),
+            registry_base_url=_str(data, "registryBaseUrl") or _str(data, "registry_base_url"),
             runtime_hint=_str(data, "runtimeHint"),
             transport=_str(transport, "type", "stdio"),
             transport_url=_str(transport, "url"),

@@ -15,6 +15,7 @@ import shlex
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 
+from switchboard.catalog.inputs import SecretInTemplate, fill, registry_args
 from switchboard.catalog.model import Argument, CatalogEntry, EnvVar, Package
 from switchboard.core.errors import CatalogError, RuntimeMissing, ValidationError
 from switchboard.core.spec import ServerSpec, Transport, validate_name
@@ -149,7 +150,14 @@ def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
         )
 
 
-def _arguments(args: Sequence[Argument], values: Mapping[str, Sequence[str]]) -> list[str]:
+def _arguments(
+    args: Sequence[Argument],
+    values: Mapping[str, Sequence[str]],
+    forwarded: dict[str, str] | None = None,
+    spec_name: str = "",
+) -> list[str]:
+    """argv for ``args``. ``forwarded`` (OCI runtime arguments only) collects
+    ``-e NAME={secret}`` arguments as secret environment references instead."""
     out: list[str] = []
     for arg in args:
         given = _pick(values, arg.name, arg.key, arg.value_hint)
@@ -159,7 +167,8 @@ def _arguments(args: Sequence[Argument], values: Mapping[str, Sequence[str]]) ->
                 out.append(arg.name)
             continue
         if arg.value:
-            chosen = [arg.value]
+            filled = _template(arg, values, forwarded, spec_name, what)
+            chosen = [] if filled is None else [filled]
         elif given:
             chosen = given if arg.is_repeated else given[-1:]
         elif arg.default and arg.is_required:
@@ -175,9 +184,49 @@ def _arguments(args: Sequence[Argument], values: Mapping[str, Sequence[str]]) ->
         else:
             chosen = []
         for value in chosen:
-            _check_choice(what, value, arg.choices)
+            if not arg.variables:
+                _check_choice(what, value, arg.choices)
             out += [arg.name, value] if arg.kind == "named" else [value]
     return out
+
+
+def _template(
+    arg: Argument,
+    values: Mapping[str, Sequence[str]],
+    forwarded: dict[str, str] | None,
+    spec_name: str,
+    what: str,
+) -> str | None:
+    """The argument's fixed ``value`` with its ``{variables}`` filled from the
+    person's input; None leaves the argument out. A secret variable is only accepted
+    in Docker's ``-e NAME={var}``: the variable is then passed by name (``-e NAME``)
+    from a keyring reference, never on the command line."""
+    try:
+        filled = fill(arg.value, arg.variables, values, what)
+    except SecretInTemplate as exc:
+        name, sep, rest = arg.value.partition("=")
+        if (
+            forwarded is None
+            or arg.name not in ("-e", "--env")
+            or not sep
+            or rest != "{" + exc.variable + "}"
+        ):
+            raise
+        if values.get(exc.variable):
+            raise ValidationError(
+                f"{exc.variable} is a secret; Switchboard does not put secret values in "
+                "command lines or its config.",
+                hint=f"Store it with 'switchboard secret set {spec_name}.{name}' "
+                "(or name another secret with --secret).",
+            ) from None
+        forwarded.setdefault(name, f"{spec_name}.{name}")
+        return None
+    if filled is None and arg.is_required:
+        raise ValidationError(
+            f"The server needs a value for {what}.",
+            hint=f"Give its variables with --arg NAME=VALUE ({', '.join(arg.variables)}).",
+        )
+    return filled
 
 
 def _environment(
@@ -185,7 +234,9 @@ def _environment(
     envs: Sequence[EnvVar],
     env_values: Mapping[str, str],
     secret_names: Mapping[str, str],
+    template_values: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[dict[str, str], dict[str, str], list[SecretNeed]]:
+    template_values = template_values or {}
     env: dict[str, str] = {}
     secrets: dict[str, str] = {}
     needs: list[SecretNeed] = []
@@ -206,6 +257,11 @@ def _environment(
             continue
         if var.name in env_values:
             value = env_values[var.name]
+        elif var.value:
+            filled = fill(var.value, var.variables, template_values, var.name)
+            if filled is None:
+                continue
+            value = filled
         elif var.is_required and var.default:
             value = var.default
         elif var.is_required:
@@ -249,16 +305,29 @@ def plan_install(
     package, runtime = choose_package(entry, which, registry_type)
     values = args or {}
     env_map, secret_map, needs = _environment(
-        spec_name, package.environment_variables, env or {}, secrets or {}
+        spec_name, package.environment_variables, env or {}, secrets or {}, values
     )
     version = "" if latest or package.version in ("", "latest") else package.version
-    runtime_args = _arguments(package.runtime_arguments, values)
+    forwarded: dict[str, str] = {}
+    is_oci = package.registry_type == "oci"
+    runtime_args = _arguments(
+        package.runtime_arguments, values, forwarded if is_oci else None, spec_name
+    )
     package_args = _arguments(package.package_arguments, values)
+    for name, ref in forwarded.items():
+        if name not in secret_map:
+            ref = (secrets or {}).get(name) or ref
+            secret_map[name] = ref
+            needs.append(SecretNeed(name, ref, "", True))
+    index = registry_args(package, runtime)
     notes: list[str] = []
+    if index:
+        notes.append(f"Downloads from {index[-1]} (the package's own registry).")
     if package.registry_type == "npm":
         command = runtime
         argv = [
             "-y",
+            *index,
             *runtime_args,
             f"{package.identifier}@{version}" if version else package.identifier,
         ]
@@ -267,9 +336,9 @@ def plan_install(
         spec_text = f"{package.identifier}=={version}" if version else package.identifier
         if runtime == "uvx":
             target = f"{package.identifier}@{version}" if version else package.identifier
-            argv = [*runtime_args, target]
+            argv = [*index, *runtime_args, target]
         else:
-            argv = ["run", "--spec", spec_text, *runtime_args, package.identifier]
+            argv = ["run", *index, "--spec", spec_text, *runtime_args, package.identifier]
             notes.append("uv is not installed; using pipx instead (slower first start).")
     else:
         command = runtime
@@ -280,7 +349,9 @@ def plan_install(
         # Switchboard gives the container runtime, so secrets never appear in argv.
         forwards: list[str] = []
         for var in [*env_map, *secret_map]:
-            forwards += ["-e", var]
+            if var not in forwarded:
+                forwards += ["-e", var]
+        forwards += [x for name in forwarded for x in ("-e", name)]
         argv = ["run", "-i", "--rm", *forwards, *runtime_args, image]
     argv += package_args
     transport = {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from switchboard.cli import _EXTRA_PARSERS, command
-from switchboard.clients.manager import ClientManager
-from switchboard.core.errors import EngineNotRunning
+from switchboard.clients.manager import ClientManager, SyncReport
+from switchboard.core.errors import EngineNotRunning, SwitchboardError
 from switchboard.core.paths import AppPaths
 from switchboard.store.config import Config, ConfigStore
 
@@ -21,7 +22,12 @@ def _add_parsers(sub: Any) -> None:
         "next to it (*.switchboard.bak).",
     )
     verbs = c.add_subparsers(dest="client_verb", metavar="VERB", required=True)
-    verbs.add_parser("list", help="list known MCP clients, whether installed and connected")
+    lst = verbs.add_parser("list", help="list known MCP clients, whether installed and connected")
+    lst.add_argument(
+        "--why",
+        action="store_true",
+        help="also say whether each client gets the gateway URL or the stdio bridge, and why",
+    )
     con = verbs.add_parser("connect", help="add Switchboard's servers to a client's config")
     con.add_argument("clients", nargs="*", metavar="CLIENT", help="client id (see 'client list')")
     con.add_argument("--detected", action="store_true", help="every client found installed")
@@ -65,6 +71,8 @@ def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
             print(f"{info.kind.id:16} {info.kind.title:17} {flags:10} {ours:12} {info.config_path}")
             if info.error:
                 print(f"{'':16} problem: {info.error}")
+            if args.why:
+                print(f"{'':16} {info.kind.form_reason}")
         return 0
     if args.client_verb == "connect":
         ids = list(args.clients)
@@ -76,19 +84,31 @@ def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
         for client_id in ids:
             manager.kind(client_id)
         servers = current_servers(paths)
-        for client_id in ids:
-            report = manager.connect(client_id, servers)
-            print(f"{manager.kind(client_id).title}: {report.config_path}")
-            for line in report.lines():
-                print(line)
+        failed = _each(manager, ids, lambda cid: manager.connect(cid, servers))
         if not servers:
             print("(No servers yet: new ones are added to connected clients automatically.)")
-        return 0
+        return 1 if failed else 0
     for client_id in args.clients:
         manager.kind(client_id)
-    for client_id in args.clients:
-        report = manager.disconnect(client_id)
-        print(f"{manager.kind(client_id).title}: {report.config_path}")
+    return 1 if _each(manager, args.clients, manager.disconnect) else 0
+
+
+def _each(manager: ClientManager, ids: list[str], action: Callable[[str], SyncReport]) -> int:
+    """Run ``action`` for every client; one client's problem is reported and the others
+    still run. Returns how many failed."""
+    failed = 0
+    for client_id in ids:
+        kind = manager.kind(client_id)
+        try:
+            report = action(client_id)
+        except SwitchboardError as exc:
+            failed += 1
+            print(f"{kind.title}: {manager.config_path(kind)}")
+            print(f"  not updated: {exc.message}")
+            if exc.hint:
+                print(f"  {exc.hint}")
+            continue
+        print(f"{kind.title}: {report.config_path}")
         for line in report.lines():
             print(line)
-    return 0
+    return failed

@@ -230,10 +230,7 @@ class JsoncDocument:
         if not path:
             raise ValueError("empty path")
         if self._root is None:
-            nl = self._nl
-            self.text = self.text.rstrip() + (nl if self.text.strip() else "")
-            self.text = self.text + "{}" + nl
-            self._root = self._parse()
+            self.add_root()
         assert self._root is not None
         if self._root.kind != "object":
             raise ClientConfigError(
@@ -275,6 +272,36 @@ class JsoncDocument:
         if index is None:
             return False
         self._delete(parent, index)
+        return True
+
+    def add_root(self) -> None:
+        """Give an empty or comments-only document a ``{}`` top-level object.
+
+        It goes after the last non-blank character (on a line of its own), so
+        :meth:`drop_root` can take exactly those bytes out again.
+        """
+        if self._root is not None:
+            return
+        end = len(self.text.rstrip())
+        nl = self._nl
+        new = ("{}" + nl) if end == 0 else (nl + "{}")
+        self.text = self.text[:end] + new + self.text[end:]
+        self._root = self._parse()
+
+    def drop_root(self) -> bool:
+        """Undo :meth:`add_root`: remove an empty ``{}`` top-level object (and the line
+        break that came with it). False (nothing changed) when the object is not empty."""
+        root = self._root
+        if root is None or root.kind != "object" or root.end - root.start != 2:
+            return False
+        nl = self._nl
+        start, end = root.start, root.end
+        if start == 0 and self.text.startswith(nl, end):
+            end += len(nl)
+        elif self.text[max(0, start - len(nl)) : start] == nl:
+            start -= len(nl)
+        self.text = self.text[:start] + self.text[end:]
+        self._root = self._parse()
         return True
 
     # -- text surgery -------------------------------------------------------------------
@@ -344,9 +371,12 @@ class JsoncDocument:
             after = last.comma + 1 if last.comma >= 0 else last.value.end
             eol = self._end_of_line(after)
             if eol is None or self.text.count("\n", last.value.end, obj.end) == 0:
-                # Compact object on one line: {"a": 1} -> {"a": 1, "key": ...}
-                compact = json.dumps(value, ensure_ascii=False)
-                self._apply([(last.value.end, last.value.end, f", {key_text}: {compact}")])
+                # Compact object on one line: {"a": 1} -> {"a": 1, "key": ...}, in the
+                # object's own spacing (minified files stay minified).
+                item_sep, key_sep = self._separators(obj)
+                compact = json.dumps(value, ensure_ascii=False, separators=(item_sep, key_sep))
+                new = f"{item_sep}{key_text}{key_sep}{compact}"
+                self._apply([(last.value.end, last.value.end, new)])
                 return
             new = f"{self._nl}{indent}{key_text}: {self._dump(value, indent)}"
             if last.comma >= 0:
@@ -369,19 +399,57 @@ class JsoncDocument:
             new += f"{self._nl}{outer}"
         self._apply([(obj.start + 1, obj.start + 1, new)])
 
+    def _separators(self, obj: Node) -> tuple[str, str]:
+        """(item, key) separators an object uses: ``", "``/``": "`` or minified."""
+        first = obj.members[0]
+        between = self.text[first.key_start : first.value.start]
+        key_sep = ": " if between[-1:] in (" ", "\t") else ":"
+        if first.comma >= 0 and len(obj.members) > 1:
+            item_sep = ", " if self.text[first.comma + 1 : first.comma + 2] == " " else ","
+        else:
+            item_sep = ", " if key_sep == ": " else ","
+        return item_sep, key_sep
+
+    def _blank_between(self, start: int, end: int, *, comma: bool) -> bool:
+        """Only spaces/tabs (and, if ``comma``, one comma) between the offsets."""
+        gap = self.text[start:end]
+        if comma:
+            gap = gap.replace(",", "", 1)
+        return not gap.strip(" \t")
+
     def _delete(self, obj: Node, index: int) -> None:
+        """Remove one member; the exact inverse of :meth:`_insert` for what it inserted."""
         member = obj.members[index]
         start, end = member.key_start, member.value.end
         inner_start, inner_end = obj.start + 1, obj.end - 1
-        after = member.comma + 1 if member.comma >= 0 else end
-        if (
-            len(obj.members) == 1
-            and not self.text[inner_start:start].strip()
-            and not self.text[after:inner_end].strip()
-        ):
-            # The only member and nothing else inside (no comments): back to `{}`.
-            self._apply([(inner_start, inner_end, "")])
-            return
+        nl = self._nl
+        if len(obj.members) == 1:
+            after = member.comma + 1 if member.comma >= 0 else end
+            if not self.text[inner_start:start].strip() and not self.text[after:inner_end].strip():
+                if self.text[after:inner_end] == nl + self._indent_of(obj.start) or (
+                    "\n" not in self.text[inner_start:inner_end]
+                ):
+                    # Inserted into `{}`: back to `{}`.
+                    self._apply([(inner_start, inner_end, "")])
+                else:
+                    # The object's own blank lines (Cline's default file) stay.
+                    self._apply([(inner_start, after, "")])
+                return
+        if index > 0:
+            prev = obj.members[index - 1]
+            if "\n" not in self.text[prev.value.end : start] and self._blank_between(
+                prev.value.end, start, comma=True
+            ):
+                # Same line as the previous member: `, "key": value` goes.
+                self._apply([(prev.value.end, end, "")])
+                return
+        elif member.comma >= 0 and len(obj.members) > 1:
+            nxt = obj.members[1]
+            if "\n" not in self.text[end : nxt.key_start] and self._blank_between(
+                end, nxt.key_start, comma=True
+            ):
+                self._apply([(start, nxt.key_start, "")])
+                return
         edits: list[tuple[int, int, str]] = []
         if member.comma >= 0:
             end = member.comma + 1

@@ -1,10 +1,14 @@
 """The MCP clients Switchboard can configure: where each keeps its config, per OS,
 and what one server entry looks like in it.
 
-Every entry points at the gateway's Streamable HTTP URL
-(``http://127.0.0.1:<port>/servers/<name>/mcp``), except for clients that only launch
-stdio servers, whose entry runs ``switchboard connect <name>`` (a stdio bridge to
-the same URL).
+Two forms of entry exist. The *URL form* points the client at the gateway's
+Streamable HTTP URL (``http://127.0.0.1:<port>/servers/<name>/mcp``); the client must
+then sign in by itself with MCP authorization (OAuth 2.1 discovery, dynamic client
+registration RFC 7591, PKCE), because every gateway request needs a token. The
+*stdio form* runs ``switchboard connect <name>``, a stdio bridge that brings its own
+token. Each client gets the URL form only when its released version documents MCP
+OAuth with dynamic registration against an HTTP server; ``form_reason`` on every
+entry below says why, with a source.
 """
 
 from __future__ import annotations
@@ -89,6 +93,22 @@ class ClientKind:
     """Text of a fresh config file, when the client needs more than the container."""
     commands: tuple[str, ...] = ()
     """Executables whose presence on PATH also means the client is installed."""
+    form_reason: str = ""
+    """Why this client gets the URL or the stdio form, with a source."""
+    shape: Callable[[Any], tuple[tuple[str, ...], EntryBuilder]] | None = None
+    """Container and entry builder chosen from the existing file's data (OpenCode
+    V1/V2); None: always ``container`` and ``entry``."""
+    after_connect: str = ""
+    """What the person still has to do once the entry is written (``{names}`` is the
+    servers' names), e.g. Codex's own sign-in command."""
+
+    @property
+    def form(self) -> str:
+        return "stdio" if self.stdio_only else "url"
+
+    def resolve(self, data: Any) -> tuple[tuple[str, ...], EntryBuilder]:
+        """(container path, entry builder) for a file holding ``data``."""
+        return self.shape(data) if self.shape is not None else (self.container, self.entry)
 
 
 # -- entry shapes ------------------------------------------------------------------------
@@ -140,8 +160,41 @@ def _cline(t: Target) -> dict[str, Any]:
     return {"type": "streamableHttp", "url": t.url, "disabled": False}
 
 
-def _opencode(t: Target) -> dict[str, Any]:
+def _codex(t: Target) -> dict[str, Any]:
+    # `codex mcp login NAME` only sends the RFC 8707 `resource` parameter when the
+    # entry has `oauth_resource` (openai/codex codex-rs/core/src/config/types.rs,
+    # McpServerConfig.oauth_resource; types_tests.rs: accepted for streamable HTTP,
+    # "oauth_resource is not supported for stdio"). Without it Switchboard's token
+    # endpoint answers invalid_target, since tokens are bound to one server's URL.
+    return {"url": t.url, "oauth_resource": t.url}
+
+
+def _opencode_v1(t: Target) -> dict[str, Any]:
     return {"type": "remote", "url": t.url, "enabled": True}
+
+
+def _opencode_v2(t: Target) -> dict[str, Any]:
+    # V2 has no `enabled` (a `disabled` flag instead) and nests servers in
+    # `mcp.servers` (anomalyco/opencode packages/opencode/src/config/v2-compat.ts).
+    return {"type": "remote", "url": t.url}
+
+
+def _opencode_shape(data: Any) -> tuple[tuple[str, ...], EntryBuilder]:
+    """V2 when the file already nests servers in ``mcp.servers``, else V1.
+
+    Mirrors ``normalizeMcp`` in anomalyco/opencode
+    packages/opencode/src/config/v2-compat.ts: ``mcp.servers`` is the V2 envelope
+    unless it is itself a server (a scalar ``type`` or ``enabled``). A file without
+    the envelope gets the flat V1 shape, which V2 still reads (it lowers flat
+    entries) and V1 releases need.
+    """
+    mcp = data.get("mcp") if isinstance(data, dict) else None
+    servers = mcp.get("servers") if isinstance(mcp, dict) else None
+    if isinstance(servers, dict) and not any(
+        k in servers and not isinstance(servers[k], dict | list) for k in ("type", "enabled")
+    ):
+        return ("mcp", "servers"), _opencode_v2
+    return ("mcp",), _opencode_v1
 
 
 # -- paths -----------------------------------------------------------------------------
@@ -170,9 +223,37 @@ def _codex_dir(h: HostEnv) -> Path:
     return Path(value) if value else h.home / ".codex"
 
 
-def _cline_dir(h: HostEnv) -> Path:
+def _cline_data(h: HostEnv) -> Path:
+    """Cline's data directory: $CLINE_DATA_DIR, else $CLINE_DIR/data, else
+    ~/.cline/data (cline/cline src/shared/storage/storage-context.ts,
+    createStorageContext: "All platforms (VSCode, CLI, JetBrains) use the same
+    file-backed implementation")."""
+    data = h.env.get("CLINE_DATA_DIR", "").strip()
+    if data:
+        return Path(data)
+    root = h.env.get("CLINE_DIR", "").strip()
+    return (Path(root) if root else h.home / ".cline") / "data"
+
+
+def _cline_legacy(h: HostEnv) -> Path:
+    """Where the VS Code extension kept its settings before ~/.cline/data."""
     return _vscode_user(h, "Code") / "globalStorage" / "saoudrizwan.claude-dev"
 
+
+def _cline_path(h: HostEnv) -> Path:
+    """The file the installed Cline reads: ``<data>/settings/cline_mcp_settings.json``
+    (src/core/storage/disk.ts: GlobalFileNames.mcpSettings in the "settings"
+    directory of the global storage), unless only the legacy VS Code file exists
+    (an older extension that has not moved to ~/.cline yet)."""
+    name = "cline_mcp_settings.json"
+    current = _cline_data(h) / "settings" / name
+    legacy = _cline_legacy(h) / "settings" / name
+    if current.exists() or _cline_data(h).exists() or not legacy.exists():
+        return current
+    return legacy
+
+
+_DCR = "its released version does MCP OAuth with dynamic client registration against HTTP servers"
 
 KINDS: tuple[ClientKind, ...] = (
     ClientKind(
@@ -184,6 +265,7 @@ KINDS: tuple[ClientKind, ...] = (
         ("mcpServers",),
         _url_entry,
         commands=("cursor",),
+        form_reason=f"URL: {_DCR} (https://cursor.com/docs/context/mcp, Authentication).",
     ),
     ClientKind(
         "vscode",
@@ -194,6 +276,8 @@ KINDS: tuple[ClientKind, ...] = (
         ("servers",),
         _typed_http,
         commands=("code",),
+        form_reason=f"URL: {_DCR} since 1.101 "
+        "(https://code.visualstudio.com/docs/copilot/customization/mcp-servers).",
     ),
     ClientKind(
         "vscode-insiders",
@@ -204,6 +288,8 @@ KINDS: tuple[ClientKind, ...] = (
         ("servers",),
         _typed_http,
         commands=("code-insiders",),
+        form_reason="URL: same MCP client as VS Code "
+        "(https://code.visualstudio.com/docs/copilot/customization/mcp-servers).",
     ),
     ClientKind(
         "claude-code",
@@ -214,6 +300,8 @@ KINDS: tuple[ClientKind, ...] = (
         ("mcpServers",),
         _typed_http,
         commands=("claude",),
+        form_reason=f"URL: {_DCR}; sign in with /mcp "
+        "(https://docs.anthropic.com/en/docs/claude-code/mcp).",
     ),
     ClientKind(
         "windsurf",
@@ -224,6 +312,8 @@ KINDS: tuple[ClientKind, ...] = (
         ("mcpServers",),
         _windsurf,
         commands=("windsurf",),
+        form_reason="URL: supports OAuth for each transport "
+        "(https://docs.windsurf.com/windsurf/cascade/mcp); HTTP servers use serverUrl.",
     ),
     ClientKind(
         "claude-desktop",
@@ -234,6 +324,9 @@ KINDS: tuple[ClientKind, ...] = (
         ("mcpServers",),
         _stdio,
         stdio_only=True,
+        form_reason="stdio: remote servers are only added under Settings > Connectors; "
+        "it will not connect to remote servers configured in claude_desktop_config.json "
+        "(https://support.claude.com/en/articles/11503834).",
     ),
     ClientKind(
         "gemini",
@@ -244,6 +337,8 @@ KINDS: tuple[ClientKind, ...] = (
         ("mcpServers",),
         _gemini,
         commands=("gemini",),
+        form_reason="URL: discovers OAuth on a 401 and registers dynamically; httpUrl is "
+        "Streamable HTTP (https://geminicli.com/docs/tools/mcp-server).",
     ),
     ClientKind(
         "codex",
@@ -252,8 +347,13 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: _codex_dir(h) / "config.toml",
         lambda h: (_codex_dir(h),),
         ("mcp_servers",),
-        _url_entry,
+        _codex,
         commands=("codex",),
+        form_reason="URL: `codex mcp login NAME` runs MCP OAuth with dynamic registration "
+        "(openai/codex codex-rs/rmcp-client); the entry carries oauth_resource so the "
+        "login asks for this server (codex-rs/core/src/config/types.rs).",
+        after_connect="Codex signs in only when asked: run `codex mcp login NAME` "
+        "once for each server ({names}).",
     ),
     ClientKind(
         "zed",
@@ -265,6 +365,9 @@ KINDS: tuple[ClientKind, ...] = (
         _zed,
         stdio_only=True,
         commands=("zed", "zeditor"),
+        form_reason="stdio: custom context servers are commands in every Zed release "
+        "(https://zed.dev/docs/ai/mcp); remote `url` servers are recent and do not "
+        "document dynamic client registration.",
     ),
     ClientKind(
         "continue",
@@ -276,6 +379,8 @@ KINDS: tuple[ClientKind, ...] = (
         _continue,
         keyed_list=True,
         new_file="name: Local Assistant\nversion: 1.0.0\nschema: v1\n",
+        form_reason="URL: streamable-http servers sign in through the MCP SDK's auth() "
+        "with dynamic registration (continuedev/continue core/context/mcp/MCPOauth.ts).",
     ),
     ClientKind(
         "goose",
@@ -286,6 +391,8 @@ KINDS: tuple[ClientKind, ...] = (
         ("extensions",),
         _goose,
         commands=("goose",),
+        form_reason="URL: streamable_http extensions sign in with rmcp's OAuthState, "
+        "registering as client 'goose' (block/goose crates/goose/src/oauth/mod.rs).",
     ),
     ClientKind(
         "lmstudio",
@@ -294,17 +401,24 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: h.home / ".lmstudio" / "mcp.json",
         lambda h: (h.home / ".lmstudio",),
         ("mcpServers",),
-        _url_entry,
+        _stdio,
+        stdio_only=True,
         commands=("lms",),
+        form_reason="stdio: 0.3.x documents remote servers only with a static "
+        "Authorization header and does no MCP OAuth, so the gateway's 401 ends it "
+        "(https://lmstudio.ai/docs/app/mcp).",
     ),
     ClientKind(
         "cline",
         "Cline",
         Format.JSON,
-        lambda h: _cline_dir(h) / "settings" / "cline_mcp_settings.json",
-        lambda h: (_cline_dir(h),),
+        _cline_path,
+        lambda h: (h.home / ".cline", _cline_data(h), _cline_legacy(h)),
         ("mcpServers",),
         _cline,
+        commands=("cline",),
+        form_reason="URL: remote servers sign in through McpOAuthManager with the MCP "
+        "SDK's OAuth client provider (cline/cline src/services/mcp/McpOAuthManager.ts).",
     ),
     ClientKind(
         "kiro",
@@ -315,6 +429,8 @@ KINDS: tuple[ClientKind, ...] = (
         ("mcpServers",),
         _url_entry,
         commands=("kiro",),
+        form_reason="URL: remote servers use MCP OAuth and register dynamically unless a "
+        "clientId is set (https://kiro.dev/docs/mcp/configuration, changelog CLI 2.12).",
     ),
     ClientKind(
         "opencode",
@@ -323,9 +439,13 @@ KINDS: tuple[ClientKind, ...] = (
         _opencode_path,
         lambda h: (_opencode_path(h).parent,),
         ("mcp",),
-        _opencode,
+        _opencode_v1,
         new_file='{\n  "$schema": "https://opencode.ai/config.json"\n}\n',
         commands=("opencode",),
+        shape=_opencode_shape,
+        form_reason="URL: remote servers use OAuth by default and try dynamic client "
+        "registration without a clientId (anomalyco/opencode "
+        "packages/opencode/src/config/mcp.ts, McpOAuthConfig).",
     ),
 )
 

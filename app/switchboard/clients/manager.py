@@ -6,13 +6,20 @@ An entry of the same name that the person made themselves is reported as a confl
 and left alone. Writes are atomic, keep ``<file>.switchboard.bak`` (the file as it
 was before Switchboard's last change), preserve the file's permissions and follow
 symlinks (dotfile managers) instead of replacing them. Nothing is written when
-nothing changes, so running it twice is a no-op.
+nothing changes, so running it twice is a no-op, and taking the servers out again
+gives the file back byte for byte: a byte-order mark and CRLF line breaks are kept,
+and what Switchboard had to create (the container, the top-level object of an empty
+file) is remembered in ``clients.json`` and removed with the last entry.
+
+One client's odd file never stops the others: every failure is reported for that
+client (:attr:`SyncReport.error`) and the rest are still updated.
 
 Blocking (file I/O); call it from a thread in async code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -22,13 +29,14 @@ import shutil
 import stat
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from switchboard.clients.formats import open_editor
-from switchboard.clients.kinds import BY_ID, KINDS, ClientKind, HostEnv, Target
-from switchboard.core.errors import ClientConfigError, ValidationError
+from switchboard.clients.formats import Editor, Format, open_editor
+from switchboard.clients.jsonc import parse as parse_jsonc
+from switchboard.clients.kinds import BY_ID, KINDS, ClientKind, EntryBuilder, HostEnv, Target
+from switchboard.core.errors import ClientConfigError, SwitchboardError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.store.atomic import atomic_write
 
@@ -64,8 +72,14 @@ class SyncReport:
     """Names whose entry in the client is not Switchboard's (left alone)."""
     written: bool = False
     backup: Path | None = None
+    error: str = ""
+    """Why this client could not be updated (the file was left as it was)."""
+    todo: str = ""
+    """What the person still has to do in the client (e.g. Codex's sign-in)."""
 
     def lines(self) -> list[str]:
+        if self.error:
+            return [f"  not updated: {self.error}"]
         out = []
         for label, names in (
             ("added", self.added),
@@ -80,6 +94,8 @@ class SyncReport:
             )
         if not self.written:
             out.append("  no change needed")
+        if self.todo:
+            out.append(f"  next: {self.todo}")
         return out
 
 
@@ -184,45 +200,93 @@ class ClientManager:
         ]
 
     # -- connected set ------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._state_file.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("%s unreadable (%s); treating as no clients", self._state_file, exc)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_state(self, data: dict[str, Any]) -> None:
+        atomic_write(self._state_file, (json.dumps(data, indent=2) + "\n").encode())
+
     def connected(self) -> list[str]:
         with self._lock:
-            try:
-                data = json.loads(self._state_file.read_text("utf-8"))
-            except FileNotFoundError:
-                return []
-            except (OSError, ValueError) as exc:
-                log.warning("%s unreadable (%s); treating as no clients", self._state_file, exc)
-                return []
-            ids = data.get("connected", []) if isinstance(data, dict) else []
+            ids = self._state().get("connected", [])
             return [i for i in ids if isinstance(i, str) and i in self.kinds]
 
     def _set_connected(self, client_id: str, on: bool) -> None:
         with self._lock:
+            data = self._state()
             ids = set(self.connected())
             ids.add(client_id) if on else ids.discard(client_id)
-            doc = {"connected": sorted(ids)}
-            atomic_write(self._state_file, (json.dumps(doc, indent=2) + "\n").encode())
+            data["connected"] = sorted(ids)
+            self._save_state(data)
+
+    def _created(self, client_id: str, path: Path) -> set[str]:
+        """What Switchboard created in this client's file (to remove with the last entry)."""
+        record = self._state().get("created", {}).get(client_id)
+        if isinstance(record, dict) and record.get("path") == str(path):
+            return {str(p) for p in record.get("parts", [])}
+        return set()
+
+    def _set_created(self, client_id: str, path: Path, parts: set[str]) -> None:
+        data = self._state()
+        created = data.get("created")
+        created = dict(created) if isinstance(created, dict) else {}
+        if parts:
+            created[client_id] = {"path": str(path), "parts": sorted(parts)}
+        else:
+            created.pop(client_id, None)
+        if created != data.get("created", {}):
+            data["created"] = created
+            self._save_state(data)
 
     # -- reading ------------------------------------------------------------------------
-    def _read(self, kind: ClientKind) -> tuple[Path, str, bool]:
+    def _read(self, kind: ClientKind) -> tuple[Path, str, bool, _Encoding]:
+        """The file as text with LF line breaks and no byte-order mark (how it was
+        stored is returned so :meth:`_write` can store it that way again)."""
         path = self.config_path(kind)
         try:
-            return path, path.read_text("utf-8"), True
+            data = path.read_bytes()
         except FileNotFoundError:
-            return path, kind.new_file, False
-        except UnicodeDecodeError:
-            raise ClientConfigError(
-                f"{path} is not UTF-8 text.", hint="Fix the file; Switchboard leaves it untouched."
-            ) from None
+            return path, kind.new_file, False, _Encoding()
         except OSError as exc:
             raise ClientConfigError(
                 f"Cannot read {path}: {exc.strerror}.", hint="Check its permissions."
             ) from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ClientConfigError(
+                f"{path} is not UTF-8 text.", hint="Fix the file; Switchboard leaves it untouched."
+            ) from None
+        encoding = _Encoding(bom=text.startswith("\ufeff"))
+        if encoding.bom:
+            text = text[1:]
+        if "\r\n" in text and text.count("\n") == text.count("\r\n"):
+            encoding = dataclasses.replace(encoding, crlf=True)
+            text = text.replace("\r\n", "\n")
+        return path, text, True, encoding
+
+    def _editor(self, kind: ClientKind, text: str, path: Path) -> tuple[Editor, EntryBuilder]:
+        """An editor on ``text`` at the container this file's shape calls for."""
+        data = None
+        if kind.shape is not None and kind.fmt is Format.JSON:
+            data = parse_jsonc(text, str(path))
+        container, entry = kind.resolve(data)
+        editor = open_editor(kind.fmt, text, container, str(path), keyed_list=kind.keyed_list)
+        return editor, entry
 
     def ours(self, kind: ClientKind) -> list[str]:
-        path, text, _ = self._read(kind)
-        editor = open_editor(kind.fmt, text, kind.container, str(path), keyed_list=kind.keyed_list)
-        return sorted(n for n, e in editor.entries().items() if is_ours(e, n, self.connect_command))
+        path, text, _, _ = self._read(kind)
+        with _unexpected(path):
+            editor, _entry = self._editor(kind, text, path)
+            entries = editor.entries()
+        return sorted(n for n, e in entries.items() if is_ours(e, n, self.connect_command))
 
     def clients(self) -> list[ClientInfo]:
         connected = set(self.connected())
@@ -243,62 +307,90 @@ class ClientManager:
     # -- writing ------------------------------------------------------------------------
     def apply(self, kind: ClientKind, servers: Mapping[str, str]) -> SyncReport:
         """Make the client's config hold exactly Switchboard's ``servers``
-        ({name: gateway URL}) among Switchboard's entries; other entries stay."""
-        with self._lock:
-            path, text, exists = self._read(kind)
-            editor = open_editor(
-                kind.fmt, text, kind.container, str(path), keyed_list=kind.keyed_list
-            )
-            current = editor.entries()
-            added: list[str] = []
-            updated: list[str] = []
-            unchanged: list[str] = []
-            conflicts: list[str] = []
-            removed: list[str] = []
-            for target in self.targets(servers):
-                old = current.get(target.name)
-                if old is not None and not is_ours(old, target.name, self.connect_command):
-                    conflicts.append(target.name)
-                    continue
-                if editor.put(target.name, kind.entry(target)):
-                    (updated if old is not None else added).append(target.name)
-                else:
-                    unchanged.append(target.name)
-            for name, entry in current.items():
-                if (
-                    name not in servers
-                    and is_ours(entry, name, self.connect_command)
-                    and editor.remove(name)
-                ):
-                    removed.append(name)
-            new_text = editor.text()
-            written = False
-            backup = None
-            if new_text != (text if exists else "") and (added or updated or removed):
-                backup = self._write(path, new_text, exists)
-                written = True
-            report = SyncReport(
-                kind.id,
-                path,
-                tuple(added),
-                tuple(updated),
-                tuple(removed),
-                tuple(unchanged),
-                tuple(conflicts),
-                written,
-                backup,
-            )
-            if written:
-                log.info("updated %s (%s): %s", kind.title, path, "; ".join(report.lines()))
-            return report
+        ({name: gateway URL}) among Switchboard's entries; other entries stay.
 
-    def _write(self, path: Path, text: str, exists: bool) -> Path | None:
+        Raises ClientConfigError (the file untouched) when the file cannot be edited.
+        """
+        with self._lock:
+            path, text, exists, encoding = self._read(kind)
+            with _unexpected(path):
+                return self._apply(kind, servers, path, text, exists, encoding)
+
+    def _apply(
+        self,
+        kind: ClientKind,
+        servers: Mapping[str, str],
+        path: Path,
+        text: str,
+        exists: bool,
+        encoding: _Encoding,
+    ) -> SyncReport:
+        editor, build = self._editor(kind, text, path)
+        created = self._created(kind.id, path) if exists else set()
+        current = editor.entries()
+        added: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        conflicts: list[str] = []
+        removed: list[str] = []
+        for target in self.targets(servers):
+            old = current.get(target.name)
+            if old is not None and not is_ours(old, target.name, self.connect_command):
+                conflicts.append(target.name)
+                continue
+            if editor.put(target.name, build(target)):
+                (updated if old is not None else added).append(target.name)
+            else:
+                unchanged.append(target.name)
+        for name, entry in current.items():
+            if (
+                name not in servers
+                and is_ours(entry, name, self.connect_command)
+                and editor.remove(name, created)
+            ):
+                removed.append(name)
+        new_text = editor.text()
+        written = False
+        backup = None
+        if new_text != (text if exists else "") and (added or updated or removed):
+            backup = self._write(path, encoding.encode(new_text), exists)
+            written = True
+        if written:
+            still = any(is_ours(e, n, self.connect_command) for n, e in editor.entries().items())
+            made = editor.created
+            if not exists:
+                # A file Switchboard starts from nothing keeps its JSON object and
+                # container (clients read it); a YAML container still goes, since an
+                # empty `key:` would read as null.
+                made = {p for p in made if kind.fmt is Format.YAML and p.startswith("container")}
+            self._set_created(kind.id, path, (created | made) if still else set())
+        todo = ""
+        names = [*added, *updated, *unchanged]
+        if kind.after_connect and names:
+            todo = kind.after_connect.format(names=", ".join(names))
+        report = SyncReport(
+            kind.id,
+            path,
+            tuple(added),
+            tuple(updated),
+            tuple(removed),
+            tuple(unchanged),
+            tuple(conflicts),
+            written,
+            backup,
+            todo=todo,
+        )
+        if written:
+            log.info("updated %s (%s): %s", kind.title, path, "; ".join(report.lines()))
+        return report
+
+    def _write(self, path: Path, data: bytes, exists: bool) -> Path | None:
         real = path.resolve() if path.is_symlink() else path
         mode = 0o600
         if exists:
             mode = stat.S_IMODE(os.stat(real).st_mode)
         backup = real.with_name(real.name + BACKUP_SUFFIX) if exists else None
-        atomic_write(real, text.encode("utf-8"), mode=mode, backup=backup)
+        atomic_write(real, data, mode=mode, backup=backup)
         return backup
 
     def connect(self, client_id: str, servers: Mapping[str, str]) -> SyncReport:
@@ -314,11 +406,48 @@ class ClientManager:
         return report
 
     def sync(self, servers: Mapping[str, str]) -> list[SyncReport]:
-        """Reconcile every connected client; one broken file does not stop the others."""
+        """Reconcile every connected client. One client's failure - whatever it is -
+        is logged and reported for that client (``error``); the others still update."""
         reports = []
         for client_id in self.connected():
+            kind = self.kind(client_id)
             try:
-                reports.append(self.apply(self.kind(client_id), servers))
-            except ClientConfigError as exc:
-                log.warning("could not update %s: %s", client_id, exc)
+                reports.append(self.apply(kind, servers))
+            except Exception as exc:
+                message = exc.message if isinstance(exc, SwitchboardError) else repr(exc)
+                log.warning("could not update %s: %s", kind.title, message)
+                reports.append(
+                    SyncReport(kind.id, self.config_path(kind), error=message, written=False)
+                )
         return reports
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Encoding:
+    """How a config file stores its text, so a rewrite stores it the same way."""
+
+    bom: bool = False
+    crlf: bool = False
+
+    def encode(self, text: str) -> bytes:
+        if self.crlf:
+            text = text.replace("\n", "\r\n")
+        return (("\ufeff" if self.bom else "") + text).encode("utf-8")
+
+
+@contextlib.contextmanager
+def _unexpected(path: Path) -> Iterator[None]:
+    """Turn a bug or an unforeseen file shape into a ClientConfigError naming the file
+    (logged with its traceback), instead of a raw traceback for the person."""
+    try:
+        yield
+    except SwitchboardError:
+        raise
+    except Exception as exc:
+        log.exception("editing %s failed", path)
+        raise ClientConfigError(
+            f"Switchboard could not edit {path} ({type(exc).__name__}: {exc}); "
+            "the file was left as it was.",
+            hint="Add the servers by hand, or report this file's shape to Switchboard "
+            "(the log has the details).",
+        ) from exc

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from switchboard.clients.manager import ClientManager
+from switchboard.clients.manager import ClientManager, SyncReport
 from switchboard.core.events import ConfigChanged, Event
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ class ClientSync:
         self._unsubscribe = engine.subscribe(self._on_event)
         self.runs = 0
         """How many reconciles ran (for tests and diagnostics)."""
+        self.last_reports: list[SyncReport] = []
+        """What the last reconcile did per client (``error`` set for a failed one)."""
 
     @property
     def manager(self) -> ClientManager:
@@ -66,7 +68,7 @@ class ClientSync:
         while self._dirty:
             self._dirty = False
             try:
-                await asyncio.to_thread(self.manager.sync, self.servers())
+                self.last_reports = await asyncio.to_thread(self.manager.sync, self.servers())
             except Exception:
                 log.exception("updating MCP client configs failed")
             self.runs += 1

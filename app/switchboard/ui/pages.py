@@ -139,7 +139,8 @@ class ClientsPage(QWidget):
         self.clients_note = QLabel(
             "Connect a client to write your servers' addresses into its config file "
             "(a backup of the file is kept). Connected clients follow when you add or "
-            "remove servers."
+            "remove servers. Codex signs in only when asked: after connecting it, run "
+            "codex mcp login NAME once for each server."
         )
         self.clients_note.setWordWrap(True)
         self.clients_note.setObjectName("secondary")

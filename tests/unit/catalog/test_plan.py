@@ -37,7 +37,11 @@ def test_bundled_catalog_is_well_formed() -> None:
         assert e.packages
         for p in e.packages:
             assert p.registry_type in ("npm", "pypi", "oci")
-            assert p.version
+            # Pinned: npm/PyPI by version, OCI by the tag in its identifier.
+            if p.registry_type == "oci":
+                assert ":" in p.identifier.rsplit("/", 1)[-1] and not p.version
+            else:
+                assert p.version and p.version != "latest"
         plan_ok = all(
             not v.is_required or v.is_secret or v.default
             for p in e.packages
@@ -59,7 +63,7 @@ def test_bundled_catalog_is_well_formed() -> None:
         "@sentry/mcp-server",
         "@playwright/mcp",
     }
-    assert wanted <= {p.identifier for e in entries for p in e.packages}
+    assert wanted <= {p.identifier.split(":")[0] for e in entries for p in e.packages}
 
 
 def test_npm_package_runs_with_npx_pinned() -> None:

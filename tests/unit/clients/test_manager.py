@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from switchboard.clients.jsonc import parse
-from switchboard.clients.kinds import BY_ID, KINDS, HostEnv
+from switchboard.clients.kinds import BY_ID, KINDS, HostEnv, Target
 from switchboard.clients.manager import (
     BACKUP_SUFFIX,
     ClientManager,
@@ -83,9 +85,9 @@ EXPECTED = {
         "C:/Users/me/.lmstudio/mcp.json",
     ),
     "cline": (
-        "/home/me/.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
-        "/Users/me/Library/Application Support/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
-        "C:/Users/me/AppData/Roaming/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+        "/home/me/.cline/data/settings/cline_mcp_settings.json",
+        "/Users/me/.cline/data/settings/cline_mcp_settings.json",
+        "C:/Users/me/.cline/data/settings/cline_mcp_settings.json",
     ),
     "kiro": (
         "/home/me/.kiro/settings/mcp.json",
@@ -229,10 +231,82 @@ def test_sync_touches_only_connected_clients_and_survives_a_broken_one(
     kiro.parent.mkdir(parents=True, exist_ok=True)
     kiro.write_text("{broken")
     reports = manager.sync({"time": URL})
-    assert [r.client for r in reports] == ["cursor"]
+    assert [r.client for r in reports] == ["cursor", "kiro"]
+    assert reports[0].added == ("time",) and not reports[0].error
+    assert "not valid JSON" in reports[1].error
+    assert any("not updated" in line for line in reports[1].lines())
+    assert kiro.read_text() == "{broken"
     assert not BY_ID["lmstudio"].config_path(host).exists()
     assert manager.connected() == ["cursor", "kiro"]
     assert parse(BY_ID["cursor"].config_path(host).read_text())["mcpServers"]["time"]["url"] == URL
+
+
+def test_any_failure_of_one_client_is_isolated(paths: AppPaths, host: HostEnv) -> None:
+    """Not only ClientConfigError: a bug in one client's writer (here its entry
+    builder raising) is reported for that client and the others are still updated."""
+
+    def explode(target: Target) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    broken = dataclasses.replace(BY_ID["kiro"], entry=explode)
+    kinds = [BY_ID["cursor"], broken, BY_ID["vscode"]]
+    manager = ClientManager(paths, host=host, connect_command=("/bin/switchboard",), kinds=kinds)
+    for client_id in ("cursor", "kiro", "vscode"):
+        manager._set_connected(client_id, True)
+    reports = {r.client: r for r in manager.sync({"time": URL})}
+    assert reports["cursor"].added == ("time",)
+    assert reports["vscode"].added == ("time",)
+    assert "RuntimeError: boom" in reports["kiro"].error
+    assert not reports["kiro"].written
+    with pytest.raises(ClientConfigError, match="could not edit"):
+        manager.connect("kiro", {"time": URL})
+
+
+def test_cline_writes_where_the_installed_cline_reads(paths: AppPaths, tmp_path: Path) -> None:
+    host = HostEnv("linux", tmp_path / "me", {})
+    kind = BY_ID["cline"]
+    current = tmp_path / "me" / ".cline" / "data" / "settings" / "cline_mcp_settings.json"
+    legacy = (
+        tmp_path
+        / "me/.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings"
+        / "cline_mcp_settings.json"
+    )
+    manager = ClientManager(paths, host=host, connect_command=("/bin/switchboard",))
+    assert not manager.installed(kind)
+    # Only the old VS Code extension's file: that is the one it reads.
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('{"mcpServers": {}}')
+    assert manager.installed(kind)
+    assert manager.config_path(kind) == legacy
+    # Cline moved to ~/.cline/data (IDE, CLI and SDK): write there from now on.
+    current.parent.mkdir(parents=True)
+    assert manager.config_path(kind) == current
+    manager.connect("cline", {"time": URL})
+    assert parse(current.read_text())["mcpServers"]["time"]["url"] == URL
+    assert legacy.read_text() == '{"mcpServers": {}}'
+    moved = HostEnv("linux", tmp_path / "you", {"CLINE_DIR": str(tmp_path / "c")})
+    assert kind.config_path(moved) == tmp_path / "c/data/settings/cline_mcp_settings.json"
+    data_dir = HostEnv("linux", tmp_path / "you", {"CLINE_DATA_DIR": str(tmp_path / "d")})
+    assert kind.config_path(data_dir) == tmp_path / "d/settings/cline_mcp_settings.json"
+
+
+def test_every_client_says_why_it_gets_its_form() -> None:
+    for kind in KINDS:
+        assert kind.form_reason.startswith(("URL:", "stdio:")), kind.id
+        assert kind.form_reason.startswith("stdio:") == kind.stdio_only, kind.id
+        assert "http" in kind.form_reason or "/" in kind.form_reason, kind.id
+    stdio = sorted(k.id for k in KINDS if k.stdio_only)
+    assert stdio == ["claude-desktop", "lmstudio", "zed"]
+
+
+def test_lm_studio_gets_the_stdio_bridge(manager: ClientManager, host: HostEnv) -> None:
+    """LM Studio 0.3.x does no MCP OAuth: a URL entry would only ever get a 401."""
+    manager.connect("lmstudio", {"time": URL})
+    data = parse(BY_ID["lmstudio"].config_path(host).read_text())
+    assert data["mcpServers"]["time"] == {
+        "command": "/bin/switchboard",
+        "args": ["connect", "time"],
+    }
 
 
 def test_unknown_client_lists_known_ones(manager: ClientManager) -> None:

@@ -172,8 +172,7 @@ def test_round_trip(kind_id: str, manager: ClientManager, home: HostEnv) -> None
     final = path.read_text("utf-8")
     assert load(kind.fmt, final) == before
     assert comments(kind.fmt, final) == comments(kind.fmt, original)
-    if kind.fmt is Format.JSON:
-        assert final == original  # byte for byte
+    assert final == original  # byte for byte, every format
     assert manager.connected() == []
 
 
@@ -190,5 +189,15 @@ def test_fresh_file_is_created_and_removed_cleanly(
     data = load(kind.fmt, path.read_text("utf-8"))
     assert sorted(entries_of(kind_id, data)) == ["everything", "time"]
     assert not manager.connect(kind_id, SERVERS).written
-    manager.disconnect(kind_id)
-    assert entries_of(kind_id, load(kind.fmt, path.read_text("utf-8"))) == {}
+    gone = manager.disconnect(kind_id)
+    assert gone.removed == ("everything", "time")
+    data = load(kind.fmt, path.read_text("utf-8"))
+    assert entries_of(kind_id, data or {}) == {}
+    if kind.fmt is Format.JSON:
+        # Still a file the client reads: the object and its empty container stay.
+        assert isinstance(data, dict) and data
+    elif kind.fmt is Format.TOML:
+        assert data == {}
+    else:
+        # No `mcpServers:` left behind as null.
+        assert all(value is not None for value in (data or {}).values())
