@@ -240,12 +240,18 @@ class ServerSpec:
                 kwargs["auth"] = AuthMode(kwargs["auth"])
             if "restart" in kwargs:
                 kwargs["restart"] = RestartPolicy(**kwargs["restart"])
-            if "isolation" in kwargs:
-                kwargs["isolation"] = Isolation(kwargs["isolation"])
         except (ValueError, TypeError) as exc:
             raise ValidationError(
                 f"Server {kwargs.get('name')!r}: {exc}.", hint="Fix the value in the config."
             ) from None
+        if "isolation" in kwargs:
+            try:
+                kwargs["isolation"] = Isolation(kwargs["isolation"])
+            except ValueError:
+                raise ValidationError(
+                    f"Server {kwargs['name']!r}: unknown isolation {kwargs['isolation']!r}.",
+                    hint="Use " + ", ".join(i.value for i in Isolation) + ".",
+                ) from None
         if "args" in kwargs:
             if not isinstance(kwargs["args"], list | tuple) or not all(
                 isinstance(a, str) for a in kwargs["args"]
