@@ -543,16 +543,21 @@ class StdioMux:
                 pending.token = (upstream_token, token)
         msg["id"] = upstream_id
         line = jsonrpc.dumps(msg)
-        if method not in _NON_CAUSING:
-            pending.causing = True
-            if self.serial and (self._running or self._queue):
-                pending.line = line  # waits its turn (see _start)
-                self._queue.append(pending)
+        try:
+            if method not in _NON_CAUSING:
+                pending.causing = True
+                if self.serial and (self._running or self._queue):
+                    pending.line = line  # waits its turn (see _start)
+                    self._queue.append(pending)
+                else:
+                    self._write(self.stream, line)
+                    self._running += 1
             else:
                 self._write(self.stream, line)
-                self._running += 1
-        else:
-            self._write(self.stream, line)
+        except Unavailable:
+            if pending.token is not None:
+                self._progress.pop(pending.token[0], None)
+            raise
         self.pending[upstream_id] = pending
         session.inflight[upstream_id] = pending
         pending.deadline = deadline = self._loop.time() + self._timeout()
@@ -939,8 +944,9 @@ class StdioMux:
                     session.send(line)
             return
         if method == "notifications/message":
-            busy = [s for s in self.sessions.values() if s.inflight]
-            for session in busy or list(self.sessions.values()):
+            # To the sessions whose requests run (not those only waiting in line).
+            busy = {p.session.id: p.session for p in self.pending.values() if p.line is None}
+            for session in list(busy.values()) or list(self.sessions.values()):
                 self._deliver_related(session, line)
             return
         for session in list(self.sessions.values()):

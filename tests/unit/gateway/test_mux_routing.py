@@ -237,3 +237,38 @@ async def test_the_answer_is_taken_only_from_the_session_asked() -> None:
     w.mux.notify(a, {"jsonrpc": "2.0", "id": 95, "result": {"from": "a"}})
     assert answer_to(w, 95)["result"] == {"from": "a"}
     assert json.loads(ch.messages[0])["id"] == 95
+
+
+async def test_log_messages_skip_sessions_that_only_wait_in_line() -> None:
+    w = World()
+    w.mux.set_isolation(Isolation.SERIAL)
+    a, b = await w.session(), await w.session()
+    running = call(w.mux, a, 1)
+    waiting = call(w.mux, b, 1)
+    box_b = Outbox()
+    b.attach(box_b)
+    w.send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": "a's"}})
+    assert methods(running) == ["notifications/message"]
+    assert methods(waiting) == [] and box_b.queue.empty()
+
+
+async def test_an_oversize_answer_reported_by_the_supervisor_reaches_its_caller_at_once() -> None:
+    # The supervisor feeds an error response with the upstream id when a response line is
+    # over its limit (branch supervisor, process._oversized); the mux restores the id.
+    w = World()
+    a = await w.session()
+    ch = call(w.mux, a, "big")
+    error = {"code": jsonrpc.INTERNAL_ERROR, "message": "larger than the 16 MiB limit"}
+    w.send({"jsonrpc": "2.0", "id": upstream_calls(w)[0]["id"], "error": error})
+    assert final(ch) == {"jsonrpc": "2.0", "id": "big", "error": error}
+
+
+async def test_end_of_stdout_answers_every_waiting_call_at_once() -> None:
+    # stdout closing (EOF) ends the stream the same way a dead process does.
+    w = World()
+    a = await w.session()
+    ch = call(w.mux, a, 1)
+    assert w.stream is not None
+    w.stream._end()
+    assert final(ch)["error"]["code"] == jsonrpc.SERVER_UNAVAILABLE
+    assert not w.mux.ready()
