@@ -498,6 +498,8 @@ class StdioMux:
         for uri in session.subscriptions:
             self._unref(uri)
         session.subscriptions.clear()
+        for pending in [p for p in session.inflight.values() if p.line is not None]:
+            self._finish(pending.upstream_id, None)  # waiting in line for no one
         for key in [k for k, s in self._server_requests.items() if s is session]:
             del self._server_requests[key]
             # The server waits for an answer that will not come: tell it.

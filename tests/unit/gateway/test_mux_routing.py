@@ -272,3 +272,17 @@ async def test_end_of_stdout_answers_every_waiting_call_at_once() -> None:
     w.stream._end()
     assert final(ch)["error"]["code"] == jsonrpc.SERVER_UNAVAILABLE
     assert not w.mux.ready()
+
+
+async def test_a_closed_session_leaves_the_line() -> None:
+    w = World()
+    w.mux.set_isolation(Isolation.SERIAL)
+    a, b, c = [await w.session() for _ in range(3)]
+    call(w.mux, a, 1)
+    call(w.mux, b, 1)
+    last = call(w.mux, c, 1)
+    w.mux.close_session(b)
+    w.reply(upstream_calls(w)[0]["id"], {})
+    assert len(upstream_calls(w)) == 2  # c's turn, not b's
+    w.reply(upstream_calls(w)[1]["id"], {"c": 1})
+    assert final(last)["result"] == {"c": 1}
