@@ -14,7 +14,7 @@ params and the live subscriptions), so client sessions survive restarts.
 Routing of server->client requests (sampling, elicitation, roots): the stdio wire does
 not say which client request caused them, and a guess would show one person's prompt to
 another. Attribution is exact by construction or the server's request is refused (see
-:meth:`StdioMux._attribute` and :class:`~switchboard.core.spec.Isolation`): the
+:mod:`~switchboard.gateway.attribution` and :class:`~switchboard.core.spec.Isolation`): the
 request's ``_meta.progressToken`` names a request in flight, or only one client's
 *causing* requests are running - which, once a server has asked without naming the
 caller, the mux guarantees by admitting one causing request at a time (the rest wait
@@ -35,61 +35,55 @@ import collections
 import contextlib
 import itertools
 import logging
-import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from switchboard.core.errors import ServerNotRunning
 from switchboard.core.spec import Isolation
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.resume import ReplayBuffer
+from switchboard.gateway.attribution import (
+    NON_CAUSING,
+    Refusal,
+    by_running,
+    by_token,
+    check_capable,
+)
+from switchboard.gateway.session import (
+    BACKLOG,
+    LATEST_VERSION,
+    POST_STREAMS,
+    Channel,
+    Outbox,
+    Pending,
+    PostChannel,
+    Session,
+)
 from switchboard.supervisor.stream import StdioStream
+
+__all__ = [
+    "BACKLOG",
+    "LATEST_VERSION",
+    "POST_STREAMS",
+    "SUPPORTED_VERSIONS",
+    "Channel",
+    "Outbox",
+    "Pending",
+    "PostChannel",
+    "Session",
+    "StdioMux",
+    "Unavailable",
+]
 
 log = logging.getLogger("switchboard.gateway")
 
 SUPPORTED_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-LATEST_VERSION = "2025-11-25"
 
-_CAPABILITY_OF = {
-    "sampling/createMessage": "sampling",
-    "elicitation/create": "elicitation",
-    "roots/list": "roots",
-}
 _GATEWAY_CLIENT_CAPS: dict[str, Any] = {
     "sampling": {},
     "elicitation": {},
     "roots": {"listChanged": True},
 }
-BACKLOG = 1000
-"""Messages kept for a session that has no open stream to receive them."""
-POST_STREAMS = 32
-"""Unfinished POST response streams a session keeps for resumption (oldest go first)."""
-
-
-_NON_CAUSING = frozenset(
-    {
-        "initialize",
-        "ping",
-        "tools/list",
-        "resources/list",
-        "resources/templates/list",
-        "prompts/list",
-        "resources/subscribe",
-        "resources/unsubscribe",
-        "logging/setLevel",
-        "tasks/get",
-        "tasks/list",
-    }
-)
-"""Client requests that never make a server ask the client something. Every other method
-(``tools/call``, ``resources/read``, ``prompts/get``, ``completion/complete``, and any
-method this list does not know) is a *causing* request (SEP-2260: sampling, elicitation
-and roots requests belong to a client request)."""
-
-
-def _capable(session: Session, capability: str | None) -> bool:
-    return capability is None or capability in session.capabilities
 
 
 def _declared(caps: object) -> dict[str, Any]:
@@ -112,175 +106,6 @@ def _streams_related(pending: Pending) -> bool:
     """Can messages related to ``pending`` go on its own response (an open SSE stream)?"""
     ch = pending.channel
     return not isinstance(ch, PostChannel) or (ch.sse_ok and not ch.done)
-
-
-class Channel(Protocol):
-    """Where the messages of one client request go (a POST's response, an SSE stream)."""
-
-    def push(self, message: bytes, final: bool) -> None: ...
-
-
-class PostChannel:
-    """The response of one Streamable HTTP POST: the final response, and any requests or
-    notifications that belong to it (then the handler answers with an SSE stream)."""
-
-    __slots__ = ("cancelled", "done", "label", "messages", "owner", "sse_ok", "waiter")
-
-    def __init__(self, sse_ok: bool) -> None:
-        self.messages: list[bytes] = []
-        self.done = False
-        self.cancelled = False
-        """Ended by the client's ``notifications/cancelled``: no response follows."""
-        self.sse_ok = sse_ok
-        self.waiter: asyncio.Future[None] | None = None
-        self.label: bytes | None = None
-        """The SSE stream's name once the response is a stream (see ``resume.py``)."""
-        self.owner: object | None = None
-        """The HTTP response currently serving the stream (a resumption takes it over)."""
-
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def push(self, message: bytes, final: bool) -> None:
-        if self.done:
-            return
-        self.messages.append(message)
-        if final:
-            self.done = True
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def cancel(self) -> None:
-        """End without a response (the client cancelled the request; MCP 2025-11-25
-        ``utilities/cancellation``: the receiver SHOULD NOT respond)."""
-        if self.done:
-            return
-        self.done = self.cancelled = True
-        self.wake()
-
-
-class Outbox:
-    """An open SSE stream of a session (GET stream, or the legacy SSE stream)."""
-
-    __slots__ = ("closed", "label", "queue")
-
-    def __init__(self, label: bytes = b"") -> None:
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self.closed = False
-        self.label = label
-        """The SSE stream's name for event ids (empty: legacy stream, no ids)."""
-
-    def drain(self) -> list[bytes]:
-        """Take the messages not written yet."""
-        out = []
-        while not self.queue.empty():
-            out.append(self.queue.get_nowait())
-        return out
-
-    def push(self, message: bytes, final: bool = False) -> None:
-        self.queue.put_nowait(message)
-
-
-class Session:
-    """One client session on one server (``Mcp-Session-Id`` or legacy ``session_id``)."""
-
-    def __init__(self, server: str, *, legacy: bool = False) -> None:
-        self.id = secrets.token_urlsafe(24)
-        self.id_bytes = self.id.encode()
-        self.server = server
-        self.legacy = legacy
-        self.capabilities: dict[str, Any] = {}
-        self.protocol_version = LATEST_VERSION
-        self.initialized = False
-        self.outboxes: list[Outbox] = []
-        self.backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
-        self.replay = ReplayBuffer()
-        """Event ids and replay for ``Last-Event-ID`` (Streamable HTTP only)."""
-        self.post_streams: dict[bytes, PostChannel] = {}
-        """POST response streams not finished yet, by stream name (for resumption)."""
-        self.inflight: dict[int, Pending] = {}
-        """upstream id -> pending request of this session."""
-        self.subscriptions: set[str] = set()
-        self.closed = False
-        self.last_active = time.monotonic()
-
-    def send(self, message: bytes) -> None:
-        """Deliver a message that belongs to no particular request of this session."""
-        for box in reversed(self.outboxes):
-            if not box.closed:
-                box.push(message)
-                return
-        for pending in reversed(self.inflight.values()):
-            ch = pending.channel
-            if isinstance(ch, PostChannel) and ch.sse_ok and not ch.done:
-                ch.push(message, False)
-                return
-        self.backlog.append(message)
-
-    def attach(self, box: Outbox) -> None:
-        self.outboxes.append(box)
-        while self.backlog:
-            box.push(self.backlog.popleft())
-
-    def detach(self, box: Outbox) -> None:
-        box.closed = True
-        if box in self.outboxes:
-            self.outboxes.remove(box)
-        # What the stream had not written yet goes to the next stream (or the backlog).
-        for message in box.drain():
-            self.send(message)
-
-    def keep_post_stream(self, channel: PostChannel) -> None:
-        assert channel.label is not None
-        streams = self.post_streams
-        streams[channel.label] = channel
-        if len(streams) > POST_STREAMS:
-            del streams[next(iter(streams))]
-
-    def push(self, message: bytes, final: bool) -> None:
-        # A legacy session is itself the channel of its requests: all on its SSE stream.
-        self.send(message)
-
-
-class Pending:
-    """A client request forwarded upstream and not answered yet."""
-
-    __slots__ = (
-        "causing",
-        "channel",
-        "client_id",
-        "deadline",
-        "line",
-        "method",
-        "session",
-        "token",
-        "upstream_id",
-    )
-
-    def __init__(
-        self,
-        session: Session,
-        client_id: jsonrpc.MessageId,
-        upstream_id: int,
-        method: str,
-        channel: Channel,
-    ) -> None:
-        self.session = session
-        self.client_id = client_id
-        self.upstream_id = upstream_id
-        self.method = method
-        self.channel = channel
-        self.deadline = 0.0
-        """Loop time after which the request times out (progress pushes it back)."""
-        self.token: tuple[Any, Any] | None = None
-        """(upstream progress token, the client's own token) when the request carried one."""
-        self.causing = False
-        """May make the server ask the client something (see ``_NON_CAUSING``)."""
-        self.line: bytes | None = None
-        """The message to write upstream while the request waits in line (serialized)."""
 
 
 class Unavailable(Exception):
@@ -546,7 +371,7 @@ class StdioMux:
         msg["id"] = upstream_id
         line = jsonrpc.dumps(msg)
         try:
-            if method not in _NON_CAUSING:
+            if method not in NON_CAUSING:
                 pending.causing = True
                 if self.serial and (self._running or self._queue):
                     pending.line = line  # waits its turn (see _start)
@@ -818,83 +643,34 @@ class StdioMux:
             self._write(self.stream, jsonrpc.result(msg_id, {}))
             return
         params = msg.get("params")
-        capability = _CAPABILITY_OF.get(method)
-        pending, refusal = self._attribute(method, params if isinstance(params, dict) else {})
-        if pending is None:
-            code, why = refusal
-            log.info("server %s: refused its %.80s request: %s", self.name, method, why)
+        params = params if isinstance(params, dict) else {}
+        caller = by_token(params, self._progress)
+        if caller is None:
+            if not self.serial and self.isolation is Isolation.AUTO:
+                self.serial = True
+                log.info(
+                    "server %s sent %s without naming the client request it belongs to: "
+                    "from now on its requests run one at a time so that every such "
+                    "request reaches the client that caused it",
+                    self.name,
+                    method,
+                )
+            found = by_running(method, self.pending.values())
+        else:
+            found = caller
+        refusal = found if isinstance(found, Refusal) else check_capable(method, found)
+        if refusal is not None:
+            log.info("server %s: refused its %.80s request: %s", self.name, method, refusal.message)
             with contextlib.suppress(Unavailable):
-                self._write(self.stream, jsonrpc.error(msg_id, code, why))
+                self._write(self.stream, jsonrpc.error(msg_id, refusal.code, refusal.message))
             return
-        session = pending.session
-        if session.closed or not _capable(session, capability):
-            why = (
-                f"The client that made the {pending.method} request does not support "
-                f"{method} (it did not declare the {capability!r} capability)."
-            )
-            log.info("server %s: refused its %.80s request: %s", self.name, method, why)
-            with contextlib.suppress(Unavailable):
-                self._write(self.stream, jsonrpc.error(msg_id, jsonrpc.METHOD_NOT_FOUND, why))
-            return
+        assert not isinstance(found, Refusal)
+        pending, session = found, found.session
         self._server_requests[msg_id] = session
         if _streams_related(pending):
             pending.channel.push(line, False)
         else:
             self._deliver_related(session, line)
-
-    def _attribute(
-        self, method: str, params: dict[str, Any]
-    ) -> tuple[Pending | None, tuple[int, str]]:
-        """The client request a server request belongs to, or why there is none.
-
-        MCP 2025-11-25 (``client/sampling``, ``client/elicitation``, ``client/roots``;
-        SEP-2260) has these requests happen during a client request, but the stdio wire
-        does not name it. Exact or refused, never guessed:
-
-        1. the request's ``_meta.progressToken`` is the token of a request in flight
-           (servers that pass the caller's token along);
-        2. otherwise every causing request running now belongs to one session (the
-           latest of them carries the message). With :attr:`serial` on, exactly one
-           causing request runs at a time, so this holds by construction; under AUTO
-           the first such server request turns :attr:`serial` on;
-        3. no causing request running, or several sessions' -> refused: an idle client
-           is never asked on someone else's behalf (``roots/list`` outside a request,
-           e.g. right after initialize, is refused too: a shared process has no one
-           client whose roots it could be told).
-        """
-        meta = params.get("_meta")
-        if isinstance(meta, dict):
-            token = meta.get("progressToken")
-            if jsonrpc.is_token(token):
-                by_token = self._progress.get(token)
-                if by_token is not None and by_token.line is None:
-                    return by_token, (0, "")
-        if not self.serial and self.isolation is Isolation.AUTO:
-            self.serial = True
-            log.info(
-                "server %s sent %s without naming the client request it belongs to: from "
-                "now on its requests run one at a time so every such request reaches the "
-                "client that caused it",
-                self.name,
-                method,
-            )
-        running = [p for p in self.pending.values() if p.causing and p.line is None]
-        if not running:
-            return None, (
-                jsonrpc.INVALID_REQUEST,
-                f"No client request is in progress that {method} could belong to; the "
-                "gateway shares this server between clients and asks a client only "
-                "during its own request.",
-            )
-        session = running[-1].session
-        if any(p.session is not session for p in running):
-            return None, (
-                jsonrpc.INVALID_REQUEST,
-                f"{len(running)} requests of different clients are in progress and "
-                f"{method} does not say which one it belongs to (pass the request's "
-                "_meta.progressToken along); refused rather than guessed.",
-            )
-        return running[-1], (0, "")
 
     def _deliver_related(self, session: Session, line: bytes) -> None:
         """To the session's most recent in-flight request stream, else its GET stream."""
