@@ -81,8 +81,8 @@ def test_spec_is_frozen() -> None:
         ({"name": "t", "command": "x", "restart": {"multiplier": 0.5}}, "out of range"),
         ({"name": "t", "command": "x", "restart": {"nope": 1}}, "nope"),
         ({"command": "x"}, "no name"),
-        ({"name": "t", "command": "x", "isolation": "per-process"}, "unknown isolation"),
-        ({"name": "t", "command": "x", "isolation": ["auto"]}, "unknown isolation"),
+        ({"name": "t", "command": "x", "isolation": "per-process"}, "isolation"),
+        ({"name": "t", "command": "x", "isolation": ["auto"]}, "isolation"),
     ],
 )
 def test_bad_specs_give_clear_errors(data: dict[str, object], fragment: str) -> None:
