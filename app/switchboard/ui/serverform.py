@@ -35,6 +35,11 @@ AUTH_LABELS = {
     AuthMode.EXTERNAL: "External identity provider",
     AuthMode.OFF: "No sign-in (any local program)",
 }
+TRANSPORT_LABELS = {
+    Transport.STDIO: "Command (stdio)",
+    Transport.STREAMABLE_HTTP: "Local Streamable HTTP URL",
+    Transport.SSE: "Local SSE URL",
+}
 ISOLATION_LABELS = {
     Isolation.AUTO: "Automatic (recommended)",
     Isolation.SERIAL: "One request at a time",
@@ -47,11 +52,6 @@ ISOLATION_HELP = (
     "server first asks without saying for whom, then one at a time. One request at a "
     "time: from the start. Always concurrent: never wait; such questions are refused."
 )
-TRANSPORT_LABELS = {
-    Transport.STDIO: "Command (stdio)",
-    Transport.STREAMABLE_HTTP: "Local Streamable HTTP URL",
-    Transport.SSE: "Local SSE URL",
-}
 
 
 class PairTable(QWidget):
