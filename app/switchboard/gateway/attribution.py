@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.session import Pending, Session
+from switchboard.gateway.channels import Pending, Session
 
 CAPABILITY_OF = {
     "sampling/createMessage": "sampling",

@@ -49,7 +49,7 @@ from switchboard.gateway.attribution import (
     by_token,
     check_capable,
 )
-from switchboard.gateway.session import (
+from switchboard.gateway.channels import (
     BACKLOG,
     LATEST_VERSION,
     POST_STREAMS,

@@ -1,4 +1,5 @@
-"""The client side of the stdio multiplexer: sessions and where their messages go.
+"""The client side of the stdio multiplexer: sessions, their requests, and the channels
+their messages go to (the session table itself is the gateway's).
 
 A :class:`Session` is one client session (``Mcp-Session-Id`` or a legacy SSE
 ``session_id``); each request it sends becomes a :class:`Pending` whose replies go to a
