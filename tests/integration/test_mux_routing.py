@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -257,3 +258,15 @@ async def test_raw_cancelled_stream_ends_without_a_response_and_is_not_resumed(
     assert (await client.call("tools/call", {"name": "echo", "arguments": {"text": "on"}}))[
         "result"
     ]["content"][0]["text"] == "on"
+
+
+async def test_changing_the_setting_reaches_the_running_gateway(engine: Engine) -> None:
+    url = await sampling_server(engine)
+    async with Client(url) as client:
+        await client.list_tools()
+        mux = engine.gateway._muxes["asker"]
+        assert mux.isolation is Isolation.AUTO and not mux.serial
+        spec = engine.config.server("asker")
+        await engine.update_server(dataclasses.replace(spec, isolation=Isolation.SERIAL))
+        assert mux.isolation is Isolation.SERIAL and mux.serial
+        assert text_of(await client.call_tool("echo", {"text": "still"})) == "still"
