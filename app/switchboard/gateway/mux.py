@@ -722,9 +722,15 @@ class StdioMux:
                     session.send(line)
             return
         if method == "notifications/message":
-            # To the sessions whose requests run (not those only waiting in line).
-            busy = {p.session.id: p.session for p in self.pending.values() if p.line is None}
-            for session in list(busy.values()) or list(self.sessions.values()):
+            # A log line names no request either: to the sessions whose causing requests
+            # run (one, once requests run one at a time), else whose requests run, else
+            # everyone (a server-level message). Never to those only waiting in line.
+            causing: dict[str, Session] = {}
+            running: dict[str, Session] = {}
+            for p in self.pending.values():
+                if p.line is None:
+                    (causing if p.causing else running)[p.session.id] = p.session
+            for session in list((causing or running or self.sessions).values()):
                 self._deliver_related(session, line)
             return
         for session in list(self.sessions.values()):

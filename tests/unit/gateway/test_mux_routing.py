@@ -247,9 +247,12 @@ async def test_log_messages_skip_sessions_that_only_wait_in_line() -> None:
     waiting = call(w.mux, b, 1)
     box_b = Outbox()
     b.attach(box_b)
+    c = await w.session()
+    listing = call(w.mux, c, 1, "tools/list")
     w.send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": "a's"}})
     assert methods(running) == ["notifications/message"]
     assert methods(waiting) == [] and box_b.queue.empty()
+    assert methods(listing) == []  # a listing does not log for a tool call
 
 
 async def test_an_oversize_answer_reported_by_the_supervisor_reaches_its_caller_at_once() -> None:
