@@ -634,7 +634,7 @@ class StdioMux:
         msg_id = msg.get("id")
         if not jsonrpc.is_id(msg_id):
             log.warning(
-                "server %s: dropped a %.80s request whose id is not a string or integer",
+                "server %s: dropped a %.80s request whose id is not a string or number",
                 self.name,
                 method,
             )

@@ -57,8 +57,8 @@ async def test_the_mux_survives_odd_values_from_both_sides(
             {"jsonrpc": "2.0", "id": 1, "method": "x", "params": {"_meta": {"progressToken": []}}},
             "progressToken must be",
         ),
-        ({"jsonrpc": "2.0", "id": [1], "result": {}}, "string or integer id"),
-        ({"jsonrpc": "2.0", "result": {}}, "string or integer id"),
+        ({"jsonrpc": "2.0", "id": [1], "result": {}}, "string or number id"),
+        ({"jsonrpc": "2.0", "result": {}}, "string or number id"),
         ({"jsonrpc": "2.0", "id": 1, "result": {}, "error": {}}, "exactly one"),
     ],
 )
@@ -75,6 +75,7 @@ def test_check_client_message_names_the_problem(msg: dict[str, Any], problem: st
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 3, "error": {"code": 1, "message": "m"}},
         {"jsonrpc": "2.0", "id": 1, "method": "x", "params": {"_meta": {"progressToken": "p"}}},
+        {"jsonrpc": "2.0", "id": 2.5, "method": "x", "params": {"_meta": {"progressToken": 1e3}}},
     ],
 )
 def test_check_client_message_accepts_well_formed_messages(msg: dict[str, Any]) -> None:
