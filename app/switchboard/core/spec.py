@@ -57,7 +57,7 @@ class Isolation(enum.Enum):
 
     AUTO = "auto"
     """Default. Requests run concurrently until the server first asks a client
-    something without naming the caller; from then on one *causing* request
+    something during a request without naming the caller; from then on one *causing* request
     (``tools/call``, ``prompts/get``, ``resources/read``, ...) runs at a time and the
     others wait in line (FIFO), so the caller of every later server request is known.
     Servers that never ask (most) keep full concurrency; those that do stay correct

@@ -46,11 +46,13 @@ and roots requests belong to a client request)."""
 class Refusal:
     """Why a server request is refused: the JSON-RPC error to answer the server with."""
 
-    __slots__ = ("code", "message")
+    __slots__ = ("code", "idle", "message")
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, idle: bool = False) -> None:
         self.code = code
         self.message = message
+        self.idle = idle
+        """No causing request was running: the server asked outside any request."""
 
 
 def by_token(params: dict[str, Any], progress: Mapping[Any, Pending]) -> Pending | None:
@@ -83,6 +85,7 @@ def by_running(method: str, pending: Iterable[Pending]) -> Pending | Refusal:
             f"No client request is in progress that {method} could belong to; the "
             "gateway shares this server between clients and asks a client only during "
             "its own request.",
+            idle=True,
         )
     session = running[-1].session
     if any(p.session is not session for p in running):

@@ -644,9 +644,14 @@ class StdioMux:
             return
         params = msg.get("params")
         params = params if isinstance(params, dict) else {}
-        caller = by_token(params, self._progress)
-        if caller is None:
-            if not self.serial and self.isolation is Isolation.AUTO:
+        found: Pending | Refusal | None = by_token(params, self._progress)
+        if found is None:
+            found = by_running(method, self.pending.values())
+            # Asked during a request without naming it: later concurrent requests would
+            # be ambiguous, so they run one at a time from now on (AUTO). Asked outside
+            # any request (e.g. roots/list after initialize): refused, nothing to line up.
+            idle = isinstance(found, Refusal) and found.idle
+            if not self.serial and self.isolation is Isolation.AUTO and not idle:
                 self.serial = True
                 log.info(
                     "server %s sent %s without naming the client request it belongs to: "
@@ -655,9 +660,6 @@ class StdioMux:
                     self.name,
                     method,
                 )
-            found = by_running(method, self.pending.values())
-        else:
-            found = caller
         refusal = found if isinstance(found, Refusal) else check_capable(method, found)
         if refusal is not None:
             log.info("server %s: refused its %.80s request: %s", self.name, method, refusal.message)

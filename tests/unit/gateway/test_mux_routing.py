@@ -289,3 +289,16 @@ async def test_a_closed_session_leaves_the_line() -> None:
     assert len(upstream_calls(w)) == 2  # c's turn, not b's
     w.reply(upstream_calls(w)[1]["id"], {"c": 1})
     assert final(last)["result"] == {"c": 1}
+
+
+async def test_a_request_outside_any_call_is_refused_without_lining_calls_up() -> None:
+    # server-filesystem asks roots/list right after initialize: no caller, and no reason
+    # to give up concurrency (nothing was running that it could belong to).
+    w = World()
+    a = await w.session({"roots": {}})
+    w.send({"jsonrpc": "2.0", "id": 40, "method": "roots/list"})
+    assert answer_to(w, 40)["error"]["code"] == jsonrpc.INVALID_REQUEST
+    assert not w.mux.serial
+    call(w.mux, a, 1)
+    call(w.mux, a, 2)
+    assert len(upstream_calls(w)) == 2
