@@ -20,7 +20,7 @@ from typing import Any
 from switchboard import __version__
 from switchboard.core.errors import EngineNotRunning, SwitchboardError, ValidationError
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import AuthMode, ServerSpec, Transport
+from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
 from switchboard.store.config import ConfigStore
 
 log = logging.getLogger("switchboard.cli")
@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--timeout", type=float, help="request timeout in seconds (default 600)")
     a.add_argument("--auth", choices=[m.value for m in AuthMode], default="switchboard")
     a.add_argument("--issuer", help="external OIDC issuer URL (with --auth external)")
+    a.add_argument(
+        "--isolation",
+        choices=[i.value for i in Isolation],
+        default="auto",
+        help="how clients share a stdio server: auto (default: one request at a time once "
+        "the server asks clients questions), serial (always one at a time), shared "
+        "(never; questions whose caller is unknown are refused)",
+    )
     a.add_argument("--description", default="")
     a.add_argument("--start", action="store_true", help="start it right away")
 
@@ -249,6 +257,7 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
         url=args.url,
         request_timeout=args.timeout or 600.0,
         auth=AuthMode(args.auth),
+        isolation=Isolation(args.isolation),
         external_issuer=args.issuer,
         description=args.description,
     )

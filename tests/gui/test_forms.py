@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from switchboard.core.spec import AuthMode, ServerSpec, Transport
+from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
 from switchboard.ui.dialogs import AddServerDialog
 from switchboard.ui.serverform import ServerForm
 
@@ -151,3 +151,17 @@ async def test_the_catalog_tab_proposes_a_planned_server(qtbot: QtBot) -> None:
     assert "secret" in dialog.note.text().lower()
     dialog.form.name.setText("github-2")
     assert dialog.add_button.isEnabled()
+
+
+def test_the_sharing_setting_round_trips_and_only_shows_for_stdio(qtbot: QtBot) -> None:
+    form = ServerForm()
+    qtbot.addWidget(form)
+    form.set_spec(ServerSpec(name="asker", command="npx", isolation=Isolation.SERIAL))
+    assert form.isolation.currentData() is Isolation.SERIAL and not form.is_dirty()
+    assert "which client's request" in form.isolation.toolTip()
+    form.isolation.setCurrentIndex(form.isolation.findData(Isolation.SHARED))
+    assert form.is_dirty() and form.spec().isolation is Isolation.SHARED
+    form.show()
+    assert form.isolation.isVisible()
+    form.transport.setCurrentIndex(form.transport.findData(Transport.SSE))
+    assert not form.isolation.isVisible()

@@ -129,7 +129,12 @@ async def test_everything_server_20_sessions_with_sampling(engine: Engine) -> No
     )
     assert misrouted == []
     sampled: Any = results[-1]
-    for j, text in enumerate(sampled):
+    # The server does not say which call a sampling request belongs to: the first one,
+    # made while other clients' calls ran, may be refused (never guessed); from then on
+    # the gateway runs the server's calls one at a time and every one is exact.
+    first, *rest = sampled
+    assert ("p0" in first and "sampled<" in first) or "refused rather than guessed" in first
+    for j, text in enumerate(rest, 1):
         assert f"p{j}" in text and "sampled<" in text
     # All 20 sessions share one process.
     assert engine.status("everything").restarts == 0

@@ -226,13 +226,14 @@ async def test_same_progress_token_in_two_sessions(http: httpx.AsyncClient, mux_
     await sleeper
 
 
-async def test_sampling_goes_to_the_session_that_can_sample(
+async def test_sampling_goes_to_the_caller_never_to_a_bystander(
     http: httpx.AsyncClient, mux_url: str
 ) -> None:
     plain = RawClient(http, mux_url)
     await plain.initialize()
     sampler = RawClient(http, mux_url)
     await sampler.initialize({"sampling": {}})
+    seen: list[str] = []
 
     async def answer_sampling() -> None:
         async with http.stream("GET", mux_url, headers=sampler.headers()) as stream:
@@ -243,6 +244,7 @@ async def test_sampling_goes_to_the_session_that_can_sample(
                 for msg in sse_messages(buf):
                     if msg.get("method") == "sampling/createMessage":
                         text = msg["params"]["messages"][0]["content"]["text"]
+                        seen.append(text)
                         reply = {
                             "jsonrpc": "2.0",
                             "id": msg["id"],
@@ -258,10 +260,19 @@ async def test_sampling_goes_to_the_session_that_can_sample(
 
     task = asyncio.ensure_future(answer_sampling())
     await asyncio.sleep(0.2)
-    # The plain client calls the tool (without SSE accept): the request goes to the sampler.
-    res = await plain.call("tools/call", {"name": "sample", "arguments": {"text": "hello"}})
-    assert res["result"]["content"][0]["text"] == "sampled:HELLO"
+    # The plain client cannot sample: its call is refused, the idle sampler is not asked
+    # on its behalf (issue 11.9).
+    res = await plain.call("tools/call", {"name": "sample", "arguments": {"text": "secret"}})
+    assert res["result"]["content"][0]["text"].startswith("refused:")
+    assert "sampling" in res["result"]["content"][0]["text"]
+    # The sampler's own call (JSON only): the request reaches it on its GET stream.
+    r = await sampler.post(
+        rpc("tools/call", {"name": "sample", "arguments": {"text": "hello"}}, "own"),
+        accept="application/json",
+    )
+    assert r.json()["result"]["content"][0]["text"] == "sampled:HELLO"
     await asyncio.wait_for(task, 5)
+    assert seen == ["hello"]
 
 
 async def test_subscriptions_are_ref_counted(http: httpx.AsyncClient, mux_url: str) -> None:
@@ -298,7 +309,7 @@ async def test_cancellation_reaches_the_server_with_its_id(
     a = RawClient(http, mux_url)
     await a.initialize()
     call = asyncio.ensure_future(
-        a.call("tools/call", {"name": "sleep", "arguments": {"seconds": 30}}, "long")
+        a.post(rpc("tools/call", {"name": "sleep", "arguments": {"seconds": 30}}, "long"))
     )
     await asyncio.sleep(0.2)
     r = await a.post(
@@ -306,8 +317,8 @@ async def test_cancellation_reaches_the_server_with_its_id(
     )
     assert r.status_code == 202
     res = await asyncio.wait_for(call, 5)
-    assert res["id"] == "long"
-    assert res["error"]["code"] == -32800
+    # The receiver of a cancellation SHOULD NOT respond (MCP utilities/cancellation).
+    assert res.status_code == 202 and res.content == b""
     counts = await stats(a)
     cancelled = counts["cancelled"]
     assert isinstance(cancelled, list) and len(cancelled) == 1

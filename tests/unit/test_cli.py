@@ -50,6 +50,10 @@ def test_options_may_follow_the_name_and_the_command_is_verbatim(
     (server,) = config["servers"]
     assert server["args"] == ["--auth", "-n"]
     assert server["auth"] == "off"
+    assert "isolation" not in server  # auto, the default
+    assert main(["--home", home, "add", "s", "--isolation", "serial", "--", "cat"]) == 0
+    config = tomllib.loads((tmp_path / "sb" / "config" / "config.toml").read_text())
+    assert config["servers"][1]["isolation"] == "serial"
 
 
 def test_a_command_after_dashes_is_refused_where_none_is_taken(tmp_path: Path) -> None:

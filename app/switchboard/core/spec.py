@@ -46,6 +46,31 @@ class AuthMode(enum.Enum):
     """No token: any loopback request with an acceptable Origin. Flagged in the UI."""
 
 
+class Isolation(enum.Enum):
+    """How client sessions share one stdio server process (``gateway/mux.py``).
+
+    A stdio server's requests to the client (sampling, elicitation, roots) do not say
+    which client request caused them (MCP 2025-11-25 ``client/sampling``: they happen
+    "during" a request, but nothing on the stdio wire names it unless the server
+    echoes the caller's ``_meta.progressToken``). Routing one by a guess would show one
+    person's prompt to another, so attribution is exact or the request is refused.
+    """
+
+    AUTO = "auto"
+    """Default. Requests run concurrently until the server first asks a client
+    something during a request without naming the caller; from then on one *causing* request
+    (``tools/call``, ``prompts/get``, ``resources/read``, ...) runs at a time and the
+    others wait in line (FIFO), so the caller of every later server request is known.
+    Servers that never ask (most) keep full concurrency; those that do stay correct
+    at the price of throughput, which only they pay."""
+    SERIAL = "serial"
+    """One causing request at a time from the start (the very first server request is
+    attributed exactly too); for servers known to sample or elicit."""
+    SHARED = "shared"
+    """Never queue: full concurrency; a server request whose caller cannot be proven
+    (its progress token, or the only causing request in flight) is refused."""
+
+
 def validate_name(name: str) -> str:
     """Check that ``name`` is usable as one URL path segment and a file name."""
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
@@ -116,6 +141,8 @@ class ServerSpec:
     description: str = ""
     autostart: bool = False
     """Started by the engine at launch (kept True while the server runs)."""
+    isolation: Isolation = Isolation.AUTO
+    """How client sessions share the stdio process (see :class:`Isolation`)."""
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -188,6 +215,8 @@ class ServerSpec:
         if self.description:
             out["description"] = self.description
         out["autostart"] = self.autostart
+        if self.isolation is not Isolation.AUTO:
+            out["isolation"] = self.isolation.value
         return out
 
     @classmethod
@@ -225,6 +254,14 @@ class ServerSpec:
                 hint="Fix the value in the config.",
                 path=path,
             ) from None
+        if "isolation" in kwargs:
+            try:
+                kwargs["isolation"] = Isolation(kwargs["isolation"])
+            except ValueError:
+                raise ValidationError(
+                    f"Server {kwargs['name']!r}: unknown isolation {kwargs['isolation']!r}.",
+                    hint="Use " + ", ".join(i.value for i in Isolation) + ".",
+                ) from None
         if "args" in kwargs:
             if not isinstance(kwargs["args"], list | tuple) or not all(
                 isinstance(a, str) for a in kwargs["args"]

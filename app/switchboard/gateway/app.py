@@ -147,6 +147,8 @@ class Gateway:
                     spec = None
                 if spec is None or spec.transport is not Transport.STDIO:
                     self._drop_mux(name)
+                else:
+                    mux.set_isolation(spec.isolation)
 
     def _maybe_close_passthrough(self) -> None:
         """Close the upstream HTTP client once no pass-through server is up (engine
@@ -367,6 +369,10 @@ class Gateway:
             )
             await send({"type": "http.response.body", "body": body})
             return
+        if channel.cancelled and not messages:
+            # Cancelled before anything was sent: no response (mux.PostChannel.cancel).
+            await _respond(send, 202, b"", [(b"mcp-session-id", session.id_bytes)])
+            return
         # The server sent requests/notifications for this request first: stream them.
         await self._post_stream(receive, send, session, channel, None)
 
@@ -435,7 +441,8 @@ class Gateway:
                     await asyncio.wait((waiter, disconnected), return_when=asyncio.FIRST_COMPLETED)
                     if channel.waiter is waiter:
                         channel.waiter = None
-            session.post_streams.pop(label, None)
+            if not channel.cancelled:  # kept: a resumption hears it ended (see _get)
+                session.post_streams.pop(label, None)
             channel.owner = None
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
@@ -465,6 +472,12 @@ class Gateway:
                 label, frames = found
                 if label[:1] == POST_STREAM:
                     channel = session.post_streams.get(label)
+                    if channel is not None and channel.cancelled:
+                        # A cancelled request's stream ended without a response and
+                        # none will come: nothing to resume (an empty SSE stream would
+                        # make clients reconnect forever).
+                        await _respond(send, 204, b"", [])
+                        return
                     if channel is not None:
                         await self._post_stream(receive, send, session, channel, frames)
                         return
@@ -638,7 +651,7 @@ class Gateway:
                 except ServerNotFound:
                     return 1.0
 
-            mux = StdioMux(name, stream_source, timeout=timeout)
+            mux = StdioMux(name, stream_source, timeout=timeout, isolation=server.spec.isolation)
             self._muxes[name] = mux
         if mux.ready():
             return mux
@@ -869,6 +882,12 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise _rpc_error(400, msg.get("id"), jsonrpc.INVALID_REQUEST, "method must be a string.")
     if method is None and "result" not in msg and "error" not in msg:
         raise _rpc_error(400, msg.get("id"), jsonrpc.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.")
+    problem = jsonrpc.check_client_message(msg)
+    if problem is not None:
+        msg_id = msg.get("id")
+        raise _rpc_error(
+            400, msg_id if jsonrpc.is_id(msg_id) else None, jsonrpc.INVALID_REQUEST, problem
+        )
     return msg
 
 

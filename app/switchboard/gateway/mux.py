@@ -12,12 +12,20 @@ re-initializes the new process itself (replaying the first client's initialize
 params and the live subscriptions), so client sessions survive restarts.
 
 Routing of server->client requests (sampling, elicitation, roots): the stdio wire does
-not say which client request caused them. Exact when the request's
-``_meta.progressToken`` names a request in flight, or when only one capable session has
-a request in flight that can cause one (tools/call, resources/read, prompts/get,
-completion/complete); otherwise a best guess, the latest such request (see
-:meth:`StdioMux._pick_session`). Progress notifications are exact (by progress token),
-resource updates go to subscribers, list_changed to everyone.
+not say which client request caused them, and a guess would show one person's prompt to
+another. Attribution is exact by construction or the server's request is refused (see
+:mod:`~switchboard.gateway.attribution` and :class:`~switchboard.core.spec.Isolation`): the
+request's ``_meta.progressToken`` names a request in flight, or only one client's
+*causing* requests are running - which, once a server has asked without naming the
+caller, the mux guarantees by admitting one causing request at a time (the rest wait
+in line). Progress notifications are exact (by progress token), resource updates go to
+subscribers, list_changed to everyone.
+
+Hostile input never raises: ids, tokens and params of any JSON type from a client are
+refused by :func:`~switchboard.gateway.jsonrpc.check_client_message` before they get
+here (and ignored here if they do), garbage from the server is dropped with a log line.
+Cancelled requests get no response (MCP 2025-11-25 ``utilities/cancellation``: the
+receiver SHOULD NOT respond); their channel ends empty (:meth:`PostChannel.cancel`).
 """
 
 from __future__ import annotations
@@ -27,197 +35,77 @@ import collections
 import contextlib
 import itertools
 import logging
-import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from switchboard.core.errors import ServerNotRunning
+from switchboard.core.spec import Isolation
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.resume import ReplayBuffer
+from switchboard.gateway.attribution import (
+    NON_CAUSING,
+    Refusal,
+    by_running,
+    by_token,
+    check_capable,
+)
+from switchboard.gateway.channels import (
+    BACKLOG,
+    LATEST_VERSION,
+    POST_STREAMS,
+    Channel,
+    Outbox,
+    Pending,
+    PostChannel,
+    Session,
+)
 from switchboard.supervisor.stream import StdioStream
+
+__all__ = [
+    "BACKLOG",
+    "LATEST_VERSION",
+    "POST_STREAMS",
+    "SUPPORTED_VERSIONS",
+    "Channel",
+    "Outbox",
+    "Pending",
+    "PostChannel",
+    "Session",
+    "StdioMux",
+    "Unavailable",
+]
 
 log = logging.getLogger("switchboard.gateway")
 
 SUPPORTED_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-LATEST_VERSION = "2025-11-25"
 
-_CAPABILITY_OF = {
-    "sampling/createMessage": "sampling",
-    "elicitation/create": "elicitation",
-    "roots/list": "roots",
-}
 _GATEWAY_CLIENT_CAPS: dict[str, Any] = {
     "sampling": {},
     "elicitation": {},
     "roots": {"listChanged": True},
 }
-BACKLOG = 1000
-"""Messages kept for a session that has no open stream to receive them."""
-POST_STREAMS = 32
-"""Unfinished POST response streams a session keeps for resumption (oldest go first)."""
 
 
-_CAUSES_SERVER_REQUESTS = frozenset(
-    {"tools/call", "resources/read", "prompts/get", "completion/complete"}
-)
-"""Client requests during which a server may ask the client for sampling, elicitation or
-roots (SEP-2260: such requests belong to one of these)."""
+def _declared(caps: object) -> dict[str, Any]:
+    """The capabilities a client declared (only object values declare one)."""
+    if not isinstance(caps, dict):
+        return {}
+    return {k: v for k, v in caps.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
-def _capable(session: Session, capability: str | None) -> bool:
-    return capability is None or capability in session.capabilities
+def _is_error(value: object) -> bool:
+    """A JSON-RPC 2.0 §5.1 error object."""
+    return (
+        isinstance(value, dict)
+        and type(value.get("code")) is int
+        and isinstance(value.get("message"), str)
+    )
 
 
 def _streams_related(pending: Pending) -> bool:
     """Can messages related to ``pending`` go on its own response (an open SSE stream)?"""
     ch = pending.channel
     return not isinstance(ch, PostChannel) or (ch.sse_ok and not ch.done)
-
-
-class Channel(Protocol):
-    """Where the messages of one client request go (a POST's response, an SSE stream)."""
-
-    def push(self, message: bytes, final: bool) -> None: ...
-
-
-class PostChannel:
-    """The response of one Streamable HTTP POST: the final response, and any requests or
-    notifications that belong to it (then the handler answers with an SSE stream)."""
-
-    __slots__ = ("done", "label", "messages", "owner", "sse_ok", "waiter")
-
-    def __init__(self, sse_ok: bool) -> None:
-        self.messages: list[bytes] = []
-        self.done = False
-        self.sse_ok = sse_ok
-        self.waiter: asyncio.Future[None] | None = None
-        self.label: bytes | None = None
-        """The SSE stream's name once the response is a stream (see ``resume.py``)."""
-        self.owner: object | None = None
-        """The HTTP response currently serving the stream (a resumption takes it over)."""
-
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def push(self, message: bytes, final: bool) -> None:
-        if self.done:
-            return
-        self.messages.append(message)
-        if final:
-            self.done = True
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
-class Outbox:
-    """An open SSE stream of a session (GET stream, or the legacy SSE stream)."""
-
-    __slots__ = ("closed", "label", "queue")
-
-    def __init__(self, label: bytes = b"") -> None:
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self.closed = False
-        self.label = label
-        """The SSE stream's name for event ids (empty: legacy stream, no ids)."""
-
-    def drain(self) -> list[bytes]:
-        """Take the messages not written yet."""
-        out = []
-        while not self.queue.empty():
-            out.append(self.queue.get_nowait())
-        return out
-
-    def push(self, message: bytes, final: bool = False) -> None:
-        self.queue.put_nowait(message)
-
-
-class Session:
-    """One client session on one server (``Mcp-Session-Id`` or legacy ``session_id``)."""
-
-    def __init__(self, server: str, *, legacy: bool = False) -> None:
-        self.id = secrets.token_urlsafe(24)
-        self.id_bytes = self.id.encode()
-        self.server = server
-        self.legacy = legacy
-        self.capabilities: dict[str, Any] = {}
-        self.protocol_version = LATEST_VERSION
-        self.initialized = False
-        self.outboxes: list[Outbox] = []
-        self.backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
-        self.replay = ReplayBuffer()
-        """Event ids and replay for ``Last-Event-ID`` (Streamable HTTP only)."""
-        self.post_streams: dict[bytes, PostChannel] = {}
-        """POST response streams not finished yet, by stream name (for resumption)."""
-        self.inflight: dict[int, Pending] = {}
-        """upstream id -> pending request of this session."""
-        self.subscriptions: set[str] = set()
-        self.closed = False
-        self.last_active = time.monotonic()
-
-    def send(self, message: bytes) -> None:
-        """Deliver a message that belongs to no particular request of this session."""
-        for box in reversed(self.outboxes):
-            if not box.closed:
-                box.push(message)
-                return
-        for pending in reversed(self.inflight.values()):
-            ch = pending.channel
-            if isinstance(ch, PostChannel) and ch.sse_ok and not ch.done:
-                ch.push(message, False)
-                return
-        self.backlog.append(message)
-
-    def attach(self, box: Outbox) -> None:
-        self.outboxes.append(box)
-        while self.backlog:
-            box.push(self.backlog.popleft())
-
-    def detach(self, box: Outbox) -> None:
-        box.closed = True
-        if box in self.outboxes:
-            self.outboxes.remove(box)
-        # What the stream had not written yet goes to the next stream (or the backlog).
-        for message in box.drain():
-            self.send(message)
-
-    def keep_post_stream(self, channel: PostChannel) -> None:
-        assert channel.label is not None
-        streams = self.post_streams
-        streams[channel.label] = channel
-        if len(streams) > POST_STREAMS:
-            del streams[next(iter(streams))]
-
-    def push(self, message: bytes, final: bool) -> None:
-        # A legacy session is itself the channel of its requests: all on its SSE stream.
-        self.send(message)
-
-
-class Pending:
-    """A client request forwarded upstream and not answered yet."""
-
-    __slots__ = ("channel", "client_id", "deadline", "method", "session", "token", "upstream_id")
-
-    def __init__(
-        self,
-        session: Session,
-        client_id: jsonrpc.MessageId,
-        upstream_id: int,
-        method: str,
-        channel: Channel,
-    ) -> None:
-        self.session = session
-        self.client_id = client_id
-        self.upstream_id = upstream_id
-        self.method = method
-        self.channel = channel
-        self.deadline = 0.0
-        """Loop time after which the request times out (progress pushes it back)."""
-        self.token: tuple[Any, Any] | None = None
-        """(upstream progress token, the client's own token) when the request carried one."""
 
 
 class Unavailable(Exception):
@@ -240,8 +128,18 @@ class StdioMux:
         stream_source: StreamSource,
         *,
         timeout: Callable[[], float],
+        isolation: Isolation = Isolation.AUTO,
     ) -> None:
         self.name = name
+        self.isolation = isolation
+        """The server's setting; the gateway updates it when the config changes."""
+        self.serial = isolation is Isolation.SERIAL
+        """One causing request at a time (AUTO turns it on at the first server request
+        that names no caller; it stays on for the life of the mux)."""
+        self._running = 0
+        """Causing requests written upstream and not finished."""
+        self._queue: collections.deque[Pending] = collections.deque()
+        """Causing requests waiting for their turn (serialized), FIFO."""
         self._stream_source = stream_source
         self._timeout = timeout
         self._loop = asyncio.get_running_loop()
@@ -262,6 +160,16 @@ class StdioMux:
         # in the loop's heap until it is rebuilt).
         self._sweep_handle: asyncio.TimerHandle | None = None
         self._sweep_at = 0.0
+
+    def set_isolation(self, isolation: Isolation) -> None:
+        """Apply a changed setting (SHARED lets whatever waits in line go at once)."""
+        self.isolation = isolation
+        if isolation is Isolation.SERIAL:
+            self.serial = True
+        elif isolation is Isolation.SHARED:
+            self.serial = False
+            while self._queue:
+                self._start(self._queue.popleft())
 
     # -- readiness ------------------------------------------------------------------
     def ready(self) -> bool:
@@ -307,13 +215,16 @@ class StdioMux:
         if self.init_params is None:
             raise Unavailable(f"Server {self.name!r} has not been initialized by a client.", "new")
         reply = await self._call_internal(stream, "initialize", self.init_params)
-        if "error" in reply:
-            err = reply.get("error") or {}
+        result = reply.get("result")
+        if not isinstance(result, dict):
+            err = reply.get("error")
+            why = err.get("message") if isinstance(err, dict) else None
             raise Unavailable(
-                f"Server {self.name!r} refused initialize: {err.get('message', 'error')}.",
+                f"Server {self.name!r} refused initialize: "
+                f"{why if isinstance(why, str) else 'no valid InitializeResult'}.",
                 "initialize-failed",
             )
-        self.init_result = reply.get("result") or {}
+        self.init_result = result
         self._write(
             stream, jsonrpc.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
         )
@@ -364,17 +275,33 @@ class StdioMux:
         """Answer a client's ``initialize``: the first one initializes the process."""
         if not isinstance(params, dict):
             params = {}
-        caps = params.get("capabilities")
-        session.capabilities = caps if isinstance(caps, dict) else {}
-        if self.init_params is None:
-            merged = dict(params)
-            merged["capabilities"] = {**_GATEWAY_CLIENT_CAPS, **session.capabilities}
-            merged.setdefault("protocolVersion", LATEST_VERSION)
-            self.init_params = merged
-        await self.ensure_ready()
+        session.capabilities = _declared(params.get("capabilities"))
+        requested = params.get("protocolVersion")
+        first = self.init_params is None
+        if first:
+            # The process is initialized once for everyone: only well-formed fields of
+            # the first client go upstream (a malformed one must not break the server
+            # for every later client).
+            info = params.get("clientInfo")
+            if not (
+                isinstance(info, dict)
+                and isinstance(info.get("name"), str)
+                and isinstance(info.get("version"), str)
+            ):
+                info = {"name": "switchboard", "version": "1"}
+            self.init_params = {
+                "protocolVersion": requested if isinstance(requested, str) else LATEST_VERSION,
+                "capabilities": {**_GATEWAY_CLIENT_CAPS, **session.capabilities},
+                "clientInfo": info,
+            }
+        try:
+            await self.ensure_ready()
+        except Unavailable:
+            if first and self.init_result is None:
+                self.init_params = None  # the next client's initialize tries again
+            raise
         result = dict(self.init_result or {})
         version = str(result.get("protocolVersion", LATEST_VERSION))
-        requested = params.get("protocolVersion")
         if isinstance(requested, str) and requested in SUPPORTED_VERSIONS and requested < version:
             # An older client than the one that initialized the process: the gateway is
             # its server and supports that version, so it answers with it (lifecycle:
@@ -396,8 +323,16 @@ class StdioMux:
         for uri in session.subscriptions:
             self._unref(uri)
         session.subscriptions.clear()
+        for pending in [p for p in session.inflight.values() if p.line is not None]:
+            self._finish(pending.upstream_id, None)  # waiting in line for no one
         for key in [k for k, s in self._server_requests.items() if s is session]:
             del self._server_requests[key]
+            # The server waits for an answer that will not come: tell it.
+            with contextlib.suppress(Unavailable):
+                self._write(
+                    self.stream,
+                    jsonrpc.error(key, jsonrpc.INTERNAL_ERROR, "The client left before answering."),
+                )
 
     def _unref(self, uri: str) -> None:
         count = self.subscriptions.get(uri, 0) - 1
@@ -423,7 +358,7 @@ class StdioMux:
         params = msg.get("params")
         if isinstance(params, dict):
             meta = params.get("_meta")
-            if isinstance(meta, dict) and "progressToken" in meta:
+            if isinstance(meta, dict) and jsonrpc.is_token(meta.get("progressToken")):
                 token = meta["progressToken"]
                 upstream_token = token
                 if token in self._progress:
@@ -435,7 +370,21 @@ class StdioMux:
                 pending.token = (upstream_token, token)
         msg["id"] = upstream_id
         line = jsonrpc.dumps(msg)
-        self._write(self.stream, line)
+        try:
+            if method not in NON_CAUSING:
+                pending.causing = True
+                if self.serial and (self._running or self._queue):
+                    pending.line = line  # waits its turn (see _start)
+                    self._queue.append(pending)
+                else:
+                    self._write(self.stream, line)
+                    self._running += 1
+            else:
+                self._write(self.stream, line)
+        except Unavailable:
+            if pending.token is not None:
+                self._progress.pop(pending.token[0], None)
+            raise
         self.pending[upstream_id] = pending
         session.inflight[upstream_id] = pending
         pending.deadline = deadline = self._loop.time() + self._timeout()
@@ -459,6 +408,8 @@ class StdioMux:
                 due.append(upstream_id)
             elif upcoming is None or pending.deadline < upcoming:
                 upcoming = pending.deadline
+        # Those still in line first: a running one's end would start them otherwise.
+        due.sort(key=lambda i: self.pending[i].line is None)
         for upstream_id in due:
             self._expire(upstream_id)
         if upcoming is not None and self._sweep_handle is None:
@@ -499,7 +450,7 @@ class StdioMux:
         method = msg.get("method")
         if method is None:
             key = msg.get("id")
-            owner = self._server_requests.get(key)
+            owner = self._server_requests.get(key) if jsonrpc.is_id(key) else None
             if owner is not session:
                 log.debug("mux %s: dropped a response to unknown server request %r", self.name, key)
                 return
@@ -510,23 +461,33 @@ class StdioMux:
             return  # the mux sent its own when it initialized the process
         if method == "notifications/cancelled":
             params = msg.get("params")
-            if not isinstance(params, dict):
-                return
-            client_id = params.get("requestId")
-            for upstream_id, pending in session.inflight.items():
-                if pending.client_id == client_id:
-                    forward = {**params, "requestId": upstream_id}
-                    self._write(
-                        self.stream,
-                        jsonrpc.dumps({"jsonrpc": "2.0", "method": method, "params": forward}),
-                    )
-                    self._finish(
-                        upstream_id,
-                        jsonrpc.error(client_id, jsonrpc.REQUEST_CANCELLED, "Request cancelled"),
-                    )
-                    return
+            if isinstance(params, dict):
+                self._cancel(session, params)
             return
         self._write(self.stream, jsonrpc.dumps(msg))
+
+    def _cancel(self, session: Session, params: dict[str, Any]) -> None:
+        """The client cancelled one of its requests (MCP 2025-11-25
+        ``utilities/cancellation``): tell the server (unless the request still waits in
+        line, then it just leaves the line), answer nothing, drop the server's late answer."""
+        client_id = params.get("requestId")
+        for upstream_id, pending in session.inflight.items():
+            if pending.client_id == client_id and type(pending.client_id) is type(client_id):
+                if pending.line is None:
+                    forward = {**params, "requestId": upstream_id}
+                    with contextlib.suppress(Unavailable):
+                        self._write(
+                            self.stream,
+                            jsonrpc.dumps(
+                                {
+                                    "jsonrpc": "2.0",
+                                    "method": "notifications/cancelled",
+                                    "params": forward,
+                                }
+                            ),
+                        )
+                self._finish(upstream_id, None)
+                return
 
     # -- server -> client -------------------------------------------------------------
     def _on_line(self, stream: StdioStream, line: bytes | None) -> None:
@@ -541,45 +502,112 @@ class StdioMux:
         except jsonrpc.JSONDecodeError:
             log.debug("mux %s: ignored a non-JSON stdout line", self.name)
             return
-        if isinstance(msg, dict):
-            self._route(msg, line)
-        elif isinstance(msg, list):
-            for item in msg:
-                if isinstance(item, dict):
-                    self._route(item, jsonrpc.dumps(item))
+        try:
+            if isinstance(msg, dict):
+                self._route(msg, line)
+            elif isinstance(msg, list):
+                for item in msg:
+                    if isinstance(item, dict):
+                        self._route(item, jsonrpc.dumps(item))
+        except Exception:  # a bug here must not stop the process's reader
+            log.exception("mux %s: could not route a message from the server", self.name)
 
     def _route(self, msg: dict[str, Any], line: bytes) -> None:
         method = msg.get("method")
         if method is None:
             upstream_id = msg.get("id")
-            pending = self.pending.get(upstream_id)  # type: ignore[arg-type]
-            if pending is not None:
-                msg["id"] = pending.client_id
-                self._finish(upstream_id, jsonrpc.dumps(msg))  # type: ignore[arg-type]
+            if type(upstream_id) is not int:  # ours are; garbage is dropped
+                log.debug("mux %s: dropped a response with id %.80r", self.name, upstream_id)
                 return
-            fut = self._internal.get(upstream_id)  # type: ignore[arg-type]
+            pending = self.pending.get(upstream_id)
+            if pending is not None and pending.line is None:
+                msg["id"] = pending.client_id
+                if "result" not in msg and not _is_error(msg.get("error")):
+                    log.warning(
+                        "server %s: invalid response to %s (no result, no valid error)",
+                        self.name,
+                        pending.method,
+                    )
+                    msg = {
+                        "jsonrpc": "2.0",
+                        "id": pending.client_id,
+                        "error": {
+                            "code": jsonrpc.INTERNAL_ERROR,
+                            "message": f"Server {self.name!r} sent an invalid response to "
+                            f"{pending.method} (neither a result nor a valid error). See "
+                            f"'switchboard logs {self.name}'.",
+                        },
+                    }
+                self._finish(upstream_id, jsonrpc.dumps(msg))
+                return
+            fut = self._internal.get(upstream_id)
             if fut is not None and not fut.done():
                 fut.set_result(msg)
             return
+        if type(method) is not str:
+            log.debug("mux %s: dropped a message whose method is not a string", self.name)
+            return
         if "id" in msg:
-            self._server_request(msg, line)
+            self._server_request(method, msg, line)
         else:
             self._server_notification(method, msg, line)
 
-    def _finish(self, upstream_id: int, response: bytes) -> None:
+    def _finish(self, upstream_id: int, response: bytes | None) -> None:
+        """The request is over: deliver its response (None: cancelled, no response)."""
         pending = self.pending.pop(upstream_id, None)
         if pending is None:
             return
         pending.session.inflight.pop(upstream_id, None)
         if pending.token is not None:
             self._progress.pop(pending.token[0], None)
-        pending.channel.push(response, True)
+        if pending.causing:
+            if pending.line is not None:
+                self._queue.remove(pending)  # never reached the server
+            else:
+                self._running -= 1
+                if self._queue and not self._running:
+                    self._start(self._queue.popleft())
+        if response is not None:
+            pending.channel.push(response, True)
+        elif isinstance(pending.channel, PostChannel):
+            pending.channel.cancel()
+
+    def _start(self, pending: Pending) -> None:
+        """Write a request that waited in line: its turn has come."""
+        line, pending.line = pending.line, None
+        self._running += 1
+        if line is None:
+            return
+        log.debug(
+            "mux %s: %s of session %s starts", self.name, pending.method, pending.session.id[:8]
+        )
+        # Failing to write means the process is gone: its end (_on_end) fails the request.
+        with contextlib.suppress(Unavailable):
+            self._write(self.stream, line)
 
     def _expire(self, upstream_id: int) -> None:
         pending = self.pending.get(upstream_id)
         if pending is None:
             return
         timeout = self._timeout()
+        if pending.line is not None:
+            ahead = self._queue.index(pending) + self._running
+            log.warning(
+                "server %s: %s waited %.0f s for its turn", self.name, pending.method, timeout
+            )
+            self._finish(
+                upstream_id,
+                jsonrpc.error(
+                    pending.client_id,
+                    jsonrpc.REQUEST_TIMEOUT,
+                    f"Server {self.name!r} did not start {pending.method} within {timeout:g} s: "
+                    f"{ahead} request(s) were ahead of it. The server asks clients questions "
+                    "(sampling, elicitation or roots), so the gateway runs its requests one "
+                    "at a time to know whom to ask; retry, or raise the request timeout in "
+                    "the server's settings.",
+                ),
+            )
+            return
         log.warning(
             "server %s: %s did not answer within %.0f s", self.name, pending.method, timeout
         )
@@ -602,88 +630,49 @@ class StdioMux:
             ),
         )
 
-    def _server_request(self, msg: dict[str, Any], line: bytes) -> None:
-        method = msg.get("method")
-        if method == "ping":
-            self._write(self.stream, jsonrpc.result(msg.get("id"), {}))
-            return
-        params = msg.get("params")
-        session, related = self._pick_session(
-            _CAPABILITY_OF.get(str(method)), params if isinstance(params, dict) else {}
-        )
-        if session is None:
-            self._write(
-                self.stream,
-                jsonrpc.error(
-                    msg.get("id"),
-                    jsonrpc.METHOD_NOT_FOUND,
-                    f"No connected client supports {method}.",
-                ),
+    def _server_request(self, method: str, msg: dict[str, Any], line: bytes) -> None:
+        msg_id = msg.get("id")
+        if not jsonrpc.is_id(msg_id):
+            log.warning(
+                "server %s: dropped a %.80s request whose id is not a string or number",
+                self.name,
+                method,
             )
             return
-        self._server_requests[msg.get("id")] = session
-        if related is not None and _streams_related(related):
-            related.channel.push(line, False)
+        if method == "ping":
+            self._write(self.stream, jsonrpc.result(msg_id, {}))
+            return
+        params = msg.get("params")
+        params = params if isinstance(params, dict) else {}
+        found: Pending | Refusal | None = by_token(params, self._progress)
+        if found is None:
+            found = by_running(method, self.pending.values())
+            # Asked during a request without naming it: later concurrent requests would
+            # be ambiguous, so they run one at a time from now on (AUTO). Asked outside
+            # any request (e.g. roots/list after initialize): refused, nothing to line up.
+            idle = isinstance(found, Refusal) and found.idle
+            if not self.serial and self.isolation is Isolation.AUTO and not idle:
+                self.serial = True
+                log.info(
+                    "server %s sent %s without naming the client request it belongs to: "
+                    "from now on its requests run one at a time so that every such "
+                    "request reaches the client that caused it",
+                    self.name,
+                    method,
+                )
+        refusal = found if isinstance(found, Refusal) else check_capable(method, found)
+        if refusal is not None:
+            log.info("server %s: refused its %.80s request: %s", self.name, method, refusal.message)
+            with contextlib.suppress(Unavailable):
+                self._write(self.stream, jsonrpc.error(msg_id, refusal.code, refusal.message))
+            return
+        assert not isinstance(found, Refusal)
+        pending, session = found, found.session
+        self._server_requests[msg_id] = session
+        if _streams_related(pending):
+            pending.channel.push(line, False)
         else:
             self._deliver_related(session, line)
-
-    def _pick_session(
-        self, capability: str | None, params: dict[str, Any]
-    ) -> tuple[Session | None, Pending | None]:
-        """Which session (and which of its requests) a server request belongs to.
-
-        stdio carries no "related request" on the wire (MCP 2025-11-25; SEP-2260 makes
-        the association mandatory but still not visible to an intermediary), so:
-
-        1. exact: the request's ``_meta.progressToken`` is the token of a request in
-           flight (servers that pass the caller's token along);
-        2. exact: only one capable session has a request in flight that may cause
-           server requests (``tools/call``, ``resources/read``, ``prompts/get``, ...;
-           SEP-2260: sampling, elicitation and roots only happen inside one);
-        3. best guess among several such sessions: the one whose request started
-           last; with none in flight, the most recently active capable session.
-        """
-        meta = params.get("_meta")
-        if isinstance(meta, dict) and "progressToken" in meta:
-            token = meta["progressToken"]
-            try:
-                pending = self._progress.get(token)
-            except TypeError:  # an unhashable token
-                pending = None
-            if pending is not None and _capable(pending.session, capability):
-                return pending.session, pending
-        latest: Pending | None = None
-        candidates = 0
-        for session in self.sessions.values():
-            if session.closed or not _capable(session, capability):
-                continue
-            mine = None
-            for pending in session.inflight.values():
-                if pending.method in _CAUSES_SERVER_REQUESTS:
-                    mine = pending  # inflight is in submit order: the last one wins
-            if mine is None:
-                continue
-            candidates += 1
-            if latest is None or mine.upstream_id > latest.upstream_id:
-                latest = mine
-        if latest is not None:
-            if candidates > 1:
-                log.debug(
-                    "mux %s: %d sessions could have caused a server request; guessed the "
-                    "latest request",
-                    self.name,
-                    candidates,
-                )
-            return latest.session, latest
-        best: Session | None = None
-        best_key: tuple[bool, float] = (False, -1.0)
-        for session in self.sessions.values():
-            if session.closed or not _capable(session, capability):
-                continue
-            key = (bool(session.inflight), session.last_active)
-            if best is None or key > best_key:
-                best, best_key = session, key
-        return best, None
 
     def _deliver_related(self, session: Session, line: bytes) -> None:
         """To the session's most recent in-flight request stream, else its GET stream."""
@@ -702,7 +691,8 @@ class StdioMux:
         params = msg.get("params")
         params = params if isinstance(params, dict) else {}
         if method == "notifications/progress":
-            pending = self._progress.get(params.get("progressToken"))
+            token = params.get("progressToken")
+            pending = self._progress.get(token) if jsonrpc.is_token(token) else None
             if pending is None:
                 return
             assert pending.token is not None
@@ -720,19 +710,29 @@ class StdioMux:
                 ch.push(line, False)
             return
         if method == "notifications/cancelled":
-            session = self._server_requests.pop(params.get("requestId"), None)
+            key = params.get("requestId")
+            session = self._server_requests.pop(key, None) if jsonrpc.is_id(key) else None
             if session is not None:
                 session.send(line)
             return
         if method == "notifications/resources/updated":
             uri = params.get("uri")
+            if not isinstance(uri, str):
+                return
             for session in list(self.sessions.values()):
                 if uri in session.subscriptions:
                     session.send(line)
             return
         if method == "notifications/message":
-            busy = [s for s in self.sessions.values() if s.inflight]
-            for session in busy or list(self.sessions.values()):
+            # A log line names no request either: to the sessions whose causing requests
+            # run (one, once requests run one at a time), else whose requests run, else
+            # everyone (a server-level message). Never to those only waiting in line.
+            causing: dict[str, Session] = {}
+            running: dict[str, Session] = {}
+            for p in self.pending.values():
+                if p.line is None:
+                    (causing if p.causing else running)[p.session.id] = p.session
+            for session in list((causing or running or self.sessions).values()):
                 self._deliver_related(session, line)
             return
         for session in list(self.sessions.values()):
@@ -746,6 +746,11 @@ class StdioMux:
         )
         self.stream = None
         self._ready = None
+        # Nothing waits in line any more: every request is answered below.
+        self._queue.clear()
+        self._running = 0
+        for pending in self.pending.values():
+            pending.causing = False
         for upstream_id, pending in list(self.pending.items()):
             self._finish(
                 upstream_id,

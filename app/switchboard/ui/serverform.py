@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from switchboard.core.errors import ValidationError
-from switchboard.core.spec import AuthMode, ServerSpec, Transport
+from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
 
 AUTH_LABELS = {
     AuthMode.SWITCHBOARD: "Switchboard sign-in (recommended)",
@@ -40,6 +40,18 @@ TRANSPORT_LABELS = {
     Transport.STREAMABLE_HTTP: "Local Streamable HTTP URL",
     Transport.SSE: "Local SSE URL",
 }
+ISOLATION_LABELS = {
+    Isolation.AUTO: "Automatic (recommended)",
+    Isolation.SERIAL: "One request at a time",
+    Isolation.SHARED: "Always concurrent",
+}
+ISOLATION_HELP = (
+    "Clients share one process of this server. When the server asks a client something "
+    "(an LLM completion, a question to the user, its folders), the gateway must know "
+    "which client's request caused it. Automatic: requests run side by side until the "
+    "server first asks without saying for whom, then one at a time. One request at a "
+    "time: from the start. Always concurrent: never wait; such questions are refused."
+)
 
 
 class PairTable(QWidget):
@@ -178,6 +190,11 @@ class ServerForm(QWidget):
         self.auth.setAccessibleName("Who may connect")
         for mode, label in AUTH_LABELS.items():
             self.auth.addItem(label, mode)
+        self.isolation = QComboBox()
+        self.isolation.setAccessibleName("How clients share the server")
+        for isolation, label in ISOLATION_LABELS.items():
+            self.isolation.addItem(label, isolation)
+        self.isolation.setToolTip(ISOLATION_HELP)
         self.issuer = QLineEdit()
         self.issuer.setPlaceholderText("https://login.example.com/")
         self.issuer.setAccessibleName("External issuer URL")
@@ -210,6 +227,7 @@ class ServerForm(QWidget):
         form.addRow("&Secrets", self.secrets)
         form.addRow("", self.secrets_note)
         form.addRow("&Timeout", self.timeout)
+        form.addRow("S&haring", self.isolation)
         form.addRow("Sign-&in", self.auth)
         form.addRow("&Issuer", self.issuer)
         form.addRow("", self.auth_warning)
@@ -225,6 +243,7 @@ class ServerForm(QWidget):
         self.description.textChanged.connect(self.revalidate)
         self.transport.currentIndexChanged.connect(self.revalidate)
         self.auth.currentIndexChanged.connect(self.revalidate)
+        self.isolation.currentIndexChanged.connect(self.revalidate)
         self.timeout.valueChanged.connect(self.revalidate)
         self.env.changed.connect(self.revalidate)
         self.secrets.changed.connect(self.revalidate)
@@ -259,6 +278,7 @@ class ServerForm(QWidget):
         self.description.setText(spec.description)
         self.transport.setCurrentIndex(self.transport.findData(spec.transport))
         self.auth.setCurrentIndex(self.auth.findData(spec.auth))
+        self.isolation.setCurrentIndex(self.isolation.findData(spec.isolation))
         self.timeout.setValue(spec.request_timeout)
         self.env.set_pairs(dict(spec.env))
         self.secrets.set_pairs(dict(spec.secrets))
@@ -287,6 +307,7 @@ class ServerForm(QWidget):
             "url": self.url.text().strip() or None if transport is not Transport.STDIO else None,
             "request_timeout": float(self.timeout.value()),
             "auth": auth,
+            "isolation": self.isolation.currentData(),
             "external_issuer": self.issuer.text().strip() or None
             if auth is AuthMode.EXTERNAL
             else None,
@@ -306,6 +327,7 @@ class ServerForm(QWidget):
         for w in (self.command, self.args):
             self._form.setRowVisible(w, stdio)
         self._form.setRowVisible(self.url, not stdio)
+        self._form.setRowVisible(self.isolation, stdio)
         auth: AuthMode | None = self.auth.currentData()
         self._form.setRowVisible(self.issuer, auth is AuthMode.EXTERNAL)
         self._form.setRowVisible(self.auth_warning, auth is AuthMode.OFF)

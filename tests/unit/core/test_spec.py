@@ -7,6 +7,7 @@ import pytest
 from switchboard.core.errors import ValidationError
 from switchboard.core.spec import (
     AuthMode,
+    Isolation,
     RestartPolicy,
     ServerSpec,
     Settings,
@@ -80,6 +81,8 @@ def test_spec_is_frozen() -> None:
         ({"name": "t", "command": "x", "restart": {"multiplier": 0.5}}, "out of range"),
         ({"name": "t", "command": "x", "restart": {"nope": 1}}, "nope"),
         ({"command": "x"}, "no name"),
+        ({"name": "t", "command": "x", "isolation": "per-process"}, "isolation"),
+        ({"name": "t", "command": "x", "isolation": ["auto"]}, "isolation"),
     ],
 )
 def test_bad_specs_give_clear_errors(data: dict[str, object], fragment: str) -> None:
@@ -103,3 +106,10 @@ def test_settings_refuse_non_loopback_host_and_bad_port() -> None:
     with pytest.raises(ValidationError, match="Unknown setting"):
         Settings.from_dict({"colour": "red"})
     assert Settings.from_dict(Settings(port=9000).to_dict()).port == 9000
+
+
+def test_isolation_round_trips_and_auto_is_left_out() -> None:
+    assert "isolation" not in ServerSpec(name="t", command="x").to_dict()
+    spec = ServerSpec(name="t", command="x", isolation=Isolation.SHARED)
+    assert spec.to_dict()["isolation"] == "shared"
+    assert ServerSpec.from_dict(spec.to_dict()) == spec

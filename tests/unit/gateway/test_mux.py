@@ -181,23 +181,6 @@ async def test_an_older_client_gets_its_own_protocol_version() -> None:
     assert result["protocolVersion"] == "2025-11-25"  # unknown: the server's own
 
 
-async def test_server_requests_go_to_a_capable_session() -> None:
-    w = World()
-    plain = await w.session()
-    sampler = await w.session({"sampling": {}})
-    box = Outbox()
-    sampler.attach(box)
-    call(w.mux, plain, 1)
-    w.send({"jsonrpc": "2.0", "id": 50, "method": "sampling/createMessage", "params": {}})
-    assert json.loads(box.queue.get_nowait())["id"] == 50
-    # The sampler answers; the server gets it with its own id.
-    w.mux.notify(sampler, {"jsonrpc": "2.0", "id": 50, "result": {"ok": True}})
-    assert w.writer.lines[-1] == {"jsonrpc": "2.0", "id": 50, "result": {"ok": True}}
-    # Nobody supports elicitation: the server hears so at once.
-    w.send({"jsonrpc": "2.0", "id": 51, "method": "elicitation/create", "params": {}})
-    assert w.writer.lines[-1]["error"]["code"] == jsonrpc.METHOD_NOT_FOUND
-
-
 def sampling(msg_id: int, **meta: Any) -> dict[str, Any]:
     params: dict[str, Any] = {"messages": [], "maxTokens": 1}
     if meta:
@@ -232,21 +215,6 @@ async def test_server_request_goes_to_the_only_session_with_a_tool_call_in_fligh
     call(w.mux, listing, 1, "tools/list")  # newer, but a listing does not sample (SEP-2260)
     w.send(sampling(62))
     assert methods(ch) == ["sampling/createMessage"]
-
-
-async def test_ambiguous_server_request_goes_to_the_latest_request() -> None:
-    w = World()
-    a = await w.session({"sampling": {}})
-    b = await w.session({"sampling": {}})
-    ch_a = call(w.mux, a, 1, name="t")
-    ch_b = call(w.mux, b, 1, name="t")
-    w.send(sampling(63))
-    assert methods(ch_b) == ["sampling/createMessage"] and methods(ch_a) == []
-    # The answer is taken only from the session it was sent to.
-    w.mux.notify(a, {"jsonrpc": "2.0", "id": 63, "result": {}})
-    assert w.writer.lines[-1].get("id") != 63
-    w.mux.notify(b, {"jsonrpc": "2.0", "id": 63, "result": {}})
-    assert w.writer.lines[-1] == {"jsonrpc": "2.0", "id": 63, "result": {}}
 
 
 async def test_timeout_answers_and_cancels_upstream() -> None:
@@ -306,21 +274,6 @@ async def test_progress_tokens_stay_apart_across_sessions() -> None:
     )
     assert [json.loads(m)["params"] for m in cb.messages] == [{"progressToken": 1, "progress": 1}]
     assert [json.loads(m)["params"]["progress"] for m in ca.messages] == [2]
-
-
-async def test_client_cancellation_is_forwarded_with_the_upstream_id() -> None:
-    w = World()
-    a = await w.session()
-    ch = call(w.mux, a, "c1")
-    w.mux.notify(
-        a, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "c1"}}
-    )
-    upstream = w.written("tools/call")[0]["id"]
-    assert w.written("notifications/cancelled")[0]["params"]["requestId"] == upstream
-    assert final(ch)["error"]["code"] == jsonrpc.REQUEST_CANCELLED
-    # A late answer from the server is dropped quietly.
-    w.reply(upstream, "late")
-    assert len(ch.messages) == 1
 
 
 async def test_notifications_routing() -> None:
