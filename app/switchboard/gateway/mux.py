@@ -79,11 +79,16 @@ log = logging.getLogger("switchboard.gateway")
 
 SUPPORTED_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 
-_GATEWAY_CLIENT_CAPS: dict[str, Any] = {
-    "sampling": {},
-    "elicitation": {},
-    "roots": {"listChanged": True},
-}
+_GATEWAY_CLIENT_CAPS: dict[str, Any] = {"sampling": {}, "elicitation": {}}
+"""What the gateway declares to a shared process on behalf of its clients. Sampling and
+elicitation are per request, so the mux can route each one to the client whose call
+caused it. Roots are not: a server asks for them and keeps the answer for the whole
+connection (server-everything and server-filesystem do), and every client shares that
+connection, so one app's workspace paths would become another's. A shared process is
+therefore never told of roots (it falls back to its own configuration, e.g.
+server-filesystem's directory arguments); ``roots/list`` from it is refused and the
+clients' ``notifications/roots/list_changed`` are not passed on."""
+_PER_CONNECTION_CAPS = frozenset({"roots"})
 
 
 def _declared(caps: object) -> dict[str, Any]:
@@ -291,7 +296,14 @@ class StdioMux:
                 info = {"name": "switchboard", "version": "1"}
             self.init_params = {
                 "protocolVersion": requested if isinstance(requested, str) else LATEST_VERSION,
-                "capabilities": {**_GATEWAY_CLIENT_CAPS, **session.capabilities},
+                "capabilities": {
+                    **_GATEWAY_CLIENT_CAPS,
+                    **{
+                        k: v
+                        for k, v in session.capabilities.items()
+                        if k not in _PER_CONNECTION_CAPS
+                    },
+                },
                 "clientInfo": info,
             }
         try:
@@ -457,8 +469,8 @@ class StdioMux:
             del self._server_requests[key]
             self._write(self.stream, jsonrpc.dumps(msg))
             return
-        if method == "notifications/initialized":
-            return  # the mux sent its own when it initialized the process
+        if method in ("notifications/initialized", "notifications/roots/list_changed"):
+            return  # the mux sent its own initialized; roots are never shared (see above)
         if method == "notifications/cancelled":
             params = msg.get("params")
             if isinstance(params, dict):
@@ -641,6 +653,19 @@ class StdioMux:
             return
         if method == "ping":
             self._write(self.stream, jsonrpc.result(msg_id, {}))
+            return
+        if method == "roots/list":
+            log.info("server %s asked for roots; a shared process is not told them", self.name)
+            self._write(
+                self.stream,
+                jsonrpc.error(
+                    msg_id,
+                    jsonrpc.METHOD_NOT_FOUND,
+                    "Roots are not available: this server process is shared by several "
+                    "clients through Switchboard, and one client's workspace must not "
+                    "become another's.",
+                ),
+            )
             return
         params = msg.get("params")
         params = params if isinstance(params, dict) else {}

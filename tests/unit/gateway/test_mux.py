@@ -116,7 +116,10 @@ async def test_initialize_once_with_merged_capabilities() -> None:
     inits = w.written("initialize")
     assert len(inits) == 1
     caps = inits[0]["params"]["capabilities"]
-    assert {"sampling", "elicitation", "roots"} <= set(caps)
+    assert {"sampling", "elicitation"} <= set(caps)
+    # Roots are per connection in servers (cached): a shared process is never told them,
+    # even when the first client declared them (one app's workspace is not another's).
+    assert "roots" not in caps
     assert len(w.written("notifications/initialized")) == 1
 
 
