@@ -9,18 +9,20 @@ Sources, microsoft/vscode:
 - ``src/vs/workbench/api/common/extHostAuthentication.ts`` (DynamicAuthProvider):
   registration is ``fetchDynamicRegistration(serverMetadata,
   this._initData.environment.appName, resourceMetadata?.scopes_supported)``, so
-  client_name is the product's long name. Its first sign-in flow,
-  ``_createWithUrlHandler``, authorizes with redirect_uri
-  ``https://vscode.dev/redirect`` and a ``state`` that is the app URI
-  ``${appUriScheme}://dynamicauthprovider/<authority>/authorize?nonce=...``
+  client_name is the product's long name. Its own flow, ``_createWithUrlHandler``,
+  authorizes with redirect_uri ``https://vscode.dev/redirect`` and a ``state`` that is
+  the app URI ``${appUriScheme}://dynamicauthprovider/<authority>/authorize?nonce=...``
   (``vscode-insiders://`` here), which vscode.dev forwards to the app.
-- ``src/vs/workbench/api/node/extHostAuthentication.ts`` (NodeDynamicAuthProvider):
-  a desktop (non-remote) window adds the "Loopback Server" flow after it, offered
-  when the first flow does not finish: a listener on ``127.0.0.1:33418``
+- ``src/vs/workbench/api/node/extHostAuthentication.ts`` (NodeDynamicAuthProvider): a
+  desktop (non-remote) window puts the "Loopback Server" flow first
+  (``this._createFlows.unshift``; earlier releases appended it after the URL-handler
+  flow, offered when that one did not finish): a listener on ``127.0.0.1:33418``
   (DEFAULT_AUTH_FLOW_PORT, any free port if taken) and redirect_uri
   ``http://127.0.0.1:PORT/``; the request carries ``scope`` (the resource metadata's
-  scopes joined), PKCE S256, a random ``state`` and ``resource`` from the protected
-  resource metadata; ``exchangeCodeForToken`` repeats redirect_uri and resource.
+  scopes joined, when not empty), PKCE S256, a random ``state`` and ``resource`` from
+  the protected resource metadata; ``exchangeCodeForToken`` repeats redirect_uri and
+  resource. After the code arrives the listener's page sends the browser on to the
+  ``vscode-insiders://`` app URI, which concerns only the browser and the app.
 - ``src/vs/base/common/oauth.ts`` ``fetchDynamicRegistration``: client_uri
   https://code.visualstudio.com, grant_types = the server's grant_types_supported
   filtered to authorization_code / refresh_token / device_code, response_types code,
@@ -29,8 +31,8 @@ Sources, microsoft/vscode:
   application_type native.
 
 Switchboard drops the two https redirects at registration (RFC 8252 §7.2 claimed URLs
-would take the code off this machine), so the URL-handler attempt stops at our error
-page with nothing sent to vscode.dev, and Insiders signs in on its loopback flow.
+would take the code off this machine), so a URL-handler attempt stops at our error page
+with nothing sent to vscode.dev, and Insiders signs in on its loopback flow.
 """
 
 from __future__ import annotations
@@ -103,9 +105,9 @@ async def test_vscode_insiders_registers_and_reaches_a_token(
 async def test_vscode_insiders_url_handler_flow_stops_here(
     engine: Engine, http: httpx.AsyncClient, url: str
 ) -> None:
-    """The first flow's request (vscode.dev redirect, ``vscode-insiders://`` state) is
-    answered on our own page: no redirect, so neither vscode.dev nor the app URI in
-    ``state`` receives anything, and no consent request is left waiting."""
+    """The URL-handler flow's request (vscode.dev redirect, ``vscode-insiders://``
+    state) is answered on our own page: no redirect, so neither vscode.dev nor the app
+    URI in ``state`` receives anything, and no consent request is left waiting."""
     shape = await insiders(http, engine, url)
     client = await register(http, engine, shape)
     _, challenge = pkce()
@@ -126,6 +128,6 @@ async def test_vscode_insiders_url_handler_flow_stops_here(
     assert "was not registered" in r.text and "off this computer" in r.text
     assert 'href="https://vscode.dev' not in r.text and "vscode-insiders://" not in r.text
     assert engine.auth.broker.pending() == []
-    # The loopback flow that VS Code offers next still works with the same client.
+    # The loopback flow still works with the same client.
     loopback = await authorize(http, engine, shape, client, url, challenge)
     assert loopback.status_code == 200, loopback.text
