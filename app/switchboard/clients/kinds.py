@@ -128,10 +128,6 @@ def _zed(t: Target) -> dict[str, Any]:
     return {"source": "custom", "command": t.connect[0], "args": list(t.connect[1:]), "env": {}}
 
 
-def _windsurf(t: Target) -> dict[str, Any]:
-    return {"serverUrl": t.url}
-
-
 def _gemini(t: Target) -> dict[str, Any]:
     return {"httpUrl": t.url}
 
@@ -310,10 +306,14 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: h.home / ".codeium" / "windsurf" / "mcp_config.json",
         lambda h: (h.home / ".codeium" / "windsurf",),
         ("mcpServers",),
-        _windsurf,
+        _stdio,
+        stdio_only=True,
         commands=("windsurf",),
-        form_reason="URL: supports OAuth for each transport "
-        "(https://docs.windsurf.com/windsurf/cascade/mcp); HTTP servers use serverUrl.",
+        form_reason="stdio: closed source, and its docs say only that it 'supports OAuth "
+        "for each transport type' (https://docs.windsurf.com/windsurf/cascade/mcp): not "
+        "whether it registers dynamically, with which redirect URI, or whether it sends "
+        "the RFC 8707 resource every sign-in here must name, so no replay can show it "
+        "signs in.",
     ),
     ClientKind(
         "claude-desktop",
@@ -427,10 +427,15 @@ KINDS: tuple[ClientKind, ...] = (
         lambda h: h.home / ".kiro" / "settings" / "mcp.json",
         lambda h: (h.home / ".kiro",),
         ("mcpServers",),
-        _url_entry,
+        _stdio,
+        stdio_only=True,
         commands=("kiro",),
-        form_reason="URL: remote servers use MCP OAuth and register dynamically unless a "
-        "clientId is set (https://kiro.dev/docs/mcp/configuration, changelog CLI 2.12).",
+        form_reason="stdio: closed source; its docs describe dynamic registration and a "
+        "loopback callback but not the RFC 8707 resource "
+        "(https://kiro.dev/docs/mcp/configuration), and its only public MCP OAuth code "
+        "(aws/amazon-q-developer-cli crates/chat-cli/src/mcp_client/oauth_util.rs, "
+        "rmcp 0.8) sends none, which is refused with invalid_target "
+        "(tests/clients/test_replay_kiro.py).",
     ),
     ClientKind(
         "opencode",

@@ -296,7 +296,7 @@ def test_every_client_says_why_it_gets_its_form() -> None:
         assert kind.form_reason.startswith("stdio:") == kind.stdio_only, kind.id
         assert "http" in kind.form_reason or "/" in kind.form_reason, kind.id
     stdio = sorted(k.id for k in KINDS if k.stdio_only)
-    assert stdio == ["claude-desktop", "lmstudio", "zed"]
+    assert stdio == ["claude-desktop", "kiro", "lmstudio", "windsurf", "zed"]
 
 
 def test_lm_studio_gets_the_stdio_bridge(manager: ClientManager, host: HostEnv) -> None:
