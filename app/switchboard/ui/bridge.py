@@ -265,11 +265,14 @@ class EngineBridge(QObject):
         """Persist settings (for widgets composing a larger action themselves)."""
         await self.engine.update_settings(settings)
 
-    def decide_consent(self, request_id: str, approve: bool, remember: bool) -> bool:
+    def decide_consent(
+        self, request_id: str, approve: bool, remember: bool, servers: tuple[str, ...] = ()
+    ) -> bool:
+        """``servers``: the picked servers of a "choose servers" request."""
         broker = self.consent
         if broker is None:
             return False
-        return broker.decide(request_id, approve, remember)
+        return broker.decide(request_id, approve, remember, servers)
 
     def pending_consents(self) -> list[ConsentRequest]:
         broker = self.consent
