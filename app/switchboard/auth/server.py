@@ -509,8 +509,8 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
 
 def _token_target(grant: Any, granted: str) -> str:
     """RFC 8707 §2.2 at the token endpoint: no ``resource`` (or only the gateway's
-    origin) means everything granted; one granted URL gets a token for that one only; anything else is invalid_target.
-    Returns the target ("" = all granted)."""
+    origin) means everything granted; one granted URL gets a token for that one only;
+    anything else is invalid_target. Returns the target ("" = all granted)."""
     values = grant.request.payload.datalist.get("resource", [])
     allowed = granted.split()
     if grant.server.owner.names_no_server(values):
