@@ -96,3 +96,25 @@ async def test_a_request_for_one_server_has_no_checklist(paths: AppPaths) -> Non
         assert dialog.choose_box is None and dialog.server_boxes == {}
         assert dialog.approve_button.isEnabled()
         dialog.reject()
+
+
+def test_notification_of_a_choose_request_says_to_pick() -> None:
+    from switchboard.ui.notify import consent_notification
+
+    request = ConsentRequest(
+        id="r1",
+        client_id="goose-1",
+        client_name="goose",
+        redirect_uri="http://127.0.0.1:51234/oauth_callback",
+        redirect_host="127.0.0.1:51234",
+        server="",
+        resource="",
+        scopes=("mcp",),
+        created_at=0.0,
+        choices=CHOICES,
+    )
+    note = consent_notification(request)
+    assert note.body == (
+        "goose wants to use servers but did not say which. Choose them in Switchboard."
+    )
+    assert not note.can_approve  # picking needs the dialog, never a one-click approve

@@ -401,7 +401,8 @@ def _grant_view(g: Any) -> GrantView:
         id=str(_get(g, "id", "")),
         client_name=str(_get(g, "client_name") or _get(g, "client_id", "")),
         client_id=str(_get(g, "client_id", "")),
-        server=str(_get(g, "server") or _get(g, "resource", "")),
+        # Several servers (the person picked them): shown as "a, b".
+        server=", ".join(str(_get(g, "server") or _get(g, "resource", "")).split()),
         scopes=tuple(scopes),
         created_at=_get(g, "created_at"),
         last_used=_get(g, "last_used_at") or _get(g, "last_used"),
