@@ -7,7 +7,8 @@
 Uses a throw-away home with a few demo servers (the test fixtures: a healthy one, one
 that keeps crashing, one stopped), a real engine, and a fake consent request. Writes
 main-window, main-window-settings, add-server, tray-menu (whole screen, menu open
-under the tray icon), consent and clients PNGs, plus *-dark variants with --dark.
+under the tray icon), consent, consent-app, consent-choose (the server checklist) and
+clients PNGs, plus *-dark variants with --dark.
 """
 
 from __future__ import annotations
@@ -222,6 +223,24 @@ async def shoot(out: Path, dark: bool) -> None:
     await asyncio.sleep(0.4)
     grab(desktop.consent.dialogs[again.id], "consent-app")
     desktop.consent.dialogs[again.id].reject()
+    # A client that named no server (older Goose, Codex without oauth_resource): the
+    # person picks the servers; one ticked here, so Approve is enabled.
+    pick = broker.open(
+        client_id="c-7d31",
+        client_name="goose",
+        redirect_uri="http://127.0.0.1:51234/oauth_callback",
+        redirect_host="127.0.0.1",
+        server="",
+        resource="",
+        scopes=("mcp",),
+        choices=("time", "filesystem", "github"),
+    )
+    await _wait(lambda: pick.id in desktop.consent.dialogs)
+    chooser = desktop.consent.dialogs[pick.id]
+    chooser.server_boxes["github"].setChecked(True)
+    await asyncio.sleep(0.4)
+    grab(chooser, "consent-choose")
+    chooser.reject()
 
     if sync is not None:
         await desktop.bridge.set_client_connected("cursor", "Cursor", True)

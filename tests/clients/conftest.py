@@ -1,4 +1,4 @@
-"""Fixtures for the client replays: a running engine with one started server behind
+"""Fixtures for the client replays: a running engine with started servers behind
 Switchboard's own authorization server, and a plain HTTP client."""
 
 from __future__ import annotations
@@ -25,3 +25,10 @@ async def url(engine: Engine) -> str:
     """The gateway MCP URL of a started echo server that needs our tokens."""
     cmd, args = fixture_cmd("echo_server.py")
     return await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
+
+
+@pytest.fixture
+async def other_url(engine: Engine, url: str) -> str:
+    """A second started echo server ("notes") behind our tokens, next to ``url``'s."""
+    cmd, args = fixture_cmd("echo_server.py")
+    return await add_started(engine, "notes", cmd, args, auth=AuthMode.SWITCHBOARD)

@@ -8,7 +8,8 @@ config.scopes?.join(' ') || ''`` (an empty string when none are configured);
 ``buildAuthorizationUrl`` and ``exchangeCodeForToken`` add
 ``resource = OAuthUtils.buildResourceParameter(mcpServerUrl)``. In
 ``packages/core/src/mcp/oauth-utils.ts`` that was ``${protocol}//${host}`` (origin only)
-in older releases and is ``${protocol}//${host}${pathname}`` now.
+in older releases and is ``${protocol}//${host}${pathname}`` now. The origin alone names
+no server: the person picks the servers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ import dataclasses
 import httpx
 
 from switchboard.engine import Engine
-from tests.clients.replay import Shape, reach_token, refused_for_resource
+from tests.clients.replay import (
+    Shape,
+    reach_token,
+    reach_token_picking,
+    refused_for_resource,
+    status_with,
+)
 
 GEMINI = Shape(
     registration={
@@ -39,10 +46,21 @@ async def test_gemini_cli_reaches_a_token(
     await reach_token(http, engine, GEMINI, url)
 
 
-async def test_older_gemini_cli_origin_only_resource_is_refused_naming_the_url(
+async def test_older_gemini_cli_origin_only_resource_gets_the_server_the_person_picks(
+    engine: Engine, http: httpx.AsyncClient, url: str, other_url: str
+) -> None:
+    # The token request repeats the origin too (exchangeCodeForToken).
+    older = dataclasses.replace(GEMINI, resource="origin")
+    token = await reach_token_picking(
+        http, engine, older, url, pick=["notes"], choices={"echo", "notes"}
+    )
+    assert await status_with(url, token["access_token"]) in (401, 403)
+
+
+async def test_a_resource_of_another_origin_is_refused_naming_the_url(
     engine: Engine, http: httpx.AsyncClient, url: str
 ) -> None:
-    description = await refused_for_resource(
-        http, engine, dataclasses.replace(GEMINI, resource="origin"), url
-    )
-    assert "names this gateway, not one of its servers" in description
+    elsewhere = url.replace(engine.base_url, "http://127.0.0.1:1")
+    assert elsewhere != url
+    description = await refused_for_resource(http, engine, GEMINI, url, elsewhere)
+    assert "not an MCP server of this gateway" in description

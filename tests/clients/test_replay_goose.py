@@ -6,7 +6,8 @@ client_name, redirect_uris, grant_types [authorization_code, refresh_token],
 token_endpoint_auth_method none, response_types [code]; ``get_authorization_url`` sends
 no ``resource`` and the token request none either), with client name "goose" and the
 redirect ``http://127.0.0.1:PORT/oauth_callback`` from block/goose
-``crates/goose/src/oauth/mod.rs``. That release gets the documented refusal.
+``crates/goose/src/oauth/mod.rs``. That release has no setting for a resource: the person
+picks the servers it may use.
 
 Current goose (``crates/goose/src/oauth/mod.rs``: ``CLIENT_METADATA_URL =
 https://goose-docs.ai/oauth/client-metadata.json``, ``with_client_metadata_url``) uses
@@ -23,7 +24,7 @@ import httpx
 
 from switchboard.auth.cimd import ClientMetadataResolver
 from switchboard.engine import Engine
-from tests.clients.replay import Shape, reach_token, refused_for_resource
+from tests.clients.replay import Shape, reach_token, reach_token_picking, status_with
 
 REDIRECT = "http://127.0.0.1:51234/oauth_callback"
 GOOSE_RMCP = Shape(
@@ -50,11 +51,18 @@ DOCUMENT = {
 }
 
 
-async def test_goose_via_rmcp_registration_is_told_what_to_configure(
-    engine: Engine, http: httpx.AsyncClient, url: str
+async def test_goose_via_rmcp_registration_gets_the_server_the_person_picks(
+    engine: Engine, http: httpx.AsyncClient, url: str, other_url: str
 ) -> None:
-    description = await refused_for_resource(http, engine, GOOSE_RMCP, url)
-    assert "no resource parameter" in description
+    token = await reach_token_picking(
+        http, engine, GOOSE_RMCP, url, pick=["echo"], choices={"echo", "notes"}
+    )
+    # Not picked: the token does not open the other server.
+    assert await status_with(other_url, token["access_token"]) in (401, 403)
+    grants = engine.auth.store.list_grants()
+    assert [(g.client_id, g.servers, g.resources) for g in grants] == [
+        (grants[0].client_id, ("echo",), (url,))
+    ]
 
 
 async def test_goose_with_its_client_metadata_document_reaches_a_token(

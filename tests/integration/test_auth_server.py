@@ -146,7 +146,8 @@ async def test_token_response_is_rfc9068_and_no_store(eng: Engine, http: httpx.A
         ({"resource": "http://127.0.0.1:1/servers/echo/mcp"}, "invalid_target"),
         ({"resource": "RESOURCE/servers/nope/mcp"}, "invalid_target"),
         ({"resource": "RESOURCE/servers/open/mcp"}, "invalid_target"),
-        ({"resource": ""}, "invalid_target"),
+        ({"resource": "RESOURCE/servers"}, "invalid_target"),
+        ({"resource": "http://127.0.0.1:1"}, "invalid_target"),
         ({"scope": "admin"}, "invalid_scope"),
         ({"response_type": "token"}, "unsupported_response_type"),
     ],
@@ -694,14 +695,34 @@ async def test_refused_redirect_uris_store_nothing_and_say_why(
     assert eng.auth.store.count_clients() == before
 
 
-async def test_origin_only_or_missing_resource_is_refused_naming_the_fix(
+async def test_origin_only_or_missing_resource_asks_the_person_to_pick(
     eng: Engine, http: httpx.AsyncClient
 ) -> None:
-    """RFC 8707 §2 lets the AS refuse; the description names the MCP URL to configure
-    (older Gemini CLI sends the origin only, Codex without oauth_resource sends none)."""
+    """RFC 8707 §2 lets the AS pick a default audience: the person picks it (older Gemini
+    CLI sends the origin only, Codex without oauth_resource sends none). Only servers
+    behind our own sign-in are offered."""
     client = await register(http, eng)
     url = eng.server_url("echo")
-    for resource, what in ((eng.base_url, "names this gateway"), ("", "no resource")):
+    for resource in (eng.base_url, eng.base_url + "/", ""):
+        r = await http.get(
+            f"{eng.base_url}/oauth/authorize",
+            params=authorize_params(client["client_id"], url, resource=resource),
+        )
+        assert r.status_code == 200, r.text
+        [request] = [p for p in eng.consent.pending() if p.client_id == client["client_id"]]
+        assert request.choose and request.server == "" and request.choices == ("echo",)
+        eng.consent.decide(request.id, False)
+
+
+async def test_no_server_to_pick_is_refused_naming_the_fix(
+    eng: Engine, http: httpx.AsyncClient
+) -> None:
+    """Nothing behind our sign-in to pick from: ``invalid_target`` naming the fix."""
+    client = await register(http, eng)
+    url = eng.server_url("echo")
+    assert eng.auth.oauth is not None
+    eng.auth.oauth.server_urls = list
+    for resource, what in ((eng.base_url, "uses Switchboard's sign-in"), ("", "sign-in")):
         r = await http.get(
             f"{eng.base_url}/oauth/authorize",
             params=authorize_params(client["client_id"], url, resource=resource),
@@ -711,7 +732,7 @@ async def test_origin_only_or_missing_resource_is_refused_naming_the_fix(
         assert query["error"] == ["invalid_target"]
         description = query["error_description"][0]
         assert what in description, description
-        assert url in description and "oauth_resource" in description, description
+        assert "oauth_resource" in description, description
         assert eng.server_url("open") not in description  # auth off: not ours to grant
         assert query["state"] == ["st"] and query["iss"] == [eng.base_url]
     assert eng.auth.broker.pending() == []

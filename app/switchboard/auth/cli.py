@@ -31,6 +31,14 @@ def _add_parsers(sub: Any) -> None:
         help="keep this client connected for longer (its refresh token lasts 90 days "
         "after each use); a new authorization still asks you",
     )
+    ap.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="for a request that did not say which server it wants ('choose servers' in "
+        "'consent list'): a server the client may use; repeat for more",
+    )
     dn = csub.add_parser("deny", help="deny a pending request")
     dn.add_argument("id")
 
@@ -86,18 +94,28 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
         for req in pending:
             target = redirect_target(req["redirect_uri"])
             again = "  (approved before)" if req.get("previously_approved") else ""
+            server = req["server"] or "(choose servers)"
             print(
-                f"{req['id']}  {req['client_name']} -> {req['server']}  "
+                f"{req['id']}  {req['client_name']} -> {server}  "
                 f"scopes: {' '.join(req['scopes'])}{again}\n"
                 f"    returns to {req['redirect_uri']} ({target.where})"
             )
+            if not req["server"] and req.get("choices"):
+                print(
+                    "    it did not say which server it wants; approve with --server NAME "
+                    f"(repeat for more) from: {', '.join(req['choices'])}"
+                )
             if target.warning:
                 print(f"    warning: {target.warning}")
         return 0
     verb = "approve" if args.consent_cmd == "approve" else "deny"
-    body = {"remember": bool(getattr(args, "remember", False))}
+    body: dict[str, Any] = {"remember": bool(getattr(args, "remember", False))}
+    servers = list(getattr(args, "server", None) or [])
+    if servers:
+        body["servers"] = servers
     client.request("POST", f"/consent/{args.id}/{verb}", body)
-    print(f"{'Approved' if verb == 'approve' else 'Denied'} {args.id}.")
+    picked = f" for {', '.join(servers)}" if servers and verb == "approve" else ""
+    print(f"{'Approved' if verb == 'approve' else 'Denied'} {args.id}{picked}.")
     return 0
 
 
@@ -131,8 +149,8 @@ def grant_rows(grants: Sequence[dict[str, Any]]) -> list[list[str]]:
             str(g.get("client_name") or g["client_id"]),
             str(g["client_id"]),
             redirect_short(str(g.get("redirect_uri") or "")),
-            str(g["server"]),
-            urlsplit(str(g.get("resource") or "")).path or "?",
+            ", ".join(str(g["server"]).split()),
+            ", ".join(urlsplit(r).path for r in str(g.get("resource") or "").split()) or "?",
             _when(g.get("created_at")),
             _when(g.get("last_used_at")),
             "yes" if g.get("remembered") else "no",

@@ -6,6 +6,11 @@ dialog, or the Approve action of its notification), or headless with
 engine's events (a ``Notice`` with kind ``"consent"``) or by polling
 :meth:`ConsentBroker.pending`.
 
+A request whose authorization named no server (no RFC 8707 ``resource``, or only the
+gateway's origin) is marked ``choose``: the person picks which of ``choices`` the client
+may use (RFC 8707 §2: the server picks the default audience; the person's pick is it).
+Approving it needs at least one server (:class:`ChoiceRequired`).
+
 A remembered approval never answers a request by itself: a public client's identity
 cannot be assured (anyone who knows its client id can start an authorization with its
 own loopback redirect and PKCE verifier), so RFC 8252 §8.6 forbids processing such a
@@ -40,6 +45,11 @@ MAX_PENDING_PER_SOURCE = 10
 MAX_PENDING = 200
 
 
+class ChoiceRequired(ValueError):
+    """Approving a "choose servers" request without a valid choice of servers (or naming
+    servers for a request that is for one server already). The text says what to do."""
+
+
 class Decision(enum.Enum):
     APPROVED = "approved"
     DENIED = "denied"
@@ -63,6 +73,13 @@ class ConsentRequest:
     previously_approved: bool = False
     """The person approved this client for this server before and asked to remember it.
     Shown as such (one-click re-approval); it never approves by itself."""
+    choices: tuple[str, ...] = ()
+    """For a ``choose`` request: the servers the person may pick from (none preselected)."""
+
+    @property
+    def choose(self) -> bool:
+        """The authorization named no server: the person picks them (``server`` is "")."""
+        return bool(self.choices) and not self.server
 
 
 class RedirectKind(enum.Enum):
@@ -194,6 +211,8 @@ class ConsentBroker:
         # Decisions made before anyone waited (the CLI can approve before the browser
         # page posts back); bounded, oldest dropped first.
         self._decided: dict[str, tuple[Decision, bool]] = {}
+        # The servers picked for approved "choose" requests, until the page collects them.
+        self._chosen: dict[str, tuple[str, ...]] = {}
         self._ceiling_warned = -60.0
 
     def on_decided(self, observer: Callable[[str, Decision], None]) -> Callable[[], None]:
@@ -232,8 +251,10 @@ class ConsentBroker:
         resource: str,
         scopes: tuple[str, ...],
         previously_approved: bool = False,
+        choices: tuple[str, ...] = (),
     ) -> ConsentRequest:
-        """Register a new request (does not wait); makes room under the caps first."""
+        """Register a new request (does not wait); makes room under the caps first.
+        ``server=""`` with ``choices``: a "choose servers" request."""
         req = ConsentRequest(
             # Hex: an id is typed into the CLI, and one starting with "-" reads as an option.
             id=secrets.token_hex(12),
@@ -246,6 +267,7 @@ class ConsentBroker:
             scopes=scopes,
             created_at=time.time(),
             previously_approved=previously_approved,
+            choices=choices,
         )
         loop = asyncio.get_running_loop()
         self._make_room(req)
@@ -302,20 +324,43 @@ class ConsentBroker:
             self.expire(request_id)
             return Decision.EXPIRED, False
 
-    def decide(self, request_id: str, approve: bool, remember: bool = False) -> bool:
-        """Resolve a pending request. Returns False if it was unknown or already decided."""
-        entry = self._pending.pop(request_id, None)
+    def decide(
+        self,
+        request_id: str,
+        approve: bool,
+        remember: bool = False,
+        servers: tuple[str, ...] | list[str] = (),
+    ) -> bool:
+        """Resolve a pending request. Returns False if it was unknown or already decided.
+
+        Approving a ``choose`` request needs ``servers``, a non-empty subset of its
+        ``choices``; a request for one server takes no ``servers`` (or just its own).
+        Otherwise :class:`ChoiceRequired` is raised and the request stays pending."""
+        entry = self._pending.get(request_id)
         if entry is None or entry.future.done():
             return False
+        picked = tuple(dict.fromkeys(servers))
+        if approve:
+            picked = _check_choice(entry.request, picked)
+        self._pending.pop(request_id, None)
         if entry.timer is not None:
             entry.timer.cancel()
         result = (Decision.APPROVED if approve else Decision.DENIED, remember)
         entry.future.set_result(result)
         self._notify_decided(request_id, result[0])
         self._decided[request_id] = result
+        if approve and entry.request.choose:
+            self._chosen[request_id] = picked
         while len(self._decided) > 256:
             self._decided.pop(next(iter(self._decided)))
+        while len(self._chosen) > 256:
+            self._chosen.pop(next(iter(self._chosen)))
         return True
+
+    def chosen(self, request_id: str) -> tuple[str, ...]:
+        """The servers picked when the ``choose`` request ``request_id`` was approved
+        (handed out once); () for any other request."""
+        return self._chosen.pop(request_id, ())
 
     def expire(self, request_id: str) -> bool:
         """Drop an undecided request (its waiter gets EXPIRED)."""
@@ -331,3 +376,27 @@ class ConsentBroker:
     def get(self, request_id: str) -> ConsentRequest | None:
         entry = self._pending.get(request_id)
         return entry.request if entry else None
+
+
+def _check_choice(request: ConsentRequest, picked: tuple[str, ...]) -> tuple[str, ...]:
+    if not request.choose:
+        if picked and picked != (request.server,):
+            raise ChoiceRequired(
+                f"This request is for the server {request.server!r} only; approve it "
+                "without --server."
+            )
+        return ()
+    if not picked:
+        raise ChoiceRequired(
+            f"{request.client_name or request.client_id} did not say which server it wants: "
+            "choose at least one with --server NAME (repeat for more). Servers: "
+            + ", ".join(request.choices)
+            + "."
+        )
+    unknown = [s for s in picked if s not in request.choices]
+    if unknown:
+        raise ChoiceRequired(
+            f"Not a server this request can be approved for: {', '.join(unknown)}. "
+            "Choose from: " + ", ".join(request.choices) + "."
+        )
+    return picked

@@ -14,13 +14,17 @@ redirects dropped, see ``auth/registration.py``), RFC 9207 ``iss``, RFC 8707 ``r
 Client ID Metadata Documents, RFC 7009 revocation, RFC 7662 introspection, client
 credentials for the first-party client.
 
-``resource`` (RFC 8707 §2 lets the server refuse or pick a default): the authorization
-request must name exactly one MCP URL of this gateway (``http://127.0.0.1:PORT/servers/
-NAME/mcp``, or ``.../sse``). A missing resource (Codex without ``oauth_resource``, rmcp
-clients) or an origin-only one (older Gemini CLI) names no server, so it is refused: the
-client is sent back to its redirect URI with ``invalid_target`` and an
-``error_description`` that names the fix, the exact MCP URL(s) to configure. The token
-request may omit ``resource``; if present it must equal the grant's.
+``resource`` (RFC 8707 §2 lets the server refuse or pick a default): an authorization
+request names one MCP URL of this gateway (``http://127.0.0.1:PORT/servers/NAME/mcp``, or
+``.../sse``), or names none: no resource at all (Codex without ``oauth_resource``, rmcp
+clients such as older Goose) or exactly this gateway's origin (older Gemini CLI). For
+those the default audience is what the person picks: the consent request is a "choose
+servers" one, and the code, grant, refresh token and access token (``aud`` an array,
+RFC 9068 §2.2) carry the picked servers' MCP URLs. Any other resource (another origin,
+an unknown server) is refused with ``invalid_target`` and a description naming the MCP
+URL(s) to configure. The token request may omit ``resource`` (a token for everything
+granted) or name one granted URL (a token for that one only, RFC 8707 §2.2); anything
+else is ``invalid_target``.
 
 Every URL the server emits (issuer, RFC 8414 endpoints) comes from the configured
 listener (``issuer``), never from the request's Host header.
@@ -206,8 +210,20 @@ class GrantUser:
     grant_id: str | None
     subject: str
     server: str
+    """One server name, or several separated by spaces (the person picked them)."""
     resource: str
+    """Its MCP URL, or the picked servers' URLs separated by spaces (same order)."""
     scope: str
+    target: str = ""
+    """The one granted resource a token request named (RFC 8707 §2.2 downscoping); ""
+    means every granted resource."""
+
+    def audience(self) -> str | list[str]:
+        """The access token's ``aud``: one URL as a string, several as an array."""
+        if self.target:
+            return self.target
+        resources = self.resource.split()
+        return resources if len(resources) > 1 else self.resource
 
 
 @dataclasses.dataclass(slots=True)
@@ -491,14 +507,23 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
         return authorization_code.code_challenge_method
 
 
-def _check_resource_param(grant: Any, expected: str) -> None:
+def _token_target(grant: Any, granted: str) -> str:
+    """RFC 8707 §2.2 at the token endpoint: no ``resource`` (or only the gateway's
+    origin) means everything granted; one granted URL gets a token for that one only;
+    anything else is invalid_target. Returns the target ("" = all granted)."""
     values = grant.request.payload.datalist.get("resource", [])
-    if len(values) > 1 or (values and values[0] != expected):
-        raise InvalidTargetError("The resource does not match the grant.")
+    allowed = granted.split()
+    if grant.server.owner.names_no_server(values):
+        # Older Gemini CLI repeats the origin it authorized with: still "no server named".
+        return ""
+    if len(values) > 1 or values[0] not in allowed:
+        raise InvalidTargetError("The resource is not one this grant covers.")
+    return values[0] if len(allowed) > 1 else ""
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    _target = ""
 
     @property
     def owner(self) -> OAuthServer:
@@ -554,16 +579,19 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             )
         )
         owner.used_codes[authorization_code.code] = grant_id
-        return dataclasses.replace(user, grant_id=grant_id, scope=authorization_code.scope)
+        return dataclasses.replace(
+            user, grant_id=grant_id, scope=authorization_code.scope, target=self._target
+        )
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        _check_resource_param(self, self.request.authorization_code.user.resource)
+        self._target = _token_target(self, self.request.authorization_code.user.resource)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
+    _target = ""
 
     @property
     def owner(self) -> OAuthServer:
@@ -589,11 +617,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return tok
 
     def authenticate_user(self, refresh_token: RefreshToken) -> GrantUser:
-        return refresh_token.get_user()
+        return dataclasses.replace(refresh_token.get_user(), target=self._target)
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        _check_resource_param(self, self.request.refresh_token.grant.resource)
+        self._target = _token_target(self, self.request.refresh_token.grant.resource)
 
     def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
         self.owner.store.mark_refresh_used(refresh_token.token)
@@ -731,7 +759,9 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
                 "client_id": token.record.client_id,
                 "scope": token.record.scope,
                 "sub": token.grant.subject,
-                "aud": token.grant.resource,
+                "aud": list(token.grant.resources)
+                if len(token.grant.resources) > 1
+                else token.grant.resource,
                 "iss": owner.issuer(),
                 "exp": int(token.record.expires_at),
                 "iat": int(token.record.issued_at),
@@ -770,10 +800,9 @@ _PAGE = """<!doctype html>
 code{{background:#eee;padding:.1em .3em}}</style></head>
 <body>
 <h1>Approve in Switchboard</h1>
-<p><strong>{client}</strong> (redirects to <code>{host}</code>) asks to use the server
-<strong>{server}</strong> with scope <code>{scope}</code>.</p>
-<p>Approve or deny it in the Switchboard app, or with
-<code>switchboard consent approve {rid}</code>. This page continues by itself.</p>
+<p><strong>{client}</strong> (redirects to <code>{host}</code>) asks to use {what}
+with scope <code>{scope}</code>.</p>
+<p>{how} This page continues by itself.</p>
 <form id="continue" method="post" action="{action}">
 <input type="hidden" name="request_id" value="{rid}">
 <input type="hidden" name="csrf_token" value="{csrf}">
@@ -888,18 +917,27 @@ class OAuthServer:
             )
         return None
 
+    def names_no_server(self, resources: list[str]) -> bool:
+        """The authorization names no server: no ``resource``, or exactly this gateway's
+        origin (RFC 8707 §2: the default audience is then what the person picks)."""
+        iss = self.issuer()
+        return not resources or (len(resources) == 1 and resources[0] in (iss, iss + "/"))
+
+    def server_choices(self) -> tuple[str, ...]:
+        """The servers a person may pick for a request that named none: those behind
+        Switchboard's own authorization."""
+        names = (self.resolve_resource(u) for u in self.server_urls())
+        return tuple(dict.fromkeys(n for n in names if n))
+
     def resource_hint(self, resources: list[str]) -> str:
         """RFC 8707 §2 ``invalid_target`` description that names the fix: the exact MCP URL
-        to configure (clients that send no ``resource`` or only the origin, e.g. Codex
-        without ``oauth_resource`` or older Gemini CLI, cannot be mapped to one server)."""
+        to configure."""
         urls = list(self.server_urls())
         example = urls[0] if urls else f"{self.issuer()}/servers/NAME/mcp"
         if len(resources) > 1:
             what = "Send exactly one resource"
-        elif not resources:
-            what = "The authorization request has no resource parameter (RFC 8707)"
-        elif resources[0].rstrip("/") == self.issuer():
-            what = f"The resource {resources[0]} names this gateway, not one of its servers"
+        elif self.names_no_server(resources):
+            what = "No server of this gateway uses Switchboard's sign-in"
         else:
             what = "The resource is not an MCP server of this gateway"
         shown = ", ".join(urls[:5]) + (", ..." if len(urls) > 5 else "")
@@ -952,7 +990,8 @@ class OAuthServer:
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        """RFC 9068 JWT access token (``typ: at+jwt``, ``aud`` = the RFC 8707 resource)."""
+        """RFC 9068 JWT access token (``typ: at+jwt``, ``aud`` = the RFC 8707 resource, or
+        the array of the servers the person picked, RFC 9068 §2.2)."""
         if user is None:
             raise oauth_errors.InvalidRequestError("No grant for this token request.")
         now = int(self.clock())
@@ -962,7 +1001,7 @@ class OAuthServer:
         claims = {
             "iss": self.issuer(),
             "sub": user.subject,
-            "aud": user.resource,
+            "aud": user.audience(),
             "client_id": client.client_id,
             "scope": scope,
             "iat": now,
@@ -1002,9 +1041,11 @@ class OAuthServer:
         self.store.touch_grant(user.grant_id)
 
     def refresh_ttl(self, grant_id: str, client_id: str, server: str) -> float:
-        """Blocking: :data:`REMEMBERED_REFRESH_TTL` from now for a remembered grant,
-        else what is left of :data:`REFRESH_TTL` since the grant was approved."""
-        if self.store.get_consent(client_id, server) is not None:
+        """Blocking: :data:`REMEMBERED_REFRESH_TTL` from now for a remembered grant (every
+        server of it remembered), else what is left of :data:`REFRESH_TTL` since the
+        grant was approved."""
+        names = server.split()
+        if names and all(self.store.get_consent(client_id, n) is not None for n in names):
             return REMEMBERED_REFRESH_TTL
         grant = self.store.get_grant(grant_id)
         if grant is None:
@@ -1195,37 +1236,62 @@ class OAuthServer:
         redirect_uri: str = grant.redirect_uri
         state = incoming.args.get("state")
         resources = incoming.datalist.get("resource", [])
-        server = self.resolve_resource(resources[0]) if len(resources) == 1 else None
+        choices: tuple[str, ...] = ()
+        if self.names_no_server(resources):
+            choices = self.server_choices()
+            server: str | None = "" if choices else None
+        else:
+            server = self.resolve_resource(resources[0]) if len(resources) == 1 else None
         if server is None:
             err = InvalidTargetError(
                 self.resource_hint(resources), state=state, redirect_uri=redirect_uri
             )
             return _to_response(self.server.handle_error_response(None, err))
         scope: str = grant.request.scope or SCOPE
-        user = GrantUser(None, self.subject, server, resources[0], scope)
+        resource = resources[0] if server else ""
+        user = GrantUser(None, self.subject, server, resource, scope)
         # RFC 8252 §8.6: a public client's identity cannot be assured, so a remembered
         # approval never answers by itself; it only marks the request for the person.
-        remembered = await asyncio.to_thread(self.store.get_consent, client.client_id, server)
+        remembered = (
+            await asyncio.to_thread(self.store.get_consent, client.client_id, server)
+            if server
+            else None
+        )
         req = self.broker.open(
             client_id=client.client_id,
             client_name=client.name,
             redirect_uri=redirect_uri,
             redirect_host=urlsplit(redirect_uri).netloc,
             server=server,
-            resource=resources[0],
+            resource=resource,
             scopes=tuple(scope.split()),
             previously_approved=remembered is not None
             and set(scope.split()) <= set(remembered.scope.split()),
+            choices=choices,
         )
         csrf = secrets.token_urlsafe(24)
         self._pending[req.id] = _PendingAuthorization(incoming, grant, csrf, user)
         nonce = secrets.token_urlsafe(12)
+        rid = html.escape(req.id)
+        if server:
+            what = f"the server <strong>{html.escape(server)}</strong>"
+            how = (
+                "Approve or deny it in the Switchboard app, or with "
+                f"<code>switchboard consent approve {rid}</code>."
+            )
+        else:
+            what = "servers of this gateway (it did not say which)"
+            how = (
+                "Choose the servers and approve in the Switchboard app, or with "
+                f"<code>switchboard consent approve {rid} --server NAME</code>."
+            )
         page = _PAGE.format(
             client=html.escape(client.name),
             host=html.escape(urlsplit(redirect_uri).netloc),
-            server=html.escape(server),
+            what=what,
+            how=how,
             scope=html.escape(scope),
-            rid=html.escape(req.id),
+            rid=rid,
             csrf=html.escape(csrf),
             nonce=nonce,
             action="/oauth/authorize/continue",
@@ -1274,22 +1340,34 @@ class OAuthServer:
         if self._pending.pop(rid, None) is None and decision is not Decision.EXPIRED:
             return _error_page(403, "access_denied", "This consent request was used already.")
         approved = decision is Decision.APPROVED
-        if approved and remember:
-            await asyncio.to_thread(
-                self.store.remember_consent,
-                pending.grant.client.client_id,
-                pending.user.server,
-                pending.user.scope,
-            )
-        elif approved:  # "remember" unticked this time: the latest approval counts
-            await asyncio.to_thread(
-                self.store.forget_consent, pending.grant.client.client_id, pending.user.server
-            )
-        response = await self._finish(pending.incoming, pending.grant, pending.user, approved)
+        user = pending.user
+        if approved and not user.server:
+            user = self._picked(user, self.broker.chosen(rid))
+            approved = bool(user.server)
+        client_id = pending.grant.client.client_id
+        for name in user.server.split() if approved else ():
+            if remember:
+                await asyncio.to_thread(self.store.remember_consent, client_id, name, user.scope)
+            else:  # "remember" unticked this time: the latest approval counts
+                await asyncio.to_thread(self.store.forget_consent, client_id, name)
+        response = await self._finish(pending.incoming, pending.grant, user, approved)
         if response.status_code == 302:
             response.status_code = 303
         response.delete_cookie(CSRF_COOKIE + rid, path="/oauth/authorize")
         return response
+
+    def _picked(self, user: GrantUser, names: tuple[str, ...]) -> GrantUser:
+        """The user of a "choose servers" request with the picked servers' MCP URLs on
+        this listener; those removed meanwhile are dropped (none left: not approved)."""
+        iss = self.issuer()
+        kept = [n for n in names if self.resolve_resource(f"{iss}/servers/{n}/mcp") == n]
+        if len(kept) < len(names):
+            log.info("consent: picked server(s) no longer available dropped")
+        return dataclasses.replace(
+            user,
+            server=" ".join(kept),
+            resource=" ".join(f"{iss}/servers/{n}/mcp" for n in kept),
+        )
 
     async def _finish(
         self, incoming: Incoming, grant: Any, user: GrantUser, approved: bool

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from switchboard.auth import firstparty
 from switchboard.auth.cimd import ClientMetadataResolver, Resolver, system_resolver
-from switchboard.auth.consent import ConsentBroker, ConsentRequest
+from switchboard.auth.consent import ChoiceRequired, ConsentBroker, ConsentRequest
 from switchboard.auth.firstparty import NamedSecrets, home_key
 from switchboard.auth.keys import FileStorage, KeyProvider, KeyStorage, choose_storage
 from switchboard.auth.server import SCOPE, GrantUser, OAuthServer
@@ -217,11 +217,17 @@ class AuthService:
                     log.exception("pruning unused client registrations failed")
 
     def _announce(self, req: ConsentRequest) -> None:
+        if req.choose:
+            title = f"{req.client_name} asks to use servers (choose which)"
+            text = f"Choose and approve: switchboard consent approve {req.id} --server NAME"
+        else:
+            title = f"{req.client_name} asks to use {req.server}"
+            text = f"Approve or deny: switchboard consent approve {req.id}"
         self.events.publish(
             Notice(
                 kind="consent",
-                title=f"{req.client_name} asks to use {req.server}",
-                text=f"Approve or deny: switchboard consent approve {req.id}",
+                title=title,
+                text=text,
                 data={"request_id": req.id, "server": req.server, "client_id": req.client_id},
             )
         )
@@ -424,10 +430,23 @@ class AuthService:
 
     # -- consent and grants (control API, CLI, GUI) --------------------------------------
     def pending_consents(self) -> list[dict[str, Any]]:
-        return [dataclasses.asdict(r) for r in self.broker.pending()]
+        return [{**dataclasses.asdict(r), "choose": r.choose} for r in self.broker.pending()]
 
-    def decide(self, request_id: str, approve: bool, remember: bool = False) -> None:
-        if not self.broker.decide(request_id, approve, remember):
+    def decide(
+        self,
+        request_id: str,
+        approve: bool,
+        remember: bool = False,
+        servers: Sequence[str] = (),
+    ) -> None:
+        """``servers``: the picked servers of a "choose servers" request."""
+        try:
+            decided = self.broker.decide(request_id, approve, remember, tuple(servers))
+        except ChoiceRequired as exc:
+            raise ValidationError(
+                str(exc), hint="Run 'switchboard consent list' to see the request."
+            ) from None
+        if not decided:
             raise ValidationError(
                 f"No pending consent request {request_id!r}.",
                 hint="Run 'switchboard consent list' to see pending requests.",
@@ -461,7 +480,7 @@ class AuthService:
                     **g.to_dict(),
                     "client_name": name(g.client_id),
                     "redirect_uri": redirect(g),
-                    "remembered": (g.client_id, g.server) in remembered,
+                    "remembered": all((g.client_id, s) in remembered for s in g.servers),
                 }
                 for g in grants
             ],
@@ -479,7 +498,8 @@ class AuthService:
                 hint="Run 'switchboard grants list' to see grants.",
             )
         await asyncio.to_thread(self.oauth.revoke_grant_sync, grant_id, "revoked_by_user")
-        await asyncio.to_thread(self.store.forget_consent, grant.client_id, grant.server)
+        for name in grant.servers:
+            await asyncio.to_thread(self.store.forget_consent, grant.client_id, name)
 
     async def first_party_token(self, server: str) -> dict[str, Any]:
         """A token for the first-party client, asked through the control API (admin
@@ -516,13 +536,24 @@ class AuthService:
         def decider(approve: bool) -> Callable[[Request], Any]:
             async def run(request: Request) -> Response:
                 remember = False
+                servers: list[str] = []
                 body = await request.body()
                 if body:
                     from switchboard.control.api import read_json
 
                     data = await read_json(request)
                     remember = bool(isinstance(data, dict) and data.get("remember"))
-                self.decide(request.path_params["id"], approve, remember)
+                    picked = data.get("servers") if isinstance(data, dict) else None
+                    if picked is not None:
+                        if not isinstance(picked, list) or not all(
+                            isinstance(n, str) for n in picked
+                        ):
+                            raise ValidationError(
+                                'Send "servers" as a list of server names.',
+                                hint="Name each server with --server NAME.",
+                            )
+                        servers = picked
+                self.decide(request.path_params["id"], approve, remember, servers)
                 return JSONResponse({"ok": True})
 
             return run

@@ -81,7 +81,11 @@ def token_hash(token: str) -> str:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GrantRecord:
-    """One approval: a client may get tokens for one server's resource with these scopes."""
+    """One approval: a client may get tokens for one server's resource with these scopes,
+    or for several when the person picked the servers (the authorization named none, see
+    ``auth/consent.py``): ``server`` and ``resource`` then hold space-separated lists in
+    the same order (names and URLs have no spaces). One grant per approval, so revoking
+    it ends exactly what the person approved at once."""
 
     id: str
     client_id: str
@@ -97,8 +101,19 @@ class GrantRecord:
     last_used_at: float | None = None
     """When a token was last issued for the grant (code exchange or refresh)."""
 
+    @property
+    def servers(self) -> tuple[str, ...]:
+        return tuple(self.server.split())
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        return tuple(self.resource.split())
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["servers"] = list(self.servers)
+        data["resources"] = list(self.resources)
+        return data
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

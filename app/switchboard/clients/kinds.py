@@ -160,8 +160,8 @@ def _codex(t: Target) -> dict[str, Any]:
     # `codex mcp login NAME` only sends the RFC 8707 `resource` parameter when the
     # entry has `oauth_resource` (openai/codex codex-rs/core/src/config/types.rs,
     # McpServerConfig.oauth_resource; types_tests.rs: accepted for streamable HTTP,
-    # "oauth_resource is not supported for stdio"). Without it Switchboard's token
-    # endpoint answers invalid_target, since tokens are bound to one server's URL.
+    # "oauth_resource is not supported for stdio"). Without it the person has to pick
+    # the server in the consent dialog; with it the request names this one.
     return {"url": t.url, "oauth_resource": t.url}
 
 

@@ -265,11 +265,14 @@ class EngineBridge(QObject):
         """Persist settings (for widgets composing a larger action themselves)."""
         await self.engine.update_settings(settings)
 
-    def decide_consent(self, request_id: str, approve: bool, remember: bool) -> bool:
+    def decide_consent(
+        self, request_id: str, approve: bool, remember: bool, servers: tuple[str, ...] = ()
+    ) -> bool:
+        """``servers``: the picked servers of a "choose servers" request."""
         broker = self.consent
         if broker is None:
             return False
-        return broker.decide(request_id, approve, remember)
+        return broker.decide(request_id, approve, remember, servers)
 
     def pending_consents(self) -> list[ConsentRequest]:
         broker = self.consent
@@ -398,7 +401,8 @@ def _grant_view(g: Any) -> GrantView:
         id=str(_get(g, "id", "")),
         client_name=str(_get(g, "client_name") or _get(g, "client_id", "")),
         client_id=str(_get(g, "client_id", "")),
-        server=str(_get(g, "server") or _get(g, "resource", "")),
+        # Several servers (the person picked them): shown as "a, b".
+        server=", ".join(str(_get(g, "server") or _get(g, "resource", "")).split()),
         scopes=tuple(scopes),
         created_at=_get(g, "created_at"),
         last_used=_get(g, "last_used_at") or _get(g, "last_used"),

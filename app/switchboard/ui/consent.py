@@ -4,6 +4,10 @@ The authorization endpoint never approves by itself; it opens a request on the b
 and waits. :class:`ConsentPresenter` shows one dialog per request and passes the
 person's decision back with ``broker.decide``. Deny is the default button, so an
 accidental Enter never grants access.
+
+A request that named no server (no RFC 8707 ``resource``, or only the gateway's origin)
+shows a checklist of the servers instead: none is ticked, and Approve stays disabled
+until the person ticks one (RFC 8707 §2: the picked servers are the default audience).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QPushButton,
     QVBoxLayout,
@@ -27,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from switchboard.auth.consent import (
+    ChoiceRequired,
     ConsentRequest,
     RedirectKind,
     RedirectTarget,
@@ -56,7 +62,10 @@ class ConsentDialog(QDialog):
     computer (another host, or a private-use scheme such as ``cursor://`` that opens
     whichever app registered it), a prominent warning. A request from a client the
     person approved before with "remember" says so and has "remember" ticked: re-approval
-    is one click (RFC 8252 §8.6 forbids answering it without the person)."""
+    is one click (RFC 8252 §8.6 forbids answering it without the person).
+
+    For a "choose servers" request (``request.choose``) the server row is a checklist
+    (``server_boxes``); :attr:`picked` holds the ticked servers when it was decided."""
 
     decided = Signal(bool, bool)
 
@@ -70,7 +79,11 @@ class ConsentDialog(QDialog):
         self.setMinimumWidth(480)
 
         client = request.client_name or request.client_id
-        title = QLabel(f"<b>{_esc(client)}</b> wants to use <b>{_esc(request.server)}</b>")
+        self.picked: tuple[str, ...] = ()
+        if request.choose:
+            title = QLabel(f"<b>{_esc(client)}</b> wants to use servers — choose which")
+        else:
+            title = QLabel(f"<b>{_esc(client)}</b> wants to use <b>{_esc(request.server)}</b>")
         title.setObjectName("dialogTitle")
         title.setWordWrap(True)
         title.setTextFormat(Qt.TextFormat.RichText)
@@ -103,6 +116,10 @@ class ConsentDialog(QDialog):
         self.where_label = _value(_where(target), "Where the answer goes")
         self.where_label.setObjectName("secondary")
         self.server_label = _value(request.server, "Server")
+        self.server_boxes: dict[str, QCheckBox] = {}
+        self.choose_box: QFrame | None = None
+        if request.choose:
+            self.choose_box = self._checklist(client, request.choices)
         scopes = request.scopes or ("mcp",)
         self.scopes_label = _value(
             "\n".join(f"• {describe_scope(s)}" for s in scopes), "Requested access"
@@ -110,7 +127,10 @@ class ConsentDialog(QDialog):
         form.addRow("Client:", self.client_label)
         if request.client_id and request.client_id != client:
             form.addRow("Client ID:", _value(request.client_id, "Client ID"))
-        form.addRow("Server:", self.server_label)
+        if self.choose_box is not None:
+            form.addRow("Servers:", self.choose_box)
+        else:
+            form.addRow("Server:", self.server_label)
         form.addRow("Access:", self.scopes_label)
         form.addRow("Returns to:", self.redirect_label)
         form.addRow("", self.where_label)
@@ -143,6 +163,9 @@ class ConsentDialog(QDialog):
         self.approve_button.setAutoDefault(False)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        if request.choose:
+            self.approve_button.setEnabled(False)
+            self.approve_button.setToolTip("Tick at least one server first.")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(22, 20, 22, 16)
@@ -160,10 +183,43 @@ class ConsentDialog(QDialog):
         self.finished.connect(self._on_finished)
         self.deny_button.setFocus()
 
+    def _checklist(self, client: str, choices: tuple[str, ...]) -> QFrame:
+        """One unticked box per server; ticking one enables Approve."""
+        frame = QFrame()
+        frame.setObjectName("serverChoices")
+        frame.setAccessibleName("Servers the client may use")
+        box_layout = QVBoxLayout(frame)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.setSpacing(4)
+        hint = QLabel(f"{client} did not say which server it wants. Tick the ones it may use:")
+        hint.setWordWrap(True)
+        hint.setObjectName("secondary")
+        hint.setTextFormat(Qt.TextFormat.PlainText)
+        box_layout.addWidget(hint)
+        for name in choices:
+            check = QCheckBox(name.replace("&", "&&"))
+            check.setAccessibleName(f"Allow {name}")
+            check.setChecked(False)
+            check.toggled.connect(self._choice_changed)
+            self.server_boxes[name] = check
+            box_layout.addWidget(check)
+        return frame
+
+    def chosen(self) -> tuple[str, ...]:
+        """The servers ticked now, in the order shown."""
+        return tuple(name for name, box in self.server_boxes.items() if box.isChecked())
+
+    def _choice_changed(self) -> None:
+        some = bool(self.chosen())
+        self.approve_button.setEnabled(some)
+        self.approve_button.setToolTip("" if some else "Tick at least one server first.")
+
     def _on_finished(self, result: int) -> None:
         if not self._sent:
             self._sent = True
-            self.decided.emit(result == QDialog.DialogCode.Accepted, self.remember.isChecked())
+            approve = result == QDialog.DialogCode.Accepted
+            self.picked = self.chosen() if approve else ()
+            self.decided.emit(approve, self.remember.isChecked())
 
     def close_decided(self) -> None:
         """The request was decided elsewhere (CLI, notification) or expired: close
@@ -270,7 +326,9 @@ class ConsentPresenter(QObject):
             existing.activateWindow()
             return existing
         dialog = ConsentDialog(request, self._parent_widget())
-        dialog.decided.connect(lambda approve, remember: self._decide(request, approve, remember))
+        dialog.decided.connect(
+            lambda approve, remember: self._decide(request, approve, remember, dialog.picked)
+        )
         self.dialogs[request.id] = dialog
         dialog.show()
         dialog.raise_()
@@ -284,15 +342,26 @@ class ConsentPresenter(QObject):
             dialog.close_decided()
             QTimer.singleShot(0, self._present_pending)
 
-    def _decide(self, request: ConsentRequest, approve: bool, remember: bool) -> None:
+    def _decide(
+        self,
+        request: ConsentRequest,
+        approve: bool,
+        remember: bool,
+        servers: tuple[str, ...] = (),
+    ) -> None:
         self.dialogs.pop(request.id, None)
         QTimer.singleShot(0, self._present_pending)
-        if not self.bridge.decide_consent(request.id, approve, remember):
+        try:
+            decided = self.bridge.decide_consent(request.id, approve, remember, servers)
+        except ChoiceRequired as exc:  # the dialog's Approve needs a pick; kept safe anyway
+            log.warning("consent request %s not decided: %s", request.id, exc)
+            return
+        if not decided:
             log.info("consent request %s had expired before the decision", request.id)
         else:
             log.info(
                 "consent for %s on %s: %s",
                 request.client_name,
-                request.server,
+                request.server or ", ".join(servers),
                 "approved" if approve else "denied",
             )

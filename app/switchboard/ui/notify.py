@@ -185,7 +185,9 @@ def consent_notification(request: ConsentRequest) -> Notification:
     return Notification(
         Kind.CONSENT,
         "A client asks for access",
-        f"{client} wants to use {request.server}. Approve or deny it in Switchboard.",
+        f"{client} wants to use {request.server}. Approve or deny it in Switchboard."
+        if request.server
+        else f"{client} wants to use servers but did not say which. Choose them in Switchboard.",
         server=request.server,
         request=request,
         # One client asking over and over (a flood) is one bubble a minute.

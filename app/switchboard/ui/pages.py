@@ -190,7 +190,12 @@ class ClientsPage(QWidget):
             if req.previously_approved:
                 client += " (approved before)"
             for c, text in enumerate(
-                (client, req.server, redirect_short(req.redirect_uri), _when(req.created_at))
+                (
+                    client,
+                    req.server or "(choose servers)",
+                    redirect_short(req.redirect_uri),
+                    _when(req.created_at),
+                )
             ):
                 item = QTableWidgetItem(text)
                 item.setToolTip(req.redirect_uri)

@@ -157,7 +157,8 @@ class TrayController(QObject):
     def _consent_action(self, request: ConsentRequest) -> QAction:
         client = (request.client_name or request.client_id).replace("&", "&&")
         again = " (approved before)" if request.previously_approved else ""
-        action = QAction(f"Review {client} → {request.server}{again}…", self.menu)
+        server = request.server or "choose servers"
+        action = QAction(f"Review {client} → {server}{again}…", self.menu)
         action.setIcon(action_icon("window"))
         action.triggered.connect(lambda _checked=False, r=request: self._review(r))
         self.menu.addAction(action)
