@@ -10,7 +10,7 @@ import pytest
 
 from switchboard.core.errors import ListenerError
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import ServerSpec
+from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
 from tests.conftest import fixture_cmd
@@ -104,8 +104,10 @@ async def test_taken_port_names_the_port(engine: Engine, tmp_path: Any) -> None:
 
 
 async def test_cors_for_loopback_browser_clients(engine: Engine) -> None:
+    """Servers that need a token answer browser clients on a loopback origin (the MCP
+    Inspector), including the 401 whose WWW-Authenticate starts their sign-in."""
     cmd, args = fixture_cmd("echo_server.py")
-    url = await add_started(engine, "echo", cmd, args)
+    url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     origin = "http://localhost:6274"
     async with httpx.AsyncClient(trust_env=False) as http:
         r = await http.options(
@@ -117,8 +119,6 @@ async def test_cors_for_loopback_browser_clients(engine: Engine) -> None:
         assert "mcp-session-id" in r.headers["access-control-allow-headers"]
         client = RawClient(http, url)
         r = await client.post(rpc("initialize", {"capabilities": {}}), origin=origin)
-        assert r.status_code == 200
+        assert r.status_code == 401
         assert r.headers["access-control-allow-origin"] == origin
-        assert "mcp-session-id" in r.headers["access-control-expose-headers"]
-        r = await http.options(url, headers={"origin": "https://evil.example"})
-        assert r.status_code == 403
+        assert "www-authenticate" in r.headers["access-control-expose-headers"]
