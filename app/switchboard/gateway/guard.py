@@ -29,10 +29,14 @@ def origin_allowed(origin: str, extra: frozenset[str] = frozenset()) -> bool:
         return True
     if origin == "null":
         return False
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(origin)
+        hostname = parts.hostname
+    except ValueError:  # e.g. "http://[::1" (RFC 6454 §7: an Origin we cannot parse)
         return False
-    host = parts.hostname.lower()
+    if parts.scheme not in ("http", "https") or not hostname:
+        return False
+    host = hostname.lower()
     return host in LOOPBACK_HOSTS or f"[{host}]" in LOOPBACK_HOSTS
 
 
