@@ -271,10 +271,10 @@ class Gateway:
                 jsonrpc.dumps(denied.body),
                 [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
             ) from None
-        if spec.transport is not Transport.STDIO:
-            await self._pass_through(scope, receive, send, server, endpoint, prefix)
-            return
         owner = owner_of(principal)
+        if spec.transport is not Transport.STDIO:
+            await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
+            return
         method = scope["method"]
         if endpoint == "mcp":
             if method == "POST":
@@ -842,6 +842,7 @@ class Gateway:
         server: ManagedServer,
         endpoint: str,
         prefix: str,
+        owner: Owner | None,
     ) -> None:
         from switchboard.gateway.passthrough import PassThrough
 
@@ -850,7 +851,7 @@ class Gateway:
         if self._passthrough is None:
             self._passthrough = PassThrough(self._http_transport)
         await self._passthrough.handle(
-            scope, receive, send, server.spec, endpoint, prefix, self.max_body
+            scope, receive, send, server.spec, endpoint, prefix, self.max_body, owner
         )
 
     async def aclose(self) -> None:

@@ -174,3 +174,50 @@ class SessionTable(Mapping[str, Session]):
         for session in stale:
             self.pop(session.id)
             self.on_evict(session)
+
+
+class Bindings:
+    """Upstream session ids of pass-through servers, bound to the caller they were
+    issued to (the same rule as :class:`SessionTable`, for sessions the gateway does
+    not hold itself). Bounded: per caller the oldest binding goes first; at the
+    ceiling, the largest caller's oldest. A caller whose binding went gets 404 and
+    initializes again (MCP transports: 404 means "start a new session")."""
+
+    def __init__(
+        self, *, max_total: int = MAX_SESSIONS, max_per_client: int = MAX_PER_CLIENT
+    ) -> None:
+        self.max_total = max_total
+        self.max_per_client = max_per_client
+        self._owner: dict[Hashable, Owner] = {}
+        self._by_owner: dict[Owner, dict[Hashable, None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._owner)
+
+    def allowed(self, key: Hashable, owner: Owner | None) -> bool:
+        """May ``owner`` use the upstream session ``key``? A caller without a token
+        (sign-in off) may use any; a caller with one only those issued to it."""
+        return owner is None or self._owner.get(key) == owner
+
+    def bind(self, key: Hashable, owner: Owner | None) -> None:
+        if owner is None or key in self._owner:
+            return
+        mine = self._by_owner.setdefault(owner, {})
+        if len(mine) >= self.max_per_client:
+            self.forget(next(iter(mine)))
+            mine = self._by_owner.setdefault(owner, {})
+        if len(self._owner) >= self.max_total:
+            largest = max(self._by_owner.values(), key=len)
+            self.forget(next(iter(largest)))
+            mine = self._by_owner.setdefault(owner, {})
+        self._owner[key] = owner
+        mine[key] = None
+
+    def forget(self, key: Hashable) -> None:
+        owner = self._owner.pop(key, None)
+        if owner is None:
+            return
+        mine = self._by_owner[owner]
+        del mine[key]
+        if not mine:
+            del self._by_owner[owner]

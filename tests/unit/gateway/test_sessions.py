@@ -13,6 +13,7 @@ from switchboard.gateway.authslot import ANONYMOUS, LoopbackOnly, Principal
 from switchboard.gateway.mux import Outbox, Session
 from switchboard.gateway.sessions import (
     SESSION_IDLE,
+    Bindings,
     Owner,
     SessionTable,
     TooManySessions,
@@ -110,3 +111,22 @@ def test_ceiling_evicts_from_the_largest_bucket() -> None:
     with pytest.raises(TooManySessions) as info:
         _new(table, ("n", "u"))
     assert info.value.status == 503
+
+
+def test_pass_through_bindings_are_per_client_and_bounded() -> None:
+    b = Bindings(max_total=4, max_per_client=2)
+    a, c = ("a", "u"), ("c", "u")
+    b.bind("s1", a)
+    assert b.allowed("s1", a) and not b.allowed("s1", c) and b.allowed("s1", None)
+    assert not b.allowed("unknown", a)
+    b.bind("s2", a)
+    b.bind("s3", a)  # a's oldest goes
+    assert not b.allowed("s1", a) and b.allowed("s3", a)
+    b.bind("c1", c)
+    b.bind("c2", c)
+    b.bind("d1", ("d", "u"))  # the ceiling: the largest (a, tied with c; first) gives one up
+    assert len(b) == 4 and b.allowed("d1", ("d", "u"))
+    b.forget("c1")
+    assert not b.allowed("c1", c)
+    b.bind("x", None)  # no caller, nothing to bind
+    assert len(b) == 3
