@@ -15,8 +15,9 @@ Streamable HTTP SSE events carry ids; a GET with ``Last-Event-ID`` replays what 
 client missed on that stream and continues it (``resume.py``).
 
 Browser pages (an ``Origin`` header; the guard let only loopback ones through) get
-CORS only from servers that need a token; a server with sign-in off refuses them (403),
-since any local web page could otherwise call it. Sessions are bound to the caller that
+CORS only from servers that need a token; a server with sign-in off answers their
+preflight with 403 and nothing with CORS headers, since any local web page could
+otherwise call it. Sessions are bound to the caller that
 created them and capped per caller (``sessions.py``).
 
 Hardening: body limit -> 413, invalid JSON -> 400 with a JSON-RPC parse error, wrong
@@ -80,6 +81,15 @@ _SSE_HEADERS = [
     (b"cache-control", b"no-cache, no-transform"),
     (b"x-accel-buffering", b"no"),
 ]
+_NO_WEB_PAGES = jsonrpc.dumps(
+    {
+        "error": "forbidden_origin",
+        "message": "This server has sign-in off, so web pages may not call it; programs "
+        "on this computer still can.",
+        "hint": "To use it from a browser-based client, turn sign-in on for it (its "
+        "settings in the app, or 'switchboard add --auth switchboard').",
+    }
+)
 _DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
 
 
@@ -200,26 +210,19 @@ class Gateway:
                 origin = value
         if origin is not None:
             # A browser page on a loopback origin (the guard refused the others). Only
-            # servers that need a token answer it (with CORS): without sign-in, any local
-            # web page could otherwise drive the server (issue 10.8).
+            # servers that need a token give it CORS: without sign-in, any local web
+            # page could otherwise drive the server (issue 10.8). Without CORS a browser
+            # sends no MCP request at all (JSON POSTs and session headers need a
+            # preflight), and cannot read the answer of what it may send.
             if self._auth_off(name):
-                await _respond(
-                    send,
-                    403,
-                    _json_error(
-                        "forbidden_origin",
-                        f"Server {name!r} has sign-in off, so web pages may not call it; "
-                        "programs on this computer still can.",
-                        "To use it from a browser-based client, turn sign-in on for it "
-                        "(its settings in the app, or 'switchboard add --auth switchboard').",
-                    ),
-                    [],
-                )
-                return
-            if scope["method"] == "OPTIONS":
+                if scope["method"] == "OPTIONS":
+                    await _respond(send, 403, _NO_WEB_PAGES, [])
+                    return
+            elif scope["method"] == "OPTIONS":
                 await _respond(send, 204, b"", _cors(origin, preflight=True))
                 return
-            send = _with_cors(send, origin)
+            else:
+                send = _with_cors(send, origin)
         try:
             await self._handle(scope, receive, send, path[:i], name, endpoint, host, authorization)
         except _HTTPError as exc:
