@@ -17,8 +17,8 @@ client missed on that stream and continues it (``resume.py``).
 Browser pages (an ``Origin`` header; the guard let only loopback ones through) get
 CORS only from servers that need a token; a server with sign-in off answers their
 preflight with 403 and nothing with CORS headers, since any local web page could
-otherwise call it. Sessions are bound to the caller that
-created them and capped per caller (``sessions.py``).
+otherwise call it. Sessions are bound to the caller that created them (another
+caller's token finds no session: 404) and capped per caller (``sessions.py``).
 
 Hardening: body limit -> 413, invalid JSON -> 400 with a JSON-RPC parse error, wrong
 content type -> 415, unsupported ``MCP-Protocol-Version`` -> 400, stopped/failed
