@@ -6,7 +6,10 @@ bound (16 connections x 32 MB took it from 90 MB to 673 MB). This subclass count
 the head while it arrives and answers **431 Request Header Fields Too Large** (RFC 6585
 §5; RFC 9110 §15.5 leaves the limit to the server) as soon as the head is over
 :data:`MAX_HEAD` bytes or :data:`MAX_FIELDS` fields, before any auth and before the
-app runs; then it closes the connection.
+app runs; then it closes the connection. A head still incomplete after
+:data:`HEAD_TIMEOUT` seconds gets **408 Request Timeout** (RFC 9110 §15.5.9) and the
+connection is closed (uvicorn only times out idle keep-alive connections, so a client
+trickling a head, or opening a connection and sending nothing, held it forever).
 
 Cost on the hot path: one length addition per received chunk and one comparison per
 request; the exact size of a head is only summed when the chunks that carried it were
@@ -29,6 +32,9 @@ MAX_HEAD = 64 * 1024
 """Largest request line + header fields, in bytes (nginx: 4 x 8 KiB; Node: 16 KiB)."""
 MAX_FIELDS = 100
 """Most header fields in one request (Apache's ``LimitRequestFields``)."""
+HEAD_TIMEOUT = 30.0
+"""Seconds for the first request head of a connection, and for any head that spans
+more than one read (a head that arrives in one read costs no timer)."""
 LINGER_BYTES = 1024 * 1024
 LINGER_SECONDS = 2.0
 """After a 431, what is still arriving is read and dropped (up to this much, this long)
@@ -49,6 +55,19 @@ _431 = (
     b"content-length: %d\r\n"
     b"connection: close\r\n\r\n" % len(_BODY)
 ) + _BODY
+_408_BODY = json.dumps(
+    {
+        "error": "request_timeout",
+        "error_description": f"The request headers did not arrive within {HEAD_TIMEOUT:.0f} "
+        "seconds. Send the whole request at once.",
+    }
+).encode()
+_408 = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: application/json\r\n"
+    b"content-length: %d\r\n"
+    b"connection: close\r\n\r\n" % len(_408_BODY)
+) + _408_BODY
 
 
 class _HeadTooLarge(Exception):
@@ -67,6 +86,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     max_head = MAX_HEAD
     max_fields = MAX_FIELDS
+    head_timeout = HEAD_TIMEOUT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -77,6 +97,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_rest = 0  # the later chunks of an unfinished head (exact)
         self._rejected = False
         self._lingered = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._fresh = True  # nothing received yet on this connection
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._head_timer = self.loop.call_later(self.head_timeout, self._too_slow)
 
     # -- bytes in ---------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -86,6 +112,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 self.transport.close()
             return
         self._unset_keepalive_if_required()
+        self._fresh = False
         self._chunk = len(data)
         try:
             self.parser.feed_data(data)
@@ -106,6 +133,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_head:
             if self._first_chunk:
                 self._first_chunk = False
+                if self._head_timer is None:  # the head spans reads: give it a deadline
+                    self._head_timer = self.loop.call_later(self.head_timeout, self._too_slow)
             else:
                 self._head_rest += len(data)
             if self._head_rest > self.max_head or len(self.headers) > self.max_fields:
@@ -122,6 +151,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         headers = self.headers
         if len(headers) > self.max_fields:
             self._rejected = True
@@ -134,21 +166,45 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             raise _HeadTooLarge
         super().on_headers_complete()
 
-    # -- the answer -----------------------------------------------------------------------
-    def _send_431(self) -> None:
-        transport = self.transport
-        if transport.is_closing():
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    # -- the answers ----------------------------------------------------------------------
+    def _too_slow(self) -> None:
+        self._head_timer = None
+        if self._fresh:
+            self.transport.close()  # connected, never said anything
             return
+        if not self._in_head or self._rejected:
+            return
+        self._rejected = True
+        log.info(
+            "request head from %s incomplete after %.0f s: 408", self.client, self.head_timeout
+        )
+        self._answer(_408)
+
+    def _send_431(self) -> None:
         log.warning(
             "request head from %s over %d bytes or %d fields: 431",
             self.client,
             self.max_head,
             self.max_fields,
         )
+        self._answer(_431)
+
+    def _answer(self, response: bytes) -> None:
+        """Write ``response`` and close: half-close at once, drop what still arrives
+        (:data:`LINGER_BYTES`, :data:`LINGER_SECONDS`), then close."""
+        transport = self.transport
+        if transport.is_closing():
+            return
         if self.cycle is not None and not self.cycle.response_complete:
             transport.close()  # a pipelined request's response is still being written
             return
-        transport.write(_431)
+        transport.write(response)
         if transport.can_write_eof():
             transport.write_eof()
         asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from switchboard.engine import Engine
-from switchboard.httplimits import MAX_FIELDS, MAX_HEAD
+from switchboard.httplimits import MAX_FIELDS, MAX_HEAD, LimitedHttpToolsProtocol
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,3 +71,26 @@ async def test_pipelined_requests_after_a_big_body(engine: Engine) -> None:
     cut = len(first) - len(body) + 1000
     pieces = [data[:cut], data[cut:-100], data[-100:]]
     assert await _statuses(engine, pieces, 2) == [b"400", b"200"]
+
+
+async def test_a_trickled_or_missing_head_times_out(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn times out idle keep-alive connections only: a connection that never sends
+    a whole head is closed after ``head_timeout`` (408 when it sent part of one)."""
+    monkeypatch.setattr(LimitedHttpToolsProtocol, "head_timeout", 0.2)
+    port = int(engine.base_url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.write(b"X-Slow: 1\r\n")  # a second read: the head spans reads
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 30)  # until the listener closes
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout")
+    writer.close()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    assert await asyncio.wait_for(reader.read(), 30) == b""  # said nothing: closed
+    writer.close()
+    # A whole request on a fresh connection is unaffected.
+    assert await _statuses(engine, [_get()], 1) == [b"200"]
