@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 
 import httpx
@@ -208,3 +209,77 @@ async def _run(port: int, cases: list[bytes]) -> None:
         if code >= 500 or (status and not status.startswith(b"HTTP/1.1 ")):
             bad.append((status, raw[:200]))
     assert not bad, b"\n".join(s + b" <- " + r.split(b"\r\n")[0] for s, r in bad).decode("latin-1")
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    """A few random byte flips, insertions, deletions and duplications."""
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(out))
+        op = rng.randrange(4)
+        if op == 0:
+            out[i] = rng.randrange(256)
+        elif op == 1:
+            out[i:i] = bytes([rng.choice(b':\r\n \x00\xff{}[]",0-')]) * rng.randint(1, 3)
+        elif op == 2:
+            del out[i : i + rng.randint(1, 8)]
+        else:
+            j = min(len(out), i + rng.randint(1, 40))
+            out[j:j] = out[i:j]
+    return bytes(out)
+
+
+async def test_mutated_requests_never_get_a_5xx(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Byte-level mutations of valid requests (a fixed seed: reproducible)."""
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(caplog.handler)
+    try:
+        cmd, args = fixture_cmd("echo_server.py")
+        await add_started(engine, "open", cmd, args)
+        port = int(engine.base_url.rsplit(":", 1)[1])
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+            client = RawClient(http, engine.server_url("open"))
+            await client.initialize()
+            live = [
+                (b"mcp-session-id", (client.session_id or "").encode()),
+                (b"mcp-protocol-version", b"2025-11-25"),
+                (b"content-type", b"application/json"),
+                (b"accept", b"application/json, text/event-stream"),
+            ]
+            seeds = [
+                _request(
+                    "POST",
+                    "/servers/open/mcp",
+                    live,
+                    b'{"jsonrpc":"2.0","id":7,"method":"tools/call",'
+                    b'"params":{"name":"echo","arguments":{"text":"x"}}}',
+                    port,
+                ),
+                _request(
+                    "POST",
+                    "/servers/open/mcp",
+                    live[2:],
+                    b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":'
+                    b'{"protocolVersion":"2025-11-25","capabilities":{},'
+                    b'"clientInfo":{"name":"f","version":"1"}}}',
+                    port,
+                ),
+                _request(
+                    "GET", "/servers/open/mcp", [*live, (b"last-event-id", b"g1-1")], b"", port
+                ),
+                _request("DELETE", "/servers/open/mcp", live, b"", port),
+                _request(
+                    "GET", "/.well-known/oauth-protected-resource/servers/open/mcp", [], b"", port
+                ),
+            ]
+            rng = random.Random(int(os.environ.get("FUZZ_SEED", "4242")))
+            cases = [
+                _mutate(rng, rng.choice(seeds)) for _ in range(int(os.environ.get("FUZZ_N", "400")))
+            ]
+            await _run(port, cases)
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
