@@ -72,7 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--transport", choices=[t.value for t in Transport], default="stdio")
     a.add_argument("--url", help="for streamable-http/sse servers: their own local URL")
     a.add_argument("--timeout", type=float, help="request timeout in seconds (default 600)")
-    a.add_argument("--auth", choices=[m.value for m in AuthMode], default="switchboard")
+    a.add_argument(
+        "--auth",
+        choices=[m.value for m in AuthMode],
+        default="switchboard",
+        help="who may call it: 'switchboard' (default: each client signs in and you approve "
+        "it once), 'external' (tokens from --issuer), or 'off': anyone on this computer, "
+        "including any local program, can call this server; web pages cannot",
+    )
     a.add_argument("--issuer", help="external OIDC issuer URL (with --auth external)")
     a.add_argument(
         "--isolation",

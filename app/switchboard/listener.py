@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from switchboard.core.errors import ListenerError
+from switchboard.httplimits import LimitedHttpToolsProtocol
 
 log = logging.getLogger("switchboard.listener")
 
@@ -92,6 +93,7 @@ class Listener:
             lifespan="off",
             timeout_graceful_shutdown=3,
             ws="none",
+            http=LimitedHttpToolsProtocol,  # request head capped while it arrives -> 431
             # Nothing sits in front of us: never trust X-Forwarded-* from a local caller
             # (and skip that middleware on every request).
             proxy_headers=False,

@@ -70,6 +70,8 @@ def test_invalid_values_are_explained(qtbot: QtBot) -> None:
     assert form.valid
     form.auth.setCurrentIndex(form.auth.findData(AuthMode.OFF))
     assert not form.auth_warning.isHidden()
+    assert "web pages cannot" in form.auth_warning.text()
+    assert "including any local program" in form.auth.toolTip()
 
 
 def test_http_servers_need_a_url(qtbot: QtBot) -> None:

@@ -3,6 +3,7 @@ raw HTTP, and a taken port."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from switchboard.core.errors import ListenerError
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import ServerSpec
+from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
 from tests.conftest import fixture_cmd
@@ -104,8 +105,10 @@ async def test_taken_port_names_the_port(engine: Engine, tmp_path: Any) -> None:
 
 
 async def test_cors_for_loopback_browser_clients(engine: Engine) -> None:
+    """Servers that need a token answer browser clients on a loopback origin (the MCP
+    Inspector), including the 401 whose WWW-Authenticate starts their sign-in."""
     cmd, args = fixture_cmd("echo_server.py")
-    url = await add_started(engine, "echo", cmd, args)
+    url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
     origin = "http://localhost:6274"
     async with httpx.AsyncClient(trust_env=False) as http:
         r = await http.options(
@@ -117,8 +120,33 @@ async def test_cors_for_loopback_browser_clients(engine: Engine) -> None:
         assert "mcp-session-id" in r.headers["access-control-allow-headers"]
         client = RawClient(http, url)
         r = await client.post(rpc("initialize", {"capabilities": {}}), origin=origin)
-        assert r.status_code == 200
+        assert r.status_code == 401
         assert r.headers["access-control-allow-origin"] == origin
-        assert "mcp-session-id" in r.headers["access-control-expose-headers"]
-        r = await http.options(url, headers={"origin": "https://evil.example"})
-        assert r.status_code == 403
+        assert "www-authenticate" in r.headers["access-control-expose-headers"]
+
+
+async def test_one_host_and_urls_built_from_it(engine: Engine) -> None:
+    """Issue 10.2: two Hosts -> 400 at the real listener (Starlette/authlib would read
+    the first, the gateway the last); the resource URLs the gateway emits
+    (WWW-Authenticate, RFC 9728 metadata) come from the one validated Host."""
+    cmd, args = fixture_cmd("echo_server.py")
+    await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
+    port = int(engine.base_url.rsplit(":", 1)[1])
+    for hosts in ((b"127.0.0.1", b"evil.example"), (b"evil.example", b"127.0.0.1")):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"GET /.well-known/oauth-protected-resource/servers/echo/mcp HTTP/1.1\r\n"
+            b"Host: %s\r\nHost: %s\r\nConnection: close\r\n\r\n" % hosts
+        )
+        status = await reader.readline()
+        writer.close()
+        assert status.startswith(b"HTTP/1.1 400"), status
+    async with httpx.AsyncClient(trust_env=False) as http:
+        url = f"http://localhost:{port}/servers/echo/mcp"
+        r = await http.post(url, json=rpc("ping"))
+        assert r.status_code == 401
+        meta = f"http://localhost:{port}/.well-known/oauth-protected-resource/servers/echo/mcp"
+        assert f'resource_metadata="{meta}"' in r.headers["www-authenticate"]
+        assert (await http.get(meta)).json()["resource"] == url
+        r = await http.post(url, json=rpc("ping"), headers={"host": 'localhost:1", x="'})
+        assert r.status_code == 421

@@ -67,3 +67,10 @@ def test_errors_print_message_and_hint(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert out.stderr.startswith("error: Invalid server name 'Bad Name'.")
     assert "hint: Use 1-64 lowercase letters" in out.stderr
+
+
+def test_add_help_says_what_auth_off_means(tmp_path: Path) -> None:
+    out = run(tmp_path, "add", "--help")
+    text = " ".join(out.stdout.split())
+    assert "anyone on this computer, including any local program, can call" in text
+    assert "web pages cannot" in text

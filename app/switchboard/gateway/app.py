@@ -14,6 +14,12 @@ the engine's listener behind the Origin/Host guard. Per request it:
 Streamable HTTP SSE events carry ids; a GET with ``Last-Event-ID`` replays what the
 client missed on that stream and continues it (``resume.py``).
 
+Browser pages (an ``Origin`` header; the guard let only loopback ones through) get
+CORS only from servers that need a token; a server with sign-in off answers their
+preflight with 403 and nothing with CORS headers, since any local web page could
+otherwise call it. Sessions are bound to the caller that created them (another
+caller's token finds no session: 404) and capped per caller (``sessions.py``).
+
 Hardening: body limit -> 413, invalid JSON -> 400 with a JSON-RPC parse error, wrong
 content type -> 415, unsupported ``MCP-Protocol-Version`` -> 400, stopped/failed
 server -> 503 naming the server and its state. Clients of the 2026-07-28 revision
@@ -37,7 +43,7 @@ from starlette.types import Receive, Scope, Send
 
 from switchboard.core.errors import ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
-from switchboard.core.spec import Transport
+from switchboard.core.spec import AuthMode, Transport
 from switchboard.core.state import ServerState
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.authslot import AuthDenied, Authenticator
@@ -51,6 +57,14 @@ from switchboard.gateway.mux import (
 )
 from switchboard.gateway.resume import GET as GET_STREAM
 from switchboard.gateway.resume import POST as POST_STREAM
+from switchboard.gateway.sessions import (
+    MAX_PER_CLIENT,
+    MAX_SESSIONS,
+    Owner,
+    SessionTable,
+    TooManySessions,
+    owner_of,
+)
 
 if TYPE_CHECKING:
     from switchboard.supervisor.process import ManagedServer
@@ -60,9 +74,6 @@ log = logging.getLogger("switchboard.gateway")
 
 MAX_BODY = 4 * 1024 * 1024
 """Largest POST body accepted (a JSON-RPC message); bigger -> 413."""
-MAX_SESSIONS = 10_000
-SESSION_IDLE = 3600.0
-"""A session with no stream open and no request for this long is forgotten (-> 404)."""
 
 _JSON = b"application/json"
 _SSE_HEADERS = [
@@ -70,6 +81,15 @@ _SSE_HEADERS = [
     (b"cache-control", b"no-cache, no-transform"),
     (b"x-accel-buffering", b"no"),
 ]
+_NO_WEB_PAGES = jsonrpc.dumps(
+    {
+        "error": "forbidden_origin",
+        "message": "This server has sign-in off, so web pages may not call it; programs "
+        "on this computer still can.",
+        "hint": "To use it from a browser-based client, turn sign-in on for it (its "
+        "settings in the app, or 'switchboard add --auth switchboard').",
+    }
+)
 _DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
 
 
@@ -110,6 +130,8 @@ class Gateway:
         start_wait: float = 30.0,
         http_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_sessions: int = MAX_SESSIONS,
+        max_sessions_per_client: int = MAX_PER_CLIENT,
     ) -> None:
         self._host = host
         self.max_body = max_body
@@ -117,9 +139,13 @@ class Gateway:
         self.start_wait = start_wait
         self._clock = clock
         self._muxes: dict[str, StdioMux] = {}
-        self.sessions: dict[str, Session] = {}
+        self.sessions = SessionTable(
+            clock,
+            self._end_session,
+            max_sessions=max_sessions,
+            max_per_client=max_sessions_per_client,
+        )
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._last_sweep = clock()
         self._http_transport = http_transport
         self._passthrough: Any = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -166,7 +192,7 @@ class Gateway:
         if mux is None:
             return
         for session in list(mux.sessions.values()):
-            self.sessions.pop(session.id, None)
+            self.sessions.pop(session.id)
         mux.close()
 
     # -- ASGI -------------------------------------------------------------------------
@@ -185,15 +211,30 @@ class Gateway:
             elif key == b"origin":
                 origin = value
         if origin is not None:
-            # Browser-based clients on a loopback origin (the guard refused the others).
-            if scope["method"] == "OPTIONS":
+            # A browser page on a loopback origin (the guard refused the others). Only
+            # servers that need a token give it CORS: without sign-in, any local web
+            # page could otherwise drive the server (issue 10.8). Without CORS a browser
+            # sends no MCP request at all (JSON POSTs and session headers need a
+            # preflight), and cannot read the answer of what it may send.
+            if self._auth_off(name):
+                if scope["method"] == "OPTIONS":
+                    await _respond(send, 403, _NO_WEB_PAGES, [])
+                    return
+            elif scope["method"] == "OPTIONS":
                 await _respond(send, 204, b"", _cors(origin, preflight=True))
                 return
-            send = _with_cors(send, origin)
+            else:
+                send = _with_cors(send, origin)
         try:
             await self._handle(scope, receive, send, path[:i], name, endpoint, host, authorization)
         except _HTTPError as exc:
             await _respond(send, exc.status, exc.body, exc.headers)
+
+    def _auth_off(self, name: str) -> bool:
+        try:
+            return self._host.supervisor.get(name).spec.auth is AuthMode.OFF
+        except ServerNotFound:
+            return False
 
     async def _handle(
         self,
@@ -224,7 +265,7 @@ class Gateway:
         host_header = host.decode("latin-1") if host is not None else None
         resource = f"http://{host_header}{prefix}/servers/{name}/{kind}"
         try:
-            await self._host.authenticator.authenticate(
+            principal = await self._host.authenticator.authenticate(
                 server=spec,
                 resource=resource,
                 authorization=authorization.decode("latin-1") if authorization else None,
@@ -235,32 +276,33 @@ class Gateway:
                 jsonrpc.dumps(denied.body),
                 [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
             ) from None
+        owner = owner_of(principal)
         if spec.transport is not Transport.STDIO:
-            await self._pass_through(scope, receive, send, server, endpoint, prefix)
+            await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
             return
         method = scope["method"]
         if endpoint == "mcp":
             if method == "POST":
-                await self._post(scope, receive, send, server)
+                await self._post(scope, receive, send, server, owner)
             elif method == "GET":
-                await self._get(scope, receive, send, server)
+                await self._get(scope, receive, send, server, owner)
             elif method == "DELETE":
-                await self._delete(scope, server)
+                await self._delete(scope, server, owner)
                 await _respond(send, 200, b"", [])
             else:
                 raise _HTTPError(405, b"", [(b"allow", b"GET, POST, DELETE")])
         elif endpoint == "sse":
             if method != "GET":
                 raise _HTTPError(405, b"", [(b"allow", b"GET")])
-            await self._legacy_stream(scope, receive, send, server, prefix)
+            await self._legacy_stream(scope, receive, send, server, prefix, owner)
         else:
             if method != "POST":
                 raise _HTTPError(405, b"", [(b"allow", b"POST")])
-            await self._legacy_post(scope, receive, send, server)
+            await self._legacy_post(scope, receive, send, server, owner)
 
     # -- Streamable HTTP ------------------------------------------------------------------
     async def _post(
-        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer
+        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, owner: Owner | None
     ) -> None:
         content_type = accept = session_id = version = None
         length = -1
@@ -316,11 +358,11 @@ class Gateway:
                 raise _rpc_error(400, None, jsonrpc.INVALID_REQUEST, "initialize needs an id.")
             mux = await self._ready_mux(server, msg_id)
             session = Session(server.name)
-            self._add_session(session)
+            self._add_session(session, owner, msg_id)
             try:
                 result = await mux.initialize(session, msg.get("params") or {})
             except Unavailable as exc:
-                self.sessions.pop(session.id, None)
+                self.sessions.pop(session.id)
                 raise self._unavailable(server, msg_id, exc) from None
             await _respond(
                 send,
@@ -329,7 +371,7 @@ class Gateway:
                 [(b"content-type", _JSON), (b"mcp-session-id", session.id_bytes)],
             )
             return
-        session = self._session(server.name, session_id, msg_id)
+        session = self._session(server.name, session_id, msg_id, owner)
         found = self._muxes.get(server.name)
         if found is None or session.closed:
             raise _rpc_error(404, msg_id, jsonrpc.INVALID_REQUEST, "Session not found.")
@@ -450,7 +492,9 @@ class Gateway:
             if channel.owner is owner:
                 channel.owner = None
 
-    async def _get(self, scope: Scope, receive: Receive, send: Send, server: ManagedServer) -> None:
+    async def _get(
+        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, owner: Owner | None
+    ) -> None:
         accept = session_id = last_event_id = None
         for key, value in scope["headers"]:
             if key == b"accept":
@@ -463,7 +507,7 @@ class Gateway:
             raise _rpc_error(
                 406, None, jsonrpc.INVALID_REQUEST, "GET needs Accept: text/event-stream."
             )
-        session = self._session(server.name, session_id, None)
+        session = self._session(server.name, session_id, None, owner)
         label = None
         first = None
         if last_event_id is not None:
@@ -517,22 +561,28 @@ class Gateway:
             session.detach(box)
             session.last_active = self._clock()
 
-    async def _delete(self, scope: Scope, server: ManagedServer) -> None:
+    async def _delete(self, scope: Scope, server: ManagedServer, owner: Owner | None) -> None:
         session_id = None
         for key, value in scope["headers"]:
             if key == b"mcp-session-id":
                 session_id = value
-        session = self._session(server.name, session_id, None)
+        session = self._session(server.name, session_id, None, owner)
         self._end_session(session)
 
     # -- legacy HTTP+SSE (2024-11-05) -----------------------------------------------------
     async def _legacy_stream(
-        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, prefix: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        server: ManagedServer,
+        prefix: str,
+        owner: Owner | None,
     ) -> None:
         if server.state in _DOWN_STATES:
             raise self._unavailable(server, None, None)
         session = Session(server.name, legacy=True)
-        self._add_session(session)
+        self._add_session(session, owner, None)
         box = Outbox()
         session.attach(box)
         endpoint = f"{prefix}/servers/{server.name}/messages?session_id={session.id}".encode()
@@ -544,7 +594,7 @@ class Gateway:
             self._end_session(session)
 
     async def _legacy_post(
-        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer
+        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, owner: Owner | None
     ) -> None:
         content_type = None
         length = -1
@@ -555,7 +605,7 @@ class Gateway:
                 length = int(value) if value.isdigit() else -1
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         sid = (query.get("session_id") or [""])[0]
-        session = self.sessions.get(sid)
+        session = self.sessions.find(sid, owner)
         if session is None or session.server != server.name or not session.legacy:
             raise _rpc_error(404, None, jsonrpc.INVALID_REQUEST, "Session not found.")
         if content_type is None or not content_type.lower().startswith(_JSON):
@@ -591,7 +641,15 @@ class Gateway:
         await _respond(send, 202, b"", [])
 
     # -- shared pieces ----------------------------------------------------------------------
-    def _session(self, name: str, session_id: bytes | None, msg_id: jsonrpc.MessageId) -> Session:
+    def _session(
+        self,
+        name: str,
+        session_id: bytes | None,
+        msg_id: jsonrpc.MessageId,
+        owner: Owner | None,
+    ) -> Session:
+        """The session named by ``Mcp-Session-Id``: 404 when unknown, ended, of another
+        server, or bound to another caller (see ``sessions.py``)."""
         if session_id is None:
             raise _rpc_error(
                 400,
@@ -599,34 +657,25 @@ class Gateway:
                 jsonrpc.INVALID_REQUEST,
                 "Missing Mcp-Session-Id header; initialize first.",
             )
-        session = self.sessions.get(session_id.decode("latin-1"))
+        session = self.sessions.find(session_id.decode("latin-1"), owner)
         if session is None or session.server != name or session.legacy:
             raise _rpc_error(404, msg_id, jsonrpc.INVALID_REQUEST, "Session not found.")
         return session
 
-    def _add_session(self, session: Session) -> None:
-        now = self._clock()
-        if now - self._last_sweep > 60 or len(self.sessions) >= MAX_SESSIONS:
-            self._sweep(now)
-        self.sessions[session.id] = session
-
-    def _sweep(self, now: float) -> None:
-        self._last_sweep = now
-        idle = [
-            s
-            for s in self.sessions.values()
-            if not s.outboxes and not s.inflight and now - s.last_active > SESSION_IDLE
-        ]
-        if len(self.sessions) - len(idle) >= MAX_SESSIONS:
-            idle = sorted(
-                (s for s in self.sessions.values() if not s.outboxes and not s.inflight),
-                key=lambda s: s.last_active,
-            )[: len(self.sessions) // 10 + 1]
-        for session in idle:
-            self._end_session(session)
+    def _add_session(
+        self, session: Session, owner: Owner | None, msg_id: jsonrpc.MessageId
+    ) -> None:
+        try:
+            self.sessions.add(session, owner)
+        except TooManySessions as exc:
+            raise _HTTPError(
+                exc.status,
+                jsonrpc.error(msg_id, jsonrpc.INVALID_REQUEST, exc.message),
+                [(b"content-type", _JSON), (b"retry-after", b"10")],
+            ) from None
 
     def _end_session(self, session: Session) -> None:
-        self.sessions.pop(session.id, None)
+        self.sessions.pop(session.id)
         mux = self._muxes.get(session.server)
         if mux is not None:
             mux.close_session(session)
@@ -809,6 +858,7 @@ class Gateway:
         server: ManagedServer,
         endpoint: str,
         prefix: str,
+        owner: Owner | None,
     ) -> None:
         from switchboard.gateway.passthrough import PassThrough
 
@@ -817,7 +867,7 @@ class Gateway:
         if self._passthrough is None:
             self._passthrough = PassThrough(self._http_transport)
         await self._passthrough.handle(
-            scope, receive, send, server.spec, endpoint, prefix, self.max_body
+            scope, receive, send, server.spec, endpoint, prefix, self.max_body, owner
         )
 
     async def aclose(self) -> None:

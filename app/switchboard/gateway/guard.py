@@ -1,27 +1,27 @@
 """Origin / Host guard against DNS rebinding and cross-site requests (MCP transports §Security).
 
 A plain ASGI middleware in front of everything the listener serves:
-- ``Host`` must name the loopback listener (127.0.0.1, localhost, [::1]) -> else 421;
+- exactly one ``Host`` (RFC 9112 §3.2: a request with more than one -> 400);
+- it must name the loopback listener (127.0.0.1, localhost, [::1]) with at most a
+  numeric port, nothing else -> else 421. Everything downstream that builds a URL from
+  the Host (the gateway's ``resource``, RFC 9728 metadata, ``WWW-Authenticate``) can
+  rely on that one validated value; Starlette and authlib read the first Host, the
+  gateway the last, so two different ones must never get through;
 - ``Origin``, when present, must be a loopback origin or one on the allow-list -> else 403.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
-
-
-def _host_only(value: str) -> str:
-    value = value.strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        return value[: end + 1] if end != -1 else value
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+_VALID_HOST = re.compile(rb"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
+"""RFC 9110 §7.2 ``Host = uri-host [ ":" port ]``, restricted to the loopback names."""
 
 
 def origin_allowed(origin: str, extra: frozenset[str] = frozenset()) -> bool:
@@ -29,10 +29,14 @@ def origin_allowed(origin: str, extra: frozenset[str] = frozenset()) -> bool:
         return True
     if origin == "null":
         return False
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(origin)
+        hostname = parts.hostname
+    except ValueError:  # e.g. "http://[::1" (RFC 6454 §7: an Origin we cannot parse)
         return False
-    host = parts.hostname.lower()
+    if parts.scheme not in ("http", "https") or not hostname:
+        return False
+    host = hostname.lower()
     return host in LOOPBACK_HOSTS or f"[{host}]" in LOOPBACK_HOSTS
 
 
@@ -47,15 +51,27 @@ class OriginHostGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = origin = None
+        host: bytes | None = None
+        origin = None
         for key, value in scope["headers"]:
             if key == b"host":
-                host = value.decode("latin-1")
+                if host is not None:
+                    await _reject(
+                        send,
+                        400,
+                        "invalid_request",
+                        "More than one Host header. Send exactly one (RFC 9112 section 3.2).",
+                    )
+                    return
+                host = value
             elif key == b"origin":
                 origin = value.decode("latin-1")
-        if host is None or _host_only(host) not in LOOPBACK_HOSTS:
+        if host is None or _VALID_HOST.fullmatch(host) is None:
             await _reject(
-                send, 421, "misdirected_request", "Host header is not a loopback address."
+                send,
+                421,
+                "misdirected_request",
+                "The Host header must be 127.0.0.1, localhost or [::1], with an optional port.",
             )
             return
         if origin is not None and not origin_allowed(origin, self.allowed_origins):

@@ -6,6 +6,11 @@ sent on as it arrives (SSE is never buffered); ``Mcp-Session-Id`` and
 the client's sessions. The client's ``Authorization`` header is never forwarded
 (the token is for the gateway, not for the server). For a legacy SSE server the
 ``endpoint`` event is rewritten to point at the gateway's ``/messages`` URL.
+
+Sessions are not authentication (MCP security best practices): an upstream session id
+(``Mcp-Session-Id``, or the legacy ``/messages`` query) is bound to the caller whose
+request got it, and refused (404) to every other caller with a token, as are ids the
+gateway never saw issued. Without sign-in there is no caller to bind to.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from switchboard.core.spec import ServerSpec, Transport
 from switchboard.gateway import jsonrpc
+from switchboard.gateway.sessions import Bindings, Owner
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -58,6 +64,7 @@ class PassThrough:
         )
         self._sse_paths: dict[str, str] = {}
         """server name -> the upstream messages URL path its SSE endpoint event named."""
+        self.bindings = Bindings()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -71,6 +78,7 @@ class PassThrough:
         endpoint: str,
         prefix: str,
         max_body: int,
+        owner: Owner | None = None,
     ) -> None:
         assert spec.url is not None
         method = scope["method"]
@@ -101,6 +109,20 @@ class PassThrough:
             for k, v in scope["headers"]
             if k in _FORWARD_REQUEST
         ]
+        session_key: tuple[str, str, str] | None = None
+        if endpoint == "messages":
+            session_key = ("sse", spec.name, query)
+        else:
+            for k, v in headers:
+                if k == "mcp-session-id":
+                    session_key = ("mcp", spec.name, v)
+        if session_key is not None and not self.bindings.allowed(session_key, owner):
+            await _respond(
+                send,
+                404,
+                jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "Session not found."),
+            )
+            return
         body = b""
         if method in ("POST", "PUT", "PATCH"):
             parts = []
@@ -138,6 +160,11 @@ class PassThrough:
                 ),
             )
             return
+        issued = response.headers.get("mcp-session-id")
+        if issued is not None and response.status_code < 300:
+            self.bindings.bind(("mcp", spec.name, issued), owner)
+        if method == "DELETE" and session_key is not None and response.status_code < 300:
+            self.bindings.forget(session_key)
         try:
             out_headers = [
                 (k.encode("latin-1"), v.encode("latin-1"))
@@ -162,7 +189,7 @@ class PassThrough:
                 async for chunk in response.aiter_raw():
                     if rewrite:
                         pending += chunk
-                        done, chunk, pending = self._rewrite_endpoint(spec, pending, prefix)
+                        done, chunk, pending = self._rewrite_endpoint(spec, pending, prefix, owner)
                         if not done:
                             continue
                         rewrite = False
@@ -193,7 +220,7 @@ class PassThrough:
             await response.aclose()
 
     def _rewrite_endpoint(
-        self, spec: ServerSpec, buf: bytes, prefix: str
+        self, spec: ServerSpec, buf: bytes, prefix: str, owner: Owner | None = None
     ) -> tuple[bool, bytes, bytes]:
         """Find the ``endpoint`` event in the first bytes of an SSE stream and point it at
         the gateway. Returns (found, bytes to send, bytes still held back)."""
@@ -211,6 +238,7 @@ class PassThrough:
                 target = urlsplit(urljoin(spec.url or "", data))
                 self._sse_paths[spec.name] = target.path
                 mine = f"{prefix}/servers/{spec.name}/messages"
+                self.bindings.bind(("sse", spec.name, target.query), owner)
                 if target.query:
                     mine += f"?{target.query}"
                 new_event = f"event: endpoint\ndata: {mine}\n\n".encode()

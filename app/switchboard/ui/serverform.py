@@ -35,6 +35,9 @@ AUTH_LABELS = {
     AuthMode.EXTERNAL: "External identity provider",
     AuthMode.OFF: "No sign-in (any local program)",
 }
+AUTH_OFF_MEANS = (
+    "Anyone on this computer, including any local program, can call this server; web pages cannot."
+)
 TRANSPORT_LABELS = {
     Transport.STDIO: "Command (stdio)",
     Transport.STREAMABLE_HTTP: "Local Streamable HTTP URL",
@@ -200,8 +203,13 @@ class ServerForm(QWidget):
         self.issuer.setAccessibleName("External issuer URL")
         self.description = QLineEdit()
         self.description.setAccessibleName("Description")
+        self.auth.setToolTip(
+            "Switchboard sign-in: each client asks you once, in this app.\n"
+            "External: tokens from your identity provider.\n"
+            f"No sign-in: {AUTH_OFF_MEANS}"
+        )
         self.auth_warning = QLabel(
-            "Without sign-in, any program on this computer can use this server."
+            f"Without sign-in, {AUTH_OFF_MEANS[0].lower()}{AUTH_OFF_MEANS[1:]}"
         )
         self.auth_warning.setObjectName("warning")
         self.auth_warning.setWordWrap(True)
