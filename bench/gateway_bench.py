@@ -332,13 +332,19 @@ def switchboard_server(
         name += f"@{baseline[0]}"
     with process([*base, "serve", "--port", str(port)], env=serve_env):
         wait_port(port)
-        subprocess.run([*base, "start", "echo"], env=env, check=True, capture_output=True)
+        # The CLI and the token come from the same tree as the engine: how they reach it
+        # changed (a private Unix socket since the port-squatting fix).
+        subprocess.run([*base, "start", "echo"], env=serve_env, check=True, capture_output=True)
         token = ""
         if auth:
-            from switchboard.auth.firstparty import get_token
-            from switchboard.core.paths import AppPaths
-
-            token = get_token(AppPaths.default(home), "echo")
+            code = (
+                "import sys; from switchboard.auth.firstparty import get_token; "
+                "from switchboard.core.paths import AppPaths; "
+                "print(get_token(AppPaths.default(sys.argv[1]), 'echo'))"
+            )
+            token = subprocess.run(
+                [PY, "-c", code, home], env=serve_env, check=True, capture_output=True, text=True
+            ).stdout.strip()
         yield name, f"http://127.0.0.1:{port}/servers/echo/mcp", token
 
 

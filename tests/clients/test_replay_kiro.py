@@ -19,10 +19,11 @@ registers client_name, redirect_uris, grant_types [authorization_code, refresh_t
 token_endpoint_auth_method none, response_types [code], and builds the authorization
 URL and token request without ``resource`` (rmcp added it in 0.16).
 
-That request is refused twice over: its default OIDC scopes name none of ours
-(``invalid_scope``), and with ``oauthScopes: ["mcp"]`` it still names no server
-(``invalid_target``, the documented refusal). Kiro cannot be shown to sign in with the
-URL form, so ``app/switchboard/clients/kinds.py`` writes it the stdio form.
+With its default OIDC scopes that request is refused (``invalid_scope``: they name none
+of ours). Only with ``oauthScopes: ["mcp"]`` set by hand does it get through, to a
+"choose servers" consent (it names no server). Out of the box Kiro cannot be shown to
+sign in with the URL form, so ``app/switchboard/clients/kinds.py`` writes it the stdio
+form.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import httpx
 
 from switchboard.clients.kinds import BY_ID
 from switchboard.engine import Engine
-from tests.clients.replay import Shape, authorize, pkce, refused_for_resource, register
+from tests.clients.replay import Shape, authorize, pkce, reach_token_picking, register
 
 REDIRECT = "http://127.0.0.1:44817"
 KIRO_CLI = Shape(
@@ -68,14 +69,19 @@ async def test_kiro_cli_default_scopes_are_refused(
     assert engine.auth.broker.pending() == []
 
 
-async def test_kiro_cli_with_our_scope_is_refused_for_its_missing_resource(
+async def test_kiro_cli_with_our_scope_gets_the_servers_the_person_picks(
     engine: Engine, http: httpx.AsyncClient, url: str
 ) -> None:
-    """``"oauthScopes": ["mcp"]`` in its config: the request still names no server."""
-    description = await refused_for_resource(
-        http, engine, dataclasses.replace(KIRO_CLI, scope="mcp"), url
+    """``"oauthScopes": ["mcp"]`` in its config: it names no server, so the person picks."""
+    token = await reach_token_picking(
+        http,
+        engine,
+        dataclasses.replace(KIRO_CLI, scope="mcp"),
+        url,
+        pick=["echo"],
+        choices={"echo"},
     )
-    assert "resource" in description
+    assert token["scope"] == "mcp"
 
 
 def test_kiro_is_written_the_stdio_bridge() -> None:

@@ -434,7 +434,7 @@ KINDS: tuple[ClientKind, ...] = (
         "loopback callback but not the RFC 8707 resource "
         "(https://kiro.dev/docs/mcp/configuration), and its only public MCP OAuth code "
         "(aws/amazon-q-developer-cli crates/chat-cli/src/mcp_client/oauth_util.rs, "
-        "rmcp 0.8) sends none, which is refused with invalid_target "
+        "rmcp 0.8) asks for OIDC scopes only (refused: invalid_scope) and names no server "
         "(tests/clients/test_replay_kiro.py).",
     ),
     ClientKind(
