@@ -81,6 +81,7 @@ from switchboard.auth.registration import (
 )
 from switchboard.auth.store import AuthStore, GrantRecord, RefreshRecord
 from switchboard.auth.validator import TokenInvalid, TokenValidator, VerifiedToken
+from switchboard.core.loopback import canonical_url
 
 log = logging.getLogger("switchboard.auth")
 
@@ -920,8 +921,10 @@ class OAuthServer:
     def names_no_server(self, resources: list[str]) -> bool:
         """The authorization names no server: no ``resource``, or exactly this gateway's
         origin (RFC 8707 §2: the default audience is then what the person picks)."""
-        iss = self.issuer()
-        return not resources or (len(resources) == 1 and resources[0] in (iss, iss + "/"))
+        iss = canonical_url(self.issuer())
+        return not resources or (
+            len(resources) == 1 and canonical_url(resources[0]).rstrip("/") == iss
+        )
 
     def server_choices(self) -> tuple[str, ...]:
         """The servers a person may pick for a request that named none: those behind

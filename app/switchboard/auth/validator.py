@@ -39,6 +39,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from switchboard.auth.keys import KeyProvider
+from switchboard.core.loopback import canonical_url
 
 log = logging.getLogger("switchboard.auth")
 
@@ -280,7 +281,9 @@ class TokenValidator:
     def _check_live(self, vt: VerifiedToken, audience: str) -> VerifiedToken:
         if self._clock() >= vt.expires_at:
             raise TokenInvalid("expired")
-        if audience not in vt.audience:
+        if audience not in vt.audience and canonical_url(audience) not in {
+            canonical_url(a) for a in vt.audience
+        }:
             raise TokenInvalid("wrong_audience")
         if self.is_revoked is not None and self.is_revoked(vt):
             raise TokenInvalid("revoked")

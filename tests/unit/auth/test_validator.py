@@ -242,3 +242,26 @@ async def test_jwks_with_garbage_is_rejected_cleanly() -> None:
     v = TokenValidator(ISSUER, jwks=JWKSClient(ISSUER, transport=httpx.MockTransport(handler)))
     with pytest.raises(TokenInvalid, match="jwks_unavailable"):
         await v.validate(sign(key, claims(), kid="k"), RESOURCE)
+
+
+async def test_audience_matches_any_loopback_spelling_of_the_same_url(
+    provider: KeyProvider,
+) -> None:
+    """The listener answers to 127.0.0.1, localhost and [::1]: a token for one spelling of
+    a server's URL opens the same URL under another (same port and path), nothing else."""
+    v = TokenValidator(ISSUER, key_provider=provider, expected_typ="at+jwt")
+    token = own(provider)  # aud = http://127.0.0.1:8765/servers/echo/mcp
+    for same in (
+        "http://localhost:8765/servers/echo/mcp",
+        "http://[::1]:8765/servers/echo/mcp",
+        "http://LOCALHOST:8765/servers/echo/mcp",
+    ):
+        assert (await v.validate(token, same)).subject
+    for other in (
+        "http://localhost:8766/servers/echo/mcp",  # another port: another listener
+        "http://localhost:8765/servers/notes/mcp",
+        "http://example.com:8765/servers/echo/mcp",
+        "http://127.0.0.2:8765/servers/echo/mcp",
+    ):
+        with pytest.raises(TokenInvalid, match="wrong_audience"):
+            await v.validate(token, other)
