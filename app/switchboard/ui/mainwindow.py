@@ -56,8 +56,8 @@ from switchboard.core.events import StateChanged
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
-from switchboard.ui.bridge import EngineBridge
 from switchboard.ui.dialogs import AddServerDialog
+from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import action_icon, app_icon, state_icon, summary
 from switchboard.ui.logview import LogView
 from switchboard.ui.models import STATE_LABELS, URL_ROLE, Column, ServersModel
