@@ -228,25 +228,25 @@ class EngineBridge(QObject):
         while self._tasks:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
 
-    def start_server(self, name: str) -> asyncio.Task[Any]:
+    def start_server(self, name: str) -> asyncio.Task[ServerStatus]:
         return self.submit(f"Start {name}", self.engine.start_server(name))
 
-    def stop_server(self, name: str) -> asyncio.Task[Any]:
+    def stop_server(self, name: str) -> asyncio.Task[ServerStatus]:
         return self.submit(f"Stop {name}", self.engine.stop_server(name))
 
-    def restart_server(self, name: str) -> asyncio.Task[Any]:
+    def restart_server(self, name: str) -> asyncio.Task[ServerStatus]:
         return self.submit(f"Restart {name}", self.engine.restart_server(name))
 
-    def set_running(self, name: str, on: bool) -> asyncio.Task[Any]:
+    def set_running(self, name: str, on: bool) -> asyncio.Task[ServerStatus]:
         return self.start_server(name) if on else self.stop_server(name)
 
-    def start_all(self) -> asyncio.Task[Any]:
+    def start_all(self) -> asyncio.Task[None]:
         return self.submit("Start all servers", self.engine.start_all())
 
-    def stop_all(self) -> asyncio.Task[Any]:
+    def stop_all(self) -> asyncio.Task[None]:
         return self.submit("Stop all servers", self.engine.stop_all())
 
-    def add_server(self, spec: ServerSpec, *, start: bool = False) -> asyncio.Task[Any]:
+    def add_server(self, spec: ServerSpec, *, start: bool = False) -> asyncio.Task[None]:
         async def add() -> None:
             await self.engine.add_server(spec)
             if start:
@@ -254,13 +254,13 @@ class EngineBridge(QObject):
 
         return self.submit(f"Add {spec.name}", add())
 
-    def update_server(self, spec: ServerSpec) -> asyncio.Task[Any]:
+    def update_server(self, spec: ServerSpec) -> asyncio.Task[None]:
         return self.submit(f"Save {spec.name}", self.engine.update_server(spec))
 
-    def remove_server(self, name: str) -> asyncio.Task[Any]:
+    def remove_server(self, name: str) -> asyncio.Task[None]:
         return self.submit(f"Remove {name}", self.engine.remove_server(name))
 
-    def update_settings(self, settings: Settings) -> asyncio.Task[Any]:
+    def update_settings(self, settings: Settings) -> asyncio.Task[None]:
         return self.submit("Save settings", self.engine.update_settings(settings))
 
     async def write_settings(self, settings: Settings) -> None:
@@ -307,7 +307,7 @@ class EngineBridge(QObject):
             self._secret_store = SecretStore.for_paths(self.engine.paths)
         return self._secret_store
 
-    def set_secret(self, name: str, value: str) -> asyncio.Task[Any]:
+    def set_secret(self, name: str, value: str) -> asyncio.Task[None]:
         """Store a secret's value in the keyring (never in the config)."""
         from switchboard.secrets.store import validate_secret_name
 
@@ -358,7 +358,7 @@ class EngineBridge(QObject):
         ]
         return sorted(views, key=lambda c: (not c.connected, not c.installed, c.title.lower()))
 
-    def set_client_connected(self, client_id: str, title: str, on: bool) -> asyncio.Task[Any]:
+    def set_client_connected(self, client_id: str, title: str, on: bool) -> asyncio.Task[None]:
         """Write (or remove) Switchboard's servers in that client's config file."""
         sync = self.client_sync
 
