@@ -87,6 +87,15 @@ def _table(headers: list[str], accessible: str) -> QTableWidget:
     return table
 
 
+def _button_row(*buttons: QWidget) -> QHBoxLayout:
+    """A box's buttons, right-aligned under its table."""
+    row = QHBoxLayout()
+    row.addStretch(1)
+    for button in buttons:
+        row.addWidget(button)
+    return row
+
+
 class ClientsPage(QWidget):
     """Pending consent requests and the grants clients hold, with revoke."""
 
@@ -108,10 +117,7 @@ class ClientsPage(QWidget):
         self.pending_table.setMaximumHeight(150)
         pl = QVBoxLayout(self.pending_box)
         pl.addWidget(self.pending_table)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.review_button)
-        pl.addLayout(row)
+        pl.addLayout(_button_row(self.review_button))
 
         self.grants_box = QGroupBox("Clients with access")
         self.grants_table = _table(list(GRANT_COLUMNS), "Clients with access")
@@ -126,11 +132,7 @@ class ClientsPage(QWidget):
         gl = QVBoxLayout(self.grants_box)
         gl.addWidget(self.grants_note)
         gl.addWidget(self.grants_table, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.refresh_button)
-        row.addWidget(self.revoke_button)
-        gl.addLayout(row)
+        gl.addLayout(_button_row(self.refresh_button, self.revoke_button))
         self.grants_table.itemSelectionChanged.connect(self._selection)
 
         self.clients_box = QGroupBox("MCP clients on this computer")
@@ -154,11 +156,7 @@ class ClientsPage(QWidget):
         cl = QVBoxLayout(self.clients_box)
         cl.addWidget(self.clients_note)
         cl.addWidget(self.clients_table, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.disconnect_button)
-        row.addWidget(self.connect_button)
-        cl.addLayout(row)
+        cl.addLayout(_button_row(self.disconnect_button, self.connect_button))
         self.clients_table.itemSelectionChanged.connect(self._client_selection)
         header = self.clients_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
