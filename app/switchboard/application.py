@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from switchboard.auth.consent import ConsentRequest
     from switchboard.engine import Engine
     from switchboard.store.config import ConfigStore
-    from switchboard.ui.bridge import EngineBridge
     from switchboard.ui.consent import ConsentPresenter
+    from switchboard.ui.engine_bridge import EngineBridge
     from switchboard.ui.mainwindow import MainWindow
     from switchboard.ui.notify import Notification, NotificationService, Notifier
     from switchboard.ui.tray import TrayController
@@ -55,10 +55,10 @@ class Desktop:
         tray_icon: QSystemTrayIcon | None = None,
         notifications: NotificationService | str | bool | None = None,
     ) -> None:
-        from switchboard.ui.bridge import EngineBridge
         from switchboard.ui.consent import ConsentPresenter
+        from switchboard.ui.engine_bridge import EngineBridge
         from switchboard.ui.notify import Notifier
-        from switchboard.ui.pages import apply_theme
+        from switchboard.ui.theme import apply_theme
         from switchboard.ui.tray import TrayController, tray_available
         from switchboard.ui.windowstate import LayoutFile
 
@@ -226,9 +226,9 @@ def run_gui(
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from switchboard.ui.gcguard import GuiThreadGC
+    from switchboard.ui.gui_thread_gc import GuiThreadGC
     from switchboard.ui.icons import app_icon
-    from switchboard.ui.single import SingleInstance, instance_key
+    from switchboard.ui.single_instance import SingleInstance, instance_key
     from switchboard.ui.style import apply_style
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication
 from switchboard.auth.consent import ConsentBroker
 from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
-from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.style import apply_style
 from tests.conftest import FakeSecrets
 
@@ -56,7 +56,7 @@ OFFSCREEN_NOISE = (
 
 @pytest.fixture(autouse=True)
 def gc_in_the_gui_thread() -> Iterator[None]:
-    """As the app does (ui/gcguard.py): no cyclic GC in worker threads during a test;
+    """As the app does (ui/gui_thread_gc.py): no cyclic GC in worker threads during a test;
     collect here, in the GUI thread, when it ends."""
     enabled = gc.isenabled()
     gc.disable()

@@ -14,7 +14,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.engine import Engine
-from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.engine_bridge import EngineBridge
 from tests.conftest import fixture_cmd
 from tests.gui.conftest import consent_broker, running, until
 

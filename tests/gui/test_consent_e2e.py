@@ -19,8 +19,8 @@ from pytestqt.qtbot import QtBot
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
-from switchboard.ui.bridge import EngineBridge
 from switchboard.ui.consent import ConsentDialog, ConsentPresenter
+from switchboard.ui.engine_bridge import EngineBridge
 from tests.conftest import fixture_cmd
 from tests.gui.conftest import running, until
 from tests.helpers.oauth_flow import ConsentBrowser, MemoryTokenStorage, sdk_provider

@@ -9,7 +9,7 @@ from switchboard.application import build_desktop
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import RestartPolicy, ServerSpec
 from switchboard.core.state import ServerState
-from switchboard.ui.pages import apply_theme
+from switchboard.ui.theme import apply_theme
 from tests.conftest import fixture_cmd
 from tests.gui.conftest import running, until
 

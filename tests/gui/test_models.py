@@ -11,7 +11,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import RestartPolicy, ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.engine import Engine
-from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import Overall, overall_state, summary
 from switchboard.ui.models import (
     STATE_ROLE,

@@ -10,7 +10,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import RestartPolicy, ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.ui.icons import Overall
-from switchboard.ui.single import SingleInstance, instance_key
+from switchboard.ui.single_instance import SingleInstance, instance_key
 from switchboard.ui.tray import TrayController
 from tests.conftest import fixture_cmd
 from tests.gui.conftest import running, until

@@ -38,7 +38,7 @@ from switchboard.auth.consent import (
     RedirectTarget,
     redirect_target,
 )
-from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import app_icon
 
 log = logging.getLogger("switchboard.ui")

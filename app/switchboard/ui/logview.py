@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import action_icon
 from switchboard.ui.models import Level, LogFilter, LogModel
 

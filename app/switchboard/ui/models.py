@@ -25,7 +25,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 from switchboard.core.events import ConfigChanged, LogLine, StateChanged, Stream
 from switchboard.core.state import ServerState
 from switchboard.supervisor.process import ServerStatus
-from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import state_icon
 
 Index = QModelIndex | QPersistentModelIndex

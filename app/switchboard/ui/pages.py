@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import datetime
 import logging
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,10 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from switchboard import autostart
 from switchboard.auth.consent import ConsentRequest, redirect_short
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
-from switchboard.ui.bridge import ClientView, EngineBridge, GrantView
+from switchboard.ui.engine_bridge import ClientView, EngineBridge, GrantView
+from switchboard.ui.theme import THEMES, apply_theme
 
 log = logging.getLogger("switchboard.ui")
 
@@ -86,6 +87,15 @@ def _table(headers: list[str], accessible: str) -> QTableWidget:
     return table
 
 
+def _button_row(*buttons: QWidget) -> QHBoxLayout:
+    """A box's buttons, right-aligned under its table."""
+    row = QHBoxLayout()
+    row.addStretch(1)
+    for button in buttons:
+        row.addWidget(button)
+    return row
+
+
 class ClientsPage(QWidget):
     """Pending consent requests and the grants clients hold, with revoke."""
 
@@ -107,10 +117,7 @@ class ClientsPage(QWidget):
         self.pending_table.setMaximumHeight(150)
         pl = QVBoxLayout(self.pending_box)
         pl.addWidget(self.pending_table)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.review_button)
-        pl.addLayout(row)
+        pl.addLayout(_button_row(self.review_button))
 
         self.grants_box = QGroupBox("Clients with access")
         self.grants_table = _table(list(GRANT_COLUMNS), "Clients with access")
@@ -125,11 +132,7 @@ class ClientsPage(QWidget):
         gl = QVBoxLayout(self.grants_box)
         gl.addWidget(self.grants_note)
         gl.addWidget(self.grants_table, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.refresh_button)
-        row.addWidget(self.revoke_button)
-        gl.addLayout(row)
+        gl.addLayout(_button_row(self.refresh_button, self.revoke_button))
         self.grants_table.itemSelectionChanged.connect(self._selection)
 
         self.clients_box = QGroupBox("MCP clients on this computer")
@@ -153,11 +156,7 @@ class ClientsPage(QWidget):
         cl = QVBoxLayout(self.clients_box)
         cl.addWidget(self.clients_note)
         cl.addWidget(self.clients_table, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.disconnect_button)
-        row.addWidget(self.connect_button)
-        cl.addLayout(row)
+        cl.addLayout(_button_row(self.disconnect_button, self.connect_button))
         self.clients_table.itemSelectionChanged.connect(self._client_selection)
         header = self.clients_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -165,7 +164,6 @@ class ClientsPage(QWidget):
         for col, width in enumerate((170, 90, 150)):
             header.resizeSection(col, width)
         self.clients: list[ClientView] = []
-        self.clients_box.setVisible(bridge.clients_available)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
@@ -243,21 +241,10 @@ class ClientsPage(QWidget):
             self.bridge.set_client_connected(c.id, c.title, on)
 
     # -- grants ------------------------------------------------------------------------
-    def refresh(self) -> asyncio.Task[Any] | None:
+    def refresh(self) -> asyncio.Task[None]:
+        """Reload pending requests now, and MCP clients and grants off the loop."""
         self.refresh_pending()
-        if self.bridge.clients_available:
-            self.bridge.submit("Load MCP clients", self._load_clients(), quiet=True)
-        if not self.bridge.grants_available:
-            self.grants = []
-            self.grants_table.setRowCount(0)
-            self.grants_note.setText(
-                "Clients that you approve appear here, with a button to take their access "
-                "away. (This build's authorization service does not list grants yet.)"
-            )
-            self.refresh_button.setEnabled(False)
-            self._selection()
-            return None
-        self.refresh_button.setEnabled(True)
+        self.bridge.submit("Load MCP clients", self._load_clients(), quiet=True)
         return self.bridge.submit("Load grants", self._load(), quiet=True)
 
     async def _load(self) -> None:
@@ -305,33 +292,6 @@ class ClientsPage(QWidget):
             self.refresh()
 
 
-def _autostart() -> tuple[Callable[[], bool], Callable[[bool], None]] | None:
-    """``switchboard.autostart``'s (is_enabled, set_enabled), once packaging provides them."""
-    try:
-        import switchboard.autostart as autostart
-    except ImportError:
-        return None
-    is_enabled = getattr(autostart, "is_enabled", None)
-    set_enabled = getattr(autostart, "set_enabled", None)
-    if not callable(is_enabled) or not callable(set_enabled):
-        return None
-    return is_enabled, set_enabled
-
-
-THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
-
-
-def apply_theme(theme: str) -> None:
-    """Light/dark follow the system unless the person picked one (see ui/style.py)."""
-    from switchboard.ui.style import apply_color_scheme
-
-    scheme = {
-        "light": Qt.ColorScheme.Light,
-        "dark": Qt.ColorScheme.Dark,
-    }.get(theme, Qt.ColorScheme.Unknown)
-    apply_color_scheme(scheme)
-
-
 class SettingsPage(QWidget):
     """Port, start at login, appearance, and where the files are."""
 
@@ -340,7 +300,6 @@ class SettingsPage(QWidget):
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
-        self._autostart = _autostart()
 
         self.port = QSpinBox()
         self.port.setRange(1024, 65535)
@@ -353,9 +312,6 @@ class SettingsPage(QWidget):
         self.port_note.setWordWrap(True)
         self.start_at_login = QCheckBox("Start Switchboard when I log in")
         self.start_at_login.setAccessibleName("Start Switchboard when I log in")
-        self.autostart_note = QLabel()
-        self.autostart_note.setObjectName("secondary")
-        self.autostart_note.setWordWrap(True)
         self.theme = QComboBox()
         self.theme.setMaximumWidth(260)
         self.theme.setAccessibleName("Appearance")
@@ -374,7 +330,6 @@ class SettingsPage(QWidget):
         form.addRow("Gateway &port", self.port)
         form.addRow("", self.port_note)
         form.addRow("", self.start_at_login)
-        form.addRow("", self.autostart_note)
         form.addRow("&Appearance", self.theme)
         if paths is not None:
             form.addRow("Config file", _path_label(str(paths.config_file)))
@@ -408,21 +363,13 @@ class SettingsPage(QWidget):
         self.port.setValue(max(1024, s.port))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self.start_at_login.setChecked(s.start_at_login)
-        if self._autostart is None:
-            self.start_at_login.setEnabled(False)
-            self.autostart_note.setText("Start at login is not available in this build.")
-            self.autostart_note.show()
-        else:
-            self.autostart_note.setText("")
-            self.autostart_note.hide()
-            # The login entry is the truth (it may have been removed by hand); reading
-            # it touches files, so off the loop.
-            self.bridge.submit("Read start at login", self._read_autostart(), quiet=True)
+        # The login entry is the truth (it may have been removed by hand); reading it
+        # touches files, so off the loop.
+        self.bridge.submit("Read start at login", self._read_autostart(), quiet=True)
 
     async def _read_autostart(self) -> None:
-        if self._autostart is not None:
-            on = await asyncio.to_thread(self._autostart[0])
-            self.start_at_login.setChecked(on)
+        on = await asyncio.to_thread(autostart.is_enabled)
+        self.start_at_login.setChecked(on)
 
     def save(self) -> asyncio.Task[Any]:
         return self.bridge.submit("Save settings", self._save())
@@ -435,10 +382,9 @@ class SettingsPage(QWidget):
             theme=str(self.theme.currentData()),
             start_at_login=self.start_at_login.isChecked(),
         )
-        if self._autostart is not None:
-            on = await asyncio.to_thread(self._autostart[0])
-            if on != new.start_at_login:
-                await asyncio.to_thread(self._autostart[1], new.start_at_login)
+        on = await asyncio.to_thread(autostart.is_enabled)
+        if on != new.start_at_login:
+            await asyncio.to_thread(autostart.set_enabled, new.start_at_login)
         if new != old:
             await self.bridge.write_settings(new)
         apply_theme(new.theme)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from switchboard.auth.consent import ConsentRequest
 from switchboard.core.events import ConfigChanged, Notice, StateChanged
 from switchboard.core.state import ServerState
-from switchboard.ui.bridge import EngineBridge
+from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import Overall, action_icon, is_dark, overall_state, state_icon, summary
 from switchboard.ui.icons import tray_icon as make_tray_icon
 from switchboard.ui.models import STATE_LABELS

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import shiboken6
@@ -28,6 +27,8 @@ from switchboard.supervisor.process import ServerStatus
 
 if TYPE_CHECKING:
     from switchboard.auth.consent import ConsentBroker, ConsentRequest
+    from switchboard.auth.service import AuthService
+    from switchboard.clients.sync import ClientSync
     from switchboard.engine import Engine
     from switchboard.secrets.store import SecretStore
 
@@ -104,11 +105,11 @@ class EngineBridge(QObject):
         self._flush.setInterval(log_flush_ms)
         self._flush.timeout.connect(self._flush_logs)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._unsubscribe: list[Callable[[], None]] = [engine.subscribe(self._on_event)]
-        broker = self.consent
-        if broker is not None:
-            self._unsubscribe.append(broker.on_request(self._on_consent))
-            self._unsubscribe.append(broker.on_decided(self._on_consent_decided))
+        self._unsubscribe: list[Callable[[], None]] = [
+            engine.subscribe(self._on_event),
+            self.consent.on_request(self._on_consent),
+            self.consent.on_decided(self._on_consent_decided),
+        ]
 
     # -- engine -> Qt ------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -153,8 +154,9 @@ class EngineBridge(QObject):
 
     # -- snapshots (in memory, cheap) --------------------------------------------------
     @property
-    def consent(self) -> ConsentBroker | None:
-        return getattr(self.engine, "consent", None)
+    def consent(self) -> ConsentBroker:
+        """The auth service's consent broker (pending requests, decisions)."""
+        return self.engine.consent
 
     @property
     def settings(self) -> Settings:
@@ -226,25 +228,25 @@ class EngineBridge(QObject):
         while self._tasks:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
 
-    def start_server(self, name: str) -> asyncio.Task[Any]:
+    def start_server(self, name: str) -> asyncio.Task[ServerStatus]:
         return self.submit(f"Start {name}", self.engine.start_server(name))
 
-    def stop_server(self, name: str) -> asyncio.Task[Any]:
+    def stop_server(self, name: str) -> asyncio.Task[ServerStatus]:
         return self.submit(f"Stop {name}", self.engine.stop_server(name))
 
-    def restart_server(self, name: str) -> asyncio.Task[Any]:
+    def restart_server(self, name: str) -> asyncio.Task[ServerStatus]:
         return self.submit(f"Restart {name}", self.engine.restart_server(name))
 
-    def set_running(self, name: str, on: bool) -> asyncio.Task[Any]:
+    def set_running(self, name: str, on: bool) -> asyncio.Task[ServerStatus]:
         return self.start_server(name) if on else self.stop_server(name)
 
-    def start_all(self) -> asyncio.Task[Any]:
+    def start_all(self) -> asyncio.Task[None]:
         return self.submit("Start all servers", self.engine.start_all())
 
-    def stop_all(self) -> asyncio.Task[Any]:
+    def stop_all(self) -> asyncio.Task[None]:
         return self.submit("Stop all servers", self.engine.stop_all())
 
-    def add_server(self, spec: ServerSpec, *, start: bool = False) -> asyncio.Task[Any]:
+    def add_server(self, spec: ServerSpec, *, start: bool = False) -> asyncio.Task[None]:
         async def add() -> None:
             await self.engine.add_server(spec)
             if start:
@@ -252,13 +254,13 @@ class EngineBridge(QObject):
 
         return self.submit(f"Add {spec.name}", add())
 
-    def update_server(self, spec: ServerSpec) -> asyncio.Task[Any]:
+    def update_server(self, spec: ServerSpec) -> asyncio.Task[None]:
         return self.submit(f"Save {spec.name}", self.engine.update_server(spec))
 
-    def remove_server(self, name: str) -> asyncio.Task[Any]:
+    def remove_server(self, name: str) -> asyncio.Task[None]:
         return self.submit(f"Remove {name}", self.engine.remove_server(name))
 
-    def update_settings(self, settings: Settings) -> asyncio.Task[Any]:
+    def update_settings(self, settings: Settings) -> asyncio.Task[None]:
         return self.submit("Save settings", self.engine.update_settings(settings))
 
     async def write_settings(self, settings: Settings) -> None:
@@ -269,51 +271,32 @@ class EngineBridge(QObject):
         self, request_id: str, approve: bool, remember: bool, servers: tuple[str, ...] = ()
     ) -> bool:
         """``servers``: the picked servers of a "choose servers" request."""
-        broker = self.consent
-        if broker is None:
-            return False
-        return broker.decide(request_id, approve, remember, servers)
+        return self.consent.decide(request_id, approve, remember, servers)
 
     def pending_consents(self) -> list[ConsentRequest]:
-        broker = self.consent
-        return broker.pending() if broker is not None else []
+        return self.consent.pending()
 
     # -- grants (from the auth service) -----------------------------------------------
-    def _auth(self) -> Any:
-        """``engine.auth`` when it offers ``list_grants()``/``revoke_grant(id)``."""
-        auth = getattr(self.engine, "auth", None)
-        if auth is not None and hasattr(auth, "list_grants") and hasattr(auth, "revoke_grant"):
-            return auth
-        return None
+    @property
+    def auth(self) -> AuthService:
+        """The engine's authorization server (grants, tokens)."""
+        return self.engine.auth
 
     @property
     def grants_available(self) -> bool:
-        return self._auth() is not None
+        """Whether the clients page can list grants: the engine always wires its auth
+        service (engine.py), so yes."""
+        return True
 
     async def list_grants(self) -> list[GrantView]:
-        """Active grants (newest first), or [] without an auth service. SQLite is read by
-        the auth service in a worker thread."""
-        auth = self._auth()
-        if auth is None:
-            return []
-        result = auth.list_grants()
-        if inspect.isawaitable(result):
-            result = await result
-        rows = result.get("grants", []) if isinstance(result, dict) else list(result)
-        views = [_grant_view(g) for g in rows if not _get(g, "revoked_at")]
+        """Active grants (newest first). SQLite is read by the auth service in a worker
+        thread."""
+        result = await self.auth.list_grants()
+        views = [_grant_view(g) for g in result["grants"] if not g.get("revoked_at")]
         return sorted(views, key=lambda g: g.created_at or 0, reverse=True)
 
-    def revoke_grant(self, grant_id: str, label: str) -> asyncio.Task[Any]:
-        auth = self._auth()
-
-        async def revoke() -> None:
-            if auth is None:
-                return
-            result = auth.revoke_grant(grant_id)
-            if inspect.isawaitable(result):
-                await result
-
-        return self.submit(f"Revoke access of {label}", revoke())
+    def revoke_grant(self, grant_id: str, label: str) -> asyncio.Task[None]:
+        return self.submit(f"Revoke access of {label}", self.auth.revoke_grant(grant_id))
 
     # -- secrets (the OS keyring, always from a worker thread) --------------------------
     @property
@@ -324,7 +307,7 @@ class EngineBridge(QObject):
             self._secret_store = SecretStore.for_paths(self.engine.paths)
         return self._secret_store
 
-    def set_secret(self, name: str, value: str) -> asyncio.Task[Any]:
+    def set_secret(self, name: str, value: str) -> asyncio.Task[None]:
         """Store a secret's value in the keyring (never in the config)."""
         from switchboard.secrets.store import validate_secret_name
 
@@ -346,18 +329,20 @@ class EngineBridge(QObject):
             return []
 
     # -- MCP client configs (from the clients service) ---------------------------------
-    def _client_sync(self) -> Any:
-        return getattr(self.engine, "client_sync", None)
+    @property
+    def client_sync(self) -> ClientSync:
+        """The engine's client-config service (connected clients follow server changes)."""
+        return self.engine.client_sync
 
     @property
     def clients_available(self) -> bool:
-        return self._client_sync() is not None
+        """Whether the clients page can list MCP clients: the engine always wires its
+        client-config service (engine.py), so yes."""
+        return True
 
     async def list_clients(self) -> list[ClientView]:
         """Known MCP clients; their config files are read in a worker thread."""
-        sync = self._client_sync()
-        if sync is None:
-            return []
+        sync = self.client_sync
         infos = await asyncio.to_thread(sync.manager.clients)
         views = [
             ClientView(
@@ -373,13 +358,11 @@ class EngineBridge(QObject):
         ]
         return sorted(views, key=lambda c: (not c.connected, not c.installed, c.title.lower()))
 
-    def set_client_connected(self, client_id: str, title: str, on: bool) -> asyncio.Task[Any]:
+    def set_client_connected(self, client_id: str, title: str, on: bool) -> asyncio.Task[None]:
         """Write (or remove) Switchboard's servers in that client's config file."""
-        sync = self._client_sync()
+        sync = self.client_sync
 
         async def run() -> None:
-            if sync is None:
-                return
             if on:
                 await asyncio.to_thread(sync.manager.connect, client_id, sync.servers())
             else:
@@ -388,25 +371,20 @@ class EngineBridge(QObject):
         return self.submit(f"{'Connect' if on else 'Disconnect'} {title}", run())
 
 
-def _get(g: Any, key: str, default: Any = None) -> Any:
-    return g.get(key, default) if isinstance(g, dict) else getattr(g, key, default)
-
-
-def _grant_view(g: Any) -> GrantView:
-    """Adapt the auth service's grant (mapping or dataclass) to what the UI shows."""
-    scopes = _get(g, "scopes") or _get(g, "scope") or ()
-    if isinstance(scopes, str):
-        scopes = tuple(scopes.split())
+def _grant_view(g: Mapping[str, Any]) -> GrantView:
+    """One entry of :meth:`AuthService.list_grants`'s ``"grants"`` (a
+    ``GrantRecord.to_dict()`` plus ``client_name``, ``redirect_uri``, ``remembered``) as
+    the clients page shows it."""
     return GrantView(
-        id=str(_get(g, "id", "")),
-        client_name=str(_get(g, "client_name") or _get(g, "client_id", "")),
-        client_id=str(_get(g, "client_id", "")),
+        id=str(g.get("id", "")),
+        client_name=str(g.get("client_name") or g.get("client_id", "")),
+        client_id=str(g.get("client_id", "")),
         # Several servers (the person picked them): shown as "a, b".
-        server=", ".join(str(_get(g, "server") or _get(g, "resource", "")).split()),
-        scopes=tuple(scopes),
-        created_at=_get(g, "created_at"),
-        last_used=_get(g, "last_used_at") or _get(g, "last_used"),
-        redirect_uri=str(_get(g, "redirect_uri") or ""),
-        resource=str(_get(g, "resource") or ""),
-        remembered=bool(_get(g, "remembered")),
+        server=", ".join(str(g.get("server") or g.get("resource", "")).split()),
+        scopes=tuple(str(g.get("scope") or "").split()),
+        created_at=g.get("created_at"),
+        last_used=g.get("last_used_at"),
+        redirect_uri=str(g.get("redirect_uri") or ""),
+        resource=str(g.get("resource") or ""),
+        remembered=bool(g.get("remembered")),
     )
