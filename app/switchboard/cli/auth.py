@@ -1,4 +1,8 @@
-"""CLI verbs of the auth area: ``switchboard consent ...`` and ``switchboard grants ...``."""
+"""Verbs of the embedded authorization server: ``switchboard consent list | approve |
+deny`` (the person's decision on a pending authorization request: the consent step of
+the OAuth 2.1 authorization code flow; a request without an RFC 8707 ``resource`` is
+approved for the servers picked with ``--server``) and ``switchboard grants list |
+revoke | forget`` (what clients were allowed; revoking a grant stops its tokens)."""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.auth.consent import redirect_short, redirect_target
-from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.cli.common import SubParsers, control_client
 from switchboard.core.paths import AppPaths
 
 
-def _add_parsers(sub: Any) -> None:
+def add_parsers(sub: SubParsers) -> None:
+    """``consent`` and ``grants``."""
     c = sub.add_parser(
         "consent",
         help="list, approve or deny pending authorization requests",
@@ -41,6 +46,7 @@ def _add_parsers(sub: Any) -> None:
     )
     dn = csub.add_parser("deny", help="deny a pending request")
     dn.add_argument("id")
+    c.set_defaults(handler=_consent)
 
     g = sub.add_parser("grants", help="list or revoke what clients were allowed")
     gsub = g.add_subparsers(dest="grants_cmd", metavar="ACTION", required=True)
@@ -51,15 +57,7 @@ def _add_parsers(sub: Any) -> None:
     fg = gsub.add_parser("forget", help="forget a remembered consent")
     fg.add_argument("client_id")
     fg.add_argument("server")
-
-
-_EXTRA_PARSERS.append(_add_parsers)
-
-
-def _client(paths: AppPaths) -> Any:
-    from switchboard.control.client import ControlClient
-
-    return ControlClient.connect(paths)
+    g.set_defaults(handler=_grants)
 
 
 def _when(ts: float | None) -> str:
@@ -77,9 +75,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
-@command("consent")
 def _consent(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = _client(paths)
+    client = control_client(paths)
     try:
         return _consent_with(client, args)
     finally:
@@ -119,9 +116,8 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("grants")
 def _grants(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = _client(paths)
+    client = control_client(paths)
     try:
         return _grants_with(client, args)
     finally:
