@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.auth.consent import redirect_short, redirect_target
-from switchboard.cli.common import SubParsers, control_client
+from switchboard.cli.common import Command, SubParsers, control_client
 from switchboard.core.paths import AppPaths
 
 
@@ -46,7 +46,7 @@ def add_parsers(sub: SubParsers) -> None:
     )
     dn = csub.add_parser("deny", help="deny a pending request")
     dn.add_argument("id")
-    c.set_defaults(handler=_consent)
+    c.set_defaults(handler=_on_engine(_consent_with))
 
     g = sub.add_parser("grants", help="list or revoke what clients were allowed")
     gsub = g.add_subparsers(dest="grants_cmd", metavar="ACTION", required=True)
@@ -57,7 +57,20 @@ def add_parsers(sub: SubParsers) -> None:
     fg = gsub.add_parser("forget", help="forget a remembered consent")
     fg.add_argument("client_id")
     fg.add_argument("server")
-    g.set_defaults(handler=_grants)
+    g.set_defaults(handler=_on_engine(_grants_with))
+
+
+def _on_engine(run: Callable[[Any, argparse.Namespace], int]) -> Command:
+    """A handler that runs ``run`` with a control-API client, closed afterwards."""
+
+    def handler(args: argparse.Namespace, paths: AppPaths) -> int:
+        client = control_client(paths)
+        try:
+            return run(client, args)
+        finally:
+            client.close()
+
+    return handler
 
 
 def _when(ts: float | None) -> str:
@@ -73,14 +86,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in (headers, *rows)
     ]
-
-
-def _consent(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = control_client(paths)
-    try:
-        return _consent_with(client, args)
-    finally:
-        client.close()
 
 
 def _consent_with(client: Any, args: argparse.Namespace) -> int:
@@ -114,14 +119,6 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
     picked = f" for {', '.join(servers)}" if servers and verb == "approve" else ""
     print(f"{'Approved' if verb == 'approve' else 'Denied'} {args.id}{picked}.")
     return 0
-
-
-def _grants(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = control_client(paths)
-    try:
-        return _grants_with(client, args)
-    finally:
-        client.close()
 
 
 GRANT_HEADERS = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from switchboard.cli.common import SubParsers, control_client
+from switchboard.cli.common import SubParsers, configured_base_url, control_client
 from switchboard.clients.manager import ClientManager, SyncReport
 from switchboard.core.errors import EngineNotRunning, SwitchboardError
 from switchboard.core.paths import AppPaths
@@ -40,9 +40,7 @@ def add_parsers(sub: SubParsers) -> None:
 
 def gateway_urls(config: Config) -> dict[str, str]:
     """{server: gateway URL} from the config alone (the port is fixed by the settings)."""
-    host = config.settings.host
-    host = f"[{host}]" if ":" in host else host
-    base = f"http://{host}:{config.settings.port}"
+    base = configured_base_url(config.settings)
     return {s.name: f"{base}/servers/{s.name}/mcp" for s in config.servers}
 
 

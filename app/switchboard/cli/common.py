@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 from switchboard.core.paths import AppPaths
+from switchboard.core.spec import Settings
 
 if TYPE_CHECKING:
     from switchboard.control.client import ControlClient
@@ -34,3 +35,10 @@ def control_client(paths: AppPaths) -> ControlClient:
     from switchboard.control.client import ControlClient
 
     return ControlClient.connect(paths)
+
+
+def configured_base_url(settings: Settings) -> str:
+    """The gateway's base URL from the settings alone (no engine asked): what it
+    listens on once started, an IPv6 host in brackets (RFC 3986 section 3.2.2)."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{settings.port}"

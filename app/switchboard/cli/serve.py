@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from switchboard import __version__
-from switchboard.cli.common import SubParsers
+from switchboard.cli.common import SubParsers, configured_base_url
 from switchboard.core.errors import SwitchboardError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import validate_name
@@ -102,9 +102,7 @@ def gateway_url(paths: AppPaths, name: str) -> str:
     except (OSError, ValueError, KeyError):
         from switchboard.store.config import ConfigStore
 
-        settings = ConfigStore(paths.config_file).load().settings
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        base = f"http://{host}:{settings.port}"
+        base = configured_base_url(ConfigStore(paths.config_file).load().settings)
     return f"{base.rstrip('/')}/servers/{name}/mcp"
 
 
