@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from switchboard.auth.cli import _consent_with, _grants_with
+from switchboard.cli.auth import _consent_with, _grants_with
 
 T1 = datetime.datetime(2026, 11, 2, 9, 30).timestamp()
 T2 = datetime.datetime(2026, 11, 28, 18, 5).timestamp()

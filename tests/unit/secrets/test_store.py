@@ -9,9 +9,9 @@ from pathlib import Path
 import keyring.errors
 import pytest
 
+from switchboard.cli.secrets import read_secret_value
 from switchboard.core.errors import NoKeyringError, SecretError, ValidationError
 from switchboard.core.paths import AppPaths
-from switchboard.secrets.cli import read_secret_value
 from switchboard.secrets.store import SecretStore, validate_secret_name
 
 

@@ -1,4 +1,6 @@
-"""``switchboard catalog search | show | install | sync`` and ``export`` / ``import``."""
+"""``switchboard catalog search | show | install | sync``: find MCP servers in the
+bundled catalog and the official MCP registry (its ``/v0.1/servers`` API, see
+:mod:`switchboard.catalog.registry`) and add them, showing the exact command first."""
 
 from __future__ import annotations
 
@@ -8,30 +10,24 @@ import getpass
 import os
 import sys
 import textwrap
-from pathlib import Path
-from typing import Any
 
 from switchboard.catalog.catalog import Catalog
 from switchboard.catalog.model import CatalogEntry
 from switchboard.catalog.plan import InstallPlan, plan_install
 from switchboard.catalog.registry import DEFAULT_REGISTRY, RegistryClient
-from switchboard.cli import _EXTRA_PARSERS, command
-from switchboard.core.errors import (
-    EngineNotRunning,
-    SecretError,
-    StoreError,
-    SwitchboardError,
-    ValidationError,
-)
+from switchboard.cli.common import SubParsers, control_client
+from switchboard.cli.secrets import missing_secrets
+from switchboard.core.errors import EngineNotRunning, SwitchboardError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
+from switchboard.secrets.store import SecretStore
 from switchboard.store.config import ConfigStore
-from switchboard.store.exchange import apply_import, export_servers, parse_export, plan_import
 
 REGISTRY_ENV = "SWITCHBOARD_REGISTRY"
 
 
-def _add_parsers(sub: Any) -> None:
+def add_parsers(sub: SubParsers) -> None:
+    """``catalog search | show | install | sync``."""
     c = sub.add_parser(
         "catalog",
         help="find and install MCP servers from the catalog",
@@ -74,21 +70,7 @@ def _add_parsers(sub: Any) -> None:
     i.add_argument("--start", action="store_true", help="start it right away")
     sy = verbs.add_parser("sync", help="fetch the registry into the local cache")
     sy.add_argument("--full", action="store_true", help="fetch everything, not just changes")
-
-    e = sub.add_parser("export", help="write the servers to a file (secrets only as references)")
-    e.add_argument("file", nargs="?", default="-", help="file to write (default: stdout)")
-    e.add_argument("names", nargs="*", metavar="NAME", help="only these servers")
-    im = sub.add_parser(
-        "import",
-        help="add servers from an export file (never overwrites)",
-        description="Add the servers of an export file. Invalid files import nothing; a "
-        "server whose name exists with a different definition is reported, not overwritten.",
-    )
-    im.add_argument("file")
-    im.add_argument("--dry-run", action="store_true", help="only show what would happen")
-
-
-_EXTRA_PARSERS.append(_add_parsers)
+    c.set_defaults(handler=_catalog)
 
 
 def _registry(args: argparse.Namespace, paths: AppPaths) -> RegistryClient:
@@ -141,10 +123,8 @@ def _confirm(question: str) -> bool:
 
 
 def _add_spec(paths: AppPaths, spec: ServerSpec, start: bool) -> None:
-    from switchboard.control.client import ControlClient
-
     try:
-        client = ControlClient.connect(paths)
+        client = control_client(paths)
     except EngineNotRunning:
         ConfigStore(paths.config_file).update(lambda c: c.with_server(spec))
         print(f"Added {spec.name}. (Switchboard is not running; it applies when it starts.)")
@@ -159,18 +139,6 @@ def _add_spec(paths: AppPaths, spec: ServerSpec, start: bool) -> None:
         client.close()
 
 
-def _missing_secrets(paths: AppPaths, names: list[str]) -> list[str]:
-    from switchboard.secrets.store import SecretStore
-
-    store = SecretStore.for_paths(paths)
-    try:
-        return [n for n in names if not store.has(n)]
-    except SecretError as exc:
-        print(f"warning: {exc}", file=sys.stderr)
-        return names
-
-
-@command("catalog")
 def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
     registry = _registry(args, paths)
     catalog = Catalog(registry)
@@ -230,13 +198,11 @@ def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
         print("Nothing was added.")
         return 1
     _add_spec(paths, plan.spec, args.start and not plan.secrets)
-    missing = _missing_secrets(paths, [n.secret for n in plan.secrets])
+    missing = missing_secrets(paths, [n.secret for n in plan.secrets])
     for need in plan.secrets:
         if need.secret not in missing:
             continue
         if not args.yes and sys.stdin.isatty():
-            from switchboard.secrets.store import SecretStore
-
             value = getpass.getpass(f"Value for {need.env} (secret {need.secret!r}, hidden): ")
             if value:
                 SecretStore.for_paths(paths).set(need.secret, value)
@@ -246,62 +212,3 @@ def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
     if args.start and plan.secrets:
         print(f"Start it with: switchboard start {plan.spec.name}")
     return 0
-
-
-@command("export")
-def _export(args: argparse.Namespace, paths: AppPaths) -> int:
-    config = ConfigStore(paths.config_file).load()
-    servers = [config.server(n) for n in args.names] if args.names else list(config.servers)
-    text = export_servers(servers)
-    if args.file == "-":
-        sys.stdout.write(text)
-        return 0
-    target = Path(args.file)
-    try:
-        target.write_text(text, "utf-8")
-    except OSError as exc:
-        raise StoreError(
-            f"Could not write {target}: {exc.strerror}.", hint="Pick another path."
-        ) from exc
-    print(f"Exported {len(servers)} server(s) to {target}.")
-    return 0
-
-
-@command("import")
-def _import(args: argparse.Namespace, paths: AppPaths) -> int:
-    source = Path(args.file)
-    try:
-        text = source.read_text("utf-8")
-    except OSError as exc:
-        raise ValidationError(
-            f"Cannot read {source}: {exc.strerror}.", hint="Check the path."
-        ) from exc
-    specs = parse_export(text, str(source))
-    store = ConfigStore(paths.config_file)
-    report = plan_import(store.load(), specs)
-    for line in report.lines():
-        print(line)
-    if args.dry_run:
-        print("(dry run: nothing was changed)")
-        return 0
-    if report.added:
-        from switchboard.control.client import ControlClient
-
-        try:
-            client = ControlClient.connect(paths)
-        except EngineNotRunning:
-            store.update(lambda c: apply_import(c, plan_import(c, specs)))
-        else:
-            try:
-                for spec in report.added:
-                    client.request("POST", "/servers", spec.to_dict())
-            finally:
-                client.close()
-    print(
-        f"Imported {len(report.added)} server(s); {len(report.unchanged)} unchanged, "
-        f"{len(report.conflicts)} conflict(s)."
-    )
-    missing = _missing_secrets(paths, list(report.secrets)) if report.secrets else []
-    for name in missing:
-        print(f"Secret {name!r} is not set yet: switchboard secret set {name}")
-    return 1 if report.conflicts else 0

@@ -1,19 +1,21 @@
-"""``switchboard client list | connect | disconnect``: MCP clients' config files."""
+"""``switchboard client list | connect | disconnect``: point MCP clients (Cursor, VS
+Code, Claude, ...) at Switchboard by editing their config files (only Switchboard's own
+entries; the formats and edits are in :mod:`switchboard.clients`)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
 
-from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.cli.common import SubParsers, configured_base_url, control_client
 from switchboard.clients.manager import ClientManager, SyncReport
 from switchboard.core.errors import EngineNotRunning, SwitchboardError
 from switchboard.core.paths import AppPaths
 from switchboard.store.config import Config, ConfigStore
 
 
-def _add_parsers(sub: Any) -> None:
+def add_parsers(sub: SubParsers) -> None:
+    """``client list | connect | disconnect``."""
     c = sub.add_parser(
         "client",
         help="point MCP clients (Cursor, VS Code, Claude, ...) at Switchboard",
@@ -33,25 +35,19 @@ def _add_parsers(sub: Any) -> None:
     con.add_argument("--detected", action="store_true", help="every client found installed")
     dis = verbs.add_parser("disconnect", help="remove Switchboard's servers from a client")
     dis.add_argument("clients", nargs="+", metavar="CLIENT")
-
-
-_EXTRA_PARSERS.append(_add_parsers)
+    c.set_defaults(handler=_client_cmd)
 
 
 def gateway_urls(config: Config) -> dict[str, str]:
     """{server: gateway URL} from the config alone (the port is fixed by the settings)."""
-    host = config.settings.host
-    host = f"[{host}]" if ":" in host else host
-    base = f"http://{host}:{config.settings.port}"
+    base = configured_base_url(config.settings)
     return {s.name: f"{base}/servers/{s.name}/mcp" for s in config.servers}
 
 
 def current_servers(paths: AppPaths) -> dict[str, str]:
     """The servers clients should see: from the running engine, else the config file."""
-    from switchboard.control.client import ControlClient
-
     try:
-        client = ControlClient.connect(paths)
+        client = control_client(paths)
     except EngineNotRunning:
         return gateway_urls(ConfigStore(paths.config_file).load())
     try:
@@ -61,7 +57,6 @@ def current_servers(paths: AppPaths) -> dict[str, str]:
     return {v["spec"]["name"]: v["url"] for v in views}
 
 
-@command("client")
 def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
     manager = ClientManager(paths)
     if args.client_verb == "list":

@@ -1,20 +1,25 @@
-"""CLI verbs of the auth area: ``switchboard consent ...`` and ``switchboard grants ...``."""
+"""Verbs of the embedded authorization server: ``switchboard consent list | approve |
+deny`` (the person's decision on a pending authorization request: the consent step of
+the OAuth 2.1 authorization code flow; a request without an RFC 8707 ``resource`` is
+approved for the servers picked with ``--server``) and ``switchboard grants list |
+revoke | forget`` (what clients were allowed; revoking a grant stops its tokens)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.auth.consent import redirect_short, redirect_target
-from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.cli.common import Command, SubParsers, control_client
 from switchboard.core.paths import AppPaths
 
 
-def _add_parsers(sub: Any) -> None:
+def add_parsers(sub: SubParsers) -> None:
+    """``consent`` and ``grants``."""
     c = sub.add_parser(
         "consent",
         help="list, approve or deny pending authorization requests",
@@ -41,6 +46,7 @@ def _add_parsers(sub: Any) -> None:
     )
     dn = csub.add_parser("deny", help="deny a pending request")
     dn.add_argument("id")
+    c.set_defaults(handler=_on_engine(_consent_with))
 
     g = sub.add_parser("grants", help="list or revoke what clients were allowed")
     gsub = g.add_subparsers(dest="grants_cmd", metavar="ACTION", required=True)
@@ -51,15 +57,20 @@ def _add_parsers(sub: Any) -> None:
     fg = gsub.add_parser("forget", help="forget a remembered consent")
     fg.add_argument("client_id")
     fg.add_argument("server")
+    g.set_defaults(handler=_on_engine(_grants_with))
 
 
-_EXTRA_PARSERS.append(_add_parsers)
+def _on_engine(run: Callable[[Any, argparse.Namespace], int]) -> Command:
+    """A handler that runs ``run`` with a control-API client, closed afterwards."""
 
+    def handler(args: argparse.Namespace, paths: AppPaths) -> int:
+        client = control_client(paths)
+        try:
+            return run(client, args)
+        finally:
+            client.close()
 
-def _client(paths: AppPaths) -> Any:
-    from switchboard.control.client import ControlClient
-
-    return ControlClient.connect(paths)
+    return handler
 
 
 def _when(ts: float | None) -> str:
@@ -75,15 +86,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in (headers, *rows)
     ]
-
-
-@command("consent")
-def _consent(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = _client(paths)
-    try:
-        return _consent_with(client, args)
-    finally:
-        client.close()
 
 
 def _consent_with(client: Any, args: argparse.Namespace) -> int:
@@ -117,15 +119,6 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
     picked = f" for {', '.join(servers)}" if servers and verb == "approve" else ""
     print(f"{'Approved' if verb == 'approve' else 'Denied'} {args.id}{picked}.")
     return 0
-
-
-@command("grants")
-def _grants(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = _client(paths)
-    try:
-        return _grants_with(client, args)
-    finally:
-        client.close()
 
 
 GRANT_HEADERS = (

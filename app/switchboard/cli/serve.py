@@ -1,4 +1,7 @@
-"""Gateway sub-commands: ``switchboard connect NAME`` (the stdio bridge)."""
+"""Verbs that run Switchboard itself: ``serve`` (the engine headless), ``gui`` (the
+desktop app) and ``connect NAME`` (the stdio bridge of :mod:`switchboard.gateway.bridge`:
+MCP stdio transport on one side, Streamable HTTP to the gateway on the other; MCP
+2025-06-18, Basic / Transports)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ import asyncio
 import json
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+import signal
+import time
+from typing import TYPE_CHECKING
 
-from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard import __version__
+from switchboard.cli.common import SubParsers, configured_base_url
 from switchboard.core.errors import SwitchboardError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import validate_name
@@ -17,10 +23,23 @@ from switchboard.core.spec import validate_name
 if TYPE_CHECKING:
     from switchboard.gateway.bridge import TokenProvider
 
+# 'connect' is the gateway's stdio bridge: its warnings keep the gateway's category.
 log = logging.getLogger("switchboard.gateway")
 
 
-def _add_parsers(sub: Any) -> None:
+def add_engine_parsers(sub: SubParsers) -> None:
+    """``serve`` and ``gui``."""
+    s = sub.add_parser("serve", help="run the engine headless in the foreground")
+    s.add_argument("--port", type=int, help="listen on this loopback port (default: setting)")
+    s.add_argument("--no-restore", action="store_true", help="do not start servers left running")
+    s.set_defaults(handler=run_serve)
+
+    g = sub.add_parser("gui", help="start the desktop app (the default)")
+    g.set_defaults(handler=run_gui)
+
+
+def add_connect_parser(sub: SubParsers) -> None:
+    """``connect NAME [--url URL]``."""
     c = sub.add_parser(
         "connect",
         help="bridge stdin/stdout to a server's gateway endpoint (for stdio-only clients)",
@@ -36,9 +55,41 @@ def _add_parsers(sub: Any) -> None:
         help="relay to this gateway MCP URL over plain TCP instead (no Switchboard token is "
         "fetched for it; only SWITCHBOARD_TOKEN is sent)",
     )
+    c.set_defaults(handler=run_connect)
 
 
-_EXTRA_PARSERS.append(_add_parsers)
+def run_gui(args: argparse.Namespace, paths: AppPaths) -> int:
+    from switchboard.application import run_gui as start_app
+
+    return start_app(paths)
+
+
+def run_serve(args: argparse.Namespace, paths: AppPaths) -> int:
+    from switchboard.engine import Engine
+
+    logging.getLogger("switchboard").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+
+    async def run() -> None:
+        t0 = time.perf_counter()
+        engine = Engine(paths, port=args.port, restore_servers=not args.no_restore)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await engine.start()
+        print(
+            f"Switchboard {__version__} ready at {engine.base_url} "
+            f"in {(time.perf_counter() - t0) * 1e3:.0f} ms (config: {paths.config_file})",
+            flush=True,
+        )
+        try:
+            await stop.wait()
+        finally:
+            print("Stopping servers...", flush=True)
+            await engine.aclose()
+
+    asyncio.run(run())
+    return 0
 
 
 def gateway_url(paths: AppPaths, name: str) -> str:
@@ -51,9 +102,7 @@ def gateway_url(paths: AppPaths, name: str) -> str:
     except (OSError, ValueError, KeyError):
         from switchboard.store.config import ConfigStore
 
-        settings = ConfigStore(paths.config_file).load().settings
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        base = f"http://{host}:{settings.port}"
+        base = configured_base_url(ConfigStore(paths.config_file).load().settings)
     return f"{base.rstrip('/')}/servers/{name}/mcp"
 
 
@@ -65,10 +114,8 @@ def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
     async def provider(refresh: bool) -> str | None:
         if not refresh:
             return None
-        try:
-            from switchboard.auth.firstparty import aget_token
-        except ImportError:
-            return None
+        from switchboard.auth.firstparty import aget_token
+
         try:
             return await aget_token(paths, name)
         except SwitchboardError as exc:
@@ -78,8 +125,7 @@ def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
     return provider
 
 
-@command("connect")
-def _connect(args: argparse.Namespace, paths: AppPaths) -> int:
+def run_connect(args: argparse.Namespace, paths: AppPaths) -> int:
     from switchboard.control import channel
     from switchboard.gateway.bridge import env_token, run_bridge, token_provider_for
 

@@ -12,14 +12,15 @@ import getpass
 import sys
 from typing import Any
 
-from switchboard.cli import _EXTRA_PARSERS, command
+from switchboard.cli.common import SubParsers
 from switchboard.core.errors import ConfigError, SecretError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.secrets.store import SecretStore, validate_secret_name
 from switchboard.store.config import ConfigStore
 
 
-def _add_parsers(sub: Any) -> None:
+def add_parsers(sub: SubParsers) -> None:
+    """``secret set | list | rm``."""
     s = sub.add_parser(
         "secret",
         help="store, list or remove secrets in the OS keyring",
@@ -37,9 +38,7 @@ def _add_parsers(sub: Any) -> None:
     verbs.add_parser("list", help="list secret names (never values)")
     rm = verbs.add_parser("rm", help="remove a secret from the keyring")
     rm.add_argument("name")
-
-
-_EXTRA_PARSERS.append(_add_parsers)
+    s.set_defaults(handler=_secret)
 
 
 def _references(paths: AppPaths) -> dict[str, list[str]]:
@@ -76,7 +75,6 @@ def read_secret_value(name: str, stdin: Any = None) -> str:
     return value
 
 
-@command("secret")
 def _secret(args: argparse.Namespace, paths: AppPaths) -> int:
     store = SecretStore.for_paths(paths)
     verb = args.secret_verb
@@ -119,3 +117,14 @@ def _secret(args: argparse.Namespace, paths: AppPaths) -> int:
             file=sys.stderr,
         )
     return 0 if removed else 1
+
+
+def missing_secrets(paths: AppPaths, names: list[str]) -> list[str]:
+    """Those of ``names`` not in the keyring (all of them, with a warning, when the
+    keyring cannot be read)."""
+    store = SecretStore.for_paths(paths)
+    try:
+        return [n for n in names if not store.has(n)]
+    except SecretError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return names

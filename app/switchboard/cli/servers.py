@@ -1,63 +1,27 @@
-"""Command-line front end.
+"""Verbs on the configured MCP servers: ``add``, ``list``, ``remove``, ``start``,
+``stop``, ``restart``, ``status``, ``logs`` and ``config check | restore``.
 
-``switchboard`` alone starts the desktop app; ``switchboard serve`` runs the same
-engine headless; the other verbs drive a running engine through its control API,
-and with none running the config verbs edit the config file directly.
+They drive the running engine through its control API; with none running, ``add``,
+``list``, ``remove`` and ``logs`` work on the config file and log files directly.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime
-import logging
-import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from switchboard import __version__
-from switchboard.core.errors import EngineNotRunning, SwitchboardError, ValidationError
+from switchboard.cli.common import Command, SubParsers, control_client
+from switchboard.core.errors import EngineNotRunning, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
 from switchboard.store.config import ConfigStore
 
-log = logging.getLogger("switchboard.cli")
 
-Command = Callable[[argparse.Namespace, AppPaths], int]
-_COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str) -> Callable[[Command], Command]:
-    def register(fn: Command) -> Command:
-        _COMMANDS[name] = fn
-        return fn
-
-    return register
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="switchboard",
-        description="Run your local MCP servers behind one safe loopback gateway. "
-        "Without a command, starts the desktop app.",
-    )
-    p.add_argument("--version", action="version", version=f"switchboard {__version__}")
-    p.add_argument(
-        "--home",
-        metavar="DIR",
-        help="keep config, data and logs under DIR (default: platform dirs; env SWITCHBOARD_HOME)",
-    )
-    p.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    s = sub.add_parser("serve", help="run the engine headless in the foreground")
-    s.add_argument("--port", type=int, help="listen on this loopback port (default: setting)")
-    s.add_argument("--no-restore", action="store_true", help="do not start servers left running")
-
-    sub.add_parser("gui", help="start the desktop app (the default)")
-
+def add_parsers(sub: SubParsers) -> None:
+    """``add``, ``list``, ``remove``, ``start``, ``stop``, ``restart``, ``status``, ``logs``."""
     a = sub.add_parser(
         "add",
         help="add a server",
@@ -91,23 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--description", default="")
     a.add_argument("--start", action="store_true", help="start it right away")
+    a.set_defaults(handler=_add)
 
-    sub.add_parser("list", help="list servers")
+    sub.add_parser("list", help="list servers").set_defaults(handler=_list)
     r = sub.add_parser("remove", help="remove a server (stops it first)")
     r.add_argument("name")
+    r.set_defaults(handler=_remove)
     for verb in ("start", "stop", "restart"):
         v = sub.add_parser(verb, help=f"{verb} a server")
         v.add_argument("name")
+        v.set_defaults(handler=_action(verb))
     st = sub.add_parser("status", help="show the engine's or one server's status")
     st.add_argument("name", nargs="?")
+    st.set_defaults(handler=_status)
     lg = sub.add_parser("logs", help="show a server's log")
     lg.add_argument("name")
     lg.add_argument("-n", type=int, default=100, help="number of lines (default 100)")
     lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    lg.set_defaults(handler=_logs)
 
-    au = sub.add_parser("autostart", help="start Switchboard when you log in (on, off, status)")
-    au.add_argument("action", choices=["on", "off", "status"], nargs="?", default="status")
 
+def add_config_parser(sub: SubParsers) -> None:
+    """``config check | restore``."""
     cf = sub.add_parser(
         "config",
         help="check the config file, or restore its last good version",
@@ -116,123 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the damaged file is kept as config.toml.damaged.",
     )
     cf.add_argument("action", choices=["check", "restore"])
-
-    for extra in _EXTRA_PARSERS:
-        extra(sub)
-    return p
-
-
-_EXTRA_PARSERS: list[Callable[[Any], None]] = []
-"""Other modules (auth, clients, secrets, ...) register their sub-commands here:
-``_EXTRA_PARSERS.append(fn)`` where ``fn(subparsers)`` adds parsers, and
-``@command("verb")`` for the handler. Each lives in its package's ``cli.py``."""
-
-PLUGIN_MODULES = (
-    "switchboard.gateway.cli",
-    "switchboard.auth.cli",
-    "switchboard.secrets.cli",
-    "switchboard.catalog.cli",
-    "switchboard.clients.cli",
-)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    _load_plugins()
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # Everything after the first "--" is a server's command line, taken verbatim, so
-    # options may come before or after the name ("add NAME --auth off -- CMD ...").
-    command_line: list[str] | None = None
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, command_line = argv[:cut], argv[cut + 1 :]
-    args = parser.parse_args(argv)
-    if command_line is not None:
-        if not hasattr(args, "argv"):
-            parser.error(f"'{args.command or 'switchboard'}' takes no command after '--'")
-        args.argv = [*args.argv, *command_line]
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    paths = AppPaths.default(args.home)
-    name = args.command or "gui"
-    try:
-        return _COMMANDS[name](args, paths)
-    except SwitchboardError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-def _load_plugins() -> None:
-    """Import the modules that add sub-commands (kept lazy: each is optional)."""
-    import importlib
-
-    for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-# -- engine-side commands ----------------------------------------------------------------
-@command("gui")
-def _gui(args: argparse.Namespace, paths: AppPaths) -> int:
-    from switchboard.application import run_gui
-
-    return run_gui(paths)
-
-
-@command("serve")
-def _serve(args: argparse.Namespace, paths: AppPaths) -> int:
-    from switchboard.engine import Engine
-
-    logging.getLogger("switchboard").setLevel(logging.DEBUG if args.verbose else logging.INFO)
-
-    async def run() -> None:
-        t0 = time.perf_counter()
-        engine = Engine(paths, port=args.port, restore_servers=not args.no_restore)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await engine.start()
-        print(
-            f"Switchboard {__version__} ready at {engine.base_url} "
-            f"in {(time.perf_counter() - t0) * 1e3:.0f} ms (config: {paths.config_file})",
-            flush=True,
-        )
-        try:
-            await stop.wait()
-        finally:
-            print("Stopping servers...", flush=True)
-            await engine.aclose()
-
-    asyncio.run(run())
-    return 0
-
-
-@command("autostart")
-def _autostart(args: argparse.Namespace, paths: AppPaths) -> int:
-    from switchboard import autostart
-
-    if args.action != "status":
-        autostart.set_enabled(args.action == "on")
-    state = "on" if autostart.is_enabled() else "off"
-    print(f"Start at login is {state}.")
-    return 0
-
-
-# -- control-API commands ------------------------------------------------------------------
-def _client(paths: AppPaths) -> Any:
-    from switchboard.control.client import ControlClient
-
-    return ControlClient.connect(paths)
+    cf.set_defaults(handler=_config)
 
 
 def _offline_notice() -> None:
@@ -249,7 +102,6 @@ def _parse_pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
-@command("add")
 def _add(args: argparse.Namespace, paths: AppPaths) -> int:
     transport = Transport(args.transport)
     command_, *rest = args.argv or [""]
@@ -269,7 +121,7 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
         description=args.description,
     )
     try:
-        client = _client(paths)
+        client = control_client(paths)
     except EngineNotRunning:
         ConfigStore(paths.config_file).update(lambda c: c.with_server(spec))
         print(f"Added {spec.name}.")
@@ -283,10 +135,9 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
-@command("list")
 def _list(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
-        client = _client(paths)
+        client = control_client(paths)
     except EngineNotRunning:
         config = ConfigStore(paths.config_file).load()
         if not config.servers:
@@ -304,10 +155,9 @@ def _list(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
-@command("remove")
 def _remove(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
-        client = _client(paths)
+        client = control_client(paths)
     except EngineNotRunning:
         ConfigStore(paths.config_file).update(lambda c: c.without_server(args.name))
         print(f"Removed {args.name}.")
@@ -318,7 +168,6 @@ def _remove(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
-@command("config")
 def _config(args: argparse.Namespace, paths: AppPaths) -> int:
     store = ConfigStore(paths.config_file)
     if args.action == "check":
@@ -326,7 +175,7 @@ def _config(args: argparse.Namespace, paths: AppPaths) -> int:
         print(f"{store.path}: OK ({len(config.servers)} servers).")
         return 0
     try:
-        _client(paths).close()
+        control_client(paths).close()
     except EngineNotRunning:
         pass
     else:
@@ -343,8 +192,10 @@ def _config(args: argparse.Namespace, paths: AppPaths) -> int:
 
 
 def _action(verb: str) -> Command:
+    """The handler of ``start``, ``stop`` or ``restart``."""
+
     def run(args: argparse.Namespace, paths: AppPaths) -> int:
-        result = _client(paths).request("POST", f"/servers/{args.name}/{verb}")
+        result = control_client(paths).request("POST", f"/servers/{args.name}/{verb}")
         status = result["status"]
         print(_status_line(args.name, status))
         if result.get("warning"):
@@ -354,13 +205,8 @@ def _action(verb: str) -> Command:
     return run
 
 
-for _verb in ("start", "stop", "restart"):
-    command(_verb)(_action(_verb))
-
-
-@command("status")
 def _status(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = _client(paths)
+    client = control_client(paths)
     if args.name:
         view = client.request("GET", f"/servers/{args.name}")
         status = view["status"]
@@ -383,18 +229,17 @@ def _status(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
-@command("logs")
 def _logs(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
-        client = _client(paths)
+        client = control_client(paths)
     except EngineNotRunning:
         if args.follow:
             raise
         path = paths.server_log(args.name)
         if not path.exists():
             raise
-        for line in path.read_text("utf-8", "replace").splitlines()[-args.n :]:
-            print(line)
+        for text in path.read_text("utf-8", "replace").splitlines()[-args.n :]:
+            print(text)
         return 0
     if args.follow:
         for line in client.stream_lines(f"/servers/{args.name}/logs", n=args.n, follow="1"):
@@ -424,7 +269,3 @@ def _command_line(spec: dict[str, Any]) -> str:
     if spec.get("command"):
         return " ".join([spec["command"], *spec.get("args", [])])
     return str(spec.get("url", ""))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
