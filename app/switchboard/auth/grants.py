@@ -65,8 +65,12 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
         return authorization_code.code_challenge_method
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+class _OurGrant:
+    """What our grants share: client authentication methods, the :class:`OAuthServer`
+    behind authlib's server, and the RFC 8707 §2.2 target of the token request."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    server: Any
     _target = ""
 
     @property
@@ -74,6 +78,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         owner: OAuthServer = self.server.owner
         return owner
 
+
+class AuthorizationCodeGrant(_OurGrant, grants.AuthorizationCodeGrant):  # type: ignore[misc]
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         self.owner.prune_codes()
         data = request.payload.data
@@ -132,15 +138,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         self._target = token_target(self, self.request.authorization_code.user.resource)
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+class RefreshTokenGrant(_OurGrant, grants.RefreshTokenGrant):  # type: ignore[misc]
     INCLUDE_NEW_REFRESH_TOKEN = True
-    _target = ""
-
-    @property
-    def owner(self) -> OAuthServer:
-        owner: OAuthServer = self.server.owner
-        return owner
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
         owner = self.owner
