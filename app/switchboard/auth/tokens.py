@@ -4,25 +4,27 @@ Header ``{"typ": "at+jwt", "alg": "RS256", "kid": ...}`` (RFC 9068 §2.1); claim
 (RFC 9068 §2.2): ``iss`` (the configured listener), ``sub``, ``aud`` (the RFC 8707
 resource, or the array of the servers the person picked), ``client_id``, ``scope``,
 ``iat``/``nbf``/``exp``, ``jti`` and our ``gid`` (the grant, so revoking it revokes its
-access tokens). RS256 (RFC 7515, RFC 7518 §3.3); verification is in
-``auth/validator.py``.
+access tokens). Signed with joserfc's :func:`joserfc.jwt.encode` (RFC 7519, RFC 7515);
+verification stays in ``auth/validator.py`` (a fast path of its own, cross-checked
+against joserfc in tests/unit/auth/test_tokens_differential.py).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from joserfc.jws import JWSRegistry
 
 from switchboard.auth.keys import ALG
 from switchboard.auth.models import GrantUser
 
 TYP = "at+jwt"
 """RFC 9068 §2.1: the ``typ`` header of our access tokens."""
+_REGISTRY = JWSRegistry(algorithms=[ALG])
 
 
 def access_token_claims(
@@ -48,14 +50,4 @@ def access_token_claims(
 def sign_access_token(claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey) -> str:
     """The compact JWS of ``claims`` (RS256, ``typ: at+jwt``, RFC 9068 §2.1)."""
     header = {"alg": ALG, "typ": TYP, "kid": kid}
-    signing_input = (
-        _b64(json.dumps(header, separators=(",", ":")).encode())
-        + "."
-        + _b64(json.dumps(claims, separators=(",", ":")).encode())
-    )
-    signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{_b64(signature)}"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return jwt.encode(header, claims, RSAKey.import_key(key), registry=_REGISTRY, default_type=None)
