@@ -10,7 +10,8 @@ of the authorization server. The concepts live beside it:
   credentials for the first-party client;
 - ``auth/consentpage.py``: the authorization endpoint and its "approve in Switchboard"
   page (the endpoint never approves by itself, see ``auth/consent.py``); RFC 9207 ``iss``
-  is added here to every authorization response;
+  is added to every authorization response here
+  (:meth:`SwitchboardAuthorizationServer.handle_response`);
 - ``auth/targets.py``: RFC 8707 ``resource`` → ``aud`` (one server, or the ones the
   person picks);
 - ``auth/tokens.py``: RFC 9068 JWT access tokens;
