@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from switchboard.auth.server import GrantUser
+from switchboard.auth.models import GrantUser
 from switchboard.auth.validator import JWKSClient, TokenValidator
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec

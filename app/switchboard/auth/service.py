@@ -2,11 +2,15 @@
 
 The engine builds one, mounts :meth:`routes` on the listener and :meth:`control_routes`
 on the control API, and sets ``engine.authenticator = service`` (see
-``gateway/authslot.py``). Per server (``ServerSpec.auth``):
+``gateway/authslot.py``; the checks themselves are in ``auth/resource.py``). Per server
+(``ServerSpec.auth``):
 
 - ``switchboard``: our tokens, keys from the in-process KeyProvider (never HTTP JWKS);
 - ``external``: an external OIDC issuer, keys from its JWKS over HTTP (cached);
 - ``off``: no token (loopback only; the UI flags it).
+
+Signing keys live in the keyring when it answers; a keyring that times out or refuses
+falls back, visibly (``key_warning``), to an owner-only file (:meth:`AuthService.start`).
 """
 
 from __future__ import annotations
@@ -15,47 +19,34 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from switchboard.auth import firstparty
+from switchboard.auth._threads import call_with_timeout
 from switchboard.auth.cimd import ClientMetadataResolver, Resolver, system_resolver
 from switchboard.auth.consent import ChoiceRequired, ConsentBroker, ConsentRequest
+from switchboard.auth.control_routes import control_routes
 from switchboard.auth.firstparty import NamedSecrets, home_key
 from switchboard.auth.keys import FileStorage, KeyProvider, KeyStorage, choose_storage
-from switchboard.auth.server import SCOPE, GrantUser, OAuthServer
+from switchboard.auth.models import SCOPE, GrantUser
+from switchboard.auth.resource import ResourceServer
+from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore
-from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
+from switchboard.auth.validator import TokenValidator
 from switchboard.core.errors import AuthError, SecretError, ValidationError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec, Settings
-from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
+from switchboard.gateway.authslot import Principal
 
-_T = TypeVar("_T")
 log = logging.getLogger("switchboard.auth")
 # authlib logs issued tokens at DEBUG ("Issue token ..."): never let `-v` print them.
 logging.getLogger("authlib").setLevel(logging.INFO)
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
-
-# Fixed, person-readable texts per rejection reason: never exception text.
-_REASONS = {
-    "expired": "The access token expired.",
-    "revoked": "The access token was revoked.",
-    "wrong_audience": "The access token was issued for another resource.",
-    "wrong_issuer": "The access token comes from another issuer.",
-    "not_yet_valid": "The access token is not valid yet.",
-}
-_DEFAULT_REASON = "The access token is invalid."
 
 
 class AuthService:
@@ -91,16 +82,21 @@ class AuthService:
         self._key_storage = key_storage
         self.key_warning: str | None = None
         self.broker = broker or ConsentBroker()
-        self._http_transport = http_transport
         self._clock = clock
         self.store = AuthStore(paths.auth_db, clock=clock)
         self.keys: KeyProvider | None = None
         self.oauth: OAuthServer | None = None
         self.validator: TokenValidator | None = None
-        self._external: dict[str, TokenValidator] = {}
         self._maintenance: asyncio.Task[None] | None = None
         self._unsubscribe = self.broker.on_request(self._announce)
         self.cimd = ClientMetadataResolver(transport=http_transport, resolver=cimd_resolver)
+        self.resource = ResourceServer(
+            issuer=issuer,
+            servers=servers,
+            own_validator=lambda: self.validator,
+            http_transport=http_transport,
+            clock=clock,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -110,7 +106,7 @@ class AuthService:
             storage = self._key_storage
         else:
             try:
-                storage, self.key_warning = await _keyring_call(
+                storage, self.key_warning = await call_with_timeout(
                     self._keyring_timeout,
                     choose_storage,
                     NamedSecrets(self.secret_store, home_key(self.paths)),
@@ -133,7 +129,7 @@ class AuthService:
             if isinstance(storage, FileStorage):
                 await asyncio.to_thread(keys.load_or_create)
             else:
-                await _keyring_call(self._keyring_timeout, keys.load_or_create)
+                await call_with_timeout(self._keyring_timeout, keys.load_or_create)
         except SecretError as exc:
             # A keyring that exists but refuses (locked, D-Bus trouble) must not keep the
             # engine from starting: fall back to the owner-only file, visibly.
@@ -170,7 +166,7 @@ class AuthService:
             clock=self._clock,
         )
         try:
-            await _keyring_call(
+            await call_with_timeout(
                 self._keyring_timeout,
                 firstparty.ensure_client,
                 self.store,
@@ -194,10 +190,7 @@ class AuthService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for validator in self._external.values():
-            if validator.jwks is not None:
-                await validator.jwks.aclose()
-        self._external.clear()
+        await self.resource.aclose()
         await asyncio.to_thread(self.store.close)
 
     async def _maintain_keys(self) -> None:
@@ -232,127 +225,18 @@ class AuthService:
             )
         )
 
-    # -- resources -----------------------------------------------------------------------
-    def _server(self, name: str) -> ServerSpec | None:
-        for spec in self._servers():
-            if spec.name == name:
-                return spec
-        return None
-
+    # -- the resource server (auth/resource.py) ----------------------------------------
     def resolve_resource(self, resource: str) -> str | None:
         """The server name of a gateway MCP URL on this listener (any loopback spelling)."""
-        try:
-            parts = urlsplit(resource)
-            ours = urlsplit(self.issuer())
-            port = parts.port
-        except (ValueError, AuthError):
-            return None
-        host = (parts.hostname or "").lower()
-        host = f"[{host}]" if ":" in host else host
-        if (
-            parts.scheme != ours.scheme
-            or host not in LOOPBACK_HOSTS
-            or port != ours.port
-            or parts.query
-            or parts.fragment
-        ):
-            return None
-        segments = parts.path.split("/")
-        if (
-            len(segments) != 4
-            or segments[0]
-            or segments[1] != "servers"
-            or segments[3] not in ("mcp", "sse")
-        ):
-            return None
-        spec = self._server(segments[2])
-        if spec is None or spec.auth is not AuthMode.SWITCHBOARD:
-            return None
-        return spec.name
+        return self.resource.resolve_resource(resource)
 
-    @staticmethod
-    def resource_metadata_url(resource: str) -> str:
-        parts = urlsplit(resource)
-        return f"{parts.scheme}://{parts.netloc}/.well-known/oauth-protected-resource{parts.path}"
-
-    # -- the gateway's auth slot ---------------------------------------------------------
     async def authenticate(
         self, *, server: ServerSpec, resource: str, authorization: str | None
     ) -> Principal:
         """See :class:`switchboard.gateway.authslot.Authenticator`."""
-        if server.auth is AuthMode.OFF:
-            return ANONYMOUS
-        required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()
-        # The 401's metadata URL points at the configured listener, whatever the Host said.
-        try:
-            parts = urlsplit(resource)
-            netloc, path = parts.netloc, parts.path
-        except ValueError:
-            netloc, path = "", f"/servers/{server.name}/mcp"
-        meta = self.resource_metadata_url(_listener_origin(self.issuer(), netloc) + path)
-        scope_param = f', scope="{SCOPE}"' if required else ""
-        if not authorization:
-            raise AuthDenied(
-                401,
-                f'Bearer resource_metadata="{meta}"{scope_param}',
-                {"error": "unauthorized", "error_description": "An access token is required."},
-            )
-        scheme, _, token = authorization.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token:
-            raise self._invalid(meta, scope_param, "invalid_request")
-        validator = self._validator_for(server)
-        try:
-            try:
-                vt = await validator.validate(token, resource)
-            except TokenInvalid as exc:
-                # One server, two transports: a token for its /mcp URL also opens its
-                # legacy /sse endpoint and the other way round (same origin and server).
-                sibling = _sibling_endpoint(resource)
-                if exc.reason != "wrong_audience" or sibling is None:
-                    raise
-                vt = await validator.validate(token, sibling)
-        except TokenInvalid as exc:
-            raise self._invalid(meta, scope_param, exc.reason) from None
-        if not required <= vt.scopes:
-            raise AuthDenied(
-                403,
-                f'Bearer error="insufficient_scope", scope="{" ".join(sorted(required))}", '
-                f'resource_metadata="{meta}"',
-                {
-                    "error": "insufficient_scope",
-                    "error_description": "The access token lacks a required scope.",
-                },
-            )
-        return Principal(
-            subject=vt.subject, client_id=vt.client_id, scopes=vt.scopes, token_id=vt.token_id
+        return await self.resource.authenticate(
+            server=server, resource=resource, authorization=authorization
         )
-
-    @staticmethod
-    def _invalid(meta: str, scope_param: str, reason: str) -> AuthDenied:
-        text = _REASONS.get(reason, _DEFAULT_REASON)
-        return AuthDenied(
-            401,
-            f'Bearer error="invalid_token", error_description="{text}", '
-            f'resource_metadata="{meta}"{scope_param}',
-            {"error": "invalid_token", "error_description": text},
-        )
-
-    def _validator_for(self, server: ServerSpec) -> TokenValidator:
-        if server.auth is AuthMode.SWITCHBOARD:
-            if self.validator is None:
-                raise AuthError("The auth service is not started.", hint="Start the engine.")
-            return self.validator
-        issuer = server.external_issuer or ""
-        validator = self._external.get(issuer)
-        if validator is None:
-            validator = TokenValidator(
-                issuer,
-                jwks=JWKSClient(issuer, transport=self._http_transport),
-                clock=self._clock,
-            )
-            self._external[issuer] = validator
-        return validator
 
     @property
     def jwks_fetches(self) -> int:
@@ -366,67 +250,9 @@ class AuthService:
 
     # -- routes --------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
-        """Listener routes; handlers look up ``self.oauth`` per call (set by start())."""
-
-        def late(method: str) -> Callable[[Request], Any]:
-            async def handler(request: Request) -> Response:
-                if self.oauth is None:
-                    return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
-                response: Response = await getattr(self.oauth, method)(request)
-                return response
-
-            return handler
-
-        paths = [
-            ("/.well-known/oauth-authorization-server", "GET", "_metadata"),
-            ("/.well-known/openid-configuration", "GET", "_oidc_metadata"),
-            ("/oauth/jwks.json", "GET", "_jwks"),
-            ("/oauth/authorize", "GET", "_authorize"),
-            ("/oauth/authorize/continue", "POST", "_continue"),
-            ("/oauth/token", "POST", "_token"),
-            ("/oauth/register", "POST", "_register"),
-            ("/oauth/revoke", "POST", "_revoke"),
-            ("/oauth/introspect", "POST", "_introspect"),
-        ]
-        return [
-            Route(
-                "/.well-known/oauth-protected-resource/servers/{name}/mcp",
-                self._protected_resource,
-                methods=["GET"],
-            ),
-            Route(
-                "/.well-known/oauth-protected-resource/servers/{name}/sse",
-                self._protected_resource,
-                methods=["GET"],
-            ),
-            *(Route(p, late(fn), methods=[m]) for p, m, fn in paths),
-        ]
-
-    async def _protected_resource(self, request: Request) -> Response:
-        """RFC 9728 metadata; ``resource`` = the MCP URL on the configured listener, spelled
-        with the loopback name the client used (see :func:`_listener_origin`)."""
-        name = request.path_params["name"]
-        spec = self._server(name)
-        if spec is None or spec.auth is AuthMode.OFF:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        endpoint = request.url.path.rsplit("/", 1)[-1]
-        origin = _listener_origin(self.issuer(), request.headers.get("host", ""))
-        resource = f"{origin}/servers/{name}/{endpoint}"
-        if spec.auth is AuthMode.EXTERNAL:
-            servers = [spec.external_issuer or ""]
-            scopes: list[str] = []
-        else:
-            servers = [self.issuer()]
-            scopes = [SCOPE]
-        body: dict[str, Any] = {
-            "resource": resource,
-            "authorization_servers": servers,
-            "bearer_methods_supported": ["header"],
-            "resource_name": spec.description or spec.name,
-        }
-        if scopes:
-            body["scopes_supported"] = scopes
-        return JSONResponse(body, headers={"Cache-Control": "max-age=60"})
+        """Listener routes: RFC 9728 metadata and the authorization server's endpoints
+        (these look up ``self.oauth`` per call: it is set by start())."""
+        return [*self.resource.routes(), *authorization_server_routes(lambda: self.oauth)]
 
     # -- consent and grants (control API, CLI, GUI) --------------------------------------
     def pending_consents(self) -> list[dict[str, Any]]:
@@ -530,128 +356,5 @@ class AuthService:
             )
 
     def control_routes(self) -> list[Route]:
-        async def consent_list(request: Request) -> Response:
-            return JSONResponse({"pending": self.pending_consents()})
-
-        def decider(approve: bool) -> Callable[[Request], Any]:
-            async def run(request: Request) -> Response:
-                remember = False
-                servers: list[str] = []
-                body = await request.body()
-                if body:
-                    from switchboard.control.api import read_json
-
-                    data = await read_json(request)
-                    remember = bool(isinstance(data, dict) and data.get("remember"))
-                    picked = data.get("servers") if isinstance(data, dict) else None
-                    if picked is not None:
-                        if not isinstance(picked, list) or not all(
-                            isinstance(n, str) for n in picked
-                        ):
-                            raise ValidationError(
-                                'Send "servers" as a list of server names.',
-                                hint="Name each server with --server NAME.",
-                            )
-                        servers = picked
-                self.decide(request.path_params["id"], approve, remember, servers)
-                return JSONResponse({"ok": True})
-
-            return run
-
-        async def grants_list(request: Request) -> Response:
-            return JSONResponse(await self.list_grants())
-
-        async def grant_revoke(request: Request) -> Response:
-            await self.revoke_grant(request.path_params["id"])
-            return Response(status_code=204)
-
-        async def first_party_token(request: Request) -> Response:
-            from switchboard.control.api import read_json
-
-            data = await read_json(request)
-            name = data.get("server") if isinstance(data, dict) else None
-            if not isinstance(name, str):
-                raise ValidationError('Send {"server": NAME}.', hint="Name a server.")
-            return JSONResponse(
-                await self.first_party_token(name), headers={"Cache-Control": "no-store"}
-            )
-
-        async def consent_forget(request: Request) -> Response:
-            await self.forget_consent(
-                request.path_params["client_id"], request.path_params["server"]
-            )
-            return Response(status_code=204)
-
-        return [
-            Route("/consent", consent_list, methods=["GET"]),
-            Route("/consent/{id}/approve", decider(True), methods=["POST"]),
-            Route("/consent/{id}/deny", decider(False), methods=["POST"]),
-            Route("/auth/token", first_party_token, methods=["POST"]),
-            Route("/grants", grants_list, methods=["GET"]),
-            Route("/grants/{id}", grant_revoke, methods=["DELETE"]),
-            Route("/consents/{client_id:path}/{server}", consent_forget, methods=["DELETE"]),
-        ]
-
-
-def _listener_origin(issuer: str, host_header: str) -> str:
-    """The configured listener's origin (scheme and port from ``issuer``, never from the
-    request). Only the host's spelling follows the Host header, and only among the
-    loopback names the listener answers to, so a client that connected to
-    ``localhost`` gets ``localhost`` back (RFC 9728 §3.3: ``resource`` must equal the
-    URL it used)."""
-    ours = urlsplit(issuer)
-    try:
-        host = (urlsplit(f"//{host_header}").hostname or "").lower()
-    except ValueError:
-        host = ""
-    host = f"[{host}]" if ":" in host else host
-    if host not in LOOPBACK_HOSTS or ours.port is None:
-        return f"{ours.scheme}://{ours.netloc}"
-    return f"{ours.scheme}://{host}:{ours.port}"
-
-
-def _sibling_endpoint(resource: str) -> str | None:
-    """``.../servers/x/mcp`` <-> ``.../servers/x/sse``."""
-    if resource.endswith("/mcp"):
-        return resource[:-4] + "/sse"
-    if resource.endswith("/sse"):
-        return resource[:-4] + "/mcp"
-    return None
-
-
-async def _keyring_call(timeout: float, fn: Callable[..., _T], *args: Any) -> _T:
-    """Run a keyring call in a daemon thread with a timeout (SecretError on timeout).
-
-    A locked Secret Service that cannot show its unlock prompt would otherwise block
-    engine start-up, and SIGTERM, for ever.
-
-    Not ``asyncio.to_thread``: a call stuck in D-Bus would then also block interpreter
-    exit, which waits for the default executor's threads."""
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[_T] = loop.create_future()
-
-    def settle(ok: bool, value: Any) -> None:
-        if fut.done():
-            return
-        if ok:
-            fut.set_result(value)
-        else:
-            fut.set_exception(value)
-
-    def work() -> None:
-        try:
-            outcome: tuple[bool, Any] = (True, fn(*args))
-        except BaseException as exc:  # handed to the awaiting task
-            outcome = (False, exc)
-        # A call that answered after the timeout may find the loop closed: nobody waits.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, *outcome)
-
-    threading.Thread(target=work, name="switchboard-keyring", daemon=True).start()
-    try:
-        return await asyncio.wait_for(fut, timeout)
-    except TimeoutError:
-        raise SecretError(
-            f"the keyring did not answer within {timeout:g} s (is it locked?)",
-            hint="Unlock your keyring and restart Switchboard.",
-        ) from None
+        """The control API's consent and grant routes (``auth/control_routes.py``)."""
+        return control_routes(self)

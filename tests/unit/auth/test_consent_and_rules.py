@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from switchboard.auth.consent import ConsentBroker, Decision
-from switchboard.auth.server import redirect_allowed, redirect_matches
+from switchboard.auth.models import redirect_allowed, redirect_matches
 from switchboard.auth.store import AuthStore, GrantRecord
 
 

@@ -18,8 +18,9 @@ from starlette.applications import Starlette
 
 from switchboard.auth.cimd import ClientMetadataResolver
 from switchboard.auth.consent import ConsentBroker
+from switchboard.auth.grants import REFRESH_TTL, REMEMBERED_REFRESH_TTL
 from switchboard.auth.keys import KeyProvider, MemoryStorage
-from switchboard.auth.server import REFRESH_TTL, REMEMBERED_REFRESH_TTL, OAuthServer
+from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore, GrantRecord
 from tests.unit.auth.tokens import code_flow
 
@@ -74,7 +75,10 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         clock=clock,
     )
     http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=Starlette(routes=oauth.routes())), base_url=ISSUER
+        transport=httpx.ASGITransport(
+            app=Starlette(routes=authorization_server_routes(lambda: oauth))
+        ),
+        base_url=ISSUER,
     )
     try:
         yield Rig(clock, store, broker, http)

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from switchboard.auth.cimd import ClientMetadataResolver
 from switchboard.auth.consent import ConsentBroker
 from switchboard.auth.keys import KeyProvider, MemoryStorage
-from switchboard.auth.server import OAuthServer
+from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore, GrantRecord
 
 ISSUER = "http://127.0.0.1:8765"
@@ -49,7 +49,9 @@ class Harness:
             **options,
         )
         self.http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=Starlette(routes=self.oauth.routes())),
+            transport=httpx.ASGITransport(
+                app=Starlette(routes=authorization_server_routes(lambda: self.oauth))
+            ),
             base_url=ISSUER,
         )
 

@@ -1,0 +1,258 @@
+"""The resource-server side: the gateway's Authenticator for Switchboard and external tokens.
+
+For each MCP server (``ServerSpec.auth``): ``switchboard`` checks our own RFC 9068 tokens
+with keys read in process (never HTTP JWKS); ``external`` checks an external OIDC
+issuer's tokens with its JWKS over HTTP (cached); ``off`` needs no token. A refusal is
+an RFC 6750 §3 ``WWW-Authenticate: Bearer`` challenge (``error``, a fixed
+``error_description`` per reason, never exception text, ``scope``) that points at the
+server's RFC 9728 protected resource metadata (§5.1 ``resource_metadata``), served here
+too (:meth:`ResourceServer.routes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from switchboard.auth.models import SCOPE
+from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
+from switchboard.core.errors import AuthError
+from switchboard.core.spec import AuthMode, ServerSpec
+from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+# Fixed, person-readable texts per rejection reason: never exception text.
+_REASONS = {
+    "expired": "The access token expired.",
+    "revoked": "The access token was revoked.",
+    "wrong_audience": "The access token was issued for another resource.",
+    "wrong_issuer": "The access token comes from another issuer.",
+    "not_yet_valid": "The access token is not valid yet.",
+}
+_DEFAULT_REASON = "The access token is invalid."
+
+
+class ResourceServer:
+    """Checks bearer tokens for the gateway (see
+    :class:`switchboard.gateway.authslot.Authenticator`) and serves RFC 9728 metadata."""
+
+    def __init__(
+        self,
+        *,
+        issuer: Callable[[], str],
+        servers: Callable[[], Sequence[ServerSpec]],
+        own_validator: Callable[[], TokenValidator | None],
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.issuer = issuer
+        self._servers = servers
+        self._own_validator = own_validator
+        self._http_transport = http_transport
+        self._clock = clock
+        self._external: dict[str, TokenValidator] = {}
+
+    async def aclose(self) -> None:
+        """Close the external issuers' JWKS clients."""
+        for validator in self._external.values():
+            if validator.jwks is not None:
+                await validator.jwks.aclose()
+        self._external.clear()
+
+    # -- resources -----------------------------------------------------------------------
+    def server(self, name: str) -> ServerSpec | None:
+        for spec in self._servers():
+            if spec.name == name:
+                return spec
+        return None
+
+    def resolve_resource(self, resource: str) -> str | None:
+        """The server name of a gateway MCP URL on this listener (any loopback spelling)."""
+        try:
+            parts = urlsplit(resource)
+            ours = urlsplit(self.issuer())
+            port = parts.port
+        except (ValueError, AuthError):
+            return None
+        host = (parts.hostname or "").lower()
+        host = f"[{host}]" if ":" in host else host
+        if (
+            parts.scheme != ours.scheme
+            or host not in LOOPBACK_HOSTS
+            or port != ours.port
+            or parts.query
+            or parts.fragment
+        ):
+            return None
+        segments = parts.path.split("/")
+        if (
+            len(segments) != 4
+            or segments[0]
+            or segments[1] != "servers"
+            or segments[3] not in ("mcp", "sse")
+        ):
+            return None
+        spec = self.server(segments[2])
+        if spec is None or spec.auth is not AuthMode.SWITCHBOARD:
+            return None
+        return spec.name
+
+    @staticmethod
+    def resource_metadata_url(resource: str) -> str:
+        parts = urlsplit(resource)
+        return f"{parts.scheme}://{parts.netloc}/.well-known/oauth-protected-resource{parts.path}"
+
+    # -- the gateway's auth slot ---------------------------------------------------------
+    async def authenticate(
+        self, *, server: ServerSpec, resource: str, authorization: str | None
+    ) -> Principal:
+        """See :class:`switchboard.gateway.authslot.Authenticator`."""
+        if server.auth is AuthMode.OFF:
+            return ANONYMOUS
+        required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()
+        # The 401's metadata URL points at the configured listener, whatever the Host said.
+        try:
+            parts = urlsplit(resource)
+            netloc, path = parts.netloc, parts.path
+        except ValueError:
+            netloc, path = "", f"/servers/{server.name}/mcp"
+        meta = self.resource_metadata_url(_listener_origin(self.issuer(), netloc) + path)
+        scope_param = f', scope="{SCOPE}"' if required else ""
+        if not authorization:
+            raise AuthDenied(
+                401,
+                f'Bearer resource_metadata="{meta}"{scope_param}',
+                {"error": "unauthorized", "error_description": "An access token is required."},
+            )
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise self._invalid(meta, scope_param, "invalid_request")
+        validator = self._validator_for(server)
+        try:
+            try:
+                vt = await validator.validate(token, resource)
+            except TokenInvalid as exc:
+                # One server, two transports: a token for its /mcp URL also opens its
+                # legacy /sse endpoint and the other way round (same origin and server).
+                sibling = _sibling_endpoint(resource)
+                if exc.reason != "wrong_audience" or sibling is None:
+                    raise
+                vt = await validator.validate(token, sibling)
+        except TokenInvalid as exc:
+            raise self._invalid(meta, scope_param, exc.reason) from None
+        if not required <= vt.scopes:
+            raise AuthDenied(
+                403,
+                f'Bearer error="insufficient_scope", scope="{" ".join(sorted(required))}", '
+                f'resource_metadata="{meta}"',
+                {
+                    "error": "insufficient_scope",
+                    "error_description": "The access token lacks a required scope.",
+                },
+            )
+        return Principal(
+            subject=vt.subject, client_id=vt.client_id, scopes=vt.scopes, token_id=vt.token_id
+        )
+
+    @staticmethod
+    def _invalid(meta: str, scope_param: str, reason: str) -> AuthDenied:
+        text = _REASONS.get(reason, _DEFAULT_REASON)
+        return AuthDenied(
+            401,
+            f'Bearer error="invalid_token", error_description="{text}", '
+            f'resource_metadata="{meta}"{scope_param}',
+            {"error": "invalid_token", "error_description": text},
+        )
+
+    def _validator_for(self, server: ServerSpec) -> TokenValidator:
+        if server.auth is AuthMode.SWITCHBOARD:
+            own = self._own_validator()
+            if own is None:
+                raise AuthError("The auth service is not started.", hint="Start the engine.")
+            return own
+        issuer = server.external_issuer or ""
+        validator = self._external.get(issuer)
+        if validator is None:
+            validator = TokenValidator(
+                issuer,
+                jwks=JWKSClient(issuer, transport=self._http_transport),
+                clock=self._clock,
+            )
+            self._external[issuer] = validator
+        return validator
+
+    # -- RFC 9728 ------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        """RFC 9728 §3 protected resource metadata, one document per MCP endpoint."""
+        return [
+            Route(
+                "/.well-known/oauth-protected-resource/servers/{name}/mcp",
+                self._protected_resource,
+                methods=["GET"],
+            ),
+            Route(
+                "/.well-known/oauth-protected-resource/servers/{name}/sse",
+                self._protected_resource,
+                methods=["GET"],
+            ),
+        ]
+
+    async def _protected_resource(self, request: Request) -> Response:
+        """RFC 9728 metadata; ``resource`` = the MCP URL on the configured listener, spelled
+        with the loopback name the client used (see :func:`_listener_origin`)."""
+        name = request.path_params["name"]
+        spec = self.server(name)
+        if spec is None or spec.auth is AuthMode.OFF:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        endpoint = request.url.path.rsplit("/", 1)[-1]
+        origin = _listener_origin(self.issuer(), request.headers.get("host", ""))
+        resource = f"{origin}/servers/{name}/{endpoint}"
+        if spec.auth is AuthMode.EXTERNAL:
+            servers = [spec.external_issuer or ""]
+            scopes: list[str] = []
+        else:
+            servers = [self.issuer()]
+            scopes = [SCOPE]
+        body: dict[str, Any] = {
+            "resource": resource,
+            "authorization_servers": servers,
+            "bearer_methods_supported": ["header"],
+            "resource_name": spec.description or spec.name,
+        }
+        if scopes:
+            body["scopes_supported"] = scopes
+        return JSONResponse(body, headers={"Cache-Control": "max-age=60"})
+
+
+def _listener_origin(issuer: str, host_header: str) -> str:
+    """The configured listener's origin (scheme and port from ``issuer``, never from the
+    request). Only the host's spelling follows the Host header, and only among the
+    loopback names the listener answers to, so a client that connected to
+    ``localhost`` gets ``localhost`` back (RFC 9728 §3.3: ``resource`` must equal the
+    URL it used)."""
+    ours = urlsplit(issuer)
+    try:
+        host = (urlsplit(f"//{host_header}").hostname or "").lower()
+    except ValueError:
+        host = ""
+    host = f"[{host}]" if ":" in host else host
+    if host not in LOOPBACK_HOSTS or ours.port is None:
+        return f"{ours.scheme}://{ours.netloc}"
+    return f"{ours.scheme}://{host}:{ours.port}"
+
+
+def _sibling_endpoint(resource: str) -> str | None:
+    """``.../servers/x/mcp`` <-> ``.../servers/x/sse``."""
+    if resource.endswith("/mcp"):
+        return resource[:-4] + "/sse"
+    if resource.endswith("/sse"):
+        return resource[:-4] + "/mcp"
+    return None
