@@ -12,7 +12,7 @@ the engine's listener behind the Origin/Host guard. Per request it:
    HTTP+SSE transport, and hands messages to the server's :class:`StdioMux`.
 
 Streamable HTTP SSE events carry ids; a GET with ``Last-Event-ID`` replays what the
-client missed on that stream and continues it (``resume.py``).
+client missed on that stream and continues it (``resumption.py``).
 
 Browser pages (an ``Origin`` header; the guard let only loopback ones through) get
 CORS only from servers that need a token; a server with sign-in off answers their
@@ -46,7 +46,7 @@ from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
 from switchboard.core.spec import AuthMode, Transport
 from switchboard.core.state import ServerState
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.authslot import AuthDenied, Authenticator
+from switchboard.gateway.authentication import AuthDenied, Authenticator
 from switchboard.gateway.mux import (
     SUPPORTED_VERSIONS,
     Outbox,
@@ -55,8 +55,8 @@ from switchboard.gateway.mux import (
     StdioMux,
     Unavailable,
 )
-from switchboard.gateway.resume import GET as GET_STREAM
-from switchboard.gateway.resume import POST as POST_STREAM
+from switchboard.gateway.resumption import GET as GET_STREAM
+from switchboard.gateway.resumption import POST as POST_STREAM
 from switchboard.gateway.sessions import (
     MAX_PER_CLIENT,
     MAX_SESSIONS,

@@ -17,7 +17,7 @@ import time
 from typing import Any, Protocol
 
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.resume import ReplayBuffer
+from switchboard.gateway.resumption import ReplayBuffer
 
 LATEST_VERSION = "2025-11-25"
 BACKLOG = 1000
@@ -46,7 +46,7 @@ class PostChannel:
         self.sse_ok = sse_ok
         self.waiter: asyncio.Future[None] | None = None
         self.label: bytes | None = None
-        """The SSE stream's name once the response is a stream (see ``resume.py``)."""
+        """The SSE stream's name once the response is a stream (see ``resumption.py``)."""
         self.owner: object | None = None
         """The HTTP response currently serving the stream (a resumption takes it over)."""
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from switchboard.core.events import EventBus
 from switchboard.gateway.app import Gateway
-from switchboard.gateway.authslot import LoopbackOnly
+from switchboard.gateway.authentication import LoopbackOnly
 from switchboard.gateway.mux import Outbox, PostChannel, Session
-from switchboard.gateway.resume import GET, POST, ReplayBuffer
+from switchboard.gateway.resumption import GET, POST, ReplayBuffer
 
 
 def ids(frames: list[bytes]) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from switchboard.core.events import EventBus
 from switchboard.gateway.app import Gateway
-from switchboard.gateway.authslot import ANONYMOUS, LoopbackOnly, Principal
+from switchboard.gateway.authentication import ANONYMOUS, LoopbackOnly, Principal
 from switchboard.gateway.mux import Outbox, Session
 from switchboard.gateway.sessions import (
     SESSION_IDLE,
