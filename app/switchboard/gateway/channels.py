@@ -50,6 +50,11 @@ class PostChannel:
         self.owner: object | None = None
         """The HTTP response currently serving the stream (a resumption takes it over)."""
 
+    async def wait(self) -> None:
+        """Until the next message (or the end) of the request."""
+        self.waiter = asyncio.get_running_loop().create_future()
+        await self.waiter
+
     def wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
@@ -151,6 +156,22 @@ class Session:
         streams[channel.label] = channel
         if len(streams) > POST_STREAMS:
             del streams[next(iter(streams))]
+
+    def forget_post_stream(self, label: bytes) -> None:
+        """The POST stream ``label`` ended with its response: nothing left to resume."""
+        self.post_streams.pop(label, None)
+
+    def resume_stream(self, label: bytes) -> Outbox:
+        """A new box for the GET stream ``label`` that a client resumes: an older
+        response still serving it (the client's disconnect not noticed yet) hands over
+        what it had not written."""
+        box = Outbox(label)
+        for old in [b for b in self.outboxes if b.label == label]:
+            old.closed = True
+            self.outboxes.remove(old)
+            for message in old.drain():
+                box.push(message)
+        return box
 
     def push(self, message: bytes, final: bool) -> None:
         # A legacy session is itself the channel of its requests: all on its SSE stream.

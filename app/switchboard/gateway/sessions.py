@@ -21,10 +21,10 @@ after :data:`SESSION_IDLE` seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 
 from switchboard.gateway.authentication import ANONYMOUS, Principal
-from switchboard.gateway.mux import Session
+from switchboard.gateway.channels import Session
 
 MAX_SESSIONS = 10_000
 """Sessions over all callers (a ceiling for memory)."""
@@ -89,11 +89,21 @@ class SessionTable(Mapping[str, Session]):
         return len(self._by_id)
 
     # -- ownership --------------------------------------------------------------------
-    def find(self, session_id: str, owner: Owner | None) -> Session | None:
+    def find(
+        self,
+        session_id: str,
+        owner: Owner | None,
+        *,
+        server: str | None = None,
+        legacy: bool = False,
+    ) -> Session | None:
         """The session, if it exists and ``owner`` may use it (its creator, or anyone
-        when it is bound to nobody)."""
+        when it is bound to nobody). With ``server``: only a session of that server and
+        of that transport (``legacy``: HTTP+SSE, else Streamable HTTP)."""
         session = self._by_id.get(session_id)
         if session is None:
+            return None
+        if server is not None and (session.server != server or session.legacy != legacy):
             return None
         bound = self._owner.get(session_id)
         if bound is not None and bound != owner:
@@ -141,6 +151,11 @@ class SessionTable(Mapping[str, Session]):
         if not bucket:
             del self._buckets[key]
         return session
+
+    def forget_server(self, sessions: Iterable[Session]) -> None:
+        """Forget ``sessions`` (of a server the gateway no longer multiplexes)."""
+        for session in list(sessions):
+            self.pop(session.id)
 
     # -- eviction ---------------------------------------------------------------------
     def _evict_from(self, bucket: dict[str, Session]) -> bool:
