@@ -26,6 +26,14 @@ POST_STREAMS = 32
 """Unfinished POST response streams a session keeps for resumption (oldest go first)."""
 
 
+class Unavailable(Exception):
+    """The server cannot take requests now; ``state`` names why (for the 503 body)."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
 class Channel(Protocol):
     """Where the messages of one client request go (a POST's response, an SSE stream)."""
 
