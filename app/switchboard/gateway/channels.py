@@ -17,9 +17,9 @@ import time
 from typing import Any, Protocol
 
 from switchboard.gateway import jsonrpc
+from switchboard.gateway.initialization import LATEST_VERSION
 from switchboard.gateway.resumption import ReplayBuffer
 
-LATEST_VERSION = "2025-11-25"
 BACKLOG = 1000
 """Messages kept for a session that has no open stream to receive them."""
 POST_STREAMS = 32

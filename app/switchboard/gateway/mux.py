@@ -1,31 +1,29 @@
 """The stdio multiplexer: many client sessions on one server process.
 
 One :class:`StdioMux` per stdio server. Client sessions (Streamable HTTP or legacy
-SSE) hand it JSON-RPC messages; it rewrites request ids so they are unique on the
-process's stdin, restores them on the way back, answers later ``initialize`` calls
-from the first InitializeResult, routes server->client requests and notifications
-to the right session, ref-counts resource subscriptions, and turns a dead process
-into an immediate JSON-RPC error for every waiting request.
+SSE; see ``channels.py``) hand it JSON-RPC messages; it rewrites request ids so they
+are unique on the process's stdin and restores them on the way back (JSON-RPC 2.0 §4),
+initializes each process once and answers later ``initialize`` calls from the first
+InitializeResult (``initialization.py``), times requests out (``timeouts.py``), runs
+*causing* requests one at a time when a server asks clients things without naming the
+caller (``serial``), and turns a dead process into an immediate JSON-RPC error for
+every waiting request. What the server sends on its own (its requests to clients,
+notifications) is routed by ``server_messages.py`` (with ``attribution.py``); resource
+subscriptions are ref-counted by ``subscriptions.py``.
 
 A restart gives a new :class:`~switchboard.supervisor.stream.StdioStream`; the mux
 re-initializes the new process itself (replaying the first client's initialize
 params and the live subscriptions), so client sessions survive restarts.
-
-Routing of server->client requests (sampling, elicitation, roots): the stdio wire does
-not say which client request caused them, and a guess would show one person's prompt to
-another. Attribution is exact by construction or the server's request is refused (see
-:mod:`~switchboard.gateway.attribution` and :class:`~switchboard.core.spec.Isolation`): the
-request's ``_meta.progressToken`` names a request in flight, or only one client's
-*causing* requests are running - which, once a server has asked without naming the
-caller, the mux guarantees by admitting one causing request at a time (the rest wait
-in line). Progress notifications are exact (by progress token), resource updates go to
-subscribers, list_changed to everyone.
 
 Hostile input never raises: ids, tokens and params of any JSON type from a client are
 refused by :func:`~switchboard.gateway.jsonrpc.check_client_message` before they get
 here (and ignored here if they do), garbage from the server is dropped with a log line.
 Cancelled requests get no response (MCP 2025-11-25 ``utilities/cancellation``: the
 receiver SHOULD NOT respond); their channel ends empty (:meth:`PostChannel.cancel`).
+
+One concept, a little over 500 lines: the life of a request on the shared process
+(written, waiting in line, answered, cancelled, timed out, failed with the process),
+which shares the mux's pending table and serial line throughout.
 """
 
 from __future__ import annotations
@@ -45,7 +43,6 @@ from switchboard.gateway import jsonrpc
 from switchboard.gateway.attribution import NON_CAUSING
 from switchboard.gateway.channels import (
     BACKLOG,
-    LATEST_VERSION,
     POST_STREAMS,
     Channel,
     Outbox,
@@ -54,8 +51,16 @@ from switchboard.gateway.channels import (
     Session,
     Unavailable,
 )
+from switchboard.gateway.initialization import (
+    LATEST_VERSION,
+    SUPPORTED_VERSIONS,
+    declared,
+    negotiated_version,
+    upstream_params,
+)
 from switchboard.gateway.server_messages import ServerMessages
 from switchboard.gateway.subscriptions import Subscriptions
+from switchboard.gateway.timeouts import Deadlines
 from switchboard.supervisor.stream import StdioStream
 
 __all__ = [
@@ -73,26 +78,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("switchboard.gateway")
-
-SUPPORTED_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-
-_GATEWAY_CLIENT_CAPS: dict[str, Any] = {"sampling": {}, "elicitation": {}}
-"""What the gateway declares to a shared process on behalf of its clients. Sampling and
-elicitation are per request, so the mux can route each one to the client whose call
-caused it. Roots are not: a server asks for them and keeps the answer for the whole
-connection (server-everything and server-filesystem do), and every client shares that
-connection, so one app's workspace paths would become another's. A shared process is
-therefore never told of roots (it falls back to its own configuration, e.g.
-server-filesystem's directory arguments); ``roots/list`` from it is refused and the
-clients' ``notifications/roots/list_changed`` are not passed on."""
-_PER_CONNECTION_CAPS = frozenset({"roots"})
-
-
-def _declared(caps: object) -> dict[str, Any]:
-    """The capabilities a client declared (only object values declare one)."""
-    if not isinstance(caps, dict):
-        return {}
-    return {k: v for k, v in caps.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
 def _is_error(value: object) -> bool:
@@ -144,11 +129,7 @@ class StdioMux:
         self.subscriptions = Subscriptions()
         self._server = ServerMessages(self)
         self.generation = 0
-        # One timer per mux for request timeouts, not one per request: call_later +
-        # cancel for every request showed up in the profile (the cancelled handles stay
-        # in the loop's heap until it is rebuilt).
-        self._sweep_handle: asyncio.TimerHandle | None = None
-        self._sweep_at = 0.0
+        self._deadlines = Deadlines(self._loop, self.pending, self._expire)
 
     def set_isolation(self, isolation: Isolation) -> None:
         """Apply a changed setting (SHARED lets whatever waits in line go at once)."""
@@ -262,32 +243,10 @@ class StdioMux:
         """Answer a client's ``initialize``: the first one initializes the process."""
         if not isinstance(params, dict):
             params = {}
-        session.capabilities = _declared(params.get("capabilities"))
-        requested = params.get("protocolVersion")
+        session.capabilities = declared(params.get("capabilities"))
         first = self.init_params is None
         if first:
-            # The process is initialized once for everyone: only well-formed fields of
-            # the first client go upstream (a malformed one must not break the server
-            # for every later client).
-            info = params.get("clientInfo")
-            if not (
-                isinstance(info, dict)
-                and isinstance(info.get("name"), str)
-                and isinstance(info.get("version"), str)
-            ):
-                info = {"name": "switchboard", "version": "1"}
-            self.init_params = {
-                "protocolVersion": requested if isinstance(requested, str) else LATEST_VERSION,
-                "capabilities": {
-                    **_GATEWAY_CLIENT_CAPS,
-                    **{
-                        k: v
-                        for k, v in session.capabilities.items()
-                        if k not in _PER_CONNECTION_CAPS
-                    },
-                },
-                "clientInfo": info,
-            }
+            self.init_params = upstream_params(params, session.capabilities)
         try:
             await self.ensure_ready()
         except Unavailable:
@@ -295,12 +254,7 @@ class StdioMux:
                 self.init_params = None  # the next client's initialize tries again
             raise
         result = dict(self.init_result or {})
-        version = str(result.get("protocolVersion", LATEST_VERSION))
-        if isinstance(requested, str) and requested in SUPPORTED_VERSIONS and requested < version:
-            # An older client than the one that initialized the process: the gateway is
-            # its server and supports that version, so it answers with it (lifecycle:
-            # "MUST respond with the same version"); e.g. no priming events for it.
-            result["protocolVersion"] = version = requested
+        version = negotiated_version(params.get("protocolVersion"), result)
         session.protocol_version = version
         session.initialized = True
         self.add_session(session)
@@ -374,36 +328,11 @@ class StdioMux:
         self.pending[upstream_id] = pending
         session.inflight[upstream_id] = pending
         pending.deadline = deadline = self._loop.time() + self._timeout()
-        if self._sweep_handle is None or deadline < self._sweep_at:
-            self._arm(deadline)
+        self._deadlines.watch(deadline)
 
     def deadline(self) -> float:
         """Loop time at which a request written (or heard from) now times out."""
         return self._loop.time() + self._timeout()
-
-    def _arm(self, when: float) -> None:
-        if self._sweep_handle is not None:
-            self._sweep_handle.cancel()
-        self._sweep_at = when
-        self._sweep_handle = self._loop.call_at(when, self._sweep)
-
-    def _sweep(self) -> None:
-        """Time out what is due; sleep until the next deadline."""
-        self._sweep_handle = None
-        now = self._loop.time() + 0.001  # the loop may run a timer a hair early
-        due = []
-        upcoming: float | None = None
-        for upstream_id, pending in self.pending.items():
-            if pending.deadline <= now:
-                due.append(upstream_id)
-            elif upcoming is None or pending.deadline < upcoming:
-                upcoming = pending.deadline
-        # Those still in line first: a running one's end would start them otherwise.
-        due.sort(key=lambda i: self.pending[i].line is None)
-        for upstream_id in due:
-            self._expire(upstream_id)
-        if upcoming is not None and self._sweep_handle is None:
-            self._arm(upcoming)
 
     def notify(self, session: Session, msg: dict[str, Any]) -> None:
         """A client notification or a client's response to a server request."""
@@ -625,9 +554,7 @@ class StdioMux:
     def close(self) -> None:
         """The server was removed or switched transport: end every session."""
         self._on_end()
-        if self._sweep_handle is not None:
-            self._sweep_handle.cancel()
-            self._sweep_handle = None
+        self._deadlines.cancel()
         for session in list(self.sessions.values()):
             self.close_session(session)
         if self.stream is not None:
