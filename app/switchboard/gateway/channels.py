@@ -1,5 +1,6 @@
 """The client side of the stdio multiplexer: sessions, their requests, and the channels
-their messages go to (the session table itself is the gateway's).
+their messages go to (the session table itself is the gateway's, ``sessions.py``); and
+:class:`Unavailable`, what the mux raises when the server cannot take requests.
 
 A :class:`Session` is one client session (``Mcp-Session-Id`` or a legacy SSE
 ``session_id``); each request it sends becomes a :class:`Pending` whose replies go to a
@@ -119,7 +120,6 @@ class Session:
         self.legacy = legacy
         self.capabilities: dict[str, Any] = {}
         self.protocol_version = LATEST_VERSION
-        self.initialized = False
         self.outboxes: list[Outbox] = []
         self.backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
         self.replay = ReplayBuffer()

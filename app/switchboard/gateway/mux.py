@@ -128,7 +128,6 @@ class StdioMux:
         self.sessions: dict[str, Session] = {}
         self.subscriptions = Subscriptions()
         self._server = ServerMessages(self)
-        self.generation = 0
         self._deadlines = Deadlines(self._loop, self.pending, self._expire)
 
     def set_isolation(self, isolation: Isolation) -> None:
@@ -177,7 +176,6 @@ class StdioMux:
     def _attach(self, stream: StdioStream) -> None:
         self.stream = stream
         self._ready = None
-        self.generation += 1
         stream.set_sink(lambda line: self._on_line(stream, line))
         log.debug("mux %s attached to process generation %d", self.name, stream.generation)
 
@@ -236,9 +234,6 @@ class StdioMux:
             raise Unavailable(f"Server {self.name!r} is not running.", "stopped") from None
 
     # -- sessions ---------------------------------------------------------------------
-    def add_session(self, session: Session) -> None:
-        self.sessions[session.id] = session
-
     async def initialize(self, session: Session, params: dict[str, Any]) -> dict[str, Any]:
         """Answer a client's ``initialize``: the first one initializes the process."""
         if not isinstance(params, dict):
@@ -256,8 +251,7 @@ class StdioMux:
         result = dict(self.init_result or {})
         version = negotiated_version(params.get("protocolVersion"), result)
         session.protocol_version = version
-        session.initialized = True
-        self.add_session(session)
+        self.sessions[session.id] = session
         return result
 
     def close_session(self, session: Session) -> None:

@@ -175,10 +175,6 @@ class SessionTable(Mapping[str, Session]):
         self.on_evict(victim)
         return True
 
-    def sweep(self) -> None:
-        """Forget idle and closed sessions now."""
-        self._sweep(self._clock())
-
     def _sweep(self, now: float) -> None:
         self._last_sweep = now
         stale = [
