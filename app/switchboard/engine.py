@@ -95,7 +95,6 @@ class Engine:
         self._lock = asyncio.Lock()
         # The gateway's auth slot; the auth service replaces it (see gateway/authentication.py).
         self.authenticator: Authenticator = LoopbackOnly()
-        # --- gateway wiring (gateway/) goes here ---
         from switchboard.gateway import Gateway
 
         self.gateway = Gateway(self)
