@@ -2,7 +2,7 @@
 
 The engine builds one, mounts :meth:`routes` on the listener and :meth:`control_routes`
 on the control API, and sets ``engine.authenticator = service`` (see
-``gateway/authentication.py``). Per server (``ServerSpec.auth``):
+``gateway/authslot.py``). Per server (``ServerSpec.auth``):
 
 - ``switchboard``: our tokens, keys from the in-process KeyProvider (never HTTP JWKS);
 - ``external``: an external OIDC issuer, keys from its JWKS over HTTP (cached);
@@ -38,7 +38,7 @@ from switchboard.core.errors import AuthError, SecretError, ValidationError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec, Settings
-from switchboard.gateway.authentication import ANONYMOUS, AuthDenied, Principal
+from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
 
 _T = TypeVar("_T")
 log = logging.getLogger("switchboard.auth")
@@ -279,7 +279,7 @@ class AuthService:
     async def authenticate(
         self, *, server: ServerSpec, resource: str, authorization: str | None
     ) -> Principal:
-        """See :class:`switchboard.gateway.authentication.Authenticator`."""
+        """See :class:`switchboard.gateway.authslot.Authenticator`."""
         if server.auth is AuthMode.OFF:
             return ANONYMOUS
         required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()

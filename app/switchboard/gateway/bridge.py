@@ -1,5 +1,6 @@
-"""Old name of :mod:`switchboard.gateway.stdio_bridge`, kept only for ``gateway/cli.py``
-(branch r-cli moves that file; its import then names ``stdio_bridge`` and this goes)."""
+"""Old name of :mod:`switchboard.gateway.stdio_bridge`, kept only so that the CLI's
+``connect`` (``gateway/cli.py``, moved to ``cli/serve.py`` by another branch) imports
+unchanged; once it imports ``switchboard.gateway.stdio_bridge``, this goes."""
 
 from switchboard.gateway.stdio_bridge import (
     TokenProvider,
