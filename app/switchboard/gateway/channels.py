@@ -64,6 +64,31 @@ class PostChannel:
         self.waiter = asyncio.get_running_loop().create_future()
         await self.waiter
 
+    def serve(self) -> object:
+        """A response starts serving this channel's SSE stream; the one serving it
+        before stops (a resumption takes it over). Returns the new owner's token."""
+        owner = self.owner = object()
+        self.wake()
+        self.waiter = None
+        return owner
+
+    def take_messages(self) -> list[bytes]:
+        """The messages not written yet (they are the caller's now)."""
+        batch, self.messages = self.messages, []
+        return batch
+
+    async def wait_or(self, other: asyncio.Future[None]) -> None:
+        """Until the next message, the end, a takeover, or ``other`` is done."""
+        waiter = self.waiter = asyncio.get_running_loop().create_future()
+        await asyncio.wait((waiter, other), return_when=asyncio.FIRST_COMPLETED)
+        if self.waiter is waiter:
+            self.waiter = None
+
+    def release(self, owner: object) -> None:
+        """The response ``owner`` stops serving the stream (if it still does)."""
+        if self.owner is owner:
+            self.owner = None
+
     def wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():

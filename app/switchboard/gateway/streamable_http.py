@@ -187,10 +187,7 @@ class StreamableHTTP:
         if label is None:
             label = channel.label = replay.new_stream(POST_STREAM)
             session.keep_post_stream(channel)
-        owner = object()
-        channel.owner = owner
-        channel.wake()  # a previous response serving this stream stops
-        channel.waiter = None
+        owner = channel.serve()  # a previous response serving this stream stops
         await send(
             {
                 "type": "http.response.start",
@@ -204,13 +201,12 @@ class StreamableHTTP:
             first = [replay.prime(label)]
         else:
             first = []
-        loop = asyncio.get_running_loop()
         disconnected = asyncio.ensure_future(wait_disconnect(receive))
         try:
             while True:
                 if channel.owner is not owner:
                     return  # a resumption took the stream (and what is queued) over
-                batch, channel.messages = channel.messages, []
+                batch = channel.take_messages()
                 if batch:
                     first.extend(replay.event(label, m) for m in batch)
                 if first:
@@ -229,18 +225,14 @@ class StreamableHTTP:
                 if channel.done and not channel.messages:
                     break
                 if not channel.messages:
-                    waiter = channel.waiter = loop.create_future()
-                    await asyncio.wait((waiter, disconnected), return_when=asyncio.FIRST_COMPLETED)
-                    if channel.waiter is waiter:
-                        channel.waiter = None
+                    await channel.wait_or(disconnected)
             if not channel.cancelled:  # kept: a resumption hears it ended (see get)
                 session.forget_post_stream(label)
-            channel.owner = None
+            channel.release(owner)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             disconnected.cancel()
-            if channel.owner is owner:
-                channel.owner = None
+            channel.release(owner)
 
     async def get(
         self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, owner: Owner | None
