@@ -28,7 +28,7 @@ from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Not
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.core.state import ServerState
-from switchboard.gateway.authslot import Authenticator, LoopbackOnly
+from switchboard.gateway.authentication import Authenticator, LoopbackOnly
 from switchboard.gateway.guard import OriginHostGuard
 from switchboard.homelock import HomeLock
 from switchboard.listener import Listener
@@ -93,9 +93,8 @@ class Engine:
         self._prefix_apps: list[tuple[str, ASGIApp]] = []
         self._control_routes: list[Route] = []
         self._lock = asyncio.Lock()
-        # The gateway's auth slot; the auth service replaces it (see gateway/authslot.py).
+        # The gateway's auth slot; the auth service replaces it (see gateway/authentication.py).
         self.authenticator: Authenticator = LoopbackOnly()
-        # --- gateway wiring (gateway/) goes here ---
         from switchboard.gateway import Gateway
 
         self.gateway = Gateway(self)

@@ -22,7 +22,7 @@ from switchboard.core.errors import NoKeyringError, SecretError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
-from switchboard.gateway.authslot import ANONYMOUS, AuthDenied
+from switchboard.gateway.authentication import ANONYMOUS, AuthDenied
 from tests.helpers.oauth_flow import consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, sign
 

@@ -244,7 +244,7 @@ async def test_a_second_app_never_sees_the_first_apps_roots(interop: Interop) ->
     """MCP roots are the client's workspace (2025-11-25 client/roots). server-everything
     asks the client for them once per connection and caches them; through the gateway
     all clients share one connection to the process, so the gateway never declares roots
-    to it (gateway/mux.py ``_GATEWAY_CLIENT_CAPS``): neither app is asked, and neither is
+    to it (gateway/initialization.py ``GATEWAY_CLIENT_CAPS``): neither app is asked, and neither is
     shown the other's paths (server-everything then offers no get-roots-list tool).
     Before that, app B was shown app A's roots."""
     report = await interop.run_ts("roots", interop.everything_url)

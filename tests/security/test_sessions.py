@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-import switchboard.gateway.app as gateway_app
+import switchboard.gateway.gateway as gateway_app
 from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd

@@ -1,6 +1,6 @@
 """The gateway: one loopback MCP endpoint per server (Streamable HTTP + legacy SSE)."""
 
-from switchboard.gateway.app import Gateway
+from switchboard.gateway.gateway import Gateway
 from switchboard.gateway.mux import SUPPORTED_VERSIONS, StdioMux
 
 __all__ = ["SUPPORTED_VERSIONS", "Gateway", "StdioMux"]

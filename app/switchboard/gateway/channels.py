@@ -1,5 +1,6 @@
 """The client side of the stdio multiplexer: sessions, their requests, and the channels
-their messages go to (the session table itself is the gateway's).
+their messages go to (the session table itself is the gateway's, ``sessions.py``); and
+:class:`Unavailable`, what the mux raises when the server cannot take requests.
 
 A :class:`Session` is one client session (``Mcp-Session-Id`` or a legacy SSE
 ``session_id``); each request it sends becomes a :class:`Pending` whose replies go to a
@@ -17,13 +18,21 @@ import time
 from typing import Any, Protocol
 
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.resume import ReplayBuffer
+from switchboard.gateway.initialization import LATEST_VERSION
+from switchboard.gateway.resumption import ReplayBuffer
 
-LATEST_VERSION = "2025-11-25"
 BACKLOG = 1000
 """Messages kept for a session that has no open stream to receive them."""
 POST_STREAMS = 32
 """Unfinished POST response streams a session keeps for resumption (oldest go first)."""
+
+
+class Unavailable(Exception):
+    """The server cannot take requests now; ``state`` names why (for the 503 body)."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class Channel(Protocol):
@@ -46,9 +55,39 @@ class PostChannel:
         self.sse_ok = sse_ok
         self.waiter: asyncio.Future[None] | None = None
         self.label: bytes | None = None
-        """The SSE stream's name once the response is a stream (see ``resume.py``)."""
+        """The SSE stream's name once the response is a stream (see ``resumption.py``)."""
         self.owner: object | None = None
         """The HTTP response currently serving the stream (a resumption takes it over)."""
+
+    async def wait(self) -> None:
+        """Until the next message (or the end) of the request."""
+        self.waiter = asyncio.get_running_loop().create_future()
+        await self.waiter
+
+    def serve(self) -> object:
+        """A response starts serving this channel's SSE stream; the one serving it
+        before stops (a resumption takes it over). Returns the new owner's token."""
+        owner = self.owner = object()
+        self.wake()
+        self.waiter = None
+        return owner
+
+    def take_messages(self) -> list[bytes]:
+        """The messages not written yet (they are the caller's now)."""
+        batch, self.messages = self.messages, []
+        return batch
+
+    async def wait_or(self, other: asyncio.Future[None]) -> None:
+        """Until the next message, the end, a takeover, or ``other`` is done."""
+        waiter = self.waiter = asyncio.get_running_loop().create_future()
+        await asyncio.wait((waiter, other), return_when=asyncio.FIRST_COMPLETED)
+        if self.waiter is waiter:
+            self.waiter = None
+
+    def release(self, owner: object) -> None:
+        """The response ``owner`` stops serving the stream (if it still does)."""
+        if self.owner is owner:
+            self.owner = None
 
     def wake(self) -> None:
         waiter = self.waiter
@@ -106,7 +145,6 @@ class Session:
         self.legacy = legacy
         self.capabilities: dict[str, Any] = {}
         self.protocol_version = LATEST_VERSION
-        self.initialized = False
         self.outboxes: list[Outbox] = []
         self.backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
         self.replay = ReplayBuffer()
@@ -151,6 +189,22 @@ class Session:
         streams[channel.label] = channel
         if len(streams) > POST_STREAMS:
             del streams[next(iter(streams))]
+
+    def forget_post_stream(self, label: bytes) -> None:
+        """The POST stream ``label`` ended with its response: nothing left to resume."""
+        self.post_streams.pop(label, None)
+
+    def resume_stream(self, label: bytes) -> Outbox:
+        """A new box for the GET stream ``label`` that a client resumes: an older
+        response still serving it (the client's disconnect not noticed yet) hands over
+        what it had not written."""
+        box = Outbox(label)
+        for old in [b for b in self.outboxes if b.label == label]:
+            old.closed = True
+            self.outboxes.remove(old)
+            for message in old.drain():
+                box.push(message)
+        return box
 
     def push(self, message: bytes, final: bool) -> None:
         # A legacy session is itself the channel of its requests: all on its SSE stream.

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from switchboard.gateway.http_io import respond
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 _VALID_HOST = re.compile(rb"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
 """RFC 9110 §7.2 ``Host = uri-host [ ":" port ]``, restricted to the loopback names."""
@@ -84,14 +86,4 @@ class OriginHostGuard:
 
 async def _reject(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"error": code, "error_description": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await respond(send, status, body, [])

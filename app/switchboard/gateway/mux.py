@@ -1,31 +1,29 @@
 """The stdio multiplexer: many client sessions on one server process.
 
 One :class:`StdioMux` per stdio server. Client sessions (Streamable HTTP or legacy
-SSE) hand it JSON-RPC messages; it rewrites request ids so they are unique on the
-process's stdin, restores them on the way back, answers later ``initialize`` calls
-from the first InitializeResult, routes server->client requests and notifications
-to the right session, ref-counts resource subscriptions, and turns a dead process
-into an immediate JSON-RPC error for every waiting request.
+SSE; see ``channels.py``) hand it JSON-RPC messages; it rewrites request ids so they
+are unique on the process's stdin and restores them on the way back (JSON-RPC 2.0 §4),
+initializes each process once and answers later ``initialize`` calls from the first
+InitializeResult (``initialization.py``), times requests out (``timeouts.py``), runs
+*causing* requests one at a time when a server asks clients things without naming the
+caller (``serial``), and turns a dead process into an immediate JSON-RPC error for
+every waiting request. What the server sends on its own (its requests to clients,
+notifications) is routed by ``server_messages.py`` (with ``attribution.py``); resource
+subscriptions are ref-counted by ``subscriptions.py``.
 
 A restart gives a new :class:`~switchboard.supervisor.stream.StdioStream`; the mux
 re-initializes the new process itself (replaying the first client's initialize
 params and the live subscriptions), so client sessions survive restarts.
-
-Routing of server->client requests (sampling, elicitation, roots): the stdio wire does
-not say which client request caused them, and a guess would show one person's prompt to
-another. Attribution is exact by construction or the server's request is refused (see
-:mod:`~switchboard.gateway.attribution` and :class:`~switchboard.core.spec.Isolation`): the
-request's ``_meta.progressToken`` names a request in flight, or only one client's
-*causing* requests are running - which, once a server has asked without naming the
-caller, the mux guarantees by admitting one causing request at a time (the rest wait
-in line). Progress notifications are exact (by progress token), resource updates go to
-subscribers, list_changed to everyone.
 
 Hostile input never raises: ids, tokens and params of any JSON type from a client are
 refused by :func:`~switchboard.gateway.jsonrpc.check_client_message` before they get
 here (and ignored here if they do), garbage from the server is dropped with a log line.
 Cancelled requests get no response (MCP 2025-11-25 ``utilities/cancellation``: the
 receiver SHOULD NOT respond); their channel ends empty (:meth:`PostChannel.cancel`).
+
+One concept, a little over 500 lines: the life of a request on the shared process
+(written, waiting in line, answered, cancelled, timed out, failed with the process),
+which shares the mux's pending table and serial line throughout.
 """
 
 from __future__ import annotations
@@ -42,23 +40,27 @@ from typing import Any
 from switchboard.core.errors import ServerNotRunning
 from switchboard.core.spec import Isolation
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.attribution import (
-    NON_CAUSING,
-    Refusal,
-    by_running,
-    by_token,
-    check_capable,
-)
+from switchboard.gateway.attribution import NON_CAUSING
 from switchboard.gateway.channels import (
     BACKLOG,
-    LATEST_VERSION,
     POST_STREAMS,
     Channel,
     Outbox,
     Pending,
     PostChannel,
     Session,
+    Unavailable,
 )
+from switchboard.gateway.initialization import (
+    LATEST_VERSION,
+    SUPPORTED_VERSIONS,
+    declared,
+    negotiated_version,
+    upstream_params,
+)
+from switchboard.gateway.server_messages import ServerMessages
+from switchboard.gateway.subscriptions import Subscriptions
+from switchboard.gateway.timeouts import Deadlines
 from switchboard.supervisor.stream import StdioStream
 
 __all__ = [
@@ -77,26 +79,6 @@ __all__ = [
 
 log = logging.getLogger("switchboard.gateway")
 
-SUPPORTED_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-
-_GATEWAY_CLIENT_CAPS: dict[str, Any] = {"sampling": {}, "elicitation": {}}
-"""What the gateway declares to a shared process on behalf of its clients. Sampling and
-elicitation are per request, so the mux can route each one to the client whose call
-caused it. Roots are not: a server asks for them and keeps the answer for the whole
-connection (server-everything and server-filesystem do), and every client shares that
-connection, so one app's workspace paths would become another's. A shared process is
-therefore never told of roots (it falls back to its own configuration, e.g.
-server-filesystem's directory arguments); ``roots/list`` from it is refused and the
-clients' ``notifications/roots/list_changed`` are not passed on."""
-_PER_CONNECTION_CAPS = frozenset({"roots"})
-
-
-def _declared(caps: object) -> dict[str, Any]:
-    """The capabilities a client declared (only object values declare one)."""
-    if not isinstance(caps, dict):
-        return {}
-    return {k: v for k, v in caps.items() if isinstance(k, str) and isinstance(v, dict)}
-
 
 def _is_error(value: object) -> bool:
     """A JSON-RPC 2.0 §5.1 error object."""
@@ -105,20 +87,6 @@ def _is_error(value: object) -> bool:
         and type(value.get("code")) is int
         and isinstance(value.get("message"), str)
     )
-
-
-def _streams_related(pending: Pending) -> bool:
-    """Can messages related to ``pending`` go on its own response (an open SSE stream)?"""
-    ch = pending.channel
-    return not isinstance(ch, PostChannel) or (ch.sse_ok and not ch.done)
-
-
-class Unavailable(Exception):
-    """The server cannot take requests now; ``state`` names why (for the 503 body)."""
-
-    def __init__(self, message: str, state: str) -> None:
-        super().__init__(message)
-        self.state = state
 
 
 StreamSource = Callable[[], StdioStream | None]
@@ -155,16 +123,12 @@ class StdioMux:
         self._ids = itertools.count(1)
         self.pending: dict[int, Pending] = {}
         self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._server_requests: dict[Any, Session] = {}
-        self._progress: dict[Any, Pending] = {}
+        self.server_requests: dict[Any, Session] = {}
+        self.progress: dict[Any, Pending] = {}
         self.sessions: dict[str, Session] = {}
-        self.subscriptions: dict[str, int] = {}
-        self.generation = 0
-        # One timer per mux for request timeouts, not one per request: call_later +
-        # cancel for every request showed up in the profile (the cancelled handles stay
-        # in the loop's heap until it is rebuilt).
-        self._sweep_handle: asyncio.TimerHandle | None = None
-        self._sweep_at = 0.0
+        self.subscriptions = Subscriptions()
+        self._server = ServerMessages(self)
+        self._deadlines = Deadlines(self._loop, self.pending, self._expire)
 
     def set_isolation(self, isolation: Isolation) -> None:
         """Apply a changed setting (SHARED lets whatever waits in line go at once)."""
@@ -212,7 +176,6 @@ class StdioMux:
     def _attach(self, stream: StdioStream) -> None:
         self.stream = stream
         self._ready = None
-        self.generation += 1
         stream.set_sink(lambda line: self._on_line(stream, line))
         log.debug("mux %s attached to process generation %d", self.name, stream.generation)
 
@@ -230,9 +193,7 @@ class StdioMux:
                 "initialize-failed",
             )
         self.init_result = result
-        self._write(
-            stream, jsonrpc.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        )
+        self.write(stream, jsonrpc.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
         for uri in self.subscriptions:
             self._fire_internal(stream, "resources/subscribe", {"uri": uri})
 
@@ -244,7 +205,7 @@ class StdioMux:
         self._internal[upstream_id] = fut
         msg = {"jsonrpc": "2.0", "id": upstream_id, "method": method, "params": params}
         try:
-            self._write(stream, jsonrpc.dumps(msg))
+            self.write(stream, jsonrpc.dumps(msg))
             return await asyncio.wait_for(asyncio.shield(fut), self._timeout())
         except TimeoutError:
             raise Unavailable(
@@ -260,11 +221,11 @@ class StdioMux:
         self._internal[upstream_id] = fut
         msg = {"jsonrpc": "2.0", "id": upstream_id, "method": method, "params": params}
         try:
-            self._write(stream, jsonrpc.dumps(msg))
+            self.write(stream, jsonrpc.dumps(msg))
         except Unavailable:
             self._internal.pop(upstream_id, None)
 
-    def _write(self, stream: StdioStream | None, line: bytes) -> None:
+    def write(self, stream: StdioStream | None, line: bytes) -> None:
         if stream is None:
             raise Unavailable(f"Server {self.name!r} has no running process.", "stopped")
         try:
@@ -273,39 +234,14 @@ class StdioMux:
             raise Unavailable(f"Server {self.name!r} is not running.", "stopped") from None
 
     # -- sessions ---------------------------------------------------------------------
-    def add_session(self, session: Session) -> None:
-        self.sessions[session.id] = session
-
     async def initialize(self, session: Session, params: dict[str, Any]) -> dict[str, Any]:
         """Answer a client's ``initialize``: the first one initializes the process."""
         if not isinstance(params, dict):
             params = {}
-        session.capabilities = _declared(params.get("capabilities"))
-        requested = params.get("protocolVersion")
+        session.capabilities = declared(params.get("capabilities"))
         first = self.init_params is None
         if first:
-            # The process is initialized once for everyone: only well-formed fields of
-            # the first client go upstream (a malformed one must not break the server
-            # for every later client).
-            info = params.get("clientInfo")
-            if not (
-                isinstance(info, dict)
-                and isinstance(info.get("name"), str)
-                and isinstance(info.get("version"), str)
-            ):
-                info = {"name": "switchboard", "version": "1"}
-            self.init_params = {
-                "protocolVersion": requested if isinstance(requested, str) else LATEST_VERSION,
-                "capabilities": {
-                    **_GATEWAY_CLIENT_CAPS,
-                    **{
-                        k: v
-                        for k, v in session.capabilities.items()
-                        if k not in _PER_CONNECTION_CAPS
-                    },
-                },
-                "clientInfo": info,
-            }
+            self.init_params = upstream_params(params, session.capabilities)
         try:
             await self.ensure_ready()
         except Unavailable:
@@ -313,15 +249,9 @@ class StdioMux:
                 self.init_params = None  # the next client's initialize tries again
             raise
         result = dict(self.init_result or {})
-        version = str(result.get("protocolVersion", LATEST_VERSION))
-        if isinstance(requested, str) and requested in SUPPORTED_VERSIONS and requested < version:
-            # An older client than the one that initialized the process: the gateway is
-            # its server and supports that version, so it answers with it (lifecycle:
-            # "MUST respond with the same version"); e.g. no priming events for it.
-            result["protocolVersion"] = version = requested
+        version = negotiated_version(params.get("protocolVersion"), result)
         session.protocol_version = version
-        session.initialized = True
-        self.add_session(session)
+        self.sessions[session.id] = session
         return result
 
     def close_session(self, session: Session) -> None:
@@ -332,28 +262,19 @@ class StdioMux:
         self.sessions.pop(session.id, None)
         for box in session.outboxes:
             box.closed = True
-        for uri in session.subscriptions:
-            self._unref(uri)
-        session.subscriptions.clear()
+        for uri in self.subscriptions.release(session):
+            if self.ready() and self.stream is not None:
+                self._fire_internal(self.stream, "resources/unsubscribe", {"uri": uri})
         for pending in [p for p in session.inflight.values() if p.line is not None]:
             self._finish(pending.upstream_id, None)  # waiting in line for no one
-        for key in [k for k, s in self._server_requests.items() if s is session]:
-            del self._server_requests[key]
+        for key in [k for k, s in self.server_requests.items() if s is session]:
+            del self.server_requests[key]
             # The server waits for an answer that will not come: tell it.
             with contextlib.suppress(Unavailable):
-                self._write(
+                self.write(
                     self.stream,
                     jsonrpc.error(key, jsonrpc.INTERNAL_ERROR, "The client left before answering."),
                 )
-
-    def _unref(self, uri: str) -> None:
-        count = self.subscriptions.get(uri, 0) - 1
-        if count > 0:
-            self.subscriptions[uri] = count
-            return
-        self.subscriptions.pop(uri, None)
-        if self.ready() and self.stream is not None:
-            self._fire_internal(self.stream, "resources/unsubscribe", {"uri": uri})
 
     # -- client -> server ------------------------------------------------------------
     def submit(self, session: Session, msg: dict[str, Any], channel: Channel) -> None:
@@ -361,9 +282,10 @@ class StdioMux:
         method = msg.get("method")
         client_id = msg.get("id")
         session.last_active = time.monotonic()
-        if method in ("resources/subscribe", "resources/unsubscribe") and self._subscription(
-            session, msg, channel
-        ):
+        if method in (
+            "resources/subscribe",
+            "resources/unsubscribe",
+        ) and self.subscriptions.handle(session, msg, channel):
             return
         upstream_id = next(self._ids)
         pending = Pending(session, client_id, upstream_id, str(method), channel)
@@ -373,12 +295,12 @@ class StdioMux:
             if isinstance(meta, dict) and jsonrpc.is_token(meta.get("progressToken")):
                 token = meta["progressToken"]
                 upstream_token = token
-                if token in self._progress:
+                if token in self.progress:
                     # Another session's request uses the same token: make ours unique.
                     upstream_token = f"sb-{upstream_id}"
                     meta = {**meta, "progressToken": upstream_token}
                     msg["params"] = {**params, "_meta": meta}
-                self._progress[upstream_token] = pending
+                self.progress[upstream_token] = pending
                 pending.token = (upstream_token, token)
         msg["id"] = upstream_id
         line = jsonrpc.dumps(msg)
@@ -389,72 +311,22 @@ class StdioMux:
                     pending.line = line  # waits its turn (see _start)
                     self._queue.append(pending)
                 else:
-                    self._write(self.stream, line)
+                    self.write(self.stream, line)
                     self._running += 1
             else:
-                self._write(self.stream, line)
+                self.write(self.stream, line)
         except Unavailable:
             if pending.token is not None:
-                self._progress.pop(pending.token[0], None)
+                self.progress.pop(pending.token[0], None)
             raise
         self.pending[upstream_id] = pending
         session.inflight[upstream_id] = pending
         pending.deadline = deadline = self._loop.time() + self._timeout()
-        if self._sweep_handle is None or deadline < self._sweep_at:
-            self._arm(deadline)
+        self._deadlines.watch(deadline)
 
-    def _arm(self, when: float) -> None:
-        if self._sweep_handle is not None:
-            self._sweep_handle.cancel()
-        self._sweep_at = when
-        self._sweep_handle = self._loop.call_at(when, self._sweep)
-
-    def _sweep(self) -> None:
-        """Time out what is due; sleep until the next deadline."""
-        self._sweep_handle = None
-        now = self._loop.time() + 0.001  # the loop may run a timer a hair early
-        due = []
-        upcoming: float | None = None
-        for upstream_id, pending in self.pending.items():
-            if pending.deadline <= now:
-                due.append(upstream_id)
-            elif upcoming is None or pending.deadline < upcoming:
-                upcoming = pending.deadline
-        # Those still in line first: a running one's end would start them otherwise.
-        due.sort(key=lambda i: self.pending[i].line is None)
-        for upstream_id in due:
-            self._expire(upstream_id)
-        if upcoming is not None and self._sweep_handle is None:
-            self._arm(upcoming)
-
-    def _subscription(self, session: Session, msg: dict[str, Any], channel: Channel) -> bool:
-        """Ref-count subscriptions; True when answered here without the server."""
-        params = msg.get("params")
-        uri = params.get("uri") if isinstance(params, dict) else None
-        if not isinstance(uri, str):
-            return False
-        if msg.get("method") == "resources/subscribe":
-            if uri in session.subscriptions:
-                channel.push(jsonrpc.result(msg.get("id"), {}), True)
-                return True
-            session.subscriptions.add(uri)
-            count = self.subscriptions.get(uri, 0)
-            self.subscriptions[uri] = count + 1
-            if count == 0:
-                return False  # first subscriber: the server hears about it
-            channel.push(jsonrpc.result(msg.get("id"), {}), True)
-            return True
-        if uri not in session.subscriptions:
-            channel.push(jsonrpc.result(msg.get("id"), {}), True)
-            return True
-        session.subscriptions.discard(uri)
-        count = self.subscriptions.get(uri, 0) - 1
-        if count > 0:
-            self.subscriptions[uri] = count
-            channel.push(jsonrpc.result(msg.get("id"), {}), True)
-            return True
-        self.subscriptions.pop(uri, None)
-        return False  # last subscriber left: the server hears about it
+    def deadline(self) -> float:
+        """Loop time at which a request written (or heard from) now times out."""
+        return self._loop.time() + self._timeout()
 
     def notify(self, session: Session, msg: dict[str, Any]) -> None:
         """A client notification or a client's response to a server request."""
@@ -462,12 +334,12 @@ class StdioMux:
         method = msg.get("method")
         if method is None:
             key = msg.get("id")
-            owner = self._server_requests.get(key) if jsonrpc.is_id(key) else None
+            owner = self.server_requests.get(key) if jsonrpc.is_id(key) else None
             if owner is not session:
                 log.debug("mux %s: dropped a response to unknown server request %r", self.name, key)
                 return
-            del self._server_requests[key]
-            self._write(self.stream, jsonrpc.dumps(msg))
+            del self.server_requests[key]
+            self.write(self.stream, jsonrpc.dumps(msg))
             return
         if method in ("notifications/initialized", "notifications/roots/list_changed"):
             return  # the mux sent its own initialized; roots are never shared (see above)
@@ -476,7 +348,7 @@ class StdioMux:
             if isinstance(params, dict):
                 self._cancel(session, params)
             return
-        self._write(self.stream, jsonrpc.dumps(msg))
+        self.write(self.stream, jsonrpc.dumps(msg))
 
     def _cancel(self, session: Session, params: dict[str, Any]) -> None:
         """The client cancelled one of its requests (MCP 2025-11-25
@@ -488,7 +360,7 @@ class StdioMux:
                 if pending.line is None:
                     forward = {**params, "requestId": upstream_id}
                     with contextlib.suppress(Unavailable):
-                        self._write(
+                        self.write(
                             self.stream,
                             jsonrpc.dumps(
                                 {
@@ -560,9 +432,9 @@ class StdioMux:
             log.debug("mux %s: dropped a message whose method is not a string", self.name)
             return
         if "id" in msg:
-            self._server_request(method, msg, line)
+            self._server.request(method, msg, line)
         else:
-            self._server_notification(method, msg, line)
+            self._server.notification(method, msg, line)
 
     def _finish(self, upstream_id: int, response: bytes | None) -> None:
         """The request is over: deliver its response (None: cancelled, no response)."""
@@ -571,7 +443,7 @@ class StdioMux:
             return
         pending.session.inflight.pop(upstream_id, None)
         if pending.token is not None:
-            self._progress.pop(pending.token[0], None)
+            self.progress.pop(pending.token[0], None)
         if pending.causing:
             if pending.line is not None:
                 self._queue.remove(pending)  # never reached the server
@@ -595,7 +467,7 @@ class StdioMux:
         )
         # Failing to write means the process is gone: its end (_on_end) fails the request.
         with contextlib.suppress(Unavailable):
-            self._write(self.stream, line)
+            self.write(self.stream, line)
 
     def _expire(self, upstream_id: int) -> None:
         pending = self.pending.get(upstream_id)
@@ -630,7 +502,7 @@ class StdioMux:
                 "params": {"requestId": upstream_id, "reason": "timeout"},
             }
             with contextlib.suppress(Unavailable):
-                self._write(self.stream, jsonrpc.dumps(cancel))
+                self.write(self.stream, jsonrpc.dumps(cancel))
         self._finish(
             upstream_id,
             jsonrpc.error(
@@ -641,127 +513,6 @@ class StdioMux:
                 "long-running tools).",
             ),
         )
-
-    def _server_request(self, method: str, msg: dict[str, Any], line: bytes) -> None:
-        msg_id = msg.get("id")
-        if not jsonrpc.is_id(msg_id):
-            log.warning(
-                "server %s: dropped a %.80s request whose id is not a string or number",
-                self.name,
-                method,
-            )
-            return
-        if method == "ping":
-            self._write(self.stream, jsonrpc.result(msg_id, {}))
-            return
-        if method == "roots/list":
-            log.info("server %s asked for roots; a shared process is not told them", self.name)
-            self._write(
-                self.stream,
-                jsonrpc.error(
-                    msg_id,
-                    jsonrpc.METHOD_NOT_FOUND,
-                    "Roots are not available: this server process is shared by several "
-                    "clients through Switchboard, and one client's workspace must not "
-                    "become another's.",
-                ),
-            )
-            return
-        params = msg.get("params")
-        params = params if isinstance(params, dict) else {}
-        found: Pending | Refusal | None = by_token(params, self._progress)
-        if found is None:
-            found = by_running(method, self.pending.values())
-            # Asked during a request without naming it: later concurrent requests would
-            # be ambiguous, so they run one at a time from now on (AUTO). Asked outside
-            # any request (e.g. roots/list after initialize): refused, nothing to line up.
-            idle = isinstance(found, Refusal) and found.idle
-            if not self.serial and self.isolation is Isolation.AUTO and not idle:
-                self.serial = True
-                log.info(
-                    "server %s sent %s without naming the client request it belongs to: "
-                    "from now on its requests run one at a time so that every such "
-                    "request reaches the client that caused it",
-                    self.name,
-                    method,
-                )
-        refusal = found if isinstance(found, Refusal) else check_capable(method, found)
-        if refusal is not None:
-            log.info("server %s: refused its %.80s request: %s", self.name, method, refusal.message)
-            with contextlib.suppress(Unavailable):
-                self._write(self.stream, jsonrpc.error(msg_id, refusal.code, refusal.message))
-            return
-        assert not isinstance(found, Refusal)
-        pending, session = found, found.session
-        self._server_requests[msg_id] = session
-        if _streams_related(pending):
-            pending.channel.push(line, False)
-        else:
-            self._deliver_related(session, line)
-
-    def _deliver_related(self, session: Session, line: bytes) -> None:
-        """To the session's most recent in-flight request stream, else its GET stream."""
-        for pending in reversed(session.inflight.values()):
-            ch = pending.channel
-            if isinstance(ch, PostChannel):
-                if ch.sse_ok and not ch.done:
-                    ch.push(line, False)
-                    return
-            else:
-                ch.push(line, False)
-                return
-        session.send(line)
-
-    def _server_notification(self, method: str, msg: dict[str, Any], line: bytes) -> None:
-        params = msg.get("params")
-        params = params if isinstance(params, dict) else {}
-        if method == "notifications/progress":
-            token = params.get("progressToken")
-            pending = self._progress.get(token) if jsonrpc.is_token(token) else None
-            if pending is None:
-                return
-            assert pending.token is not None
-            if pending.token[0] != pending.token[1]:
-                line = jsonrpc.dumps(
-                    {**msg, "params": {**params, "progressToken": pending.token[1]}}
-                )
-            # Progress shows the request is alive: the timeout starts over (the sweep
-            # due at the old deadline finds it later and sleeps on).
-            pending.deadline = self._loop.time() + self._timeout()
-            ch = pending.channel
-            if isinstance(ch, PostChannel) and not (ch.sse_ok and not ch.done):
-                pending.session.send(line)
-            else:
-                ch.push(line, False)
-            return
-        if method == "notifications/cancelled":
-            key = params.get("requestId")
-            session = self._server_requests.pop(key, None) if jsonrpc.is_id(key) else None
-            if session is not None:
-                session.send(line)
-            return
-        if method == "notifications/resources/updated":
-            uri = params.get("uri")
-            if not isinstance(uri, str):
-                return
-            for session in list(self.sessions.values()):
-                if uri in session.subscriptions:
-                    session.send(line)
-            return
-        if method == "notifications/message":
-            # A log line names no request either: to the sessions whose causing requests
-            # run (one, once requests run one at a time), else whose requests run, else
-            # everyone (a server-level message). Never to those only waiting in line.
-            causing: dict[str, Session] = {}
-            running: dict[str, Session] = {}
-            for p in self.pending.values():
-                if p.line is None:
-                    (causing if p.causing else running)[p.session.id] = p.session
-            for session in list((causing or running or self.sessions).values()):
-                self._deliver_related(session, line)
-            return
-        for session in list(self.sessions.values()):
-            session.send(line)
 
     def _on_end(self) -> None:
         """The process's stdout closed: fail every waiting request now."""
@@ -791,15 +542,13 @@ class StdioMux:
             if not fut.done():
                 fut.set_exception(Unavailable(f"Server {self.name!r} {state}.", state))
         self._internal.clear()
-        self._server_requests.clear()
-        self._progress.clear()
+        self.server_requests.clear()
+        self.progress.clear()
 
     def close(self) -> None:
         """The server was removed or switched transport: end every session."""
         self._on_end()
-        if self._sweep_handle is not None:
-            self._sweep_handle.cancel()
-            self._sweep_handle = None
+        self._deadlines.cancel()
         for session in list(self.sessions.values()):
             self.close_session(session)
         if self.stream is not None:

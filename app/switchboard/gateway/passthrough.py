@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from switchboard.core.spec import ServerSpec, Transport
 from switchboard.gateway import jsonrpc
+from switchboard.gateway.http_io import respond, wait_disconnect
 from switchboard.gateway.sessions import Bindings, Owner
 
 log = logging.getLogger("switchboard.gateway")
@@ -117,10 +118,11 @@ class PassThrough:
                 if k == "mcp-session-id":
                     session_key = ("mcp", spec.name, v)
         if session_key is not None and not self.bindings.allowed(session_key, owner):
-            await _respond(
+            await respond(
                 send,
                 404,
                 jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "Session not found."),
+                [],
             )
             return
         body = b""
@@ -148,7 +150,7 @@ class PassThrough:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             log.warning("pass-through to %s failed: %s", spec.name, exc)
-            await _respond(
+            await respond(
                 send,
                 502,
                 jsonrpc.error(
@@ -158,6 +160,7 @@ class PassThrough:
                     f"({type(exc).__name__}). Check that it is running.",
                     {"server": spec.name, "state": "unreachable"},
                 ),
+                [],
             )
             return
         issued = response.headers.get("mcp-session-id")
@@ -204,7 +207,7 @@ class PassThrough:
                 return
             # A long-lived stream: stop reading upstream as soon as the client leaves.
             pumping = asyncio.ensure_future(pump())
-            left = asyncio.ensure_future(_wait_disconnect(receive))
+            left = asyncio.ensure_future(wait_disconnect(receive))
             try:
                 await asyncio.wait((pumping, left), return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -246,24 +249,5 @@ class PassThrough:
             start = end + 2
 
 
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _wait_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
 async def _plain(send: Send, status: int, message: str) -> None:
-    await _respond(send, status, jsonrpc.dumps({"error": "pass_through", "message": message}))
+    await respond(send, status, jsonrpc.dumps({"error": "pass_through", "message": message}), [])

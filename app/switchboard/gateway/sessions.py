@@ -2,7 +2,7 @@
 
 **Sessions are not authentication** (MCP security best practices, "Session
 Hijacking"): a session id is bound to the caller that created it, the ``client_id``
-and ``sub`` of its access token (:class:`~switchboard.gateway.authslot.Principal`). A
+and ``sub`` of its access token (:class:`~switchboard.gateway.authentication.Principal`). A
 request that presents the id with another caller's token finds no session (404, as an
 unknown id: it learns nothing). Servers with authorization off have no caller to bind
 to: their sessions are bound to nothing, and anyone who can reach the server (any local
@@ -21,10 +21,10 @@ after :data:`SESSION_IDLE` seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 
-from switchboard.gateway.authslot import ANONYMOUS, Principal
-from switchboard.gateway.mux import Session
+from switchboard.gateway.authentication import ANONYMOUS, Principal
+from switchboard.gateway.channels import Session
 
 MAX_SESSIONS = 10_000
 """Sessions over all callers (a ceiling for memory)."""
@@ -89,11 +89,21 @@ class SessionTable(Mapping[str, Session]):
         return len(self._by_id)
 
     # -- ownership --------------------------------------------------------------------
-    def find(self, session_id: str, owner: Owner | None) -> Session | None:
+    def find(
+        self,
+        session_id: str,
+        owner: Owner | None,
+        *,
+        server: str | None = None,
+        legacy: bool = False,
+    ) -> Session | None:
         """The session, if it exists and ``owner`` may use it (its creator, or anyone
-        when it is bound to nobody)."""
+        when it is bound to nobody). With ``server``: only a session of that server and
+        of that transport (``legacy``: HTTP+SSE, else Streamable HTTP)."""
         session = self._by_id.get(session_id)
         if session is None:
+            return None
+        if server is not None and (session.server != server or session.legacy != legacy):
             return None
         bound = self._owner.get(session_id)
         if bound is not None and bound != owner:
@@ -142,6 +152,11 @@ class SessionTable(Mapping[str, Session]):
             del self._buckets[key]
         return session
 
+    def forget_server(self, sessions: Iterable[Session]) -> None:
+        """Forget ``sessions`` (of a server the gateway no longer multiplexes)."""
+        for session in list(sessions):
+            self.pop(session.id)
+
     # -- eviction ---------------------------------------------------------------------
     def _evict_from(self, bucket: dict[str, Session]) -> bool:
         """End the least recently used session of ``bucket`` that is idle or closed."""
@@ -159,10 +174,6 @@ class SessionTable(Mapping[str, Session]):
         self.pop(victim.id)
         self.on_evict(victim)
         return True
-
-    def sweep(self) -> None:
-        """Forget idle and closed sessions now."""
-        self._sweep(self._clock())
 
     def _sweep(self, now: float) -> None:
         self._last_sweep = now

@@ -8,7 +8,7 @@ import json
 
 import httpx
 
-from switchboard.gateway.bridge import StdioBridge
+from switchboard.gateway.stdio_bridge import StdioBridge
 
 URL = "http://127.0.0.1:1/servers/x/mcp"
 SSE = {"content-type": "text/event-stream"}

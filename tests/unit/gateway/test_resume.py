@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from switchboard.core.events import EventBus
-from switchboard.gateway.app import Gateway
-from switchboard.gateway.authslot import LoopbackOnly
+from switchboard.gateway.authentication import LoopbackOnly
+from switchboard.gateway.gateway import Gateway
 from switchboard.gateway.mux import Outbox, PostChannel, Session
-from switchboard.gateway.resume import GET, POST, ReplayBuffer
+from switchboard.gateway.resumption import GET, POST, ReplayBuffer
 
 
 def ids(frames: list[bytes]) -> list[str]:
@@ -115,7 +115,9 @@ async def test_a_resumption_takes_a_live_post_stream_over() -> None:
     channel.push(b'{"n":1}', False)
     old, new = Response(), Response()
     old.started.set()
-    first = asyncio.ensure_future(gw._post_stream(old.receive, old.send, session, channel, None))
+    first = asyncio.ensure_future(
+        gw.streamable.post_stream(old.receive, old.send, session, channel, None)
+    )
     await settle()
     assert b'{"n":1}' in old.body
     # The client reconnects before the gateway noticed it left (no disconnect seen yet).
@@ -124,7 +126,7 @@ async def test_a_resumption_takes_a_live_post_stream_over() -> None:
     found = session.replay.after(last)
     assert found == (channel.label, [])
     second = asyncio.ensure_future(
-        gw._post_stream(new.receive, new.send, session, channel, found[1])
+        gw.streamable.post_stream(new.receive, new.send, session, channel, found[1])
     )
     await asyncio.sleep(0)  # the new response takes over and is starting
     # A message comes before the old response (woken by the takeover) has run: it must

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from switchboard.core.events import EventBus
-from switchboard.gateway.app import Gateway
-from switchboard.gateway.authslot import ANONYMOUS, LoopbackOnly, Principal
+from switchboard.gateway.authentication import ANONYMOUS, LoopbackOnly, Principal
+from switchboard.gateway.gateway import Gateway
 from switchboard.gateway.mux import Outbox, Session
 from switchboard.gateway.sessions import (
     SESSION_IDLE,

@@ -1,0 +1,403 @@
+"""The gateway: every server behind ``/servers/<name>/mcp`` (and legacy ``/sse``).
+
+A plain ASGI app (no per-request Starlette objects: it is the hot path), mounted on
+the engine's listener behind the Origin/Host guard (``guard.py``) and CORS
+(``cors.py``). Per request it:
+
+1. finds the server (404 if unknown) and asks the auth slot (``host.authenticator``,
+   read at request time so the auth service can replace it; see
+   ``authentication.py``) -> 401/403 as told;
+2. for a local HTTP server, passes the request through (see ``passthrough.py``);
+3. for a stdio server, speaks MCP Streamable HTTP 2025-11-25
+   (``streamable_http.py``) or the legacy HTTP+SSE transport (``legacy_sse.py``),
+   and hands messages to the server's :class:`~switchboard.gateway.mux.StdioMux`.
+
+Sessions are bound to the caller that created them (another caller's token finds no
+session: 404) and capped per caller (``sessions.py``). Body limit -> 413, invalid JSON
+-> 400 with a JSON-RPC parse error (``http_io.py``); stopped/failed server -> 503
+naming the server and its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+from starlette.types import Receive, Scope, Send
+
+from switchboard.core.errors import ServerNotFound
+from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
+from switchboard.core.spec import AuthMode, Transport
+from switchboard.core.state import ServerState
+from switchboard.gateway import jsonrpc
+from switchboard.gateway.authentication import AuthDenied, Authenticator
+from switchboard.gateway.channels import Outbox, Session
+from switchboard.gateway.cors import CORS
+from switchboard.gateway.http_io import JSON, Headers, HTTPError, json_error, respond, rpc_error
+from switchboard.gateway.legacy_sse import LegacySSE
+from switchboard.gateway.mux import StdioMux, Unavailable
+from switchboard.gateway.sessions import (
+    MAX_PER_CLIENT,
+    MAX_SESSIONS,
+    Owner,
+    SessionTable,
+    TooManySessions,
+    owner_of,
+)
+from switchboard.gateway.sse import serve_outbox
+from switchboard.gateway.streamable_http import StreamableHTTP
+
+if TYPE_CHECKING:
+    from switchboard.supervisor.process import ManagedServer
+    from switchboard.supervisor.supervisor import Supervisor
+
+MAX_BODY = 4 * 1024 * 1024
+"""Largest POST body accepted (a JSON-RPC message); bigger -> 413."""
+
+_DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
+
+
+class GatewayHost(Protocol):
+    """What the gateway needs from the engine (the Engine is one)."""
+
+    supervisor: Supervisor
+    events: EventBus
+    authenticator: Authenticator
+    state: str
+
+
+class Gateway:
+    """ASGI app serving every configured server under ``/servers/<name>/...``."""
+
+    def __init__(
+        self,
+        host: GatewayHost,
+        *,
+        max_body: int = MAX_BODY,
+        keepalive: float = 15.0,
+        start_wait: float = 30.0,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_sessions: int = MAX_SESSIONS,
+        max_sessions_per_client: int = MAX_PER_CLIENT,
+    ) -> None:
+        self._host = host
+        self.max_body = max_body
+        self.keepalive = keepalive
+        self.start_wait = start_wait
+        self.clock = clock
+        self._muxes: dict[str, StdioMux] = {}
+        self.sessions = SessionTable(
+            clock,
+            self._end_session,
+            max_sessions=max_sessions,
+            max_per_client=max_sessions_per_client,
+        )
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._http_transport = http_transport
+        self._passthrough: Any = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self.streamable = StreamableHTTP(self)
+        self.legacy = LegacySSE(self)
+        self._app = CORS(self._dispatch, auth_off=self._auth_off)
+        host.events.subscribe(self._on_event)
+
+    # -- events -----------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, StateChanged):
+            for fut in self._waiters.pop(event.name, ()):
+                if not fut.done():
+                    fut.set_result(None)
+            if event.new is ServerState.STOPPED and self._passthrough is not None:
+                self._maybe_close_passthrough()
+        elif isinstance(event, ConfigChanged):
+            for name in event.names or tuple(self._muxes):
+                mux = self._muxes.get(name)
+                if mux is None:
+                    continue
+                try:
+                    spec = self._host.supervisor.get(name).spec
+                except ServerNotFound:
+                    spec = None
+                if spec is None or spec.transport is not Transport.STDIO:
+                    self._drop_mux(name)
+                else:
+                    mux.set_isolation(spec.isolation)
+
+    def _maybe_close_passthrough(self) -> None:
+        """Close the upstream HTTP client once no pass-through server is up (engine
+        shutdown stops every server, so nothing is left open)."""
+        for server in self._host.supervisor.servers():
+            if server.spec.transport is not Transport.STDIO and server.state.is_active:
+                return
+        passthrough, self._passthrough = self._passthrough, None
+        task = asyncio.get_running_loop().create_task(passthrough.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _drop_mux(self, name: str) -> None:
+        mux = self._muxes.pop(name, None)
+        if mux is None:
+            return
+        self.sessions.forget_server(mux.sessions.values())
+        mux.close()
+
+    # -- ASGI -------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        i = path.find("/servers/")
+        name, _, endpoint = path[i + 9 :].partition("/")
+        host = authorization = None
+        for key, value in scope["headers"]:  # one pass for what every request needs
+            if key == b"host":
+                host = value
+            elif key == b"authorization":
+                authorization = value
+        try:
+            await self._handle(scope, receive, send, path[:i], name, endpoint, host, authorization)
+        except HTTPError as exc:
+            await respond(send, exc.status, exc.body, exc.headers)
+
+    def _auth_off(self, name: str) -> bool:
+        try:
+            return self._host.supervisor.get(name).spec.auth is AuthMode.OFF
+        except ServerNotFound:
+            return False
+
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        prefix: str,
+        name: str,
+        endpoint: str,
+        host: bytes | None,
+        authorization: bytes | None,
+    ) -> None:
+        try:
+            server = self._host.supervisor.get(name)
+        except ServerNotFound:
+            raise HTTPError(
+                404,
+                json_error(
+                    "not_found",
+                    f"No server named {name!r}.",
+                    "Run 'switchboard list' to see configured servers.",
+                ),
+            ) from None
+        if endpoint not in ("mcp", "sse", "messages"):
+            raise HTTPError(404, json_error("not_found", "No such endpoint.", "Use .../mcp."))
+        spec = server.spec
+        kind = "sse" if endpoint == "messages" else endpoint
+        host_header = host.decode("latin-1") if host is not None else None
+        resource = f"http://{host_header}{prefix}/servers/{name}/{kind}"
+        try:
+            principal = await self._host.authenticator.authenticate(
+                server=spec,
+                resource=resource,
+                authorization=authorization.decode("latin-1") if authorization else None,
+            )
+        except AuthDenied as denied:
+            raise HTTPError(
+                denied.status,
+                jsonrpc.dumps(denied.body),
+                [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
+            ) from None
+        owner = owner_of(principal)
+        if spec.transport is not Transport.STDIO:
+            await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
+            return
+        method = scope["method"]
+        if endpoint == "mcp":
+            if method == "POST":
+                await self.streamable.post(scope, receive, send, server, owner)
+            elif method == "GET":
+                await self.streamable.get(scope, receive, send, server, owner)
+            elif method == "DELETE":
+                await self.streamable.delete(scope, server, owner)
+                await respond(send, 200, b"", [])
+            else:
+                raise HTTPError(405, b"", [(b"allow", b"GET, POST, DELETE")])
+        elif endpoint == "sse":
+            if method != "GET":
+                raise HTTPError(405, b"", [(b"allow", b"GET")])
+            await self.legacy.stream(scope, receive, send, server, prefix, owner)
+        else:
+            if method != "POST":
+                raise HTTPError(405, b"", [(b"allow", b"POST")])
+            await self.legacy.post(scope, receive, send, server, owner)
+
+    # -- sessions ---------------------------------------------------------------------
+    def session_for(
+        self,
+        name: str,
+        session_id: bytes | None,
+        msg_id: jsonrpc.MessageId,
+        owner: Owner | None,
+    ) -> Session:
+        """The Streamable HTTP session named by ``Mcp-Session-Id``: 404 when unknown,
+        ended, of another server, or bound to another caller (see ``sessions.py``)."""
+        if session_id is None:
+            raise rpc_error(
+                400,
+                msg_id,
+                jsonrpc.INVALID_REQUEST,
+                "Missing Mcp-Session-Id header; initialize first.",
+            )
+        session = self.sessions.find(session_id.decode("latin-1"), owner, server=name)
+        if session is None:
+            raise rpc_error(404, msg_id, jsonrpc.INVALID_REQUEST, "Session not found.")
+        return session
+
+    def _add_session(
+        self, session: Session, owner: Owner | None, msg_id: jsonrpc.MessageId
+    ) -> None:
+        try:
+            self.sessions.add(session, owner)
+        except TooManySessions as exc:
+            raise HTTPError(
+                exc.status,
+                jsonrpc.error(msg_id, jsonrpc.INVALID_REQUEST, exc.message),
+                [(b"content-type", JSON), (b"retry-after", b"10")],
+            ) from None
+
+    def _end_session(self, session: Session) -> None:
+        self.sessions.pop(session.id)
+        mux = self._muxes.get(session.server)
+        if mux is not None:
+            mux.close_session(session)
+        else:
+            session.closed = True
+
+    async def serve_stream(
+        self,
+        receive: Receive,
+        send: Send,
+        box: Outbox,
+        headers: Headers,
+        first: bytes | None,
+        session: Session | None = None,
+    ) -> None:
+        """Serve one long-lived SSE stream (see ``sse.py``) until the client leaves or
+        the engine stops."""
+        host = self._host
+        await serve_outbox(
+            receive,
+            send,
+            box,
+            headers,
+            first,
+            keepalive=self.keepalive,
+            clock=self.clock,
+            stopping=lambda: host.state in ("closing", "closed"),
+            session=session,
+        )
+
+    # -- the server's process ---------------------------------------------------------
+    def is_down(self, server: ManagedServer) -> bool:
+        """Stopped, stopping or failed: nothing will answer until someone starts it."""
+        return server.state in _DOWN_STATES
+
+    async def ready_mux(self, server: ManagedServer, msg_id: jsonrpc.MessageId) -> StdioMux:
+        """The server's mux, ready for requests: waits up to ``start_wait`` for a
+        starting process; 503 (:meth:`unavailable`) if there is none."""
+        name = server.name
+        mux = self._muxes.get(name)
+        if mux is None:
+            supervisor = self._host.supervisor
+
+            def stream_source() -> Any:
+                try:
+                    return supervisor.get(name).stream
+                except ServerNotFound:
+                    return None
+
+            def timeout() -> float:
+                try:
+                    return supervisor.get(name).spec.request_timeout
+                except ServerNotFound:
+                    return 1.0
+
+            mux = StdioMux(name, stream_source, timeout=timeout, isolation=server.spec.isolation)
+            self._muxes[name] = mux
+        if mux.ready():
+            return mux
+        deadline = self.clock() + self.start_wait
+        while server.stream is None or server.stream.closed:
+            if server.state in _DOWN_STATES:
+                raise self.unavailable(server, msg_id, None)
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise self.unavailable(server, msg_id, None)
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(name, []).append(fut)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(fut, min(remaining, 1.0))
+        if mux.init_params is None:
+            return mux  # the first initialize sets it up (StdioMux.initialize)
+        try:
+            await mux.ensure_ready()
+        except Unavailable as exc:
+            raise self.unavailable(server, msg_id, exc) from None
+        return mux
+
+    def unavailable(
+        self, server: ManagedServer, msg_id: jsonrpc.MessageId, exc: Unavailable | None
+    ) -> HTTPError:
+        """503 naming the server, its state and what to do."""
+        state = server.state.value
+        if exc is not None and server.state is ServerState.RUNNING:
+            message = str(exc)
+            state = exc.state
+        else:
+            message = f"Server {server.name!r} is {state}."
+        hint = f"Start it: 'switchboard start {server.name}' or from the tray."
+        if server.state is ServerState.FAILED:
+            hint = f"It failed: see 'switchboard logs {server.name}', fix it, then start it again."
+        return HTTPError(
+            503,
+            jsonrpc.error(
+                msg_id,
+                jsonrpc.SERVER_UNAVAILABLE,
+                f"{message} {hint}",
+                {"server": server.name, "state": state},
+            ),
+            [(b"content-type", JSON), (b"retry-after", b"2")],
+        )
+
+    # -- pass-through -----------------------------------------------------------------
+    async def _pass_through(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        server: ManagedServer,
+        endpoint: str,
+        prefix: str,
+        owner: Owner | None,
+    ) -> None:
+        from switchboard.gateway.passthrough import PassThrough
+
+        if server.state is not ServerState.RUNNING:
+            raise self.unavailable(server, None, None)
+        if self._passthrough is None:
+            self._passthrough = PassThrough(self._http_transport)
+        await self._passthrough.handle(
+            scope, receive, send, server.spec, endpoint, prefix, self.max_body, owner
+        )
+
+    async def aclose(self) -> None:
+        for name in list(self._muxes):
+            self._drop_mux(name)
+        if self._passthrough is not None:
+            await self._passthrough.aclose()
