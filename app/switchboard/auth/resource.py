@@ -24,7 +24,7 @@ from switchboard.auth.models import SCOPE
 from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
 from switchboard.core.errors import AuthError
 from switchboard.core.spec import AuthMode, ServerSpec
-from switchboard.gateway.authslot import ANONYMOUS, AuthDenied, Principal
+from switchboard.gateway.authentication import ANONYMOUS, AuthDenied, Principal
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
@@ -41,7 +41,7 @@ _DEFAULT_REASON = "The access token is invalid."
 
 class ResourceServer:
     """Checks bearer tokens for the gateway (see
-    :class:`switchboard.gateway.authslot.Authenticator`) and serves RFC 9728 metadata."""
+    :class:`switchboard.gateway.authentication.Authenticator`) and serves RFC 9728 metadata."""
 
     def __init__(
         self,
@@ -113,7 +113,7 @@ class ResourceServer:
     async def authenticate(
         self, *, server: ServerSpec, resource: str, authorization: str | None
     ) -> Principal:
-        """See :class:`switchboard.gateway.authslot.Authenticator`."""
+        """See :class:`switchboard.gateway.authentication.Authenticator`."""
         if server.auth is AuthMode.OFF:
             return ANONYMOUS
         required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()

@@ -1,5 +1,5 @@
 """Verbs that run Switchboard itself: ``serve`` (the engine headless), ``gui`` (the
-desktop app) and ``connect NAME`` (the stdio bridge of :mod:`switchboard.gateway.bridge`:
+desktop app) and ``connect NAME`` (the stdio bridge of :mod:`switchboard.gateway.stdio_bridge`:
 MCP stdio transport on one side, Streamable HTTP to the gateway on the other; MCP
 2025-06-18, Basic / Transports)."""
 
@@ -21,7 +21,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import validate_name
 
 if TYPE_CHECKING:
-    from switchboard.gateway.bridge import TokenProvider
+    from switchboard.gateway.stdio_bridge import TokenProvider
 
 # 'connect' is the gateway's stdio bridge: its warnings keep the gateway's category.
 log = logging.getLogger("switchboard.gateway")
@@ -127,7 +127,7 @@ def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
 
 def run_connect(args: argparse.Namespace, paths: AppPaths) -> int:
     from switchboard.control import channel
-    from switchboard.gateway.bridge import env_token, run_bridge, token_provider_for
+    from switchboard.gateway.stdio_bridge import env_token, run_bridge, token_provider_for
 
     validate_name(args.name)
     if args.url:
