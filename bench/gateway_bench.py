@@ -155,7 +155,7 @@ def open_session(url: str, token: str = "") -> str:
         if time.monotonic() > deadline:
             raise RuntimeError(f"initialize at {url} failed")
         time.sleep(0.2)
-    session = r.headers.get("mcp-session-id", "")
+    session = str(r.headers.get("mcp-session-id", ""))
     if session:
         headers["mcp-session-id"] = session
     headers["mcp-protocol-version"] = "2025-11-25"

@@ -134,7 +134,11 @@ def child(kind: str, home: str, idle: float) -> int:
             if icon.isVisible() and not icon.geometry().isEmpty():
                 print("READY", flush=True)
                 timer.stop()
-                QTimerCls.singleShot(int(idle * 1000), lambda: (report(), app.quit()))
+                QTimerCls.singleShot(int(idle * 1000), report_and_quit)
+
+        def report_and_quit() -> None:
+            report()
+            app.quit()
 
         from PySide6.QtCore import QTimer as QTimerCls
 
@@ -304,9 +308,10 @@ def bench_lag(servers: int, rate: float, seconds: float) -> None:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("SWITCHBOARD_NO_LOGIN_SHELL", "1")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    apply_style(app)  # type: ignore[arg-type]
-    app.setQuitOnLastWindowClosed(False)  # type: ignore[union-attr]
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    apply_style(app)
+    app.setQuitOnLastWindowClosed(False)
     base, _ = qasync.run(_lag(servers, rate, seconds, stream=False))
     lags, received = qasync.run(_lag(servers, rate, seconds, stream=True))
     print(f"\nevent-loop lag, full desktop open on a live log ({seconds:.0f} s each):")

@@ -34,7 +34,7 @@ def control_routes(service: AuthService) -> list[Route]:
             servers: list[str] = []
             body = await request.body()
             if body:
-                from switchboard.control.api import read_json
+                from switchboard.control.body import read_json
 
                 data = await read_json(request)
                 remember = bool(isinstance(data, dict) and data.get("remember"))
@@ -59,7 +59,7 @@ def control_routes(service: AuthService) -> list[Route]:
         return Response(status_code=204)
 
     async def first_party_token(request: Request) -> Response:
-        from switchboard.control.api import read_json
+        from switchboard.control.body import read_json
 
         data = await read_json(request)
         name = data.get("server") if isinstance(data, dict) else None

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from switchboard.control.body import read_json
 from switchboard.core.errors import (
     ConfigError,
     ServerExists,
@@ -75,13 +76,6 @@ def admin_guard(engine: Engine) -> Callable[[Handler], Handler]:
         return wrapper
 
     return guarded
-
-
-async def read_json(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except ValueError:
-        raise ValidationError("The request body is not valid JSON.", hint="Send JSON.") from None
 
 
 def control_routes(engine: Engine) -> list[BaseRoute]:

@@ -356,7 +356,7 @@ class ManagedServer:
         self._system(f"started pid {proc.pid}: {command} {' '.join(spec.args)}".rstrip())
         if stdio:
             assert proc.stdin is not None
-            self.stream = StdioStream(spec.name, self._generation, proc.stdin)  # type: ignore[arg-type]
+            self.stream = StdioStream(spec.name, self._generation, proc.stdin)
         return proc
 
     async def _watch(self, proc: asyncio.subprocess.Process) -> int:

@@ -48,15 +48,15 @@ class EntryDelegate(QStyledItemDelegate):
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         title, _, desc = str(index.data(Qt.ItemDataRole.DisplayRole) or "").partition("\n")
-        opt.text = ""  # type: ignore[attr-defined]
-        widget = opt.widget  # type: ignore[attr-defined]
+        opt.text = ""
+        widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        rect: QRect = opt.rect.adjusted(self.PAD + 2, self.PAD // 2, -self.PAD, -self.PAD // 2)  # type: ignore[attr-defined]
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-        pal = opt.palette  # type: ignore[attr-defined]
+        rect: QRect = opt.rect.adjusted(self.PAD + 2, self.PAD // 2, -self.PAD, -self.PAD // 2)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        pal = opt.palette
         painter.save()
-        bold = QFont(opt.font)  # type: ignore[attr-defined]
+        bold = QFont(opt.font)
         bold.setWeight(QFont.Weight.DemiBold)
         painter.setFont(bold)
         painter.setPen(
@@ -64,17 +64,17 @@ class EntryDelegate(QStyledItemDelegate):
         )
         line = QFontMetrics(bold).height()
         painter.drawText(rect.adjusted(0, 0, 0, -line), Qt.AlignmentFlag.AlignLeft, title)
-        painter.setFont(opt.font)  # type: ignore[attr-defined]
+        painter.setFont(opt.font)
         if not selected:
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        elided = QFontMetrics(opt.font).elidedText(desc, Qt.TextElideMode.ElideRight, rect.width())  # type: ignore[attr-defined]
+        elided = QFontMetrics(opt.font).elidedText(desc, Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect.adjusted(0, line + 2, 0, 0), Qt.AlignmentFlag.AlignLeft, elided)
         painter.restore()
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
-        line = QFontMetrics(option.font).height()  # type: ignore[attr-defined]
+        line = QFontMetrics(option.font).height()
         return QSize(200, 2 * line + 2 + self.PAD + 2)
 
 

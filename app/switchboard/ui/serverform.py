@@ -322,8 +322,8 @@ class ServerForm(QWidget):
             "description": self.description.text().strip(),
         }
         if self._base is not None:
-            return dataclasses.replace(self._base, **values)  # type: ignore[arg-type]
-        return ServerSpec(**values)  # type: ignore[arg-type]
+            return dataclasses.replace(self._base, **values)
+        return ServerSpec(**values)
 
     @property
     def valid(self) -> bool:

@@ -48,10 +48,10 @@ class UrlDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         opt = QStyleOptionViewItem(option)
-        opt.rect = option.rect.adjusted(0, 0, -30, 0)  # type: ignore[attr-defined]
+        opt.rect = option.rect.adjusted(0, 0, -30, 0)
         super().paint(painter, opt, index)
         if index.data(URL_ROLE):
-            self._icon.paint(painter, self._icon_rect(option.rect))  # type: ignore[attr-defined]
+            self._icon.paint(painter, self._icon_rect(option.rect))
 
     def editorEvent(
         self,
@@ -60,7 +60,7 @@ class UrlDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> bool:
-        rect: QRect = option.rect  # type: ignore[attr-defined]
+        rect: QRect = option.rect
         if (
             event.type() == QEvent.Type.MouseButtonRelease
             and isinstance(event, QMouseEvent)
