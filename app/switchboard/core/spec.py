@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.core.errors import ValidationError
+from switchboard.core.loopback import BIND_HOSTS
 from switchboard.core.schema import check_fields, check_table
 
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -312,7 +313,7 @@ class Settings:
             raise ValidationError(
                 f"Invalid port {self.port!r}.", hint="Use a number between 1024 and 65535."
             )
-        if self.host not in ("127.0.0.1", "::1", "localhost"):
+        if self.host not in BIND_HOSTS:
             raise ValidationError(
                 f"Refusing to listen on {self.host!r}: Switchboard binds loopback only.",
                 hint="Use 127.0.0.1.",
