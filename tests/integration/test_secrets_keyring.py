@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from switchboard.clients.kinds import HostEnv
+from switchboard.clients.known_clients import HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.events import Event, LogLine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from switchboard.secrets.store import SecretStore
-from switchboard.store.exchange import export_servers
+from switchboard.store.import_export import export_servers
 from switchboard.supervisor.logs import REDACTED
 from tests.conftest import fixture_cmd
 from tests.unit.secrets.test_store import MemoryKeyring

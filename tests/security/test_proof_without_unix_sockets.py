@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard.auth import firstparty
+from switchboard.auth import connect_client
 from switchboard.control import channel, proof
 from switchboard.control.client import ControlClient
 from switchboard.core.errors import EngineNotRunning, SecretError
@@ -63,14 +63,14 @@ async def test_the_real_engine_proves_itself_over_tcp(engine: Engine) -> None:
         client.close()
     for store in (engine.auth.secret_store, RefusingKeyring()):
         token = await asyncio.to_thread(
-            firstparty.get_token, paths, "echo", secret_store=store, fresh=True
+            connect_client.get_token, paths, "echo", secret_store=store, fresh=True
         )
         principal = await engine.auth.authenticate(
             server=engine.config.server("echo"),
             resource=engine.server_url("echo"),
             authorization=f"Bearer {token}",
         )
-        assert principal.client_id == firstparty.CLIENT_ID
+        assert principal.client_id == connect_client.CLIENT_ID
 
     # The check can fail: with another key the engine's answer does not verify.
     paths.admin_token_file.write_text("not-the-engine-key-" + "x" * 40)
@@ -133,7 +133,7 @@ def test_a_squatter_gets_only_the_challenge(tmp_path: Path, squatter: Squatter) 
     admin = "admin-token-" + "a" * 40
     secret = "first-party-secret-" + "s" * 30
     paths.admin_token_file.write_text(admin)
-    key = f"{firstparty.SECRET_NAME}:{firstparty.home_key(paths)}"
+    key = f"{connect_client.SECRET_NAME}:{connect_client.home_key(paths)}"
 
     endpoint = channel.locate(paths)
     with pytest.raises(EngineNotRunning, match="could not prove"):
@@ -141,7 +141,7 @@ def test_a_squatter_gets_only_the_challenge(tmp_path: Path, squatter: Squatter) 
         ControlClient(endpoint.url, admin, channel.transport(endpoint)).request("GET", "/info")
     for store in (InMemoryKeyring({key: secret}), RefusingKeyring()):
         with pytest.raises(EngineNotRunning, match="could not prove"):
-            firstparty.get_token(paths, "echo", secret_store=store, fresh=True)
+            connect_client.get_token(paths, "echo", secret_store=store, fresh=True)
 
     async def bridge_post() -> None:
         async with httpx.AsyncClient(transport=channel.async_transport(paths, url)) as http:

@@ -35,7 +35,14 @@ from typing import Any
 
 from switchboard.clients.formats import Editor, Format, open_editor
 from switchboard.clients.jsonc import parse as parse_jsonc
-from switchboard.clients.kinds import BY_ID, KINDS, ClientKind, EntryBuilder, HostEnv, Target
+from switchboard.clients.known_clients import (
+    BY_ID,
+    KINDS,
+    ClientKind,
+    EntryBuilder,
+    HostEnv,
+    Target,
+)
 from switchboard.core.errors import ClientConfigError, SwitchboardError, ValidationError
 from switchboard.core.loopback import LOOPBACK_HOSTS
 from switchboard.core.paths import AppPaths
