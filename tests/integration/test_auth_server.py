@@ -19,11 +19,12 @@ import pytest
 
 from switchboard.auth import connect_client
 from switchboard.cli import main as cli_main
-from switchboard.core.errors import AuthError, ControlAPIError, NoKeyringError, SecretError
+from switchboard.core.errors import AuthError, ControlAPIError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import FakeSecrets, fixture_cmd
+from tests.helpers.keyrings import NoKeyring, RefusingKeyring
 from tests.helpers.oauth_flow import approve_on_page, consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, code_flow
 
@@ -32,11 +33,6 @@ pytestmark = pytest.mark.timeout(90)
 REDIRECT = "http://127.0.0.1:40123/cb"
 VERIFIER = "v" * 64
 CHALLENGE = b64(hashlib.sha256(VERIFIER.encode()).digest())
-
-
-class NoKeyring:
-    def check(self) -> None:
-        raise NoKeyringError("none", hint="none")
 
 
 def make_engine(paths: AppPaths) -> Engine:
@@ -396,14 +392,6 @@ async def test_first_party_client_token(eng: Engine) -> None:
         assert not secret_file.exists()
 
 
-class RefusingKeyring:
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        raise SecretError("refused", hint="unlock")
-
-
 async def test_first_party_token_without_keyring_access_uses_the_admin_token(
     eng: Engine,
 ) -> None:
@@ -542,10 +530,6 @@ async def test_missing_keyring_is_a_visible_warning(tmp_path: Path) -> None:
     # No Secret Service: the key lives in an owner-only file and a notice is published.
     from switchboard.auth.service import AuthService
     from switchboard.core.events import EventBus, Notice
-
-    class NoKeyring:
-        def check(self) -> None:
-            raise NoKeyringError("no keyring", hint="install one")
 
     paths = AppPaths.default(tmp_path)
     paths.ensure()

@@ -19,9 +19,10 @@ import pytest
 
 from switchboard.auth import connect_client
 from switchboard.control.client import ControlClient
-from switchboard.core.errors import EngineNotRunning, SecretError, UntrustedChannel
+from switchboard.core.errors import EngineNotRunning, UntrustedChannel
 from switchboard.core.paths import AppPaths
 from tests.conftest import fixture_cmd
+from tests.helpers.keyrings import MemorySecretStore, RefusingKeyring
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -166,27 +167,6 @@ def squatted(tmp_path: Path) -> Iterator[tuple[Path, Squatter]]:
             squatter.proc.communicate()
 
 
-class InMemoryKeyring:
-    """A keyring holding the first-party secret (the 'with keyring' path of get_token)."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-
-class RefusingKeyring:
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        raise SecretError("refused", hint="unlock")
-
-
 def test_nothing_secret_reaches_a_process_squatting_the_port(
     squatted: tuple[Path, Squatter],
 ) -> None:
@@ -213,7 +193,7 @@ def test_nothing_secret_reaches_a_process_squatting_the_port(
     listing = _cli(home, "list")
     status = _cli(home, "status")
     errors: list[BaseException] = []
-    for store in (InMemoryKeyring({key: secret}), RefusingKeyring()):
+    for store in (MemorySecretStore({key: secret}), RefusingKeyring()):
         try:
             connect_client.get_token(paths, "echo", secret_store=store, fresh=True)
         except Exception as exc:

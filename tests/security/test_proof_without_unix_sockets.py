@@ -17,36 +17,18 @@ import pytest
 from switchboard.auth import connect_client
 from switchboard.control import channel, proof
 from switchboard.control.client import ControlClient
-from switchboard.core.errors import EngineNotRunning, SecretError
+from switchboard.core.errors import EngineNotRunning
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
+from tests.helpers.keyrings import MemorySecretStore, RefusingKeyring
 
 
 @pytest.fixture(autouse=True)
 def no_unix_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     """What Windows looks like to the engine and the clients."""
     monkeypatch.setattr(channel, "AVAILABLE", False)
-
-
-class RefusingKeyring:
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        raise SecretError("refused", hint="unlock")
-
-
-class InMemoryKeyring:
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
 
 
 async def test_the_real_engine_proves_itself_over_tcp(engine: Engine) -> None:
@@ -139,7 +121,7 @@ def test_a_squatter_gets_only_the_challenge(tmp_path: Path, squatter: Squatter) 
     with pytest.raises(EngineNotRunning, match="could not prove"):
         # The PID check alone would pass (a live PID); the proof is what refuses.
         ControlClient(endpoint.url, admin, channel.transport(endpoint)).request("GET", "/info")
-    for store in (InMemoryKeyring({key: secret}), RefusingKeyring()):
+    for store in (MemorySecretStore({key: secret}), RefusingKeyring()):
         with pytest.raises(EngineNotRunning, match="could not prove"):
             connect_client.get_token(paths, "echo", secret_store=store, fresh=True)
 
