@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-from switchboard.auth.firstparty import NamedSecrets
+from switchboard.auth.connect_client import NamedSecrets
 from switchboard.auth.keys import KeyProvider, MemoryStorage, SecretBackendStorage
 from switchboard.secrets import SecretStore
 

@@ -28,7 +28,7 @@ import tomli_w
 from ruamel.yaml import YAML
 
 from switchboard.clients import jsonc
-from switchboard.clients.kinds import KINDS, HostEnv
+from switchboard.clients.known_clients import KINDS, HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.paths import AppPaths
 from switchboard.store.atomic import atomic_write

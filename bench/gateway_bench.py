@@ -338,7 +338,7 @@ def switchboard_server(
         token = ""
         if auth:
             code = (
-                "import sys; from switchboard.auth.firstparty import get_token; "
+                "import sys; from switchboard.auth.connect_client import get_token; "
                 "from switchboard.core.paths import AppPaths; "
                 "print(get_token(AppPaths.default(sys.argv[1]), 'echo'))"
             )

@@ -112,7 +112,7 @@ async def shoot(out: Path, dark: bool) -> None:
         engine.consent = ConsentBroker()  # type: ignore[attr-defined]
     sync = getattr(engine, "client_sync", None)
     if sync is not None:  # a made-up home: show clients without touching the real configs
-        from switchboard.clients.kinds import HostEnv
+        from switchboard.clients.known_clients import HostEnv
         from switchboard.clients.manager import ClientManager
 
         fake = home / "fakehome"

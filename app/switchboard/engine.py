@@ -371,7 +371,7 @@ class Engine:
 
     # -- HTTP -------------------------------------------------------------------------
     def _build_app(self) -> OriginHostGuard:
-        from switchboard.auth.firstparty import CLIENT_ID
+        from switchboard.auth.connect_client import CLIENT_ID
         from switchboard.control import channel, proof
         from switchboard.control.api import admin_guard, control_routes
         from switchboard.control.tcpguard import TCPGuard

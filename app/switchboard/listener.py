@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from switchboard.core.errors import ListenerError
+from switchboard.core.loopback import url_host
 from switchboard.httplimits import LimitedHttpToolsProtocol
 
 log = logging.getLogger("switchboard.listener")
@@ -44,8 +45,7 @@ class Listener:
 
     @property
     def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{url_host(self.host)}:{self.port}"
 
     async def start(self) -> None:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET

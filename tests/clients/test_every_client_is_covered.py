@@ -3,7 +3,7 @@ list`` either completes sign-in in the tests or is written the stdio form with t
 reason in code.
 
 A URL-form client (``ClientKind.stdio_only`` false in ``app/switchboard/clients/
-kinds.py``) must have a replay module here that reaches a token through the gateway
+known_clients.py``) must have a replay module here that reaches a token through the gateway
 (``tests/clients/replay.py`` ``reach_token``: registration, authorization, approval,
 token, one MCP request). A stdio-form client must say why in ``form_reason`` and be
 written the ``switchboard connect NAME`` bridge, which brings its own token
@@ -16,7 +16,7 @@ import importlib
 import inspect
 from pathlib import Path
 
-from switchboard.clients.kinds import BY_ID, KINDS, Target
+from switchboard.clients.known_clients import BY_ID, KINDS, Target
 
 HERE = Path(__file__).parent
 TESTS = HERE.parent
@@ -67,7 +67,7 @@ def test_every_url_form_client_reaches_a_token_in_a_replay() -> None:
 
 def test_every_mapped_client_exists_and_every_replay_is_mapped() -> None:
     for client_id in (*REPLAYS, *REFUSALS):
-        assert client_id in BY_ID, f"{client_id} is not a client in kinds.py any more"
+        assert client_id in BY_ID, f"{client_id} is not a client in known_clients.py any more"
     for client_id in REFUSALS:
         assert BY_ID[client_id].form == "stdio", client_id
     on_disk = {p.stem for p in HERE.glob("test_replay_*.py")}

@@ -22,7 +22,7 @@ URL and token request without ``resource`` (rmcp added it in 0.16).
 With its default OIDC scopes that request is refused (``invalid_scope``: they name none
 of ours). Only with ``oauthScopes: ["mcp"]`` set by hand does it get through, to a
 "choose servers" consent (it names no server). Out of the box Kiro cannot be shown to
-sign in with the URL form, so ``app/switchboard/clients/kinds.py`` writes it the stdio
+sign in with the URL form, so ``app/switchboard/clients/known_clients.py`` writes it the stdio
 form.
 """
 
@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from switchboard.clients.kinds import BY_ID
+from switchboard.clients.known_clients import BY_ID
 from switchboard.engine import Engine
 from tests.clients.replay import Shape, authorize, pkce, reach_token_picking, register
 

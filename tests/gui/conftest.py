@@ -128,7 +128,7 @@ async def running(
         consent_broker(engine)
     sync = getattr(engine, "client_sync", None)
     if sync is not None:  # never read or write the real user's MCP client configs
-        from switchboard.clients.kinds import HostEnv
+        from switchboard.clients.known_clients import HostEnv
         from switchboard.clients.manager import ClientManager
 
         sync.manager = ClientManager(

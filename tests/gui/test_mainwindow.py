@@ -14,6 +14,7 @@ from switchboard.core.state import ServerState
 from switchboard.ui.mainwindow import MainWindow
 from tests.conftest import fixture_cmd
 from tests.gui.conftest import running, until
+from tests.helpers.keyrings import MemoryKeyringBackend
 
 
 def _alive(pid: int) -> bool:
@@ -205,28 +206,12 @@ async def test_row_context_menu(paths: AppPaths, qtbot: QtBot) -> None:
         assert win.context_menu_for(5) is None
 
 
-class MemoryKeyring:
-    """A keyring backend in memory (the real Secret Service is tested by secrets/)."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, name: str) -> str | None:
-        return self.values.get((service, name))
-
-    def set_password(self, service: str, name: str, value: str) -> None:
-        self.values[(service, name)] = value
-
-    def delete_password(self, service: str, name: str) -> None:
-        self.values.pop((service, name), None)
-
-
 async def test_missing_secrets_are_named_and_can_be_stored(paths: AppPaths, qtbot: QtBot) -> None:
     from PySide6.QtWidgets import QInputDialog
 
     from switchboard.secrets.store import SecretStore
 
-    keyring = MemoryKeyring()
+    keyring = MemoryKeyringBackend()
     store = SecretStore.for_paths(paths, backend=keyring)
     async with running(paths, secret_store=store) as (engine, bridge):
         cmd, args = fixture_cmd("echo_server.py")

@@ -23,6 +23,7 @@ from switchboard.ui.notify import (
 )
 from tests.gui.conftest import until
 from tests.gui.notify_bus import consent_request
+from tests.helpers.clocks import ManualClock
 
 
 class FakeService:
@@ -41,14 +42,6 @@ class FakeService:
 
     async def aclose(self) -> None:
         self.closed = True
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeIcon(QSystemTrayIcon):
@@ -101,7 +94,7 @@ class Later:
 
 
 async def test_repeated_failures_of_one_server_are_folded_per_minute(qtbot: QtBot) -> None:
-    service, clock, later = FakeService(), Clock(), Later()
+    service, clock, later = FakeService(), ManualClock(1000.0), Later()
     notifier = Notifier(open_target=lambda _n: None, service=service, clock=clock, later=later)
     channels: list[tuple[str, Channel]] = []
     notifier.sent.connect(lambda n, ch: channels.append((n.server, ch)))

@@ -11,11 +11,12 @@ from pytestqt.qtbot import QtBot
 from switchboard.ui.notify import Channel, Notifier, consent_notification
 from tests.gui.conftest import until
 from tests.gui.notify_bus import consent_request
-from tests.gui.test_notify_fallbacks import Clock, FakeService, Later
+from tests.gui.test_notify_fallbacks import FakeService, Later
+from tests.helpers.clocks import ManualClock
 
 
 async def test_consent_requests_of_one_client_are_folded(qtbot: QtBot) -> None:
-    service, clock, later = FakeService(), Clock(), Later()
+    service, clock, later = FakeService(), ManualClock(1000.0), Later()
     notifier = Notifier(open_target=lambda _n: None, service=service, clock=clock, later=later)
     channels: list[Channel] = []
     notifier.sent.connect(lambda _n, ch: channels.append(ch))

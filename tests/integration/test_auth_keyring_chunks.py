@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.auth.firstparty import NamedSecrets
+from switchboard.auth.connect_client import NamedSecrets
 from switchboard.auth.keys import (
     DEFAULT_MAX_ENTRY_BYTES,
     KeyProvider,

@@ -17,13 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from switchboard.auth import firstparty
+from switchboard.auth import connect_client
 from switchboard.cli import main as cli_main
-from switchboard.core.errors import AuthError, ControlAPIError, NoKeyringError, SecretError
+from switchboard.core.errors import AuthError, ControlAPIError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import FakeSecrets, fixture_cmd
+from tests.helpers.keyrings import NoKeyring, RefusingKeyring
 from tests.helpers.oauth_flow import approve_on_page, consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, code_flow
 
@@ -32,11 +33,6 @@ pytestmark = pytest.mark.timeout(90)
 REDIRECT = "http://127.0.0.1:40123/cb"
 VERIFIER = "v" * 64
 CHALLENGE = b64(hashlib.sha256(VERIFIER.encode()).digest())
-
-
-class NoKeyring:
-    def check(self) -> None:
-        raise NoKeyringError("none", hint="none")
 
 
 def make_engine(paths: AppPaths) -> Engine:
@@ -379,15 +375,15 @@ async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) ->
 
 async def test_first_party_client_token(eng: Engine) -> None:
     store = eng.auth.secret_store  # the keyring when there is one, else the file fallback
-    token = await firstparty.aget_token(eng.paths, "echo", secret_store=store)
+    token = await connect_client.aget_token(eng.paths, "echo", secret_store=store)
     principal = await eng.auth.authenticate(
         server=eng.config.server("echo"),
         resource=eng.server_url("echo"),
         authorization=f"Bearer {token}",
     )
-    assert principal.client_id == firstparty.CLIENT_ID
-    assert await firstparty.aget_token(eng.paths, "echo", secret_store=store) == token
-    fresh = await firstparty.aget_token(eng.paths, "echo", secret_store=store, fresh=True)
+    assert principal.client_id == connect_client.CLIENT_ID
+    assert await connect_client.aget_token(eng.paths, "echo", secret_store=store) == token
+    fresh = await connect_client.aget_token(eng.paths, "echo", secret_store=store, fresh=True)
     assert fresh != token
     secret_file = eng.paths.config_dir / "firstparty-secret"
     if eng.auth.key_warning is not None:  # no keyring: the owner-only file
@@ -396,20 +392,12 @@ async def test_first_party_client_token(eng: Engine) -> None:
         assert not secret_file.exists()
 
 
-class RefusingKeyring:
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        raise SecretError("refused", hint="unlock")
-
-
 async def test_first_party_token_without_keyring_access_uses_the_admin_token(
     eng: Engine,
 ) -> None:
     # `switchboard connect` spawned by an MCP client with a stripped environment cannot
     # reach the keyring: the owner-only admin token asks the control API instead.
-    token = await firstparty.aget_token(
+    token = await connect_client.aget_token(
         eng.paths, "echo", secret_store=RefusingKeyring(), fresh=True
     )
     principal = await eng.auth.authenticate(
@@ -417,12 +405,16 @@ async def test_first_party_token_without_keyring_access_uses_the_admin_token(
         resource=eng.server_url("echo"),
         authorization=f"Bearer {token}",
     )
-    assert principal.client_id == firstparty.CLIENT_ID
+    assert principal.client_id == connect_client.CLIENT_ID
     with pytest.raises(ControlAPIError, match="does not use"):
-        await firstparty.aget_token(eng.paths, "open", secret_store=RefusingKeyring(), fresh=True)
+        await connect_client.aget_token(
+            eng.paths, "open", secret_store=RefusingKeyring(), fresh=True
+        )
     eng.paths.admin_token_file.unlink()
     with pytest.raises(AuthError, match="admin token is unreadable"):
-        await firstparty.aget_token(eng.paths, "echo", secret_store=RefusingKeyring(), fresh=True)
+        await connect_client.aget_token(
+            eng.paths, "echo", secret_store=RefusingKeyring(), fresh=True
+        )
     # Nobody else can use client credentials: DCR refuses that grant type.
     async with httpx.AsyncClient(trust_env=False) as http:
         r = await http.post(
@@ -538,10 +530,6 @@ async def test_missing_keyring_is_a_visible_warning(tmp_path: Path) -> None:
     # No Secret Service: the key lives in an owner-only file and a notice is published.
     from switchboard.auth.service import AuthService
     from switchboard.core.events import EventBus, Notice
-
-    class NoKeyring:
-        def check(self) -> None:
-            raise NoKeyringError("no keyring", hint="install one")
 
     paths = AppPaths.default(tmp_path)
     paths.ensure()

@@ -18,11 +18,12 @@ from starlette.applications import Starlette
 
 from switchboard.auth.keys import MemoryStorage
 from switchboard.auth.service import AuthService
-from switchboard.core.errors import NoKeyringError, SecretError
+from switchboard.core.errors import SecretError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.gateway.authentication import ANONYMOUS, AuthDenied
+from tests.helpers.keyrings import NoKeyring
 from tests.helpers.oauth_flow import consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, sign
 
@@ -35,11 +36,6 @@ SERVERS = [
     ServerSpec(name="ext", command="x", auth=AuthMode.EXTERNAL, external_issuer=IDP),
     ServerSpec(name="open", command="x", auth=AuthMode.OFF),
 ]
-
-
-class NoKeyring:
-    def check(self) -> None:
-        raise NoKeyringError("none", hint="none")
 
 
 class FakeInternet:

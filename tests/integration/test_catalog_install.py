@@ -14,7 +14,7 @@ from mcp import Client
 from switchboard.catalog.catalog import Catalog
 from switchboard.catalog.plan import plan_install
 from switchboard.clients.jsonc import parse
-from switchboard.clients.kinds import BY_ID, HostEnv
+from switchboard.clients.known_clients import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from switchboard.clients.jsonc import parse
-from switchboard.clients.kinds import BY_ID, HostEnv
+from switchboard.clients.known_clients import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec

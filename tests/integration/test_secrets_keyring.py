@@ -17,17 +17,17 @@ from typing import Any
 
 import pytest
 
-from switchboard.clients.kinds import HostEnv
+from switchboard.clients.known_clients import HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.events import Event, LogLine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from switchboard.secrets.store import SecretStore
-from switchboard.store.exchange import export_servers
+from switchboard.store.import_export import export_servers
 from switchboard.supervisor.logs import REDACTED
 from tests.conftest import fixture_cmd
-from tests.unit.secrets.test_store import MemoryKeyring
+from tests.helpers.keyrings import MemoryKeyringBackend
 
 SECRET_VALUE = "sb-test-" + uuid.uuid4().hex  # unique: any hit in a file is a leak
 
@@ -159,7 +159,7 @@ async def _full_run(paths: AppPaths, store: SecretStore) -> None:
 
 
 async def test_no_secret_value_in_any_file_after_a_run(paths: AppPaths) -> None:
-    await _full_run(paths, SecretStore.for_paths(paths, backend=MemoryKeyring()))
+    await _full_run(paths, SecretStore.for_paths(paths, backend=MemoryKeyringBackend()))
 
 
 @pytest.mark.keyring

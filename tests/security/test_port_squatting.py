@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.auth import firstparty
+from switchboard.auth import connect_client
 from switchboard.control.client import ControlClient
-from switchboard.core.errors import EngineNotRunning, SecretError, UntrustedChannel
+from switchboard.core.errors import EngineNotRunning, UntrustedChannel
 from switchboard.core.paths import AppPaths
 from tests.conftest import fixture_cmd
+from tests.helpers.keyrings import MemorySecretStore, RefusingKeyring
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -166,27 +167,6 @@ def squatted(tmp_path: Path) -> Iterator[tuple[Path, Squatter]]:
             squatter.proc.communicate()
 
 
-class InMemoryKeyring:
-    """A keyring holding the first-party secret (the 'with keyring' path of get_token)."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-
-class RefusingKeyring:
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        raise SecretError("refused", hint="unlock")
-
-
 def test_nothing_secret_reaches_a_process_squatting_the_port(
     squatted: tuple[Path, Squatter],
 ) -> None:
@@ -194,7 +174,7 @@ def test_nothing_secret_reaches_a_process_squatting_the_port(
     paths = AppPaths.default(home)
     admin = paths.admin_token_file.read_text().strip()
     secret = (paths.config_dir / "firstparty-secret").read_text().strip()
-    key = f"{firstparty.SECRET_NAME}:{firstparty.home_key(paths)}"
+    key = f"{connect_client.SECRET_NAME}:{connect_client.home_key(paths)}"
 
     init = json.dumps(
         {
@@ -213,9 +193,9 @@ def test_nothing_secret_reaches_a_process_squatting_the_port(
     listing = _cli(home, "list")
     status = _cli(home, "status")
     errors: list[BaseException] = []
-    for store in (InMemoryKeyring({key: secret}), RefusingKeyring()):
+    for store in (MemorySecretStore({key: secret}), RefusingKeyring()):
         try:
-            firstparty.get_token(paths, "echo", secret_store=store, fresh=True)
+            connect_client.get_token(paths, "echo", secret_store=store, fresh=True)
         except Exception as exc:
             errors.append(exc)
     try:
@@ -226,7 +206,7 @@ def test_nothing_secret_reaches_a_process_squatting_the_port(
     got = squatter.received()
     assert got.startswith(b"PROBE")
     leaked = got[len(b"PROBE") :]
-    basic = base64.b64encode(f"{firstparty.CLIENT_ID}:{secret}".encode())
+    basic = base64.b64encode(f"{connect_client.CLIENT_ID}:{secret}".encode())
     assert basic not in leaked, "the first-party client secret (Basic) reached the squatter"
     assert secret.encode() not in leaked, "the first-party client secret reached the squatter"
     assert admin.encode() not in leaked, "the admin token reached the squatter"
@@ -258,7 +238,7 @@ def test_a_socket_directory_that_is_not_private_is_refused(tmp_path: Path) -> No
         with pytest.raises(UntrustedChannel, match="open to other users"):
             ControlClient.connect(paths)
         with pytest.raises(UntrustedChannel, match="open to other users"):
-            firstparty.get_token(paths, "x", secret_store=RefusingKeyring(), fresh=True)
+            connect_client.get_token(paths, "x", secret_store=RefusingKeyring(), fresh=True)
         out = _cli(home, "list")
         assert out.returncode == 1 and "refusing to send credentials" in out.stderr
 
@@ -297,7 +277,7 @@ def test_control_api_and_first_party_client_are_refused_on_tcp(tmp_path: Path) -
             r = http.post(
                 f"{url}/oauth/token",
                 data={"grant_type": "client_credentials", "scope": "mcp"},
-                auth=(firstparty.CLIENT_ID, secret),
+                auth=(connect_client.CLIENT_ID, secret),
             )
             assert r.status_code == 401 and r.json()["error"] == "invalid_client"
             assert http.get(f"{url}/healthz").status_code == 200

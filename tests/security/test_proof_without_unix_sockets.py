@@ -14,39 +14,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard.auth import firstparty
+from switchboard.auth import connect_client
 from switchboard.control import channel, proof
 from switchboard.control.client import ControlClient
-from switchboard.core.errors import EngineNotRunning, SecretError
+from switchboard.core.errors import EngineNotRunning
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
+from tests.helpers.keyrings import MemorySecretStore, RefusingKeyring
 
 
 @pytest.fixture(autouse=True)
 def no_unix_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     """What Windows looks like to the engine and the clients."""
     monkeypatch.setattr(channel, "AVAILABLE", False)
-
-
-class RefusingKeyring:
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        raise SecretError("refused", hint="unlock")
-
-
-class InMemoryKeyring:
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
 
 
 async def test_the_real_engine_proves_itself_over_tcp(engine: Engine) -> None:
@@ -63,14 +45,14 @@ async def test_the_real_engine_proves_itself_over_tcp(engine: Engine) -> None:
         client.close()
     for store in (engine.auth.secret_store, RefusingKeyring()):
         token = await asyncio.to_thread(
-            firstparty.get_token, paths, "echo", secret_store=store, fresh=True
+            connect_client.get_token, paths, "echo", secret_store=store, fresh=True
         )
         principal = await engine.auth.authenticate(
             server=engine.config.server("echo"),
             resource=engine.server_url("echo"),
             authorization=f"Bearer {token}",
         )
-        assert principal.client_id == firstparty.CLIENT_ID
+        assert principal.client_id == connect_client.CLIENT_ID
 
     # The check can fail: with another key the engine's answer does not verify.
     paths.admin_token_file.write_text("not-the-engine-key-" + "x" * 40)
@@ -133,15 +115,15 @@ def test_a_squatter_gets_only_the_challenge(tmp_path: Path, squatter: Squatter) 
     admin = "admin-token-" + "a" * 40
     secret = "first-party-secret-" + "s" * 30
     paths.admin_token_file.write_text(admin)
-    key = f"{firstparty.SECRET_NAME}:{firstparty.home_key(paths)}"
+    key = f"{connect_client.SECRET_NAME}:{connect_client.home_key(paths)}"
 
     endpoint = channel.locate(paths)
     with pytest.raises(EngineNotRunning, match="could not prove"):
         # The PID check alone would pass (a live PID); the proof is what refuses.
         ControlClient(endpoint.url, admin, channel.transport(endpoint)).request("GET", "/info")
-    for store in (InMemoryKeyring({key: secret}), RefusingKeyring()):
+    for store in (MemorySecretStore({key: secret}), RefusingKeyring()):
         with pytest.raises(EngineNotRunning, match="could not prove"):
-            firstparty.get_token(paths, "echo", secret_store=store, fresh=True)
+            connect_client.get_token(paths, "echo", secret_store=store, fresh=True)
 
     async def bridge_post() -> None:
         async with httpx.AsyncClient(transport=channel.async_transport(paths, url)) as http:

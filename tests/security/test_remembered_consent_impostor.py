@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from switchboard.auth import firstparty
+from switchboard.auth import connect_client
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
@@ -124,9 +124,9 @@ async def test_impostor_with_a_remembered_client_id_gets_no_code_without_a_click
     assert r.status_code == 400  # the whole grant was revoked on reuse
 
     # The first-party client (client credentials, `switchboard connect`) needs no prompt.
-    token = await firstparty.aget_token(eng.paths, "echo", secret_store=eng.auth.secret_store)
+    token = await connect_client.aget_token(eng.paths, "echo", secret_store=eng.auth.secret_store)
     principal = await eng.auth.authenticate(
         server=eng.config.server("echo"), resource=url, authorization=f"Bearer {token}"
     )
-    assert principal.client_id == firstparty.CLIENT_ID
+    assert principal.client_id == connect_client.CLIENT_ID
     assert eng.consent.pending() == []

@@ -30,13 +30,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
-import ipaddress
 import logging
 import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from switchboard.core.loopback import is_loopback_host
 
 log = logging.getLogger("switchboard.auth")
 
@@ -120,16 +121,6 @@ class RedirectTarget:
         return ""
 
 
-def _is_loopback_name(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def redirect_target(uri: str) -> RedirectTarget:
     """Describe ``uri``: a loopback http listener, a private-use scheme, or elsewhere."""
     try:
@@ -140,7 +131,7 @@ def redirect_target(uri: str) -> RedirectTarget:
         return RedirectTarget(uri, RedirectKind.REMOTE, "an address that cannot be read")
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
-        if _is_loopback_name(host):
+        if is_loopback_host(host):
             return RedirectTarget(
                 uri,
                 RedirectKind.LOOPBACK,
@@ -178,7 +169,7 @@ def source_of(request: ConsentRequest) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         return f"scheme:{scheme}"
-    return None if _is_loopback_name(host) else f"host:{host}"
+    return None if is_loopback_host(host) else f"host:{host}"
 
 
 @dataclasses.dataclass(slots=True)

@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
-from switchboard.auth.registration import LOOPBACK_REDIRECT_HOSTS, judge_redirect_uri
+from switchboard.auth.registration import judge_redirect_uri
 from switchboard.auth.store import GrantRecord, RefreshRecord
 from switchboard.auth.validator import VerifiedToken
+from switchboard.core.loopback import host_of, is_loopback_host
 
 if TYPE_CHECKING:
     from switchboard.auth.server import OAuthServer
@@ -57,11 +58,7 @@ def redirect_matches(registered: str, requested: str) -> bool:
         return False
     if "#" in registered or "#" in requested:
         return False
-    host_a = (a.hostname or "").lower()
-    host_b = (b.hostname or "").lower()
-    host_a = f"[{host_a}]" if ":" in host_a else host_a
-    host_b = f"[{host_b}]" if ":" in host_b else host_b
-    if host_a != host_b or host_a not in LOOPBACK_REDIRECT_HOSTS:
+    if host_of(a.hostname or "") != host_of(b.hostname or "") or not is_loopback_host(a.hostname):
         return False
     if a.username or a.password or b.username or b.password:
         return False

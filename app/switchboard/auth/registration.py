@@ -41,7 +41,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-LOOPBACK_REDIRECT_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
+from switchboard.core.loopback import is_loopback_host
+
 MAX_URI = 2048
 MAX_REDIRECT_URIS = 10
 MAX_NAME = 200
@@ -110,15 +111,6 @@ class RedirectVerdict:
     accepted: bool
     reason: str = ""
     malformed: bool = False
-
-
-def _host_key(host: str) -> str:
-    host = host.lower()
-    return f"[{host}]" if ":" in host else host
-
-
-def is_loopback_host(host: str | None) -> bool:
-    return _host_key(host or "") in LOOPBACK_REDIRECT_HOSTS
 
 
 def _show(value: Any) -> str:

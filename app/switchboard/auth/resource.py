@@ -23,10 +23,9 @@ from starlette.routing import BaseRoute, Route
 from switchboard.auth.models import SCOPE
 from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
 from switchboard.core.errors import AuthError
+from switchboard.core.loopback import host_of, is_loopback_host
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.gateway.authentication import ANONYMOUS, AuthDenied, Principal
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
 # Fixed, person-readable texts per rejection reason: never exception text.
 _REASONS = {
@@ -81,11 +80,9 @@ class ResourceServer:
             port = parts.port
         except (ValueError, AuthError):
             return None
-        host = (parts.hostname or "").lower()
-        host = f"[{host}]" if ":" in host else host
         if (
             parts.scheme != ours.scheme
-            or host not in LOOPBACK_HOSTS
+            or not is_loopback_host(parts.hostname)
             or port != ours.port
             or parts.query
             or parts.fragment
@@ -239,12 +236,8 @@ def _listener_origin(issuer: str, host_header: str) -> str:
     ``localhost`` gets ``localhost`` back (RFC 9728 §3.3: ``resource`` must equal the
     URL it used)."""
     ours = urlsplit(issuer)
-    try:
-        host = (urlsplit(f"//{host_header}").hostname or "").lower()
-    except ValueError:
-        host = ""
-    host = f"[{host}]" if ":" in host else host
-    if host not in LOOPBACK_HOSTS or ours.port is None:
+    host = host_of(host_header)
+    if not is_loopback_host(host) or ours.port is None:
         return f"{ours.scheme}://{ours.netloc}"
     return f"{ours.scheme}://{host}:{ours.port}"
 

@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 from starlette.routing import BaseRoute, Route
 
-from switchboard.auth import firstparty
+from switchboard.auth import connect_client
 from switchboard.auth._threads import call_with_timeout
 from switchboard.auth.cimd import ClientMetadataResolver, Resolver, system_resolver
+from switchboard.auth.connect_client import NamedSecrets, home_key
 from switchboard.auth.consent import ChoiceRequired, ConsentBroker, ConsentRequest
 from switchboard.auth.control_routes import control_routes
-from switchboard.auth.firstparty import NamedSecrets, home_key
 from switchboard.auth.keys import FileStorage, KeyProvider, KeyStorage, choose_storage
 from switchboard.auth.models import SCOPE, GrantUser
 from switchboard.auth.resource import ResourceServer
@@ -168,7 +168,7 @@ class AuthService:
         try:
             await call_with_timeout(
                 self._keyring_timeout,
-                firstparty.ensure_client,
+                connect_client.ensure_client,
                 self.store,
                 NamedSecrets(self.secret_store, home_key(self.paths)),
                 self.paths,
@@ -340,10 +340,10 @@ class AuthService:
                 f"Server {server!r} does not use Switchboard's authorization.",
                 hint="Check the name with 'switchboard list' and its auth setting.",
             )
-        client = await asyncio.to_thread(oauth.query_client, firstparty.CLIENT_ID)
+        client = await asyncio.to_thread(oauth.query_client, connect_client.CLIENT_ID)
         if client is None:
             raise AuthError("The first-party client is missing.", hint="Restart Switchboard.")
-        user = GrantUser(None, firstparty.CLIENT_ID, server, resource, SCOPE)
+        user = GrantUser(None, connect_client.CLIENT_ID, server, resource, SCOPE)
         return await asyncio.to_thread(
             oauth.generate_token, "client_credentials", client, user, SCOPE, None, False
         )

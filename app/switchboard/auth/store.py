@@ -193,9 +193,6 @@ class AuthStore:
         rows = self._run("SELECT data FROM clients WHERE client_id = ?", (client_id,))
         return json.loads(rows[0][0]) if rows else None
 
-    def delete_client(self, client_id: str) -> None:
-        self._run("DELETE FROM clients WHERE client_id = ?", (client_id,))
-
     def count_clients(self) -> int:
         return int(self._run("SELECT COUNT(*) FROM clients")[0][0])
 

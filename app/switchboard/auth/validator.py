@@ -275,9 +275,6 @@ class TokenValidator:
         """JWKS HTTP requests this validator made (0 for our own tokens, by design)."""
         return self.jwks.fetches if self.jwks is not None else 0
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
-
     def _check_live(self, vt: VerifiedToken, audience: str) -> VerifiedToken:
         if self._clock() >= vt.expires_at:
             raise TokenInvalid("expired")

@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
+from switchboard.core.loopback import url_host
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import Settings
 
@@ -40,5 +41,4 @@ def control_client(paths: AppPaths) -> ControlClient:
 def configured_base_url(settings: Settings) -> str:
     """The gateway's base URL from the settings alone (no engine asked): what it
     listens on once started, an IPv6 host in brackets (RFC 3986 section 3.2.2)."""
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return f"http://{host}:{settings.port}"
+    return f"http://{url_host(settings.host)}:{settings.port}"

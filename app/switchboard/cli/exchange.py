@@ -1,6 +1,6 @@
 """``switchboard export [FILE] [NAME...]`` and ``switchboard import FILE``: servers to
 and from a portable file (secrets only as references; the format and the merge rules
-are in :mod:`switchboard.store.exchange`)."""
+are in :mod:`switchboard.store.import_export`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from switchboard.cli.secrets import missing_secrets
 from switchboard.core.errors import EngineNotRunning, StoreError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.store.config import ConfigStore
-from switchboard.store.exchange import apply_import, export_servers, parse_export, plan_import
+from switchboard.store.import_export import apply_import, export_servers, parse_export, plan_import
 
 
 def add_parsers(sub: SubParsers) -> None:

@@ -114,7 +114,7 @@ def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
     async def provider(refresh: bool) -> str | None:
         if not refresh:
             return None
-        from switchboard.auth.firstparty import aget_token
+        from switchboard.auth.connect_client import aget_token
 
         try:
             return await aget_token(paths, name)

@@ -1,6 +1,6 @@
 """MCP client detection and config writers (Cursor, VS Code, Claude, ...)."""
 
-from switchboard.clients.kinds import BY_ID, KINDS, ClientKind, HostEnv, Target
+from switchboard.clients.known_clients import BY_ID, KINDS, ClientKind, HostEnv, Target
 from switchboard.clients.manager import ClientInfo, ClientManager, SyncReport, is_ours
 
 __all__ = [

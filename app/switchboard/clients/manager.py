@@ -35,8 +35,16 @@ from typing import Any
 
 from switchboard.clients.formats import Editor, Format, open_editor
 from switchboard.clients.jsonc import parse as parse_jsonc
-from switchboard.clients.kinds import BY_ID, KINDS, ClientKind, EntryBuilder, HostEnv, Target
+from switchboard.clients.known_clients import (
+    BY_ID,
+    KINDS,
+    ClientKind,
+    EntryBuilder,
+    HostEnv,
+    Target,
+)
 from switchboard.core.errors import ClientConfigError, SwitchboardError, ValidationError
+from switchboard.core.loopback import LOOPBACK_HOSTS
 from switchboard.core.paths import AppPaths
 from switchboard.store.atomic import atomic_write
 
@@ -124,7 +132,9 @@ def is_ours(entry: Any, name: str, connect: tuple[str, ...] = ()) -> bool:
     ``<switchboard> connect <name>`` (``connect`` is this instance's own argv prefix).
     """
     url_re = re.compile(
-        r"^https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+/servers/"
+        r"^https?://(?:"
+        + "|".join(re.escape(host) for host in sorted(LOOPBACK_HOSTS))
+        + r"):\d+/servers/"
         + re.escape(name)
         + r"/(?:mcp|sse)/?$"
     )

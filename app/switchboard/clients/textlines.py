@@ -4,9 +4,22 @@ Both editors insert a block of lines *after the end of an existing line* (before
 line break) as ``<line break> + block``, and remove a block by taking out the line
 break in front of it plus the block itself. Those two operations are exact inverses,
 so connecting and then disconnecting a client gives the file back byte for byte.
+When an edit does not read back as intended, both refuse with :func:`edit_failed`.
 """
 
 from __future__ import annotations
+
+from switchboard.core.errors import ClientConfigError
+
+
+def edit_failed(source: str) -> ClientConfigError:
+    """The error for an edit of ``source`` that did not read back as intended (the file
+    is left as it was)."""
+    return ClientConfigError(
+        f"Switchboard could not safely edit {source} (the result did not read "
+        "back as intended); the file was left as it was.",
+        hint="Add the server by hand, or report this file's shape to Switchboard.",
+    )
 
 
 def newline_of(text: str) -> str:

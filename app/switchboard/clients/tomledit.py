@@ -20,7 +20,13 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from switchboard.clients.textlines import insert_block, last_nonblank_end, newline_of, remove_block
+from switchboard.clients.textlines import (
+    edit_failed,
+    insert_block,
+    last_nonblank_end,
+    newline_of,
+    remove_block,
+)
 from switchboard.core.errors import ClientConfigError
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -174,7 +180,7 @@ class TomlEditor:
             self._remove_text(name)
         self._insert_text(name, entry)
         if self.entries().get(name) != want:
-            raise self._failed()
+            raise edit_failed(self._source)
         return True
 
     def remove(self, name: str, drop: Collection[str] = ()) -> bool:
@@ -182,7 +188,7 @@ class TomlEditor:
             return False
         self._remove_text(name)
         if name in self.entries():
-            raise self._failed()
+            raise edit_failed(self._source)
         return True
 
     def _refuse_inline(self) -> None:
@@ -197,13 +203,6 @@ class TomlEditor:
                 hint=f"Write each server as a [{dotted}.NAME] table (as 'codex mcp add' "
                 "does), then connect again. Other clients are not affected.",
             )
-
-    def _failed(self) -> ClientConfigError:
-        return ClientConfigError(
-            f"Switchboard could not safely edit {self._source} (the result did not read "
-            "back as intended); the file was left as it was.",
-            hint="Add the server by hand, or report this file's shape to Switchboard.",
-        )
 
     def _commit(self, text: str) -> None:
         self._doc = self._parse(text)

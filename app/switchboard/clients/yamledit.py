@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from switchboard.clients.textlines import (
+    edit_failed,
     insert_block,
     last_nonblank_end,
     line_end,
@@ -135,7 +136,7 @@ class YamlEditor:
         except _Fallback:
             self._fallback_put(name, entry)
         if self.entries().get(name) != want:
-            raise self._failed()
+            raise edit_failed(self._source)
         return True
 
     def remove(self, name: str, drop: Collection[str] = ()) -> bool:
@@ -152,15 +153,8 @@ class YamlEditor:
         except _Fallback:
             self._fallback_remove(name)
         if name in self.entries():
-            raise self._failed()
+            raise edit_failed(self._source)
         return True
-
-    def _failed(self) -> ClientConfigError:
-        return ClientConfigError(
-            f"Switchboard could not safely edit {self._source} (the result did not read "
-            "back as intended); the file was left as it was.",
-            hint="Add the server by hand, or report this file's shape to Switchboard.",
-        )
 
     def _commit(self, text: str) -> None:
         self._data = self._load(text)

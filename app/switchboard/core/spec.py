@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.core.errors import ValidationError
+from switchboard.core.loopback import BIND_HOSTS
 from switchboard.core.schema import check_fields, check_table
 
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -22,6 +23,20 @@ _SECRET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 DEFAULT_PORT = 8765
 DEFAULT_REQUEST_TIMEOUT = 600.0
+
+
+def _refuse_unknown(
+    cls: type, data: Mapping[str, Any], path: tuple[str | int, ...], what: str
+) -> None:
+    """Unknown keys are an error naming them and the known ones, never ignored."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValidationError(
+            f"Unknown {what}(s): {', '.join(sorted(unknown))}.",
+            hint=f"Known settings: {', '.join(sorted(known))}.",
+            path=(*path, sorted(unknown)[0]),
+        )
 
 
 class Transport(enum.Enum):
@@ -225,14 +240,7 @@ class ServerSpec:
         values of the wrong type are an error naming the key, never coerced.
         ``path`` says where ``data`` sits in a document (for messages and line numbers)."""
         data = check_table(data, path, "[servers]")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValidationError(
-                f"Unknown server setting(s): {', '.join(sorted(unknown))}.",
-                hint=f"Known settings: {', '.join(sorted(known))}.",
-                path=(*path, sorted(unknown)[0]),
-            )
+        _refuse_unknown(cls, data, path, "server setting")
         kwargs: dict[str, Any] = dict(data)
         if "name" not in kwargs:
             raise ValidationError(
@@ -312,7 +320,7 @@ class Settings:
             raise ValidationError(
                 f"Invalid port {self.port!r}.", hint="Use a number between 1024 and 65535."
             )
-        if self.host not in ("127.0.0.1", "::1", "localhost"):
+        if self.host not in BIND_HOSTS:
             raise ValidationError(
                 f"Refusing to listen on {self.host!r}: Switchboard binds loopback only.",
                 hint="Use 127.0.0.1.",
@@ -337,14 +345,7 @@ class Settings:
     def from_dict(cls, data: Mapping[str, Any], path: tuple[str | int, ...] = ()) -> Settings:
         """Build from :meth:`to_dict` output; wrong types and unknown keys are errors."""
         data = check_table(data, path, "settings")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValidationError(
-                f"Unknown setting(s): {', '.join(sorted(unknown))}.",
-                hint=f"Known settings: {', '.join(sorted(known))}.",
-                path=(*path, sorted(unknown)[0]),
-            )
+        _refuse_unknown(cls, data, path, "setting")
         check_fields(cls, data, path)
         try:
             return cls(**dict(data))

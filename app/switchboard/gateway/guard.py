@@ -19,10 +19,15 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from switchboard.core.loopback import LOOPBACK_HOSTS, is_loopback_host
 from switchboard.gateway.http_io import respond
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
-_VALID_HOST = re.compile(rb"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
+_VALID_HOST = re.compile(
+    b"(?:"
+    + b"|".join(re.escape(host.encode()) for host in sorted(LOOPBACK_HOSTS))
+    + rb")(?::[0-9]{1,5})?",
+    re.IGNORECASE,
+)
 """RFC 9110 §7.2 ``Host = uri-host [ ":" port ]``, restricted to the loopback names."""
 
 
@@ -38,8 +43,7 @@ def origin_allowed(origin: str, extra: frozenset[str] = frozenset()) -> bool:
         return False
     if parts.scheme not in ("http", "https") or not hostname:
         return False
-    host = hostname.lower()
-    return host in LOOPBACK_HOSTS or f"[{host}]" in LOOPBACK_HOSTS
+    return is_loopback_host(hostname)
 
 
 class OriginHostGuard:

@@ -13,10 +13,8 @@ until the person ticks one (RFC 8707 §2: the picked servers are the default aud
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import logging
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -38,6 +36,7 @@ from switchboard.auth.consent import (
     RedirectTarget,
     redirect_target,
 )
+from switchboard.core.loopback import is_loopback_host
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import app_icon
 
@@ -247,20 +246,7 @@ def _box(text: str, name: str, accessible: str) -> QLabel:
 
 def is_loopback(host: str) -> bool:
     """``host`` (``name``, ``name:port``, ``v6`` or ``[v6]:port``) names this computer."""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        name = urlsplit(f"//{host}").hostname or ""
-    except ValueError:
-        return False
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def _esc(text: str) -> str:

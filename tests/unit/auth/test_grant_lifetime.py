@@ -22,6 +22,7 @@ from switchboard.auth.grants import REFRESH_TTL, REMEMBERED_REFRESH_TTL
 from switchboard.auth.keys import KeyProvider, MemoryStorage
 from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore, GrantRecord
+from tests.helpers.clocks import ManualClock
 from tests.unit.auth.tokens import code_flow
 
 ISSUER = "http://127.0.0.1:8765"
@@ -29,17 +30,9 @@ RESOURCE = f"{ISSUER}/servers/echo/mcp"
 DAY = 86400.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @dataclasses.dataclass
 class Rig:
-    clock: Clock
+    clock: ManualClock
     store: AuthStore
     consent: ConsentBroker
     http: httpx.AsyncClient
@@ -58,7 +51,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    clock = Clock()
+    clock = ManualClock()
     store = AuthStore(tmp_path / "auth.db", clock=clock)
     store.open()
     keys = KeyProvider(MemoryStorage(), clock=clock)

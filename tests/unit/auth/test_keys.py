@@ -8,7 +8,6 @@ import hashlib
 import json
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,18 +19,12 @@ from switchboard.auth.keys import (
     choose_storage,
 )
 from switchboard.auth.validator import TokenInvalid, TokenValidator
-from switchboard.core.errors import AuthError, NoKeyringError
+from switchboard.core.errors import AuthError
+from tests.helpers.clocks import ManualClock
+from tests.helpers.keyrings import MemorySecretStore, NoKeyring
 from tests.unit.auth.tokens import ISSUER, RESOURCE, claims, sign
 
 DAY = 86400.0
-
-
-class Clock:
-    def __init__(self, t: float = 1_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def test_kid_is_the_rfc7638_thumbprint() -> None:
@@ -48,7 +41,7 @@ def test_kid_is_the_rfc7638_thumbprint() -> None:
 
 
 async def test_rotation_keeps_live_tokens_valid_until_they_expire() -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     storage = MemoryStorage()
     kp = KeyProvider(storage, rotation_interval=30 * DAY, max_token_lifetime=960, clock=clock)
     kp.load_or_create()
@@ -82,7 +75,7 @@ async def test_rotation_keeps_live_tokens_valid_until_they_expire() -> None:
 
 
 def test_keys_survive_a_restart_including_retired_ones() -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     storage = MemoryStorage()
     kp = KeyProvider(storage, clock=clock)
     kp.load_or_create()
@@ -104,25 +97,6 @@ def test_corrupt_key_document_is_a_clear_error() -> None:
         KeyProvider(storage).load_or_create()
 
 
-class NoKeyring:
-    def check(self) -> None:
-        raise NoKeyringError("no keyring", hint="install one")
-
-
-class DictKeyring:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def check(self) -> None:
-        pass
-
-    def get(self, name: str) -> Any:
-        return self.values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.values[name] = value
-
-
 def test_without_keyring_an_owner_only_file_and_a_warning(tmp_path: Path) -> None:
     storage, warning = choose_storage(NoKeyring(), tmp_path / "keys.json")
     assert isinstance(storage, FileStorage)
@@ -137,7 +111,7 @@ def test_without_keyring_an_owner_only_file_and_a_warning(tmp_path: Path) -> Non
 
 
 def test_with_keyring_the_key_goes_there(tmp_path: Path) -> None:
-    ring = DictKeyring()
+    ring = MemorySecretStore()
     storage, warning = choose_storage(ring, tmp_path / "keys.json")
     assert isinstance(storage, SecretBackendStorage) and warning is None
     KeyProvider(storage).load_or_create()

@@ -13,7 +13,7 @@ from typing import Any
 import keyring.errors
 import pytest
 
-from switchboard.auth.firstparty import NamedSecrets
+from switchboard.auth.connect_client import NamedSecrets
 from switchboard.auth.keys import (
     DEFAULT_MAX_ENTRY_BYTES,
     KEYRING_NAME,

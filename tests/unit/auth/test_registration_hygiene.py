@@ -17,21 +17,14 @@ from switchboard.auth.consent import ConsentBroker
 from switchboard.auth.keys import KeyProvider, MemoryStorage
 from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore, GrantRecord
+from tests.helpers.clocks import ManualClock
 
 ISSUER = "http://127.0.0.1:8765"
 DAY = 86400.0
 
 
-class Clock:
-    def __init__(self, t: float = 1_700_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 class Harness:
-    def __init__(self, tmp_path: Path, clock: Clock, **options: Any) -> None:
+    def __init__(self, tmp_path: Path, clock: ManualClock, **options: Any) -> None:
         self.clock = clock
         self.store = AuthStore(tmp_path / "auth.db", clock=clock)
         self.store.open()
@@ -68,12 +61,12 @@ class Harness:
 
 
 @pytest.fixture
-async def clock() -> Clock:
-    return Clock()
+async def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-async def h(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
+async def h(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Harness]:
     harness = Harness(tmp_path, clock)
     try:
         yield harness
@@ -83,7 +76,7 @@ async def h(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
 
 
 async def test_registrations_beyond_the_cap_get_429_until_the_window_moves(
-    h: Harness, clock: Clock
+    h: Harness, clock: ManualClock
 ) -> None:
     """The cap is per source (client_name + redirect hosts): 20 per minute."""
     assert h.oauth.registration_limit == 20 and h.oauth.registration_window == 60.0
@@ -111,7 +104,9 @@ async def test_registrations_beyond_the_cap_get_429_until_the_window_moves(
     assert h.store.count_clients() == 22
 
 
-async def test_a_flood_from_one_client_does_not_lock_out_another(h: Harness, clock: Clock) -> None:
+async def test_a_flood_from_one_client_does_not_lock_out_another(
+    h: Harness, clock: ManualClock
+) -> None:
     """10.9: a throw-away client registering in a loop uses up its own budget only."""
     codes = [(await h.register("throwaway")).status_code for _ in range(50)]
     assert codes.count(201) == 20 and codes[20:] == [429] * 30
@@ -130,7 +125,7 @@ async def test_a_flood_from_one_client_does_not_lock_out_another(h: Harness, clo
 
 
 async def test_the_global_ceiling_holds_a_client_that_changes_its_name(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: ManualClock
 ) -> None:
     h = Harness(tmp_path, clock, registration_ceiling=5)
     try:
@@ -145,7 +140,7 @@ async def test_the_global_ceiling_holds_a_client_that_changes_its_name(
         h.store.close()
 
 
-async def test_the_cap_is_a_constructor_parameter(tmp_path: Path, clock: Clock) -> None:
+async def test_the_cap_is_a_constructor_parameter(tmp_path: Path, clock: ManualClock) -> None:
     h = Harness(tmp_path, clock, registration_limit=2, registration_window=10.0)
     try:
         assert [(await h.register()).status_code for _ in range(3)] == [201, 201, 429]
@@ -168,7 +163,9 @@ def _grant(client_id: str, now: float) -> GrantRecord:
     )
 
 
-async def test_clients_without_grants_are_pruned_after_a_day(h: Harness, clock: Clock) -> None:
+async def test_clients_without_grants_are_pruned_after_a_day(
+    h: Harness, clock: ManualClock
+) -> None:
     granted = await h.client_id("granted")
     revoked = await h.client_id("revoked grant")
     remembered = await h.client_id("remembered consent")
@@ -190,7 +187,9 @@ async def test_clients_without_grants_are_pruned_after_a_day(h: Harness, clock: 
     assert h.oauth.query_client(unused) is None
 
 
-async def test_registration_prunes_stale_clients_at_most_hourly(h: Harness, clock: Clock) -> None:
+async def test_registration_prunes_stale_clients_at_most_hourly(
+    h: Harness, clock: ManualClock
+) -> None:
     first = await h.client_id("first")
     clock.t += DAY + 1.0
     await h.client_id("second")  # a day later, the next registration prunes `first`
@@ -206,7 +205,9 @@ async def test_registration_prunes_stale_clients_at_most_hourly(h: Harness, cloc
     assert h.store.get_client("stale") is None
 
 
-async def test_a_client_with_an_authorization_in_progress_is_kept(h: Harness, clock: Clock) -> None:
+async def test_a_client_with_an_authorization_in_progress_is_kept(
+    h: Harness, clock: ManualClock
+) -> None:
     busy = await h.client_id("busy")
     clock.t += DAY + 1.0
     assert h.store.prune_unused_clients(DAY, keep={busy}) == []

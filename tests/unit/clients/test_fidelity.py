@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 
 from switchboard.clients.formats import Format
 from switchboard.clients.jsonc import parse as parse_jsonc
-from switchboard.clients.kinds import KINDS, ClientKind, HostEnv
+from switchboard.clients.known_clients import KINDS, ClientKind, HostEnv
 from switchboard.clients.manager import ClientManager, is_ours
 from switchboard.core.errors import ClientConfigError
 from switchboard.core.paths import AppPaths

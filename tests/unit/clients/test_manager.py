@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from switchboard.clients.jsonc import parse
-from switchboard.clients.kinds import BY_ID, KINDS, HostEnv, Target
+from switchboard.clients.known_clients import BY_ID, KINDS, HostEnv, Target
 from switchboard.clients.manager import (
     BACKUP_SUFFIX,
     ClientManager,

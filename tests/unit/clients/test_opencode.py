@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from switchboard.clients.jsonc import parse
-from switchboard.clients.kinds import BY_ID, HostEnv
+from switchboard.clients.known_clients import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.paths import AppPaths
 

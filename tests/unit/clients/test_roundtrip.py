@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 
 from switchboard.clients.formats import Format
 from switchboard.clients.jsonc import parse as parse_jsonc
-from switchboard.clients.kinds import BY_ID, KINDS, HostEnv
+from switchboard.clients.known_clients import BY_ID, KINDS, HostEnv
 from switchboard.clients.manager import BACKUP_SUFFIX, ClientManager
 from switchboard.core.paths import AppPaths
 

@@ -7,11 +7,10 @@ import asyncio
 import re
 from typing import Any
 
-from switchboard.core.events import EventBus
-from switchboard.gateway.authentication import LoopbackOnly
 from switchboard.gateway.gateway import Gateway
 from switchboard.gateway.mux import Outbox, PostChannel, Session
 from switchboard.gateway.resumption import GET, POST, ReplayBuffer
+from tests.helpers.hosts import FakeHost
 
 
 def ids(frames: list[bytes]) -> list[str]:
@@ -71,14 +70,6 @@ def test_detach_hands_unsent_messages_to_the_next_stream() -> None:
     second = Outbox(b"G2")
     session.attach(second)
     assert second.drain() == [b"a", b"b"]
-
-
-class FakeHost:
-    def __init__(self) -> None:
-        self.supervisor: Any = None
-        self.events = EventBus()
-        self.authenticator = LoopbackOnly()
-        self.state = "running"
 
 
 class Response:

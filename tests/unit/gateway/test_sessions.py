@@ -3,12 +3,9 @@ sessions with an open stream or a request in flight are kept."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from switchboard.core.events import EventBus
-from switchboard.gateway.authentication import ANONYMOUS, LoopbackOnly, Principal
+from switchboard.gateway.authentication import ANONYMOUS, Principal
 from switchboard.gateway.gateway import Gateway
 from switchboard.gateway.mux import Outbox, Session
 from switchboard.gateway.sessions import (
@@ -19,26 +16,12 @@ from switchboard.gateway.sessions import (
     TooManySessions,
     owner_of,
 )
-
-
-class FakeHost:
-    def __init__(self) -> None:
-        self.supervisor: Any = None
-        self.events = EventBus()
-        self.authenticator = LoopbackOnly()
-        self.state = "running"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers.clocks import ManualClock
+from tests.helpers.hosts import FakeHost
 
 
 def test_idle_sessions_are_swept() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     gw = Gateway(FakeHost(), clock=clock)  # type: ignore[arg-type]
     idle, streaming, busy = Session("s"), Session("s"), Session("s")
     for s in (idle, streaming, busy):
@@ -55,7 +38,9 @@ def test_idle_sessions_are_swept() -> None:
 
 def _table(total: int, per_client: int) -> tuple[SessionTable, list[Session]]:
     ended: list[Session] = []
-    table = SessionTable(Clock(), ended.append, max_sessions=total, max_per_client=per_client)
+    table = SessionTable(
+        ManualClock(1000.0), ended.append, max_sessions=total, max_per_client=per_client
+    )
     return table, ended
 
 

@@ -6,40 +6,22 @@ import io
 import json
 from pathlib import Path
 
-import keyring.errors
 import pytest
 
 from switchboard.cli.secrets import read_secret_value
 from switchboard.core.errors import NoKeyringError, SecretError, ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.secrets.store import SecretStore, validate_secret_name
+from tests.helpers.keyrings import MemoryKeyringBackend
 
 
-class MemoryKeyring:
-    """Stands in for a keyring backend (get/set/delete_password)."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, name: str) -> str | None:
-        return self.items.get((service, name))
-
-    def set_password(self, service: str, name: str, value: str) -> None:
-        self.items[(service, name)] = value
-
-    def delete_password(self, service: str, name: str) -> None:
-        if (service, name) not in self.items:
-            raise keyring.errors.PasswordDeleteError("not found")
-        del self.items[(service, name)]
-
-
-class BrokenKeyring(MemoryKeyring):
+class BrokenKeyring(MemoryKeyringBackend):
     def get_password(self, service: str, name: str) -> str | None:
         raise RuntimeError("locked")
 
 
 def test_set_get_delete_and_names_index(paths: AppPaths) -> None:
-    backend = MemoryKeyring()
+    backend = MemoryKeyringBackend()
     store = SecretStore.for_paths(paths, backend=backend)
     store.set("github.token", "ghp_supersecretvalue")
     store.set("slack", "xoxb-123456")
@@ -57,7 +39,7 @@ def test_set_get_delete_and_names_index(paths: AppPaths) -> None:
 
 
 def test_names_index_survives_a_corrupt_file(paths: AppPaths) -> None:
-    store = SecretStore.for_paths(paths, backend=MemoryKeyring())
+    store = SecretStore.for_paths(paths, backend=MemoryKeyringBackend())
     assert store.index_path is not None
     store.index_path.write_text("{not json")
     assert store.names() == []
@@ -73,7 +55,7 @@ def test_secret_names_are_checked_for_people() -> None:
 
 def test_internal_names_with_a_colon_still_work(paths: AppPaths) -> None:
     # The auth service keys its keyring entries as "name:home-hash".
-    store = SecretStore.for_paths(paths, backend=MemoryKeyring())
+    store = SecretStore.for_paths(paths, backend=MemoryKeyringBackend())
     store.set("auth-signing-keys:abc123", "value")
     assert store.get("auth-signing-keys:abc123") == "value"
 
@@ -97,7 +79,7 @@ def test_keyring_failure_names_the_secret(paths: AppPaths) -> None:
 
 
 async def test_resolve_missing_secret_says_how_to_set_it(paths: AppPaths) -> None:
-    store = SecretStore.for_paths(paths, backend=MemoryKeyring())
+    store = SecretStore.for_paths(paths, backend=MemoryKeyringBackend())
     await store.aset("present", "value1")
     assert await store.resolve({"A": "present"}) == {"A": "value1"}
     with pytest.raises(SecretError, match="switchboard secret set absent"):

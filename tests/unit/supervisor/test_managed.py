@@ -14,24 +14,10 @@ from switchboard.core.state import ServerState as S
 from switchboard.supervisor.environment import merge_paths, resolve_command
 from switchboard.supervisor.process import ManagedServer
 from tests.conftest import fixture_cmd
+from tests.helpers.clocks import SteppingClock
 
 
-class FakeClock:
-    """Time advances only when the server sleeps; sleeps return at once."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-
-def make(spec: ServerSpec, clock: FakeClock, events: EventBus) -> ManagedServer:
+def make(spec: ServerSpec, clock: SteppingClock, events: EventBus) -> ManagedServer:
     # A long readiness window: a process that exits at once always exits "during start-up".
     return ManagedServer(
         spec,
@@ -51,7 +37,7 @@ def record(events: EventBus) -> list[Event]:
 
 
 async def test_crash_loop_backs_off_then_fails_with_last_stderr() -> None:
-    clock, events = FakeClock(), EventBus()
+    clock, events = SteppingClock(), EventBus()
     got = record(events)
     cmd, args = fixture_cmd("crash_loop.py")
     policy = RestartPolicy(initial_delay=1, multiplier=2, max_delay=3, jitter=0, max_restarts=3)
@@ -78,7 +64,7 @@ async def test_crash_loop_backs_off_then_fails_with_last_stderr() -> None:
 
 
 async def test_disabled_restart_fails_on_first_exit() -> None:
-    clock, events = FakeClock(), EventBus()
+    clock, events = SteppingClock(), EventBus()
     cmd, args = fixture_cmd("crash_loop.py")
     spec = ServerSpec(name="once", command=cmd, args=args, restart=RestartPolicy(enabled=False))
     server = make(spec, clock, events)
@@ -88,7 +74,7 @@ async def test_disabled_restart_fails_on_first_exit() -> None:
 
 
 async def test_missing_command_fails_with_a_named_error() -> None:
-    server = make(ServerSpec(name="nope", command="no-such-cmd-xyz"), FakeClock(), EventBus())
+    server = make(ServerSpec(name="nope", command="no-such-cmd-xyz"), SteppingClock(), EventBus())
     await server.start()
     assert server.state is S.FAILED
     assert "no-such-cmd-xyz" in server.detail and "PATH=" in server.detail
@@ -106,7 +92,7 @@ def test_resolve_command_errors_name_command_and_path() -> None:
 
 
 async def test_stop_escalates_to_sigkill_and_kills_the_whole_group(tmp_path: object) -> None:
-    clock, events = FakeClock(), EventBus()
+    clock, events = SteppingClock(), EventBus()
     got = record(events)
     cmd, args = fixture_cmd("ignore_term.py")
     server = ManagedServer(
@@ -193,7 +179,7 @@ async def test_start_while_stopping_waits_then_starts() -> None:
     import asyncio
 
     cmd, args = fixture_cmd("echo_server.py")
-    server = make(ServerSpec(name="flip", command=cmd, args=args), FakeClock(), EventBus())
+    server = make(ServerSpec(name="flip", command=cmd, args=args), SteppingClock(), EventBus())
     await server.start()
     first = server.pid
     await asyncio.gather(server.stop(), server.start())
@@ -204,7 +190,7 @@ async def test_start_while_stopping_waits_then_starts() -> None:
 
 
 async def test_a_server_that_dies_during_start_up_is_not_reported_running() -> None:
-    clock, events = FakeClock(), EventBus()
+    clock, events = SteppingClock(), EventBus()
     got = record(events)
     cmd, args = fixture_cmd("rel_die_soon.py")
     spec = ServerSpec(name="dies", command=cmd, args=args, restart=RestartPolicy(enabled=False))
@@ -240,7 +226,7 @@ async def test_a_stdio_server_is_running_once_it_answers_the_readiness_ping() ->
 
 
 async def test_a_missing_absolute_command_says_no_such_file() -> None:
-    server = make(ServerSpec(name="gone", command="/no/such/dir/srv"), FakeClock(), EventBus())
+    server = make(ServerSpec(name="gone", command="/no/such/dir/srv"), SteppingClock(), EventBus())
     await server.start()
     assert server.state is S.FAILED
     assert "No such file: /no/such/dir/srv" in server.detail
@@ -258,7 +244,7 @@ async def test_a_server_that_quits_on_the_readiness_ping_is_started_without_it()
         ServerSpec(name="strict", command=cmd, args=args, restart=policy),
         events=events,
         path=os.environ["PATH"],
-        clock=FakeClock(),
+        clock=SteppingClock(),
         ready_window=0.3,
     )
     await server.start()  # the first process quits on the ping

@@ -1,4 +1,4 @@
-"""Export / import of the declarative servers file (store/exchange.py) and its CLI."""
+"""Export / import of the declarative servers file (store/import_export.py) and its CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from switchboard.core.errors import ValidationError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import RestartPolicy, ServerSpec
 from switchboard.store.config import Config, ConfigStore
-from switchboard.store.exchange import (
+from switchboard.store.import_export import (
     apply_import,
     export_servers,
     parse_export,
