@@ -104,7 +104,7 @@ def consent_broker(engine: Engine) -> ConsentBroker:
     if isinstance(existing, ConsentBroker):
         return existing
     b = ConsentBroker(timeout=30)
-    engine.consent = b  # type: ignore[attr-defined]
+    engine.consent = b
     return b
 
 

@@ -145,7 +145,7 @@ async def test_the_catalog_tab_proposes_a_planned_server(qtbot: QtBot) -> None:
     assert tab.list.count() == len(tab.entries) > 10
     tab.search.setText("github")
     assert 0 < tab.list.count() < len(tab.entries)
-    assert "GitHub" in tab.list.item(0).text()  # type: ignore[union-attr]
+    assert "GitHub" in tab.list.item(0).text()
     qtbot.mouseClick(tab.use, Qt.MouseButton.LeftButton)
     assert dialog.sources.currentIndex() == dialog.custom_index
     assert dialog.form.name.text() == "github" and dialog.form.command.text()

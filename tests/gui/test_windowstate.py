@@ -35,6 +35,7 @@ def test_clamp_keeps_a_rect_that_fits_and_pulls_others_onto_the_screen() -> None
 def test_malformed_files_give_the_default() -> None:
     ok = {"x": 1, "y": 2, "width": 600, "height": 400, "maximized": True, "splitter": [1, 2]}
     assert WindowLayout.from_json(ok) == WindowLayout(1, 2, 600, 400, True, (1, 2))
+    bad: object
     for bad in (
         [],
         "x",

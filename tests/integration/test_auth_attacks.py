@@ -197,7 +197,7 @@ async def test_attack_matrix(ctx: Ctx) -> None:
                 r = await http.post(
                     ctx.url,
                     json=INIT,
-                    headers={"authorization": (value or "").encode("utf-8")},  # type: ignore[dict-item]
+                    headers=[(b"authorization", (value or "").encode("utf-8"))],
                 )
             results[name] = r.status_code
             assert r.status_code < 500, (name, r.status_code)

@@ -80,14 +80,14 @@ async def test_streamed_progress_over_the_bridge(engine: Engine, tmp_path: Path)
     # which must not reach the stdio client as an empty line).
     cmd, args = fixture_cmd("gw_mux_server.py")
     await add_started(engine, "mux", cmd, args)
-    progress: list[float] = []
+    ticks: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        ticks.append(progress)
 
     async with Client(bridge(tmp_path / "home", "mux"), mode="legacy") as client:
         result = await client.call_tool(
             "ticks", {"count": 3, "interval": 0.01}, progress_callback=on_progress
         )
         assert text_of(result) == "ticked 3"
-    assert progress == [1.0, 2.0, 3.0]
+    assert ticks == [1.0, 2.0, 3.0]

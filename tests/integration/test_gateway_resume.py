@@ -80,7 +80,7 @@ def check_exactly_once(seen: list[Event], count: int, msg_id: int) -> None:
     ids = [ev.id for ev in seen]
     assert None not in ids, "every event has an id"
     assert len(set(ids)) == len(ids), f"event ids repeat: {ids}"
-    assert len({i.split("-")[0] for i in ids if i}) == 1, "all on the POST's stream"  # type: ignore[union-attr]
+    assert len({i.split("-")[0] for i in ids if i}) == 1, "all on the POST's stream"
     messages = [ev.data for ev in seen if ev.data is not None]
     progress = [m["params"]["progress"] for m in messages if m.get("method")]
     assert progress == list(range(1, count + 1))
@@ -208,7 +208,7 @@ class CuttableProxy:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.transports: list[asyncio.BaseTransport] = []
+        self.transports: list[asyncio.WriteTransport] = []
         self.connections = 0
         self.requests = bytearray()
         """Everything clients sent (plain HTTP/1.1), to see what they asked."""
@@ -251,11 +251,11 @@ async def test_sdk_client_resumes_a_cut_tool_call(engine: Engine, mux_url: str) 
     server = await proxy.start()
     port = server.sockets[0].getsockname()[1]
     url = mux_url.replace(f":{engine.listener.port}/", f":{port}/")
-    progress: list[float] = []
+    ticks: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
-        if len(progress) == 1:
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        ticks.append(progress)
+        if len(ticks) == 1:
             proxy.cut()  # the POST's SSE stream (and the GET stream) drop mid-call
 
     try:
@@ -265,7 +265,7 @@ async def test_sdk_client_resumes_a_cut_tool_call(engine: Engine, mux_url: str) 
             )
             block = result.content[0]
             assert getattr(block, "text", None) == "ticked 10"
-            assert progress == [float(i) for i in range(1, 11)]  # each exactly once
+            assert ticks == [float(i) for i in range(1, 11)]  # each exactly once
             assert b"\r\nlast-event-id: p" in proxy.requests.lower()  # resumed the POST stream
     finally:
         server.close()

@@ -285,7 +285,7 @@ async def test_hostile_server_lines_are_dropped_and_the_session_goes_on(
     lines = server_table()
     rng = random.Random(7)
     for _ in range(300):
-        seed = rng.choice(
+        seed: dict[str, Any] = rng.choice(
             [
                 {"jsonrpc": "2.0", "id": 5, "result": {}},
                 {

@@ -17,6 +17,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
+from pydantic import FileUrl
 
 from switchboard.core.spec import Isolation
 from switchboard.engine import Engine
@@ -164,7 +165,7 @@ async def test_roots_are_never_shared_between_clients(engine: Engine) -> None:
 
     def roots_of(name: str) -> Any:
         async def roots(context: ClientRequestContext) -> types.ListRootsResult:
-            return types.ListRootsResult(roots=[types.Root(uri=f"file:///home/{name}")])
+            return types.ListRootsResult(roots=[types.Root(uri=FileUrl(f"file:///home/{name}"))])
 
         return roots
 
@@ -271,5 +272,6 @@ async def test_changing_the_setting_reaches_the_running_gateway(engine: Engine) 
         assert mux.isolation is Isolation.AUTO and not mux.serial
         spec = engine.config.server("asker")
         await engine.update_server(dataclasses.replace(spec, isolation=Isolation.SERIAL))
-        assert mux.isolation is Isolation.SERIAL and mux.serial
+        isolation: Isolation = mux.isolation  # re-read: update_server changed it
+        assert isolation is Isolation.SERIAL and mux.serial
         assert text_of(await client.call_tool("echo", {"text": "still"})) == "still"

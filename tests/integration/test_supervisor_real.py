@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,13 +24,15 @@ from switchboard.supervisor.stream import StdioStream
 from tests.conftest import fixture_cmd, requires_npx
 
 
-async def rpc(stream: StdioStream, msg_id: int, method: str, params: dict[str, object]) -> dict:
+async def rpc(
+    stream: StdioStream, msg_id: int, method: str, params: Mapping[str, object]
+) -> dict[str, Any]:
     await stream.send(
         json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}).encode()
     )
     while True:
         line = await asyncio.wait_for(stream.receive(), 120)
-        msg = json.loads(line)
+        msg: dict[str, Any] = json.loads(line)
         if msg.get("id") == msg_id:
             return msg
 

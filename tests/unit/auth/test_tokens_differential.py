@@ -14,13 +14,13 @@ from __future__ import annotations
 import secrets
 import time
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jwt import JWTClaimsRegistry
 
 from switchboard.auth.keys import KeyProvider, MemoryStorage
@@ -185,7 +185,7 @@ async def test_our_verify_and_joserfc_agree_on_every_forged_token(provider: KeyP
         cache_size=0,
         clock=lambda: float(now),
     )
-    key_set = KeySet.import_key_set(provider.jwks())
+    key_set = KeySet.import_key_set(cast(KeySetSerialization, provider.jwks()))
     ctx = MatrixCtx(provider)
     tokens: list[tuple[str, str]] = []
     skipped = set()
@@ -225,7 +225,7 @@ async def test_issued_tokens_verify_with_both(provider: KeyProvider) -> None:
     validator = TokenValidator(
         ISSUER, key_provider=provider, expected_typ="at+jwt", cache_size=0, clock=lambda: float(now)
     )
-    key_set = KeySet.import_key_set(provider.jwks())
+    key_set = KeySet.import_key_set(cast(KeySetSerialization, provider.jwks()))
     kid, key = provider.signing_key()
     other = f"{ISSUER}/servers/other/mcp"
     for user in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -35,8 +36,8 @@ async def run(guard: OriginHostGuard, headers: list[tuple[bytes, bytes]]) -> int
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b""}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     await guard({"type": "http", "headers": headers}, receive, send)
     return int(sent[0]["status"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 from switchboard.gateway.gateway import Gateway
@@ -86,7 +87,7 @@ class Response:
         await self.gone.wait()
         return {"type": "http.disconnect"}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             await self.started.wait()
         if message["type"] == "http.response.body":

@@ -9,7 +9,6 @@ import pytest
 
 from switchboard.core.errors import ConfigError, ServerExists, ServerNotFound, StoreError
 from switchboard.core.spec import ServerSpec, Settings
-from switchboard.store import atomic as atomic_mod
 from switchboard.store.atomic import atomic_write
 from switchboard.store.config import SCHEMA_VERSION, Config, ConfigStore, migrate
 
@@ -134,7 +133,7 @@ def test_atomic_write_failure_keeps_the_old_file(
     def full_disk(fd: int, data: Any) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(atomic_mod.os, "write", full_disk)
+    monkeypatch.setattr("switchboard.store.atomic.os.write", full_disk)
     with pytest.raises(StoreError) as info:
         atomic_write(target, b"new")
     assert "No space left" in info.value.message and "disk space" in info.value.hint
