@@ -23,12 +23,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard import __version__
+from switchboard.core.auth import Authenticator
 from switchboard.core.errors import ConfigError, ServerNotFound, StoreError, SwitchboardError
 from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.core.state import ServerState
-from switchboard.gateway.authentication import Authenticator, LoopbackOnly
+from switchboard.gateway.authentication import LoopbackOnly
 from switchboard.gateway.guard import OriginHostGuard
 from switchboard.homelock import HomeLock
 from switchboard.listener import Listener

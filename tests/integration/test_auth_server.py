@@ -272,7 +272,7 @@ async def test_refresh_rotation_and_reuse_revokes_the_grant(
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     after = await refresh(new["refresh_token"])
     assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
-    from switchboard.gateway.authentication import AuthDenied
+    from switchboard.core.auth import AuthDenied
 
     with pytest.raises(AuthDenied) as denied:
         await eng.auth.authenticate(

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from switchboard.core.auth import ANONYMOUS, AuthDenied, Principal
 from switchboard.core.errors import ListenerError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
-from switchboard.gateway.authentication import ANONYMOUS, AuthDenied, Principal
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import RawClient, add_started, rpc, sse_messages
 

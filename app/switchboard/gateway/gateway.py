@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
 from switchboard.core.spec import AuthMode, Transport
 from switchboard.core.state import ServerState
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.authentication import AuthDenied, Authenticator
 from switchboard.gateway.channels import Outbox, Session
 from switchboard.gateway.cors import CORS
 from switchboard.gateway.http_io import JSON, Headers, HTTPError, json_error, respond, rpc_error

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from switchboard.core.auth import ANONYMOUS, Principal
 from switchboard.core.events import EventBus
-from switchboard.gateway.authentication import ANONYMOUS, LoopbackOnly, Principal
+from switchboard.gateway.authentication import LoopbackOnly
 from switchboard.gateway.gateway import Gateway
 from switchboard.gateway.mux import Outbox, Session
 from switchboard.gateway.sessions import (
