@@ -28,7 +28,7 @@ from switchboard.core.errors import ConfigError, ServerNotFound, StoreError, Swi
 from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
-from switchboard.core.state import ServerState
+from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway.authentication import LoopbackOnly
 from switchboard.gateway.guard import OriginHostGuard
 from switchboard.homelock import HomeLock
@@ -40,14 +40,6 @@ from switchboard.supervisor.process import SecretResolver, ServerStatus, Spawner
 from switchboard.supervisor.supervisor import Supervisor
 
 log = logging.getLogger("switchboard.engine")
-
-
-class EngineState:
-    NEW = "new"
-    STARTING = "starting"
-    RUNNING = "running"
-    CLOSING = "closing"
-    CLOSED = "closed"
 
 
 class Engine:
@@ -122,6 +114,9 @@ class Engine:
         self.client_sync = ClientSync(self)
 
     # -- lifecycle --------------------------------------------------------------------
+    def _become(self, new: EngineState) -> None:
+        self.state = self.state.check(new)
+
     @property
     def base_url(self) -> str:
         if self.listener is None:
@@ -147,15 +142,15 @@ class Engine:
 
     async def start(self) -> None:
         if self.state != EngineState.NEW:
-            raise SwitchboardError(f"The engine cannot start from state {self.state}.")
-        self.state = EngineState.STARTING
+            raise SwitchboardError(f"The engine cannot start from state {self.state.value}.")
+        self._become(EngineState.STARTING)
         t0 = time.perf_counter()
         await asyncio.to_thread(self.paths.ensure)
         # One engine per home, before anything else (servers, engine.json, the socket).
         try:
             await asyncio.to_thread(self._home_lock.acquire)
         except BaseException:
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             raise
         try:
             await self._start_locked(t0)
@@ -174,7 +169,7 @@ class Engine:
         if failures:
             await self.supervisor.aclose()
             await self.auth.aclose()
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             raise failures[0]
         for spec in self.config.servers:
             self.supervisor.add(spec)
@@ -193,10 +188,10 @@ class Engine:
         except BaseException:
             await self.supervisor.aclose()
             await self.auth.aclose()
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             raise
         await asyncio.to_thread(self._write_endpoint)
-        self.state = EngineState.RUNNING
+        self._become(EngineState.RUNNING)
         self.started_at = time.time()
         log.info("engine ready at %s in %.0f ms", self.base_url, (time.perf_counter() - t0) * 1e3)
         self.client_sync.start()
@@ -206,9 +201,9 @@ class Engine:
 
     async def aclose(self) -> None:
         if self.state in (EngineState.CLOSING, EngineState.CLOSED, EngineState.NEW):
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             return
-        self.state = EngineState.CLOSING
+        self._become(EngineState.CLOSING)
         await self.client_sync.aclose()
         if self.listener is not None:
             await self.listener.aclose()
@@ -217,7 +212,7 @@ class Engine:
         await self.auth.aclose()
         await asyncio.to_thread(self._remove_endpoint)
         self._home_lock.release()
-        self.state = EngineState.CLOSED
+        self._become(EngineState.CLOSED)
 
     async def __aenter__(self) -> Engine:
         await self.start()
