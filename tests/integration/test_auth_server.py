@@ -9,7 +9,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,7 +22,7 @@ from switchboard.core.errors import AuthError, ControlAPIError, NoKeyringError, 
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
-from tests.conftest import FakeSecrets, fixture_cmd
+from tests.conftest import MemoryKeyring, fixture_cmd, make_test_engine
 from tests.helpers.oauth_flow import approve_on_page, consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, code_flow
 
@@ -39,14 +38,8 @@ class NoKeyring:
         raise NoKeyringError("none", hint="none")
 
 
-def make_engine(paths: AppPaths) -> Engine:
-    return Engine(
-        paths,
-        port=0,
-        secrets_resolver=FakeSecrets(),
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
-    )
+def make_engine(paths: AppPaths, **seams: Any) -> Engine:
+    return make_test_engine(paths, **seams)
 
 
 @pytest.fixture
@@ -342,7 +335,8 @@ async def test_remembered_consent_and_revoking_it(eng: Engine, http: httpx.Async
 
 async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) -> None:
     cmd, args = fixture_cmd("echo_server.py")
-    engine = make_engine(paths)
+    keyring = MemoryKeyring()  # one keyring across the restart, as on a real machine
+    engine = make_engine(paths, keyring=keyring)
     await engine.start()
     try:
         await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
@@ -352,7 +346,7 @@ async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) ->
         port = engine.listener.port  # type: ignore[union-attr]
     finally:
         await engine.aclose()
-    engine = Engine(paths, port=port, secrets_resolver=FakeSecrets(), stop_grace=2.0)
+    engine = make_engine(paths, port=port, keyring=keyring)
     await engine.start()
     try:
         assert engine.auth.keys.signing_key()[0] == kid  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from pathlib import Path
 from switchboard.clients.jsonc import parse
 from switchboard.clients.kinds import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
+from switchboard.composition import build_engine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
@@ -16,16 +17,18 @@ from switchboard.store.config import ConfigStore
 from tests.conftest import FakeSecrets, fixture_cmd
 
 
-def _engine(paths: AppPaths, host: HostEnv) -> Engine:
-    engine = Engine(
+def _engine(
+    paths: AppPaths, host: HostEnv, connect_command: tuple[str, ...] | None = ("/sb",)
+) -> Engine:
+    """``connect_command=None``: the real argv."""
+    return build_engine(
         paths,
         port=0,
         secrets_resolver=FakeSecrets(),
         path_resolver=lambda: os.environ["PATH"],
         stop_grace=2.0,
+        client_manager=ClientManager(paths, host=host, connect_command=connect_command),
     )
-    engine.client_sync.manager = ClientManager(paths, host=host, connect_command=("/sb",))
-    return engine
 
 
 def _cursor(host: HostEnv) -> dict[str, object]:
@@ -81,8 +84,7 @@ async def test_stdio_client_entry_runs_through_the_bridge(paths: AppPaths, tmp_p
     from mcp import Client, StdioServerParameters
 
     host = HostEnv("linux", tmp_path / "me", {})
-    engine = _engine(paths, host)
-    engine.client_sync.manager = ClientManager(paths, host=host)  # the real argv
+    engine = _engine(paths, host, connect_command=None)  # the real argv
     await engine.start()
     try:
         command, args = fixture_cmd("echo_server.py")

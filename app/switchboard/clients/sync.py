@@ -42,11 +42,6 @@ class ClientSync:
             self._manager = ClientManager(self._engine.paths)
         return self._manager
 
-    @manager.setter
-    def manager(self, manager: ClientManager) -> None:
-        """Replace the manager (tests inject one with a fake home) before start()."""
-        self._manager = manager
-
     def start(self) -> None:
         """Begin following changes; reconciles once right away."""
         self._running = True
