@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.auth.cimd import Resolver, system_resolver
 from switchboard.auth.consent import ConsentBroker
 from switchboard.auth.keys import KeyStorage
 from switchboard.auth.service import AuthService
@@ -49,6 +50,7 @@ def build_engine(
     client_manager: ClientManager | None = None,
     clock: Callable[[], float] = time.time,
     http_transport: httpx.AsyncBaseTransport | None = None,
+    cimd_resolver: Resolver = system_resolver,
 ) -> Engine:
     """An :class:`Engine` for the home ``paths``, not started yet.
 
@@ -67,7 +69,8 @@ def build_engine(
       client configs client sync keeps up to date (default: the real user's).
     - ``clock``: wall-clock seconds for the auth service (tokens, keys, grants).
     - ``http_transport``: the HTTP transport for outgoing requests (external issuers'
-      JWKS, client metadata documents, pass-through servers).
+      JWKS, client metadata documents, pass-through servers); ``cimd_resolver``: resolves
+      a client metadata document's host before it is fetched (RFC 9700 §4.8 SSRF check).
     """
     events = EventBus()
     if secrets_resolver is None:
@@ -102,6 +105,7 @@ def build_engine(
         key_storage=key_storage,
         broker=consent,
         http_transport=http_transport,
+        cimd_resolver=cimd_resolver,
         clock=clock,
     )
     client_sync = ClientSync(engine, client_manager)
