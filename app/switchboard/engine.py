@@ -25,10 +25,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard import __version__
-from switchboard.auth.firstparty import CLIENT_ID
-from switchboard.control import channel, proof
-from switchboard.control.api import admin_guard, control_routes
-from switchboard.control.tcpguard import TCPGuard
 from switchboard.core.errors import ConfigError, ServerNotFound, StoreError, SwitchboardError
 from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Notice
 from switchboard.core.paths import AppPaths
@@ -174,6 +170,8 @@ class Engine:
             self.supervisor.add(spec)
         settings = self.config.settings
         port = settings.port if self._port_override is None else self._port_override
+        from switchboard.control import channel
+
         self.listener = Listener(
             self._build_app(),
             settings.host,
@@ -364,6 +362,11 @@ class Engine:
 
     # -- HTTP -------------------------------------------------------------------------
     def _build_app(self) -> OriginHostGuard:
+        from switchboard.auth.firstparty import CLIENT_ID
+        from switchboard.control import channel, proof
+        from switchboard.control.api import admin_guard, control_routes
+        from switchboard.control.tcpguard import TCPGuard
+
         guard = admin_guard(self)
         extra_control: list[BaseRoute] = [
             Route(r.path, guard(r.endpoint), methods=list(r.methods or ()))

@@ -9,7 +9,6 @@ import keyring
 import pytest
 
 from switchboard.auth.consent import ConsentBroker
-from switchboard.clients.kinds import HostEnv
 from switchboard.clients.manager import ClientManager
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
@@ -64,7 +63,7 @@ async def test_auth_keys_and_first_party_secret_go_to_the_given_keyring(paths: A
 
 def test_consent_and_client_manager_go_in_through_build_engine(paths: AppPaths) -> None:
     broker = ConsentBroker()
-    manager = ClientManager(paths, host=HostEnv("linux", paths.data_dir / "fake", {}))
+    manager = ClientManager(paths, connect_command=("/sb",))  # never started: no file touched
     engine = make_test_engine(paths, consent=broker, client_manager=manager)
     assert engine.consent is broker
     assert engine.auth.broker is broker
