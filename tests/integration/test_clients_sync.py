@@ -9,25 +9,19 @@ from pathlib import Path
 from switchboard.clients.jsonc import parse
 from switchboard.clients.kinds import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
-from switchboard.composition import build_engine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from switchboard.store.config import ConfigStore
-from tests.conftest import FakeSecrets, fixture_cmd
+from tests.conftest import fixture_cmd, make_test_engine
 
 
 def _engine(
     paths: AppPaths, host: HostEnv, connect_command: tuple[str, ...] | None = ("/sb",)
 ) -> Engine:
     """``connect_command=None``: the real argv."""
-    return build_engine(
-        paths,
-        port=0,
-        secrets_resolver=FakeSecrets(),
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
-        client_manager=ClientManager(paths, host=host, connect_command=connect_command),
+    return make_test_engine(
+        paths, client_manager=ClientManager(paths, host=host, connect_command=connect_command)
     )
 
 
