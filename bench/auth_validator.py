@@ -37,9 +37,9 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from switchboard.auth.models import GrantUser
 from switchboard.auth.validator import JWKSClient, TokenValidator
+from switchboard.composition import build_engine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
-from switchboard.engine import Engine
 
 ROWS = ("floor", "cached", "cold", "fresh", "http_cached", "http_keys_held", "http_fresh")
 NAMES = {
@@ -86,7 +86,7 @@ async def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as home:
         paths = AppPaths.default(Path(home))
-        engine = Engine(paths, port=0, path_resolver=lambda: os.environ.get("PATH", ""))
+        engine = build_engine(paths, port=0, path_resolver=lambda: os.environ.get("PATH", ""))
         await engine.start()
         try:
             await engine.add_server(ServerSpec(name="echo", command=sys.executable))

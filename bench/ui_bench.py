@@ -249,16 +249,16 @@ def bench_rss(idle: float) -> None:
 
 async def _lag(servers: int, rate: float, seconds: float, stream: bool) -> tuple[list[float], int]:
     from switchboard.application import build_desktop
+    from switchboard.composition import build_engine
     from switchboard.core.paths import AppPaths
     from switchboard.core.spec import ServerSpec
     from switchboard.core.state import ServerState
-    from switchboard.engine import Engine
 
     home = Path(tempfile.mkdtemp(prefix="sb-lag-"))
     spam = home / "spam.py"
     home.mkdir(exist_ok=True)
     spam.write_text(SPAMMER)
-    engine = Engine(AppPaths.default(home), port=0, path_resolver=lambda: os.environ["PATH"])
+    engine = build_engine(AppPaths.default(home), port=0, path_resolver=lambda: os.environ["PATH"])
     await engine.start()
     for i in range(servers):
         await engine.add_server(

@@ -99,26 +99,27 @@ async def shoot(out: Path, dark: bool) -> None:
     from PySide6.QtWidgets import QApplication
 
     from switchboard.application import build_desktop
-    from switchboard.auth.consent import ConsentBroker
+    from switchboard.composition import build_engine
     from switchboard.core.paths import AppPaths
     from switchboard.core.spec import AuthMode, ServerSpec
     from switchboard.core.state import ServerState
-    from switchboard.engine import Engine
 
     home = Path(tempfile.mkdtemp(prefix="sb-shots-"))
     paths = AppPaths.default(home)
-    engine = Engine(paths, port=0, path_resolver=lambda: os.environ["PATH"], stop_grace=2.0)
-    if getattr(engine, "consent", None) is None:
-        engine.consent = ConsentBroker()  # type: ignore[attr-defined]
-    sync = getattr(engine, "client_sync", None)
-    if sync is not None:  # a made-up home: show clients without touching the real configs
-        from switchboard.clients.known_clients import HostEnv
-        from switchboard.clients.manager import ClientManager
+    from switchboard.clients.known_clients import HostEnv
+    from switchboard.clients.manager import ClientManager
 
-        fake = home / "fakehome"
-        (fake / ".cursor").mkdir(parents=True)
-        (fake / ".config" / "Code" / "User").mkdir(parents=True)
-        sync.manager = ClientManager(paths, host=HostEnv("linux", fake, {}))
+    # A made-up home: show clients without touching the real configs.
+    fake = home / "fakehome"
+    (fake / ".cursor").mkdir(parents=True)
+    (fake / ".config" / "Code" / "User").mkdir(parents=True)
+    engine = build_engine(
+        paths,
+        port=0,
+        path_resolver=lambda: os.environ["PATH"],
+        stop_grace=2.0,
+        client_manager=ClientManager(paths, host=HostEnv("linux", fake, {})),
+    )
     await engine.start()
     py = sys.executable
     echo = str(FIXTURES / "echo_server.py")
@@ -242,8 +243,7 @@ async def shoot(out: Path, dark: bool) -> None:
     grab(chooser, "consent-choose")
     chooser.reject()
 
-    if sync is not None:
-        await desktop.bridge.set_client_connected("cursor", "Cursor", True)
+    await desktop.bridge.set_client_connected("cursor", "Cursor", True)
     await _demo_grants(engine)
     win.pages.setCurrentIndex(1)
     win.clients.refresh()

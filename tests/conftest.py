@@ -8,11 +8,15 @@ import shutil
 import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from switchboard.composition import build_engine
 from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
+from switchboard.supervisor.process import SecretResolver
+from tests.helpers.keyrings import MemoryKeyringBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PY = sys.executable
@@ -54,15 +58,23 @@ def fake_secrets() -> FakeSecrets:
     return FakeSecrets()
 
 
+def make_test_engine(
+    paths: AppPaths, secrets: SecretResolver | None = None, **seams: Any
+) -> Engine:
+    """The engine tests use: port 0, the current PATH, in-memory secrets and keyring.
+    ``seams`` go to :func:`build_engine` (e.g. ``client_manager=...``)."""
+    seams.setdefault("port", 0)
+    seams.setdefault("path_resolver", lambda: os.environ["PATH"])
+    seams.setdefault("stop_grace", 2.0)
+    seams.setdefault("keyring", MemoryKeyringBackend())
+    return build_engine(
+        paths, secrets_resolver=secrets if secrets is not None else FakeSecrets(), **seams
+    )
+
+
 @pytest.fixture
 async def engine(paths: AppPaths, fake_secrets: FakeSecrets) -> AsyncIterator[Engine]:
-    eng = Engine(
-        paths,
-        port=0,
-        secrets_resolver=fake_secrets,
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
-    )
+    eng = make_test_engine(paths, fake_secrets)
     await eng.start()
     try:
         yield eng

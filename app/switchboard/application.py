@@ -257,7 +257,7 @@ def run_gui(
 
     async def main() -> int:
         await asyncio.sleep(0.005)  # let Qt put the icon up before the heavy imports
-        from switchboard.engine import Engine
+        from switchboard.composition import build_engine
 
         quit_event = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -271,7 +271,7 @@ def run_gui(
         wake.start(300)
         wake.timeout.connect(lambda: None)
 
-        engine = (engine_factory or Engine)(paths)
+        engine = (engine_factory or build_engine)(paths)
         while True:
             try:
                 await engine.start()
@@ -282,7 +282,7 @@ def run_gui(
                 damaged = isinstance(exc, ConfigError) and engine.store.path.exists()
                 if not await _startup_error(exc, engine.store if damaged else None):
                     return 1
-                engine = (engine_factory or Engine)(paths)  # restored: try again
+                engine = (engine_factory or build_engine)(paths)  # restored: try again
                 if early is not None:
                     early.show()
         desktop = build_desktop(

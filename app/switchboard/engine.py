@@ -1,4 +1,6 @@
-"""The Engine: owns the store, the supervisor and the loopback listener.
+"""The Engine: runs the lifecycle of the store, supervisor, gateway, auth and listener.
+
+The services are built in ``composition.py`` (:func:`~switchboard.composition.build_engine`).
 
 Front ends (Qt window, tray, CLI through the control API, headless ``serve``) call its
 async methods and subscribe to its plain-Python events. Nothing here imports Qt.
@@ -14,7 +16,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,63 +29,59 @@ from switchboard.core.errors import ConfigError, ServerNotFound, StoreError, Swi
 from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
-from switchboard.core.state import ServerState
-from switchboard.gateway.authentication import Authenticator, LoopbackOnly
+from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway.guard import OriginHostGuard
 from switchboard.homelock import HomeLock
 from switchboard.listener import Listener
 from switchboard.store.atomic import atomic_write
 from switchboard.store.config import Config, ConfigStore
-from switchboard.supervisor.environment import login_shell_path
-from switchboard.supervisor.process import SecretResolver, ServerStatus, Spawner, spawn_process
+from switchboard.supervisor.process import ServerStatus
 from switchboard.supervisor.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from switchboard.auth.consent import ConsentBroker
+    from switchboard.auth.service import AuthService
+    from switchboard.clients.sync import ClientSync
+    from switchboard.core.auth import Authenticator
+    from switchboard.gateway import Gateway
 
 log = logging.getLogger("switchboard.engine")
 
 
-class EngineState:
-    NEW = "new"
-    STARTING = "starting"
-    RUNNING = "running"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
 class Engine:
-    """Composition of the services; the single object front ends talk to."""
+    """Runs the services' lifecycle; the single object front ends talk to.
+
+    Built by :func:`switchboard.composition.build_engine` (the composition root), which
+    constructs every service and hands them over with :meth:`install`.
+    """
+
+    gateway: Gateway
+    auth: AuthService
+    consent: ConsentBroker
+    client_sync: ClientSync
+    authenticator: Authenticator
+    """The gateway's auth slot: per server, our tokens / an external issuer / off."""
 
     def __init__(
         self,
         paths: AppPaths,
         *,
+        events: EventBus,
+        store: ConfigStore,
+        supervisor: Supervisor,
+        home_lock: HomeLock,
         port: int | None = None,
-        spawner: Spawner = spawn_process,
-        secrets_resolver: SecretResolver | None = None,
-        path_resolver: Callable[[], str] = login_shell_path,
-        stop_grace: float = 5.0,
         restore_servers: bool = True,
-        config_store: ConfigStore | None = None,
     ) -> None:
         self.paths = paths
-        self.events = EventBus()
-        self.store = config_store or ConfigStore(paths.config_file)
+        self.events = events
+        self.store = store
         self._port_override = port
         self._restore = restore_servers
-        if secrets_resolver is None:
-            from switchboard.secrets import keyring_resolver
-
-            secrets_resolver = keyring_resolver
-        self.supervisor = Supervisor(
-            self.events,
-            paths,
-            spawner=spawner,
-            secrets=secrets_resolver,
-            path_resolver=path_resolver,
-            stop_grace=stop_grace,
-        )
+        self.supervisor = supervisor
         self.config = Config()
         self.listener: Listener | None = None
-        self._home_lock = HomeLock(paths.lock_file)
+        self._home_lock = home_lock
         self.admin_token = ""
         self.config_warning: str | None = None
         """Set when a change could not be saved (it is in memory only); cleared by a save."""
@@ -93,34 +91,27 @@ class Engine:
         self._prefix_apps: list[tuple[str, ASGIApp]] = []
         self._control_routes: list[Route] = []
         self._lock = asyncio.Lock()
-        # The gateway's auth slot; the auth service replaces it (see gateway/authentication.py).
-        self.authenticator: Authenticator = LoopbackOnly()
-        from switchboard.gateway import Gateway
 
-        self.gateway = Gateway(self)
+    def install(self, *, gateway: Gateway, auth: AuthService, client_sync: ClientSync) -> None:
+        """Take the services that need the engine themselves (the composition root
+        builds them with it); mounts the gateway and the auth routes. Once, before start()."""
+        if self.state is not EngineState.NEW or hasattr(self, "gateway"):
+            raise SwitchboardError("The engine's services are installed once, before start().")
+        self.gateway = gateway
         # The MCP hot path skips Starlette's router (measured: ~56 µs a call).
-        self.add_prefix_app("/servers/", self.gateway)
-        # --- auth wiring (auth/) goes here ---
-        from switchboard.auth.service import AuthService
-
-        self.auth = AuthService(
-            paths,
-            issuer=lambda: self.base_url,
-            servers=lambda: self.config.servers,
-            settings=lambda: self.config.settings,
-            events=self.events,
-        )
-        self.consent = self.auth.broker
-        # The gateway's auth slot: per server, our tokens / an external issuer / off.
-        self.authenticator = self.auth
-        self.add_routes(self.auth.routes())
-        self.add_control_routes(self.auth.control_routes())
-        # --- client configs (clients/): connected clients follow server changes ---
-        from switchboard.clients.sync import ClientSync
-
-        self.client_sync = ClientSync(self)
+        self.add_prefix_app("/servers/", gateway)
+        self.auth = auth
+        self.consent = auth.broker
+        self.authenticator = auth
+        self.add_routes(auth.routes())
+        self.add_control_routes(auth.control_routes())
+        # Connected clients follow server changes.
+        self.client_sync = client_sync
 
     # -- lifecycle --------------------------------------------------------------------
+    def _become(self, new: EngineState) -> None:
+        self.state = self.state.check(new)
+
     @property
     def base_url(self) -> str:
         if self.listener is None:
@@ -146,15 +137,15 @@ class Engine:
 
     async def start(self) -> None:
         if self.state != EngineState.NEW:
-            raise SwitchboardError(f"The engine cannot start from state {self.state}.")
-        self.state = EngineState.STARTING
+            raise SwitchboardError(f"The engine cannot start from state {self.state.value}.")
+        self._become(EngineState.STARTING)
         t0 = time.perf_counter()
         await asyncio.to_thread(self.paths.ensure)
         # One engine per home, before anything else (servers, engine.json, the socket).
         try:
             await asyncio.to_thread(self._home_lock.acquire)
         except BaseException:
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             raise
         try:
             await self._start_locked(t0)
@@ -173,7 +164,7 @@ class Engine:
         if failures:
             await self.supervisor.aclose()
             await self.auth.aclose()
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             raise failures[0]
         for spec in self.config.servers:
             self.supervisor.add(spec)
@@ -192,10 +183,10 @@ class Engine:
         except BaseException:
             await self.supervisor.aclose()
             await self.auth.aclose()
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             raise
         await asyncio.to_thread(self._write_endpoint)
-        self.state = EngineState.RUNNING
+        self._become(EngineState.RUNNING)
         self.started_at = time.time()
         log.info("engine ready at %s in %.0f ms", self.base_url, (time.perf_counter() - t0) * 1e3)
         self.client_sync.start()
@@ -205,9 +196,9 @@ class Engine:
 
     async def aclose(self) -> None:
         if self.state in (EngineState.CLOSING, EngineState.CLOSED, EngineState.NEW):
-            self.state = EngineState.CLOSED
+            self._become(EngineState.CLOSED)
             return
-        self.state = EngineState.CLOSING
+        self._become(EngineState.CLOSING)
         await self.client_sync.aclose()
         if self.listener is not None:
             await self.listener.aclose()
@@ -216,7 +207,7 @@ class Engine:
         await self.auth.aclose()
         await asyncio.to_thread(self._remove_endpoint)
         self._home_lock.release()
-        self.state = EngineState.CLOSED
+        self._become(EngineState.CLOSED)
 
     async def __aenter__(self) -> Engine:
         await self.start()

@@ -22,9 +22,12 @@ from typing import Any
 
 import httpx
 
-from switchboard.auth.cimd import ClientMetadataResolver
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
 from tests.clients.replay import Shape, reach_token, reach_token_picking, status_with
+from tests.conftest import fixture_cmd, make_test_engine
+from tests.fixtures.gw_helpers import add_started
 
 REDIRECT = "http://127.0.0.1:51234/oauth_callback"
 GOOSE_RMCP = Shape(
@@ -66,7 +69,7 @@ async def test_goose_via_rmcp_registration_gets_the_server_the_person_picks(
 
 
 async def test_goose_with_its_client_metadata_document_reaches_a_token(
-    engine: Engine, http: httpx.AsyncClient, url: str
+    paths: AppPaths, http: httpx.AsyncClient
 ) -> None:
     fetched: list[str] = []
 
@@ -77,12 +80,17 @@ async def test_goose_with_its_client_metadata_document_reaches_a_token(
     async def public(host: str) -> list[str]:
         return ["93.184.216.34"]
 
-    assert engine.auth.oauth is not None
     # The document is served by a mock transport: tests never reach the internet.
-    engine.auth.oauth.cimd = ClientMetadataResolver(
-        transport=httpx.MockTransport(serve), resolver=public
+    engine = make_test_engine(
+        paths, http_transport=httpx.MockTransport(serve), cimd_resolver=public
     )
-    shape = Shape(registration={}, redirect_uri=REDIRECT, token_resource=False)
-    client: dict[str, Any] = {"client_id": CIMD_URL}
-    await reach_token(http, engine, shape, url, client=client)
-    assert fetched == [CIMD_URL]
+    await engine.start()
+    try:
+        cmd, args = fixture_cmd("echo_server.py")
+        url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
+        shape = Shape(registration={}, redirect_uri=REDIRECT, token_resource=False)
+        client: dict[str, Any] = {"client_id": CIMD_URL}
+        await reach_token(http, engine, shape, url, client=client)
+        assert fetched == [CIMD_URL]
+    finally:
+        await engine.aclose()

@@ -32,7 +32,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.style import apply_style
-from tests.conftest import FakeSecrets
+from tests.conftest import make_test_engine
 
 
 def _qapp() -> QApplication:
@@ -99,41 +99,28 @@ async def until(cond: Callable[[], object], timeout: float = 15.0, what: str = "
 
 
 def consent_broker(engine: Engine) -> ConsentBroker:
-    """The engine's consent broker (a fresh one until the auth service provides it)."""
-    existing = getattr(engine, "consent", None)
-    if isinstance(existing, ConsentBroker):
-        return existing
-    b = ConsentBroker(timeout=30)
-    engine.consent = b
-    return b
+    """The engine's consent broker (the auth service's)."""
+    return engine.consent
 
 
 def make_engine(paths: AppPaths, secrets: Any = None) -> Engine:
-    return Engine(
-        paths,
-        port=0,
-        secrets_resolver=secrets or FakeSecrets(),
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
+    """A test engine that never reads or writes the real user's MCP client configs."""
+    from switchboard.clients.known_clients import HostEnv
+    from switchboard.clients.manager import ClientManager
+
+    manager = ClientManager(
+        paths, host=HostEnv("linux", paths.data_dir / "fakehome", {}), connect_command=("/sb",)
     )
+    return make_test_engine(paths, secrets, client_manager=manager)
 
 
 @contextlib.asynccontextmanager
 async def running(
     paths: AppPaths, *, with_broker: bool = False, secret_store: Any = None
 ) -> AsyncIterator[tuple[Engine, EngineBridge]]:
-    """A started engine (temporary home, port 0) and a bridge; both closed on exit."""
+    """A started engine (temporary home, port 0) and a bridge; both closed on exit.
+    (``with_broker``: kept for the callers; every engine has its consent broker.)"""
     engine = make_engine(paths)
-    if with_broker:
-        consent_broker(engine)
-    sync = getattr(engine, "client_sync", None)
-    if sync is not None:  # never read or write the real user's MCP client configs
-        from switchboard.clients.known_clients import HostEnv
-        from switchboard.clients.manager import ClientManager
-
-        sync.manager = ClientManager(
-            paths, host=HostEnv("linux", paths.data_dir / "fakehome", {}), connect_command=("/sb",)
-        )
     await engine.start()
     bridge = EngineBridge(engine, log_flush_ms=10, secret_store=secret_store)
     try:

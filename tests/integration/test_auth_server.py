@@ -9,7 +9,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,8 +22,8 @@ from switchboard.core.errors import AuthError, ControlAPIError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
-from tests.conftest import FakeSecrets, fixture_cmd
-from tests.helpers.keyrings import NoKeyring, RefusingKeyring
+from tests.conftest import fixture_cmd, make_test_engine
+from tests.helpers.keyrings import MemoryKeyringBackend, NoKeyring, RefusingKeyring
 from tests.helpers.oauth_flow import approve_on_page, consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, code_flow
 
@@ -35,14 +34,8 @@ VERIFIER = "v" * 64
 CHALLENGE = b64(hashlib.sha256(VERIFIER.encode()).digest())
 
 
-def make_engine(paths: AppPaths) -> Engine:
-    return Engine(
-        paths,
-        port=0,
-        secrets_resolver=FakeSecrets(),
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
-    )
+def make_engine(paths: AppPaths, **seams: Any) -> Engine:
+    return make_test_engine(paths, **seams)
 
 
 @pytest.fixture
@@ -268,7 +261,7 @@ async def test_refresh_rotation_and_reuse_revokes_the_grant(
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     after = await refresh(new["refresh_token"])
     assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
-    from switchboard.gateway.authentication import AuthDenied
+    from switchboard.core.auth import AuthDenied
 
     with pytest.raises(AuthDenied) as denied:
         await eng.auth.authenticate(
@@ -338,7 +331,8 @@ async def test_remembered_consent_and_revoking_it(eng: Engine, http: httpx.Async
 
 async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) -> None:
     cmd, args = fixture_cmd("echo_server.py")
-    engine = make_engine(paths)
+    keyring = MemoryKeyringBackend()  # one keyring across the restart, as on a real machine
+    engine = make_engine(paths, keyring=keyring)
     await engine.start()
     try:
         await engine.add_server(ServerSpec(name="echo", command=cmd, args=args))
@@ -348,7 +342,7 @@ async def test_restart_keeps_clients_refresh_tokens_and_keys(paths: AppPaths) ->
         port = engine.listener.port  # type: ignore[union-attr]
     finally:
         await engine.aclose()
-    engine = Engine(paths, port=port, secrets_resolver=FakeSecrets(), stop_grace=2.0)
+    engine = make_engine(paths, port=port, keyring=keyring)
     await engine.start()
     try:
         assert engine.auth.keys.signing_key()[0] == kid  # type: ignore[union-attr]

@@ -18,11 +18,11 @@ from starlette.applications import Starlette
 
 from switchboard.auth.keys import MemoryStorage
 from switchboard.auth.service import AuthService
+from switchboard.core.auth import ANONYMOUS, AuthDenied
 from switchboard.core.errors import SecretError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
-from switchboard.gateway.authentication import ANONYMOUS, AuthDenied
 from tests.helpers.keyrings import NoKeyring
 from tests.helpers.oauth_flow import consent_form, continue_after_consent
 from tests.unit.auth.tokens import b64, sign

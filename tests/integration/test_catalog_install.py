@@ -19,7 +19,7 @@ from switchboard.clients.manager import ClientManager
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
-from tests.conftest import FakeSecrets, requires_npx
+from tests.conftest import make_test_engine, requires_npx
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -66,7 +66,7 @@ async def test_time_from_the_catalog_runs_with_uvx(paths: AppPaths) -> None:
     assert plan.argv[0] == "uvx"
     assert plan.argv[1].startswith("mcp-server-time@")
     assert plan.argv[2:] == ["--local-timezone", "UTC"]
-    engine = Engine(paths, port=0, secrets_resolver=FakeSecrets(), path_resolver=lambda: PATH)
+    engine = make_test_engine(paths, path_resolver=lambda: PATH)
     await engine.start()
     try:
         await engine.add_server(dataclasses.replace(plan.spec, auth=AuthMode.OFF))

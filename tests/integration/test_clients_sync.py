@@ -13,19 +13,16 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from switchboard.store.config import ConfigStore
-from tests.conftest import FakeSecrets, fixture_cmd
+from tests.conftest import fixture_cmd, make_test_engine
 
 
-def _engine(paths: AppPaths, host: HostEnv) -> Engine:
-    engine = Engine(
-        paths,
-        port=0,
-        secrets_resolver=FakeSecrets(),
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
+def _engine(
+    paths: AppPaths, host: HostEnv, connect_command: tuple[str, ...] | None = ("/sb",)
+) -> Engine:
+    """``connect_command=None``: the real argv."""
+    return make_test_engine(
+        paths, client_manager=ClientManager(paths, host=host, connect_command=connect_command)
     )
-    engine.client_sync.manager = ClientManager(paths, host=host, connect_command=("/sb",))
-    return engine
 
 
 def _cursor(host: HostEnv) -> dict[str, object]:
@@ -81,8 +78,7 @@ async def test_stdio_client_entry_runs_through_the_bridge(paths: AppPaths, tmp_p
     from mcp import Client, StdioServerParameters
 
     host = HostEnv("linux", tmp_path / "me", {})
-    engine = _engine(paths, host)
-    engine.client_sync.manager = ClientManager(paths, host=host)  # the real argv
+    engine = _engine(paths, host, connect_command=None)  # the real argv
     await engine.start()
     try:
         command, args = fixture_cmd("echo_server.py")

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
+from switchboard.core.auth import ANONYMOUS, AuthDenied, Principal
 from switchboard.core.errors import ListenerError
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
-from switchboard.gateway.authentication import ANONYMOUS, AuthDenied, Principal
-from tests.conftest import fixture_cmd
+from tests.conftest import fixture_cmd, make_test_engine
 from tests.fixtures.gw_helpers import RawClient, add_started, rpc, sse_messages
 
 pytestmark = pytest.mark.timeout(60)
@@ -98,7 +98,7 @@ async def test_get_stream_keepalive_and_legacy_sse(engine: Engine) -> None:
 
 async def test_taken_port_names_the_port(engine: Engine, tmp_path: Any) -> None:
     port = int(engine.base_url.rsplit(":", 1)[1])
-    other = Engine(AppPaths.default(tmp_path / "other"), port=port, restore_servers=False)
+    other = make_test_engine(AppPaths.default(tmp_path / "other"), port=port, restore_servers=False)
     with pytest.raises(ListenerError) as info:
         await other.start()
     assert str(port) in str(info.value)

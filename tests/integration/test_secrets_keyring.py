@@ -19,10 +19,10 @@ import pytest
 
 from switchboard.clients.known_clients import HostEnv
 from switchboard.clients.manager import ClientManager
+from switchboard.composition import build_engine
 from switchboard.core.events import Event, LogLine
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
-from switchboard.engine import Engine
 from switchboard.secrets.store import SecretStore
 from switchboard.store.import_export import export_servers
 from switchboard.supervisor.logs import REDACTED
@@ -113,7 +113,7 @@ def test_cli_secret_verbs_with_real_keyring(paths: AppPaths, tmp_path: Path) -> 
 async def _full_run(paths: AppPaths, store: SecretStore) -> None:
     """Engine + a server whose secret comes from ``store``; it prints the secret."""
     await store.aset("echo.secret", SECRET_VALUE)
-    engine = Engine(
+    engine = build_engine(
         paths,
         port=0,
         secrets_resolver=store.resolve,

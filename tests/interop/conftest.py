@@ -30,7 +30,7 @@ from switchboard.auth.consent import ConsentRequest
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
-from tests.conftest import FakeSecrets, fixture_cmd, have_npx
+from tests.conftest import fixture_cmd, have_npx, make_test_engine
 
 SDK = "@modelcontextprotocol/sdk@1.32.2"
 """The TypeScript SDK client (its OAuthClientProvider flow, transports, cancellation)."""
@@ -195,13 +195,7 @@ async def interop(
     with Switchboard's own tokens (access tokens live :data:`ACCESS_TOKEN_TTL` s)."""
     paths = AppPaths.default(tmp_path_factory.mktemp("interop") / "home")
     paths.ensure()
-    engine = Engine(
-        paths,
-        port=0,
-        secrets_resolver=FakeSecrets(),
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
-    )
+    engine = make_test_engine(paths)
     await engine.start()
     desk = ConsentDesk(engine)
     try:

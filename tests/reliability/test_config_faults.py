@@ -24,7 +24,7 @@ from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.engine import Engine
 from switchboard.store.config import Config, ConfigStore
-from tests.conftest import FakeSecrets, fixture_cmd
+from tests.conftest import FakeSecrets, fixture_cmd, make_test_engine
 
 
 class Disk:
@@ -115,14 +115,7 @@ def disk(paths: AppPaths) -> Iterator[Disk]:
 async def engine_on(
     paths: AppPaths, disk: Disk, fake_secrets: FakeSecrets
 ) -> AsyncIterator[Engine]:
-    eng = Engine(
-        paths,
-        port=0,
-        secrets_resolver=fake_secrets,
-        path_resolver=lambda: os.environ["PATH"],
-        stop_grace=2.0,
-        config_store=disk.store,
-    )
+    eng = make_test_engine(paths, fake_secrets, config_store=disk.store)
     await eng.start()
     try:
         yield eng
@@ -270,7 +263,7 @@ async def test_engine_refuses_to_start_on_an_empty_config(
     _good(store, "a", "b")
     paths.config_file.write_bytes(b"")
     backup = store.backup_path.read_bytes()
-    eng = Engine(paths, port=0, secrets_resolver=fake_secrets, stop_grace=1.0)
+    eng = make_test_engine(paths, fake_secrets, stop_grace=1.0)
     with pytest.raises(ConfigError, match="empty"):
         await eng.start()
     await eng.aclose()
@@ -362,7 +355,7 @@ async def test_string_false_autostart_does_not_start_the_server(
         f'version = 1\n[[servers]]\nname = "a"\ncommand = "{cmd}"\nargs = [{arglist}]\n'
         'autostart = "false"\n'
     )
-    eng = Engine(paths, port=0, secrets_resolver=fake_secrets, stop_grace=1.0)
+    eng = make_test_engine(paths, fake_secrets, stop_grace=1.0)
     with pytest.raises(ConfigError, match="autostart"):
         await eng.start()  # before the fix: started the server ("false" is truthy)
     await eng.aclose()

@@ -19,7 +19,7 @@ from switchboard.core.errors import EngineAlreadyRunning
 from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
 from switchboard.homelock import HomeLock
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, make_test_engine
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -133,7 +133,7 @@ async def test_a_second_engine_in_process_refuses_before_touching_anything(
 ) -> None:
     # The GUI builds its engine the same way (application.run_gui -> Engine.start).
     endpoint = paths.endpoint_file.read_bytes()
-    other = Engine(paths, port=0, path_resolver=lambda: os.environ["PATH"])
+    other = make_test_engine(paths)
     with pytest.raises(EngineAlreadyRunning, match=f"PID {os.getpid()}"):
         await other.start()
     assert paths.endpoint_file.read_bytes() == endpoint
@@ -144,10 +144,10 @@ async def test_a_second_engine_in_process_refuses_before_touching_anything(
 
 
 async def test_the_lock_is_released_on_close(paths: AppPaths) -> None:
-    first = Engine(paths, port=0, path_resolver=lambda: os.environ["PATH"])
+    first = make_test_engine(paths)
     await first.start()
     await first.aclose()
-    again = Engine(paths, port=0, path_resolver=lambda: os.environ["PATH"])
+    again = make_test_engine(paths)
     await again.start()
     try:
         assert paths.lock_file.read_text().strip() == str(os.getpid())

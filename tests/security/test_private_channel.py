@@ -21,7 +21,7 @@ from switchboard.control.client import ControlClient
 from switchboard.control.tcpguard import TCPGuard
 from switchboard.core.errors import EngineNotRunning, UntrustedChannel
 from switchboard.core.paths import MAX_SOCKET_PATH, AppPaths
-from switchboard.engine import Engine
+from tests.conftest import make_test_engine
 
 pytestmark = pytest.mark.skipif(not channel.AVAILABLE, reason="Unix sockets only")
 
@@ -134,7 +134,7 @@ async def test_a_long_home_puts_the_socket_in_a_private_tmp_dir(tmp_path: Path) 
     assert len(os.fsencode(paths.data_dir / "run" / "engine.sock")) > MAX_SOCKET_PATH
     assert len(os.fsencode(paths.control_socket)) <= MAX_SOCKET_PATH
     assert paths.control_socket.parent.parent.name == f"switchboard-{os.geteuid()}"
-    engine = Engine(paths, port=0, path_resolver=lambda: os.environ["PATH"])
+    engine = make_test_engine(paths)
     await engine.start()
     try:
         client = await asyncio.to_thread(ControlClient.connect, paths)

@@ -22,10 +22,10 @@ from starlette.routing import BaseRoute, Route
 
 from switchboard.auth.models import SCOPE
 from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
+from switchboard.core.auth import ANONYMOUS, AuthDenied, Principal
 from switchboard.core.errors import AuthError
 from switchboard.core.loopback import host_of, is_loopback_host
 from switchboard.core.spec import AuthMode, ServerSpec
-from switchboard.gateway.authentication import ANONYMOUS, AuthDenied, Principal
 
 # Fixed, person-readable texts per rejection reason: never exception text.
 _REASONS = {
@@ -40,7 +40,7 @@ _DEFAULT_REASON = "The access token is invalid."
 
 class ResourceServer:
     """Checks bearer tokens for the gateway (see
-    :class:`switchboard.gateway.authentication.Authenticator`) and serves RFC 9728 metadata."""
+    :class:`switchboard.core.auth.Authenticator`) and serves RFC 9728 metadata."""
 
     def __init__(
         self,
@@ -110,7 +110,7 @@ class ResourceServer:
     async def authenticate(
         self, *, server: ServerSpec, resource: str, authorization: str | None
     ) -> Principal:
-        """See :class:`switchboard.gateway.authentication.Authenticator`."""
+        """See :class:`switchboard.core.auth.Authenticator`."""
         if server.auth is AuthMode.OFF:
             return ANONYMOUS
         required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()

@@ -2,7 +2,7 @@
 
 The engine builds one, mounts :meth:`routes` on the listener and :meth:`control_routes`
 on the control API, and sets ``engine.authenticator = service`` (see
-``gateway/authentication.py``; the checks themselves are in ``auth/resource.py``). Per server
+``core/auth.py``; the checks themselves are in ``auth/resource.py``). Per server
 (``ServerSpec.auth``):
 
 - ``switchboard``: our tokens, keys from the in-process KeyProvider (never HTTP JWKS);
@@ -38,11 +38,11 @@ from switchboard.auth.resource import ResourceServer
 from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore
 from switchboard.auth.validator import TokenValidator
+from switchboard.core.auth import Principal
 from switchboard.core.errors import AuthError, SecretError, ValidationError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec, Settings
-from switchboard.gateway.authentication import Principal
 
 log = logging.getLogger("switchboard.auth")
 # authlib logs issued tokens at DEBUG ("Issue token ..."): never let `-v` print them.
@@ -233,7 +233,7 @@ class AuthService:
     async def authenticate(
         self, *, server: ServerSpec, resource: str, authorization: str | None
     ) -> Principal:
-        """See :class:`switchboard.gateway.authentication.Authenticator`."""
+        """See :class:`switchboard.core.auth.Authenticator`."""
         return await self.resource.authenticate(
             server=server, resource=resource, authorization=authorization
         )

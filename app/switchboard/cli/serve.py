@@ -65,13 +65,13 @@ def run_gui(args: argparse.Namespace, paths: AppPaths) -> int:
 
 
 def run_serve(args: argparse.Namespace, paths: AppPaths) -> int:
-    from switchboard.engine import Engine
+    from switchboard.composition import build_engine
 
     logging.getLogger("switchboard").setLevel(logging.DEBUG if args.verbose else logging.INFO)
 
     async def run() -> None:
         t0 = time.perf_counter()
-        engine = Engine(paths, port=args.port, restore_servers=not args.no_restore)
+        engine = build_engine(paths, port=args.port, restore_servers=not args.no_restore)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,21 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from switchboard.clients.manager import ClientManager, SyncReport
 from switchboard.core.events import ConfigChanged, Event
-
-if TYPE_CHECKING:
-    from switchboard.engine import Engine
+from switchboard.core.paths import AppPaths
+from switchboard.store.config import Config
 
 log = logging.getLogger("switchboard.clients")
+
+
+class SyncHost(Protocol):
+    """What client sync needs from the engine (the Engine is one)."""
+
+    paths: AppPaths
+    config: Config
+
+    def subscribe(self, observer: Callable[[Event], None]) -> Callable[[], None]: ...
+
+    def server_url(self, name: str) -> str: ...
 
 
 class ClientSync:
     """Debounced, single-flight reconcile of client configs on config changes."""
 
-    def __init__(self, engine: Engine, manager: ClientManager | None = None) -> None:
+    def __init__(self, engine: SyncHost, manager: ClientManager | None = None) -> None:
         self._engine = engine
         self._manager = manager
         self._task: asyncio.Task[None] | None = None
@@ -41,11 +52,6 @@ class ClientSync:
         if self._manager is None:
             self._manager = ClientManager(self._engine.paths)
         return self._manager
-
-    @manager.setter
-    def manager(self, manager: ClientManager) -> None:
-        """Replace the manager (tests inject one with a fake home) before start()."""
-        self._manager = manager
 
     def start(self) -> None:
         """Begin following changes; reconciles once right away."""

@@ -12,13 +12,14 @@ from switchboard.core.errors import (
 )
 from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Notice, StateChanged
 from switchboard.core.spec import AuthMode, RestartPolicy, ServerSpec, Settings, Transport
-from switchboard.core.state import ServerState
+from switchboard.core.state import EngineState, ServerState
 
 __all__ = [
     "AuthMode",
     "CommandNotFound",
     "ConfigChanged",
     "ConfigError",
+    "EngineState",
     "Event",
     "EventBus",
     "LogLine",

@@ -1,4 +1,4 @@
-"""Server lifecycle states and the transitions allowed between them."""
+"""Lifecycle states (a managed server, the engine) and the transitions allowed between them."""
 
 from __future__ import annotations
 
@@ -54,4 +54,44 @@ _TRANSITIONS: dict[ServerState, frozenset[ServerState]] = {
         {ServerState.STARTING, ServerState.STOPPING, ServerState.FAILED}
     ),
     ServerState.FAILED: frozenset({ServerState.STARTING, ServerState.STOPPING}),
+}
+
+
+class EngineState(enum.StrEnum):
+    r"""Where the engine is in its life (a ``str``: ``engine.state == "closed"`` holds).
+
+    ::
+
+        NEW -> STARTING -> RUNNING -> CLOSING -> CLOSED
+         |        |  \________________/^           ^
+         |        \_________________________________|  (start failed)
+         \__________________________________________/  (closed before start)
+    """
+
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+    def can_become(self, new: EngineState) -> bool:
+        return new in _ENGINE_TRANSITIONS[self]
+
+    def check(self, new: EngineState) -> EngineState:
+        """Return ``new`` if the transition is legal, else raise IllegalTransition."""
+        if not self.can_become(new):
+            raise IllegalTransition(
+                f"The engine cannot go from {self.value} to {new.value}.",
+                hint="This is a bug in Switchboard; please report it with the log.",
+            )
+        return new
+
+
+_ENGINE_TRANSITIONS: dict[EngineState, frozenset[EngineState]] = {
+    EngineState.NEW: frozenset({EngineState.STARTING, EngineState.CLOSED}),
+    # CLOSING: aclose() called while start() is still on its way.
+    EngineState.STARTING: frozenset({EngineState.RUNNING, EngineState.CLOSING, EngineState.CLOSED}),
+    EngineState.RUNNING: frozenset({EngineState.CLOSING}),
+    EngineState.CLOSING: frozenset({EngineState.CLOSED}),
+    EngineState.CLOSED: frozenset({EngineState.CLOSED}),
 }

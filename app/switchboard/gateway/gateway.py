@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
 from switchboard.core.spec import AuthMode, Transport
-from switchboard.core.state import ServerState
+from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.authentication import AuthDenied, Authenticator
 from switchboard.gateway.channels import Outbox, Session
 from switchboard.gateway.cors import CORS
 from switchboard.gateway.http_io import JSON, Headers, HTTPError, json_error, respond, rpc_error
@@ -67,7 +67,7 @@ class GatewayHost(Protocol):
     supervisor: Supervisor
     events: EventBus
     authenticator: Authenticator
-    state: str
+    state: EngineState
 
 
 class Gateway:
@@ -299,7 +299,7 @@ class Gateway:
             first,
             keepalive=self.keepalive,
             clock=self.clock,
-            stopping=lambda: host.state in ("closing", "closed"),
+            stopping=lambda: host.state in (EngineState.CLOSING, EngineState.CLOSED),
             session=session,
         )
 

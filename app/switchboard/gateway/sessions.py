@@ -2,7 +2,7 @@
 
 **Sessions are not authentication** (MCP security best practices, "Session
 Hijacking"): a session id is bound to the caller that created it, the ``client_id``
-and ``sub`` of its access token (:class:`~switchboard.gateway.authentication.Principal`). A
+and ``sub`` of its access token (:class:`~switchboard.core.auth.Principal`). A
 request that presents the id with another caller's token finds no session (404, as an
 unknown id: it learns nothing). Servers with authorization off have no caller to bind
 to: their sessions are bound to nothing, and anyone who can reach the server (any local
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 
-from switchboard.gateway.authentication import ANONYMOUS, Principal
+from switchboard.core.auth import ANONYMOUS, Principal
 from switchboard.gateway.channels import Session
 
 MAX_SESSIONS = 10_000

@@ -4,6 +4,7 @@ import pytest
 
 from switchboard.core.errors import IllegalTransition
 from switchboard.core.events import EventBus, Notice
+from switchboard.core.state import _ENGINE_TRANSITIONS, EngineState
 from switchboard.core.state import ServerState as S
 
 LEGAL = [
@@ -66,3 +67,39 @@ def test_event_bus_isolates_failing_observers(caplog: pytest.LogCaptureFixture) 
     unsubscribe()
     bus.publish(event)
     assert got == [event]
+
+
+E = EngineState
+ENGINE_LEGAL = [
+    (E.NEW, E.STARTING),
+    (E.NEW, E.CLOSED),
+    (E.STARTING, E.RUNNING),
+    (E.STARTING, E.CLOSED),
+    (E.STARTING, E.CLOSING),
+    (E.RUNNING, E.CLOSING),
+    (E.CLOSING, E.CLOSED),
+    (E.CLOSED, E.CLOSED),
+]
+ENGINE_ILLEGAL = [
+    (E.NEW, E.RUNNING),
+    (E.RUNNING, E.STARTING),
+    (E.RUNNING, E.CLOSED),
+    (E.CLOSED, E.STARTING),
+    (E.CLOSING, E.RUNNING),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), ENGINE_LEGAL)
+def test_engine_legal_transitions(old: EngineState, new: EngineState) -> None:
+    assert old.check(new) is new
+
+
+@pytest.mark.parametrize(("old", "new"), ENGINE_ILLEGAL)
+def test_engine_illegal_transitions(old: EngineState, new: EngineState) -> None:
+    with pytest.raises(IllegalTransition, match="engine cannot go"):
+        old.check(new)
+
+
+def test_engine_state_compares_as_its_text() -> None:
+    assert isinstance(E.CLOSED, str) and E("closed") is E.CLOSED
+    assert set(E) == set(_ENGINE_TRANSITIONS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.gateway.authentication import ANONYMOUS, Principal
+from switchboard.core.auth import ANONYMOUS, Principal
 from switchboard.gateway.gateway import Gateway
 from switchboard.gateway.mux import Outbox, Session
 from switchboard.gateway.sessions import (

@@ -1,0 +1,116 @@
+"""The composition root: :func:`build_engine` builds every service from its seams.
+
+ARCHITECTURE.md "Engine": the engine owns the store, the supervisor, the gateway, the
+auth service and client sync, and runs their lifecycle. This module is the one place
+that *constructs* them and decides what each one gets (an event bus, a clock, a
+keyring, a spawner, ...). Production code calls ``build_engine(paths)``; tests and
+tools pass their fakes here, never by patching attributes after construction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from switchboard.auth.cimd import Resolver, system_resolver
+from switchboard.auth.consent import ConsentBroker
+from switchboard.auth.keys import KeyStorage
+from switchboard.auth.service import AuthService
+from switchboard.clients.manager import ClientManager
+from switchboard.clients.sync import ClientSync
+from switchboard.core.events import EventBus
+from switchboard.core.paths import AppPaths
+from switchboard.engine import Engine
+from switchboard.gateway import Gateway
+from switchboard.homelock import HomeLock
+from switchboard.secrets import SecretStore, keyring_resolver
+from switchboard.store.config import ConfigStore
+from switchboard.supervisor.environment import login_shell_path
+from switchboard.supervisor.process import SecretResolver, Spawner, spawn_process
+from switchboard.supervisor.supervisor import Supervisor
+
+
+def build_engine(
+    paths: AppPaths,
+    *,
+    port: int | None = None,
+    restore_servers: bool = True,
+    config_store: ConfigStore | None = None,
+    spawner: Spawner = spawn_process,
+    secrets_resolver: SecretResolver | None = None,
+    path_resolver: Callable[[], str] = login_shell_path,
+    stop_grace: float = 5.0,
+    keyring: Any = None,
+    secret_store: Any = None,
+    key_storage: KeyStorage | None = None,
+    consent: ConsentBroker | None = None,
+    client_manager: ClientManager | None = None,
+    clock: Callable[[], float] = time.time,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    cimd_resolver: Resolver = system_resolver,
+) -> Engine:
+    """An :class:`Engine` for the home ``paths``, not started yet.
+
+    - ``port``: overrides ``settings.port`` (0: any free port); ``restore_servers``:
+      start the servers that ran last time.
+    - ``config_store``: where the config lives (default ``paths.config_file``).
+    - ``spawner``, ``path_resolver``, ``stop_grace``: how the supervisor starts and stops
+      server processes.
+    - ``keyring``: the keyring backend every default :class:`SecretStore` uses (default:
+      the OS keyring, looked up on first use). ``secret_store``: the store for the token
+      signing keys and the first-party client's secret (default
+      ``SecretStore(backend=keyring)``). ``secrets_resolver``: resolves the secrets a
+      server's environment names (default: the OS keyring, or ``keyring`` when given).
+    - ``key_storage``: where the signing keys live, bypassing the keyring (tests).
+    - ``consent``: the consent broker the front ends answer; ``client_manager``: the MCP
+      client configs client sync keeps up to date (default: the real user's).
+    - ``clock``: wall-clock seconds for the auth service (tokens, keys, grants).
+    - ``http_transport``: the HTTP transport for outgoing requests (external issuers'
+      JWKS, client metadata documents, pass-through servers); ``cimd_resolver``: resolves
+      a client metadata document's host before it is fetched (RFC 9700 §4.8 SSRF check).
+    """
+    events = EventBus()
+    if secrets_resolver is None:
+        secrets_resolver = (
+            keyring_resolver if keyring is None else SecretStore(backend=keyring).resolve
+        )
+    supervisor = Supervisor(
+        events,
+        paths,
+        spawner=spawner,
+        secrets=secrets_resolver,
+        path_resolver=path_resolver,
+        stop_grace=stop_grace,
+    )
+    engine = Engine(
+        paths,
+        events=events,
+        store=config_store or ConfigStore(paths.config_file),
+        supervisor=supervisor,
+        home_lock=HomeLock(paths.lock_file),
+        port=port,
+        restore_servers=restore_servers,
+    )
+    gateway = Gateway(engine, http_transport=http_transport)
+    auth = AuthService(
+        paths,
+        issuer=lambda: engine.base_url,
+        servers=lambda: engine.config.servers,
+        settings=lambda: engine.config.settings,
+        events=events,
+        secret_store=secret_store if secret_store is not None else SecretStore(backend=keyring),
+        key_storage=key_storage,
+        broker=consent,
+        http_transport=http_transport,
+        cimd_resolver=cimd_resolver,
+        clock=clock,
+    )
+    client_sync = ClientSync(engine, client_manager)
+    engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
+    return engine
+
+
+__all__ = ["build_engine"]
