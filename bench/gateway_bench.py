@@ -337,9 +337,11 @@ def switchboard_server(
         subprocess.run([*base, "start", "echo"], env=serve_env, check=True, capture_output=True)
         token = ""
         if auth:
-            code = (
-                "import sys; from switchboard.auth.connect_client import get_token; "
-                "from switchboard.core.paths import AppPaths; "
+            code = (  # the module's name as of that tree (renamed in issue 13)
+                "import sys\n"
+                "try:\n    from switchboard.auth.connect_client import get_token\n"
+                "except ImportError:\n    from switchboard.auth.firstparty import get_token\n"
+                "from switchboard.core.paths import AppPaths\n"
                 "print(get_token(AppPaths.default(sys.argv[1]), 'echo'))"
             )
             token = subprocess.run(
