@@ -114,24 +114,19 @@ class ResourceServer:
         if server.auth is AuthMode.OFF:
             return ANONYMOUS
         required = frozenset({SCOPE}) if server.auth is AuthMode.SWITCHBOARD else frozenset()
-        # The 401's metadata URL points at the configured listener, whatever the Host said.
-        try:
-            parts = urlsplit(resource)
-            netloc, path = parts.netloc, parts.path
-        except ValueError:
-            netloc, path = "", f"/servers/{server.name}/mcp"
-        meta = self.resource_metadata_url(_listener_origin(self.issuer(), netloc) + path)
         scope_param = f', scope="{SCOPE}"' if required else ""
         if not authorization:
             raise AuthDenied(
                 401,
-                f'Bearer resource_metadata="{meta}"{scope_param}',
+                f'Bearer resource_metadata="{self._metadata_for(server, resource)}"{scope_param}',
                 {"error": "unauthorized", "error_description": "An access token is required."},
             )
         scheme, _, token = authorization.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token:
-            raise self._invalid(meta, scope_param, "invalid_request")
+            raise self._invalid(
+                self._metadata_for(server, resource), scope_param, "invalid_request"
+            )
         validator = self._validator_for(server)
         try:
             try:
@@ -144,12 +139,13 @@ class ResourceServer:
                     raise
                 vt = await validator.validate(token, sibling)
         except TokenInvalid as exc:
+            meta = self._metadata_for(server, resource)
             raise self._invalid(meta, scope_param, exc.reason) from None
         if not required <= vt.scopes:
             raise AuthDenied(
                 403,
                 f'Bearer error="insufficient_scope", scope="{" ".join(sorted(required))}", '
-                f'resource_metadata="{meta}"',
+                f'resource_metadata="{self._metadata_for(server, resource)}"',
                 {
                     "error": "insufficient_scope",
                     "error_description": "The access token lacks a required scope.",
@@ -158,6 +154,16 @@ class ResourceServer:
         return Principal(
             subject=vt.subject, client_id=vt.client_id, scopes=vt.scopes, token_id=vt.token_id
         )
+
+    def _metadata_for(self, server: ServerSpec, resource: str) -> str:
+        """The RFC 9728 metadata URL for a challenge: it points at the configured listener,
+        whatever the Host said (built only when a request is refused: not on the hot path)."""
+        try:
+            parts = urlsplit(resource)
+            netloc, path = parts.netloc, parts.path
+        except ValueError:
+            netloc, path = "", f"/servers/{server.name}/mcp"
+        return self.resource_metadata_url(_listener_origin(self.issuer(), netloc) + path)
 
     @staticmethod
     def _invalid(meta: str, scope_param: str, reason: str) -> AuthDenied:
