@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from switchboard.core.state import ServerState as S
 from switchboard.engine import Engine
 from switchboard.supervisor.stream import StdioStream
 from tests.conftest import fixture_cmd, requires_npx
+from tests.helpers.engine_process import serve, wait_ready
 
 
 async def rpc(
@@ -111,23 +111,6 @@ async def test_real_npm_server_everything_answers_initialize(engine: Engine) -> 
 
 
 # -- the engine as a separate process ----------------------------------------------------
-def _serve(home: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "SWITCHBOARD_NO_LOGIN_SHELL": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "--home", str(home), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-
-
-def _wait_ready(proc: subprocess.Popen[str]) -> str:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "ready at" in line:
-            return line.split("ready at ", 1)[1].split()[0]
-    raise AssertionError(f"engine did not start: exit {proc.wait()}")
 
 
 def _reap(proc: subprocess.Popen[str]) -> None:
@@ -179,9 +162,9 @@ def test_sigkill_of_the_engine_leaves_no_child_alive(tmp_path: Path) -> None:
     home = tmp_path / "home"
     cmd, args = fixture_cmd("echo_server.py")
     stubborn, sargs = fixture_cmd("ignore_term.py")
-    proc = _serve(home)
+    proc = serve(home)
     try:
-        _wait_ready(proc)
+        wait_ready(proc)
         assert _cli(home, "add", "echo", "--", cmd, *args).returncode == 0
         assert _cli(home, "add", "stubborn", "--", stubborn, *sargs).returncode == 0
         assert _cli(home, "start", "echo").returncode == 0
@@ -212,9 +195,9 @@ def test_relaunch_restores_running_servers_and_cli_works_offline(tmp_path: Path)
     assert _cli(home, "add", "idle", "--", cmd, *args).returncode == 0
     out = _cli(home, "start", "echo")
     assert out.returncode == 1 and "not running" in out.stderr and "hint:" in out.stderr
-    proc = _serve(home)
+    proc = serve(home)
     try:
-        _wait_ready(proc)
+        wait_ready(proc)
         assert _cli(home, "start", "echo").returncode == 0
         out = _cli(home, "status", "echo")
         assert "echo: running" in out.stdout and "/servers/echo/mcp" in out.stdout
@@ -224,9 +207,9 @@ def test_relaunch_restores_running_servers_and_cli_works_offline(tmp_path: Path)
         assert proc.wait(timeout=30) == 0
     finally:
         _reap(proc)
-    proc = _serve(home)
+    proc = serve(home)
     try:
-        _wait_ready(proc)
+        wait_ready(proc)
         for _ in range(600):
             listing = _cli(home, "list").stdout
             if "echo                 running" in listing:

@@ -20,44 +20,11 @@ from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
 from switchboard.homelock import HomeLock
 from tests.conftest import FIXTURES, make_test_engine
+from tests.helpers.engine_process import ENGINE_ENV, serve, stop, wait_ready
 
 pytestmark = pytest.mark.timeout(120)
 
-ENV = {
-    **os.environ,
-    "SWITCHBOARD_NO_LOGIN_SHELL": "1",
-    "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-}
-
-
-def _serve(home: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "--home", str(home), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=ENV,
-    )
-
-
-def _wait_ready(proc: subprocess.Popen[str]) -> str:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "ready at" in line:
-            return line.split("ready at ", 1)[1].split()[0]
-    raise AssertionError(f"engine did not start: exit {proc.wait()}")
-
-
-def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
+ENV = ENGINE_ENV
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -89,15 +56,15 @@ def test_a_second_serve_on_the_same_home_refuses_and_spawns_nothing(tmp_path: Pa
     # Every start of the server appends its PID to ``record``, then becomes the echo server.
     script = f'echo $$ >> "{record}"; exec "{sys.executable}" -u "{FIXTURES / "echo_server.py"}"'
     assert _cli(home, "add", "echo", "--", "/bin/sh", "-c", script).returncode == 0
-    first = _serve(home)
+    first = serve(home)
     second: subprocess.Popen[str] | None = None
     try:
-        url = _wait_ready(first)
+        url = wait_ready(first)
         assert _cli(home, "start", "echo").returncode == 0  # running, and restored on start
         _wait_for(lambda: len(_spawns(record)) == 1)
         endpoint = (home / "data" / "engine.json").read_bytes()
 
-        second = _serve(home)
+        second = serve(home)
         out, _ = second.communicate(timeout=60)
         assert second.returncode != 0
         assert f"PID {first.pid}" in out and "already runs" in out, out
@@ -113,16 +80,16 @@ def test_a_second_serve_on_the_same_home_refuses_and_spawns_nothing(tmp_path: Pa
         # The lock dies with its holder: after kill -9 a new engine starts (and restores).
         first.send_signal(signal.SIGKILL)
         first.wait()
-        third = _serve(home)
+        third = serve(home)
         try:
-            _wait_ready(third)
+            wait_ready(third)
             _wait_for(lambda: len(_spawns(record)) == 2)
             status = _cli(home, "status")
             assert f"pid {third.pid}" in status.stdout, status
         finally:
-            _stop(third)
+            stop(third)
     finally:
-        _stop(first, signal.SIGKILL)
+        stop(first, signal.SIGKILL)
         if second is not None and second.poll() is None:
             second.kill()
             second.communicate()

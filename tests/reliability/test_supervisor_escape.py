@@ -19,7 +19,8 @@ from switchboard.core.spec import RestartPolicy, ServerSpec
 from switchboard.core.state import ServerState as S
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
-from tests.integration.test_supervisor_real import _cli, _reap, _serve, _wait_ready
+from tests.helpers.engine_process import serve, wait_ready
+from tests.integration.test_supervisor_real import _cli, _reap
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -95,8 +96,8 @@ async def test_no_escaped_process_survives_restarts(engine: Engine) -> None:
 
 def _engine_with_escaper(home: Path) -> tuple[object, list[int]]:
     cmd, args = fixture_cmd("rel_escape.py")
-    proc = _serve(home)
-    _wait_ready(proc)
+    proc = serve(home)
+    wait_ready(proc)
     assert _cli(home, "add", "esc", "--", cmd, *args).returncode == 0
     assert _cli(home, "start", "esc").returncode == 0
     log = home / "logs" / "esc.log"

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from tests.conftest import fixture_cmd
-from tests.integration.test_supervisor_real import _cli, _reap, _serve, _wait_ready
+from tests.helpers.engine_process import serve, wait_ready
+from tests.integration.test_supervisor_real import _cli, _reap
 
 MiB = 1 << 20
 
@@ -35,9 +36,9 @@ def test_long_stderr_lines_do_not_grow_the_engine(tmp_path: Path) -> None:
     home = tmp_path / "home"
     # 150 lines of 1 MiB, then one 96 MiB line (over the old 64 MiB reader limit).
     cmd, args = fixture_cmd("rel_stderr_flood.py", "150", str(MiB), str(96 * MiB))
-    proc = _serve(home)
+    proc = serve(home)
     try:
-        _wait_ready(proc)
+        wait_ready(proc)
         assert _cli(home, "add", "flood", "--", cmd, *args).returncode == 0
         before = _rss(proc.pid)
         assert _cli(home, "start", "flood").returncode == 0

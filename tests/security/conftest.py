@@ -17,6 +17,7 @@ import pytest
 
 from switchboard.core.paths import AppPaths
 from tests.conftest import FIXTURES
+from tests.helpers.engine_process import ENGINE_ENV
 
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
 
@@ -42,7 +43,7 @@ class EngineProcess:
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SWITCHBOARD_NO_LOGIN_SHELL="1")
+    env = ENGINE_ENV
     return subprocess.run(
         [SWITCHBOARD, "--home", str(home), *args],
         env=env,
@@ -59,7 +60,7 @@ def engine_proc(tmp_path: Path) -> Iterator[EngineProcess]:
     home = tmp_path / "home"
     echo = str(FIXTURES / "echo_server.py")
     cli(home, "add", "--auth", "off", "echo", "--", sys.executable, "-u", echo)
-    env = dict(os.environ, SWITCHBOARD_NO_LOGIN_SHELL="1")
+    env = ENGINE_ENV
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [SWITCHBOARD, "--home", str(home), "serve", "--port", "0", "--no-restore"],

@@ -22,6 +22,7 @@ from switchboard.control.client import ControlClient
 from switchboard.core.errors import EngineNotRunning, UntrustedChannel
 from switchboard.core.paths import AppPaths
 from tests.conftest import fixture_cmd
+from tests.helpers.engine_process import ENGINE_ENV, serve, wait_ready
 from tests.helpers.keyrings import MemorySecretStore, RefusingKeyring
 
 pytestmark = [
@@ -31,11 +32,7 @@ pytestmark = [
 
 # No keyring in the engine or the CLI processes: the first-party secret goes to the
 # owner-only file, and ``connect`` takes the admin-token path.
-ENV = {
-    **os.environ,
-    "SWITCHBOARD_NO_LOGIN_SHELL": "1",
-    "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-}
+ENV = ENGINE_ENV
 
 # The squatter: accepts every connection, records every byte (hex lines on stdout),
 # and answers 401 so a client that talks to it would go on to fetch a token.
@@ -77,24 +74,6 @@ def _other_user_prefix() -> list[str]:
     if os.geteuid() == 0 and shutil.which("setpriv"):
         return ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
     return []
-
-
-def _serve(home: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "--home", str(home), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=ENV,
-    )
-
-
-def _wait_ready(proc: subprocess.Popen[str]) -> str:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "ready at" in line:
-            return line.split("ready at ", 1)[1].split()[0]
-    raise AssertionError(f"engine did not start: exit {proc.wait()}")
 
 
 def _cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -142,9 +121,9 @@ def squatted(tmp_path: Path) -> Iterator[tuple[Path, Squatter]]:
     home = tmp_path / "home"
     cmd, args = fixture_cmd("echo_server.py")
     assert _cli(home, "add", "echo", "--", cmd, *args).returncode == 0
-    engine = _serve(home)
+    engine = serve(home)
     try:
-        url = _wait_ready(engine)
+        url = wait_ready(engine)
         engine.send_signal(signal.SIGKILL)
         engine.wait()
     finally:
@@ -227,9 +206,9 @@ def test_nothing_secret_reaches_a_process_squatting_the_port(
 
 def test_a_socket_directory_that_is_not_private_is_refused(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    engine = _serve(home)
+    engine = serve(home)
     try:
-        _wait_ready(engine)
+        wait_ready(engine)
         paths = AppPaths.default(home)
         run_dir = paths.control_socket.parent
         ControlClient.connect(paths).close()  # the real engine: fine
@@ -265,9 +244,9 @@ def test_control_api_and_first_party_client_are_refused_on_tcp(tmp_path: Path) -
     import httpx
 
     home = tmp_path / "home"
-    engine = _serve(home)
+    engine = serve(home)
     try:
-        url = _wait_ready(engine)
+        url = wait_ready(engine)
         paths = AppPaths.default(home)
         admin = paths.admin_token_file.read_text().strip()
         secret = (paths.config_dir / "firstparty-secret").read_text().strip()
