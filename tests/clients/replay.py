@@ -103,6 +103,39 @@ async def authorize(
     return await http.get(f"{engine.base_url}/oauth/authorize", params=params)
 
 
+async def exchange_code(
+    http: httpx.AsyncClient,
+    engine: Engine,
+    shape: Shape,
+    url: str,
+    client: dict[str, Any],
+    verifier: str,
+    location: str,
+) -> dict[str, Any]:
+    """The redirect back to the client (its URI, ``iss``, ``state``) -> the code exchanged
+    with the PKCE verifier as the client sends it -> the token response."""
+    assert location.startswith(shape.redirect_uri.split("?")[0]), location
+    query = parse_qs(urlsplit(location).query)
+    assert query["iss"] == [engine.base_url]
+    if shape.state:
+        assert query["state"] == ["replay-state"]
+    form = {
+        "grant_type": "authorization_code",
+        "code": query["code"][0],
+        "redirect_uri": shape.redirect_uri,
+        "client_id": client["client_id"],
+        "code_verifier": verifier,
+    }
+    resource = resource_value(shape, url)
+    if shape.token_resource and resource is not None:
+        form["resource"] = resource
+    r = await http.post(f"{engine.base_url}/oauth/token", data=form)
+    assert r.status_code == 200, r.text
+    token: dict[str, Any] = r.json()
+    assert token["token_type"] == "Bearer" and token["refresh_token"]
+    return token
+
+
 async def reach_token(
     http: httpx.AsyncClient,
     engine: Engine,
@@ -123,25 +156,7 @@ async def reach_token(
     # The dialog can show the exact target the code goes to.
     assert request.redirect_uri == shape.redirect_uri
     location = await approve_on_page(http, engine, page)
-    assert location.startswith(shape.redirect_uri.split("?")[0]), location
-    query = parse_qs(urlsplit(location).query)
-    assert query["iss"] == [engine.base_url]
-    if shape.state:
-        assert query["state"] == ["replay-state"]
-    form = {
-        "grant_type": "authorization_code",
-        "code": query["code"][0],
-        "redirect_uri": shape.redirect_uri,
-        "client_id": client["client_id"],
-        "code_verifier": verifier,
-    }
-    resource = resource_value(shape, url)
-    if shape.token_resource and resource is not None:
-        form["resource"] = resource
-    r = await http.post(f"{engine.base_url}/oauth/token", data=form)
-    assert r.status_code == 200, r.text
-    token = r.json()
-    assert token["token_type"] == "Bearer" and token["refresh_token"]
+    token = await exchange_code(http, engine, shape, url, client, verifier, location)
     mcp = await http.post(
         url,
         json=INIT,
@@ -198,25 +213,7 @@ async def reach_token_picking(
     resp = await continue_after_consent(http, engine.base_url, rid, csrf)
     assert resp.status_code == 303, resp.text
     location = str(resp.headers["location"])
-    assert location.startswith(shape.redirect_uri.split("?")[0]), location
-    query = parse_qs(urlsplit(location).query)
-    assert query["iss"] == [engine.base_url]
-    if shape.state:
-        assert query["state"] == ["replay-state"]
-    form = {
-        "grant_type": "authorization_code",
-        "code": query["code"][0],
-        "redirect_uri": shape.redirect_uri,
-        "client_id": client["client_id"],
-        "code_verifier": verifier,
-    }
-    resource = resource_value(shape, url)
-    if shape.token_resource and resource is not None:
-        form["resource"] = resource
-    r = await http.post(f"{engine.base_url}/oauth/token", data=form)
-    assert r.status_code == 200, r.text
-    token: dict[str, Any] = r.json()
-    assert token["token_type"] == "Bearer" and token["refresh_token"]
+    token = await exchange_code(http, engine, shape, url, client, verifier, location)
     for name in pick:
         said = await call_echo(engine.server_url(name), token["access_token"], f"hi {name}")
         assert said == f"hi {name}"
