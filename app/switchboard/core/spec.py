@@ -10,7 +10,7 @@ import dataclasses
 import enum
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from switchboard.core.errors import ValidationError
@@ -138,6 +138,9 @@ class RestartPolicy:
 @dataclasses.dataclass(frozen=True, slots=True)
 class ServerSpec:
     """Everything needed to run one MCP server and expose it through the gateway."""
+
+    kind: ClassVar[str] = "servers"
+    """The gateway path segment (``/servers/<name>/mcp``); a GroupSpec's is ``groups``."""
 
     name: str
     command: str = ""
