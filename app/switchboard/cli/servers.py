@@ -180,7 +180,13 @@ def _config(args: argparse.Namespace, paths: AppPaths) -> int:
     store = ConfigStore(paths.config_file)
     if args.action == "check":
         config = store.load()  # a damaged file raises ConfigError with line and hint
-        print(f"{store.path}: OK ({len(config.servers)} servers).")
+        print(f"{store.path}: OK ({len(config.servers)} servers, {len(config.groups)} groups).")
+        for group in config.groups:
+            for server in config.missing_members(group.name):
+                print(
+                    f"  group {group.name}: member {server!r} is not a configured server "
+                    "(shown as missing)"
+                )
         return 0
     try:
         control_client(paths).close()
