@@ -224,6 +224,13 @@ class GroupSpec:
                 hint='Write servers = ["time", "github"].',
                 path=(*path, "servers"),
             )
+        for server in servers:
+            try:
+                validate_name(server)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"Group {name!r}: {exc.message}", hint=exc.hint, path=(*path, "servers")
+                ) from None
         for key, kind in (("lean", bool), ("description", str), ("name", str)):
             if key in data and type(data[key]) is not kind:
                 raise ValidationError(
@@ -248,6 +255,12 @@ class GroupSpec:
                 hint="Use 'switchboard' or 'off'.",
                 path=(*path, "auth"),
             ) from None
+        if auth is AuthMode.EXTERNAL:
+            raise ValidationError(
+                f"Group {name!r} cannot use an external issuer.",
+                hint="Groups take Switchboard's own tokens (auth = 'switchboard') or none ('off').",
+                path=(*path, "auth"),
+            )
         choices_raw = check_table(data.get("choices", {}), (*path, "choices"), "groups.choices")
         choices: dict[str, MemberChoices] = {}
         for server, raw in choices_raw.items():
@@ -272,7 +285,11 @@ class GroupSpec:
                         hint="Known: enabled, rename, description.",
                         path=(*where, "tools", tool, bad[0]),
                     )
-                tools[tool] = ToolChoice(**choice)
+                try:
+                    tools[tool] = ToolChoice(**choice)
+                except ValidationError as exc:
+                    where_rename = (*where, "tools", tool, "rename")
+                    raise ValidationError(exc.message, hint=exc.hint, path=where_rename) from None
             lists: dict[str, frozenset[str]] = {}
             for key in ("prompts_off", "resources_off"):
                 value = raw.get(key, [])

@@ -280,8 +280,10 @@ class ConfigStore:
             try:
                 return parse(raw)
             except ConfigError as exc:
+                # The value's own hint ("Use prefix, priority, manual.") stays with it.
+                fix = f" {exc.hint}" if exc.hint else ""
                 raise ConfigError(
-                    f"The config file {self.path} is damaged: {exc.message}",
+                    f"The config file {self.path} is damaged: {exc.message}{fix}",
                     hint=self._restore_hint(),
                 ) from exc
 
