@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard.cli.common import Command, SubParsers, configured_base_url, control_client
 from switchboard.core.errors import ControlAPIError, EngineNotRunning, ValidationError
-from switchboard.core.group import GroupSpec, MemberChoices, Naming, ToolChoice
+from switchboard.core.group import GroupSpec, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
 from switchboard.store.config import Config, ConfigStore
@@ -416,7 +416,7 @@ def _require_member(spec: GroupSpec, server: str) -> None:
 def _add(groups: _Groups, args: argparse.Namespace) -> int:
     def change(spec: GroupSpec) -> GroupSpec:
         new = [s for s in dict.fromkeys(args.servers) if s not in spec.servers]
-        return dataclasses.replace(spec, servers=(*spec.servers, *new))
+        return spec.with_servers((*spec.servers, *new))
 
     before, after = groups.edit(args.name, change)
     added = [s for s in after.servers if s not in before.servers]
@@ -434,12 +434,7 @@ def _remove(groups: _Groups, args: argparse.Namespace) -> int:
     def change(spec: GroupSpec) -> GroupSpec:
         for server in args.servers:
             _require_member(spec, server)
-        drop = set(args.servers)
-        return dataclasses.replace(
-            spec,
-            servers=tuple(s for s in spec.servers if s not in drop),
-            choices={k: v for k, v in spec.choices.items() if k not in drop},
-        )
+        return spec.with_servers(tuple(s for s in spec.servers if s not in args.servers))
 
     groups.edit(args.name, change)
     print(
@@ -452,10 +447,7 @@ def _remove(groups: _Groups, args: argparse.Namespace) -> int:
 def _edit_tool(args: argparse.Namespace, **fields: Any) -> Change:
     def change(spec: GroupSpec) -> GroupSpec:
         _require_member(spec, args.server)
-        member = spec.member(args.server)
-        tool = dataclasses.replace(member.tool(args.item), **fields)
-        tools = {**member.tools, args.item: tool}
-        return spec.with_choices(args.server, dataclasses.replace(member, tools=tools))
+        return spec.with_tool(args.server, args.item, **fields)
 
     return change
 
@@ -496,15 +488,9 @@ def _item_toggle(kind: str) -> Command:
 
         def change(spec: GroupSpec) -> GroupSpec:
             _require_member(spec, args.server)
-            member = spec.member(args.server)
-            prompts, resources = set(member.prompts_off), set(member.resources_off)
-            off = prompts if kind == "prompt" else resources
-            if on:
-                off.discard(args.item)
-            else:
-                off.add(args.item)
-            new = MemberChoices(member.tools, frozenset(prompts), frozenset(resources))
-            return spec.with_choices(args.server, new)
+            if kind == "prompt":
+                return spec.with_prompt(args.server, args.item, on)
+            return spec.with_resource(args.server, args.item, on)
 
         groups.edit(args.name, change)
         print(f"Group {args.name}: {kind} {args.item} of {args.server} is {args.state}.")
