@@ -50,6 +50,7 @@ def add_parsers(sub: SubParsers) -> None:
         "dev time github",
     )
     gs = g.add_subparsers(dest="group_cmd", metavar="ACTION", required=True)
+    g.set_defaults(handler=_dispatch)
 
     c = gs.add_parser(
         "create",
@@ -77,11 +78,11 @@ def add_parsers(sub: SubParsers) -> None:
         "it once) or 'off': anyone on this computer, including any local program, can call "
         "every member through the group; web pages cannot",
     )
-    c.set_defaults(handler=_create)
+    c.set_defaults(group_run=_create)
 
     ls = gs.add_parser("list", help="list groups with their members and URLs")
     ls.add_argument("--json", action="store_true", help="print JSON")
-    ls.set_defaults(handler=_list)
+    ls.set_defaults(group_run=_list)
 
     sh = gs.add_parser(
         "show",
@@ -91,16 +92,16 @@ def add_parsers(sub: SubParsers) -> None:
     )
     sh.add_argument("name")
     sh.add_argument("--json", action="store_true", help="print JSON")
-    sh.set_defaults(handler=_show)
+    sh.set_defaults(group_run=_show)
 
     ad = gs.add_parser("add", help="add member servers")
     ad.add_argument("name")
     ad.add_argument("servers", nargs="+", metavar="SERVER")
-    ad.set_defaults(handler=_add)
+    ad.set_defaults(group_run=_add)
     rm = gs.add_parser("remove", help="remove member servers (the servers stay configured)")
     rm.add_argument("name")
     rm.add_argument("servers", nargs="+", metavar="SERVER")
-    rm.set_defaults(handler=_remove)
+    rm.set_defaults(group_run=_remove)
 
     tl = gs.add_parser(
         "tool",
@@ -112,47 +113,53 @@ def add_parsers(sub: SubParsers) -> None:
     for state in ("on", "off"):
         t = ts.add_parser(state, help=f"switch a tool {state}")
         _member_args(t, "tool")
-        t.set_defaults(handler=_tool_enabled(state == "on"))
+        t.set_defaults(group_run=_tool_enabled(state == "on"))
     trn = ts.add_parser("rename", help="expose a tool under another name ('' = its own)")
     _member_args(trn, "tool")
     trn.add_argument("new", help="the new name (letters, digits, '_', '-', '.'; max 128)")
-    trn.set_defaults(handler=_tool_rename)
+    trn.set_defaults(group_run=_tool_rename)
     tds = ts.add_parser("describe", help="replace a tool's description ('' = back to the server's)")
     _member_args(tds, "tool")
     tds.add_argument("text")
-    tds.set_defaults(handler=_tool_describe)
+    tds.set_defaults(group_run=_tool_describe)
 
     for kind, what in (("prompt", "prompt name"), ("resource", "resource URI or URI template")):
         k = gs.add_parser(kind, help=f"switch a member's {kind} on or off")
         k.add_argument("state", choices=["on", "off"])
         _member_args(k, kind, what)
-        k.set_defaults(handler=_item_toggle(kind))
+        k.set_defaults(group_run=_item_toggle(kind))
 
     nm = gs.add_parser("naming", help="how tool and prompt names are exposed")
     nm.add_argument("name")
     nm.add_argument("strategy", choices=[n.value for n in Naming], help=_NAMING_HELP)
-    nm.set_defaults(handler=_naming)
+    nm.set_defaults(group_run=_naming)
     ln = gs.add_parser("lean", help="lean mode: two meta-tools instead of every tool schema")
     ln.add_argument("name")
     ln.add_argument("state", choices=["on", "off"])
-    ln.set_defaults(handler=_lean)
+    ln.set_defaults(group_run=_lean)
 
     rn = gs.add_parser("rename", help="rename a group (its URL changes; choices stay)")
     rn.add_argument("old")
     rn.add_argument("new")
-    rn.set_defaults(handler=_rename)
+    rn.set_defaults(group_run=_rename)
     de = gs.add_parser("delete", help="delete a group (its servers stay configured)")
     de.add_argument("name")
-    de.set_defaults(handler=_delete)
+    de.set_defaults(group_run=_delete)
 
     for verb in ("start", "stop"):
         v = gs.add_parser(verb, help=f"{verb} every member server")
         v.add_argument("name")
-        v.set_defaults(handler=_action(verb))
+        v.set_defaults(group_run=_action(verb))
     u = gs.add_parser("url", help="print the group's MCP URL (for a client's config)")
     u.add_argument("name")
     u.add_argument("--sse", action="store_true", help="the legacy SSE URL instead")
-    u.set_defaults(handler=_url)
+    u.set_defaults(group_run=_url)
+
+
+def _dispatch(args: argparse.Namespace, paths: AppPaths) -> int:
+    """Every ``group`` action binds its own handler as ``group_run``."""
+    run: Command = args.group_run
+    return run(args, paths)
 
 
 def _member_args(p: argparse.ArgumentParser, kind: str, what: str = "") -> None:
