@@ -117,6 +117,8 @@ def test_group_verbs_against_a_running_engine(running: tuple[Cli, str]) -> None:
     assert "a: tool sleep off" in shown
     if hasattr(Gateway, "group_listing"):
         assert "live tools (" in shown
+        assert "a__echo " in shown and "b__echo " in shown  # prefix naming
+        assert "- (filter)" in shown  # a's sleep is off
     else:
         assert "live tools: This Switchboard cannot list a group's live tools yet." in shown
     listed = json.loads(cli("group", "list", "--json").stdout)["groups"]

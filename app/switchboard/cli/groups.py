@@ -387,6 +387,8 @@ def _choice_lines(spec: GroupSpec) -> Iterator[str]:
 
 
 def _listing_lines(listing: dict[str, Any]) -> Iterator[str]:
+    """``Gateway.group_listing``: per member, each tool and prompt as the group exposes
+    it (``-`` and why when hidden), and how many resources it offers."""
     yield f"  live tools ({listing.get('exposed_tools', 0)} exposed):"
     for member in listing.get("members", []):
         head = f"    {member.get('server')} ({member.get('state')})"
@@ -394,19 +396,22 @@ def _listing_lines(listing: dict[str, Any]) -> Iterator[str]:
             head += f": {member['error']}"
         yield head
         for tool in member.get("tools", []):
-            exposed = tool.get("exposed")
-            if exposed is None:
-                why = tool.get("hidden_by") or ("off" if not tool.get("enabled", True) else "")
-                shown = f"- ({why})" if why else "-"
-            else:
-                shown = str(exposed)
-            first = str(tool.get("description") or "").strip().splitlines()
-            about = first[0][:60] if first else ""
-            yield f"      {shown:40} {tool.get('name')!s:28} {about}".rstrip()
-        for key in ("prompts", "resources"):
-            items = member.get(key) or []
-            if items:
-                yield f"      {len(items)} {key}"
+            lines = str(tool.get("description") or "").strip().splitlines()
+            about = lines[0][:60] if lines else ""
+            yield f"      {_exposed(tool):40} {tool.get('name')!s:28} {about}".rstrip()
+        for prompt in member.get("prompts", []):
+            yield f"      {_exposed(prompt):40} prompt {prompt.get('name')}"
+        resources = member.get("resources", [])
+        if resources:
+            hidden = sum(1 for r in resources if r.get("hidden_by"))
+            yield f"      {len(resources)} resource(s), {hidden} hidden"
+
+
+def _exposed(item: dict[str, Any]) -> str:
+    if item.get("exposed"):
+        return str(item["exposed"])
+    why = item.get("hidden_by") or ("off" if not item.get("enabled", True) else "")
+    return f"- ({why})" if why else "-"
 
 
 def _require_member(spec: GroupSpec, server: str) -> None:
