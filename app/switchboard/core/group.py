@@ -159,7 +159,10 @@ class GroupSpec:
     """Groups only take Switchboard's own tokens (the auth port reads this like a server's)."""
 
     def __post_init__(self) -> None:
-        validate_name(self.name)
+        try:
+            validate_name(self.name)
+        except ValidationError as exc:
+            raise ValidationError(f"Invalid group name {self.name!r}.", hint=exc.hint) from None
         servers = tuple(self.servers)
         object.__setattr__(self, "servers", servers)
         for server in servers:

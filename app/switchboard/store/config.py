@@ -33,7 +33,7 @@ from switchboard.core.errors import (
     ValidationError,
 )
 from switchboard.core.group import GroupSpec
-from switchboard.core.spec import ServerSpec, Settings, validate_name
+from switchboard.core.spec import ServerSpec, Settings
 from switchboard.store.atomic import atomic_write
 
 log = logging.getLogger("switchboard.store")
@@ -141,7 +141,6 @@ class Config:
     def rename_group(self, old: str, new: str) -> Config:
         """Group ``old`` renamed to ``new``, members and choices kept, same place."""
         spec = self.group(old)
-        validate_name(new)
         if old == new:
             return self
         if self.has_group(new):
