@@ -304,6 +304,12 @@ def _create(groups: _Groups, args: argparse.Namespace) -> int:
     )
     view = groups.create(spec)
     print(f"Created group {spec.name}: {view['url']}")
+    if spec.auth is AuthMode.OFF:
+        print(
+            "Warning: auth is off: anyone on this computer, including any local program, "
+            "can call every member through this group (web pages cannot).",
+            file=sys.stderr,
+        )
     _note_missing(groups, spec.servers)
     return 0
 

@@ -9,7 +9,7 @@ from switchboard.cli import main
 from switchboard.core.errors import ValidationError
 from switchboard.core.group import GroupSpec, MemberChoices, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import ServerSpec
+from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.store.config import Config, ConfigStore
 from switchboard.store.import_export import (
     apply_import,
@@ -103,3 +103,7 @@ def test_group_verbs_without_an_engine_edit_the_config_file(
     assert "'time' is not a member of group 'work'" in capsys.readouterr().err
     assert main([*home, "group", "delete", "work"]) == 0
     assert store.load().groups == ()
+    capsys.readouterr()
+    assert main([*home, "group", "create", "open", "--auth", "off"]) == 0
+    assert "Warning: auth is off: anyone on this computer" in capsys.readouterr().err
+    assert store.load().group("open").auth is AuthMode.OFF
