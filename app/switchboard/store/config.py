@@ -222,8 +222,8 @@ def _group_renaming(group: GroupSpec, old: str, new: str) -> GroupSpec:
         servers = tuple(s for s in group.servers if s != old)
     else:
         servers = tuple(new if s == old else s for s in group.servers)
-    choices = {k: v for k, v in group.choices.items() if k not in (old, new)}
-    if old in group.choices:
+    choices = {k: v for k, v in group.choices.items() if k != old}
+    if old in group.choices:  # the renamed server's choices win over a missing namesake's
         choices[new] = group.choices[old]
     return dataclasses.replace(group, servers=servers, choices=choices)
 
