@@ -105,6 +105,9 @@ class GroupMux:
     def ready(self) -> bool:
         return True
 
+    def spec(self) -> GroupSpec:
+        return self._spec_of()
+
     # -- the merged view ------------------------------------------------------------
     async def merged(self) -> Merged:
         """What the group exposes now (cached until :meth:`changed`)."""
