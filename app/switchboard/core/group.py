@@ -185,6 +185,29 @@ class GroupSpec:
     def with_choices(self, server: str, choices: MemberChoices) -> GroupSpec:
         return dataclasses.replace(self, choices={**self.choices, server: choices})
 
+    def with_tool(self, server: str, tool: str, **change: Any) -> GroupSpec:
+        """A copy with ``server``'s tool ``tool`` changed: ``enabled=``, ``rename=``,
+        ``description=`` (None = back to the server's own)."""
+        member = self.member(server)
+        choice = dataclasses.replace(member.tool(tool), **change)
+        tools = {**member.tools, tool: choice}
+        return self.with_choices(server, dataclasses.replace(member, tools=tools))
+
+    def with_prompt(self, server: str, prompt: str, enabled: bool) -> GroupSpec:
+        member = self.member(server)
+        off = member.prompts_off - {prompt} if enabled else member.prompts_off | {prompt}
+        return self.with_choices(server, dataclasses.replace(member, prompts_off=off))
+
+    def with_resource(self, server: str, uri: str, enabled: bool) -> GroupSpec:
+        member = self.member(server)
+        off = member.resources_off - {uri} if enabled else member.resources_off | {uri}
+        return self.with_choices(server, dataclasses.replace(member, resources_off=off))
+
+    def with_servers(self, servers: tuple[str, ...]) -> GroupSpec:
+        """A copy with these members (choices of servers that left are dropped)."""
+        kept = {k: v for k, v in self.choices.items() if k in servers}
+        return dataclasses.replace(self, servers=tuple(servers), choices=kept)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON/TOML-friendly form (omits defaults to keep files short)."""
         out: dict[str, Any] = {"name": self.name, "servers": list(self.servers)}
