@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, overload
 
 import httpx
 from starlette.types import Receive, Scope, Send
@@ -33,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import GroupNotFound, ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, StateChanged
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import AuthMode, Transport
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway import jsonrpc
@@ -76,6 +77,10 @@ class GatewayHost(Protocol):
     events: EventBus
     authenticator: Authenticator
     state: EngineState
+
+    def group(self, name: str) -> GroupSpec:
+        """The group's spec (raises GroupNotFound)."""
+        ...
 
 
 class Gateway:
@@ -449,6 +454,12 @@ class Gateway:
         """Stopped, stopping or failed: nothing will answer until someone starts it."""
         return server.state in _DOWN_STATES
 
+    @overload
+    async def ready_mux(self, server: ManagedServer, msg_id: jsonrpc.MessageId) -> StdioMux: ...
+    @overload
+    async def ready_mux(
+        self, server: ManagedServer | GroupTarget, msg_id: jsonrpc.MessageId
+    ) -> StdioMux | GroupMux: ...
     async def ready_mux(
         self, server: ManagedServer | GroupTarget, msg_id: jsonrpc.MessageId
     ) -> StdioMux | GroupMux:

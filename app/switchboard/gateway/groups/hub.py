@@ -49,10 +49,7 @@ class GroupHub:
     # -- lookups ----------------------------------------------------------------------
     def spec(self, name: str) -> GroupSpec:
         """The group's spec now (raises GroupNotFound)."""
-        lookup: Callable[[str], GroupSpec] | None = getattr(self._host, "group", None)
-        if lookup is None:
-            raise GroupNotFound(name)
-        spec = lookup(name)
+        spec = self._host.group(name)
         self._specs[name] = spec
         return spec
 
@@ -80,18 +77,17 @@ class GroupHub:
         capabilities: dict[str, Any],
         on_message: OnMessage,
     ) -> MemberClient:
-        opener = getattr(self._gw, "open_internal", None)
-        if opener is None:
-            raise Unavailable("This build has no in-process MCP client.", "unsupported")
-        client: MemberClient = await opener(
-            server,
-            client_info=CLIENT_INFO,
-            capabilities=capabilities,
-            owner=owner,
-            via=via,
-            on_message=on_message,
-        )
-        return client
+        try:
+            return await self._gw.open_internal(
+                server,
+                client_info=CLIENT_INFO,
+                capabilities=capabilities,
+                owner=owner,
+                via=via,
+                on_message=on_message,
+            )
+        except ServerNotFound:
+            raise Unavailable(f"Server {server!r} is not configured.", "missing") from None
 
     def target(self, name: str) -> GroupTarget:
         """The request's target for group ``name`` (its mux made on first use)."""

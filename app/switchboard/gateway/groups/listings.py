@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Unavailable
 from switchboard.gateway.groups.naming import RUNNING, Listing
+from switchboard.gateway.internal import RpcError
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -52,29 +53,26 @@ class MemberClient(Protocol):
 
     def notify(self, method: str, params: dict[str, Any] | None = None) -> None: ...
 
-    def reply(self, request_id: Any, *, result: Any = None, error: Any = None) -> None: ...
+    def reply(
+        self,
+        request_id: jsonrpc.MessageId,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None: ...
 
     def close(self) -> None: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def initialize_result(self) -> dict[str, Any]: ...
 
 
 OnMessage = Callable[[dict[str, Any]], None]
 OpenClient = Callable[..., Coroutine[Any, Any, MemberClient]]
 """``open(server, owner=..., via=..., capabilities=..., on_message=...)``."""
-
-
-def error_code(exc: BaseException) -> int | None:
-    """The JSON-RPC error code of a failed request (``internal.RpcError``)."""
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, int) else None
-
-
-def init_result(client: object) -> dict[str, Any]:
-    """The member's InitializeResult as the client session saw it (empty if unknown)."""
-    for attr in ("init_result", "initialize_result", "server_info"):
-        value = getattr(client, attr, None)
-        if isinstance(value, dict):
-            return value
-    return {}
 
 
 class Listings:
@@ -125,7 +123,7 @@ class Listings:
         generation = self._generation.get(server, 0)
         try:
             client = self._clients.get(server)
-            if client is None or getattr(client, "closed", False):
+            if client is None or client.closed:
                 client = await self._open(
                     server,
                     owner=None,
@@ -134,7 +132,7 @@ class Listings:
                     on_message=lambda msg: self._on_message(server, msg),
                 )
                 self._clients[server] = client
-            init = init_result(client)
+            init = client.initialize_result
             caps = init.get("capabilities")
             caps = caps if isinstance(caps, dict) else {}
             lists: dict[str, tuple[dict[str, Any], ...]] = {}
@@ -147,7 +145,7 @@ class Listings:
             return Listing(server, state=exc.state, error=str(exc))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # an RpcError, or a server sending garbage
+        except (RpcError, ValueError, TypeError) as exc:
             log.info("server %s: could not read its lists: %s", server, exc)
             return Listing(server, error=f"Server {server!r} did not list its items: {exc}")
         instructions = init.get("instructions")
@@ -173,10 +171,8 @@ class Listings:
         for _ in range(MAX_PAGES):
             try:
                 result = await client.request(method, params)
-            except Unavailable:
-                raise
-            except Exception as exc:
-                if error_code(exc) == jsonrpc.METHOD_NOT_FOUND:
+            except RpcError as exc:
+                if exc.code == jsonrpc.METHOD_NOT_FOUND:
                     return ()
                 raise
             page = result.get(key)

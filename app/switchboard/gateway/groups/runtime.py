@@ -33,9 +33,10 @@ from switchboard.core.group import SEPARATOR, GroupSpec, Naming
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Channel, Pending, PostChannel, Session, Unavailable
 from switchboard.gateway.groups import lean, pages
-from switchboard.gateway.groups.listings import Listings, MemberClient, OpenClient, error_code
+from switchboard.gateway.groups.listings import Listings, MemberClient, OpenClient
 from switchboard.gateway.groups.naming import Merged, merge
 from switchboard.gateway.initialization import LATEST_VERSION, SUPPORTED_VERSIONS, declared
+from switchboard.gateway.internal import RpcError
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -404,20 +405,12 @@ class GroupMux:
                 f"{exc} (a member of group {self.name!r})",
                 {"server": server, "state": exc.state},
             ) from None
-        except (asyncio.CancelledError, Refused):
-            raise
-        except Exception as exc:
-            code = error_code(exc)
-            if code is None:
-                raise
-            message = getattr(exc, "message", None)
-            raise Refused(
-                code, message if isinstance(message, str) else str(exc), getattr(exc, "data", None)
-            ) from None
+        except RpcError as exc:
+            raise Refused(exc.code, exc.message, exc.data) from None
 
     async def _member(self, session: Session, state: _State, server: str) -> MemberClient:
         client = state.clients.get(server)
-        if client is not None and not getattr(client, "closed", False):
+        if client is not None and not client.closed:
             return client
         current = self._state_of(server) or "missing"
         if current in DOWN:
@@ -427,7 +420,7 @@ class GroupMux:
             task = asyncio.get_running_loop().create_task(
                 self._open(
                     server,
-                    owner=getattr(session, "owner", None),
+                    owner=session.owner,
                     via=self.name,
                     capabilities={
                         k: v for k, v in session.capabilities.items() if k in PASSED_CAPS
