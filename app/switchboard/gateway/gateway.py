@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
 
 import httpx
 from starlette.types import Receive, Scope, Send
@@ -176,7 +176,7 @@ class Gateway:
         path: str = scope["path"]
         i = path.find("/servers/")
         if i < 0:
-            await self._dispatch_group(scope, receive, send, path)
+            await self.groups.dispatch(scope, receive, send, path)
             return
         name, _, endpoint = path[i + 9 :].partition("/")
         host = authorization = None
@@ -245,9 +245,9 @@ class Gateway:
         if spec.transport is not Transport.STDIO:
             await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
             return
-        await self._serve(scope, receive, send, server, endpoint, prefix, owner)
+        await self.serve(scope, receive, send, server, endpoint, prefix, owner)
 
-    async def _serve(
+    async def serve(
         self,
         scope: Scope,
         receive: Receive,
@@ -278,57 +278,6 @@ class Gateway:
             await self.legacy.post(scope, receive, send, server, owner)
 
     # -- groups -----------------------------------------------------------------------
-    async def _dispatch_group(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        """``/groups/<name>/{mcp,sse,messages}``: as for a server, with the group's
-        :class:`GroupMux` in place of a server's mux (``groups/``)."""
-        i = path.find("/groups/")
-        name, _, endpoint = path[i + 8 :].partition("/")
-        host = authorization = None
-        for key, value in scope["headers"]:
-            if key == b"host":
-                host = value
-            elif key == b"authorization":
-                authorization = value
-        try:
-            try:
-                spec = self.groups.spec(name)
-            except GroupNotFound:
-                raise HTTPError(
-                    404,
-                    json_error(
-                        "not_found",
-                        f"No group named {name!r}.",
-                        "Run 'switchboard group list' to see configured groups.",
-                    ),
-                ) from None
-            if endpoint not in ("mcp", "sse", "messages"):
-                raise HTTPError(404, json_error("not_found", "No such endpoint.", "Use .../mcp."))
-            kind = "sse" if endpoint == "messages" else endpoint
-            host_header = host.decode("latin-1") if host is not None else None
-            try:
-                principal = await self._host.authenticator.authenticate(
-                    server=cast(Any, spec),  # the auth port takes groups (g-auth)
-                    resource=f"http://{host_header}{path[:i]}/groups/{name}/{kind}",
-                    authorization=authorization.decode("latin-1") if authorization else None,
-                )
-            except AuthDenied as denied:
-                raise HTTPError(
-                    denied.status,
-                    jsonrpc.dumps(denied.body),
-                    [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
-                ) from None
-            await self._serve(
-                scope,
-                receive,
-                send,
-                self.groups.target(name),
-                endpoint,
-                path[:i],
-                owner_of(principal),
-            )
-        except HTTPError as exc:
-            await respond(send, exc.status, exc.body, exc.headers)
-
     def mux_for(self, key: str) -> StdioMux | GroupMux | None:
         """The mux of a server or group session key (``name`` or ``groups/<name>``)."""
         return self._muxes.get(key) or self.groups.muxes.get(key)

@@ -13,17 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from starlette.types import Receive, Scope, Send
 
 from switchboard import __version__
+from switchboard.core.auth import AuthDenied
 from switchboard.core.errors import GroupNotFound, ServerNotFound
 from switchboard.core.group import GroupSpec
+from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Unavailable
 from switchboard.gateway.groups.listings import Listings, MemberClient, OnMessage
 from switchboard.gateway.groups.naming import merge
 from switchboard.gateway.groups.runtime import GroupMux
 from switchboard.gateway.groups.target import GroupTarget
-from switchboard.gateway.sessions import Owner
+from switchboard.gateway.http_io import HTTPError, json_error, respond
+from switchboard.gateway.sessions import Owner, owner_of
 
 if TYPE_CHECKING:
     from switchboard.gateway.gateway import Gateway, GatewayHost
@@ -103,6 +108,58 @@ class GroupHub:
                 version=__version__,
             )
         return GroupTarget(name, mux)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """``/groups/<name>/{mcp,sse,messages}``: as for a server, with the group's
+        :class:`GroupMux` in place of a server's mux. Sign-in is the auth port's, given
+        the :class:`GroupSpec` (RFC 9728 resource: the group's URL)."""
+        i = path.find("/groups/")
+        name, _, endpoint = path[i + 8 :].partition("/")
+        host = authorization = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value
+            elif key == b"authorization":
+                authorization = value
+        try:
+            try:
+                spec = self.spec(name)
+            except GroupNotFound:
+                raise HTTPError(
+                    404,
+                    json_error(
+                        "not_found",
+                        f"No group named {name!r}.",
+                        "Run 'switchboard group list' to see configured groups.",
+                    ),
+                ) from None
+            if endpoint not in ("mcp", "sse", "messages"):
+                raise HTTPError(404, json_error("not_found", "No such endpoint.", "Use .../mcp."))
+            kind = "sse" if endpoint == "messages" else endpoint
+            host_header = host.decode("latin-1") if host is not None else None
+            try:
+                principal = await self._host.authenticator.authenticate(
+                    server=cast(Any, spec),  # the auth port takes groups (g-auth)
+                    resource=f"http://{host_header}{path[:i]}/groups/{name}/{kind}",
+                    authorization=authorization.decode("latin-1") if authorization else None,
+                )
+            except AuthDenied as denied:
+                raise HTTPError(
+                    denied.status,
+                    jsonrpc.dumps(denied.body),
+                    [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
+                ) from None
+            await self._gw.serve(
+                scope,
+                receive,
+                send,
+                self.target(name),
+                endpoint,
+                path[:i],
+                owner_of(principal),
+            )
+        except HTTPError as exc:
+            await respond(send, exc.status, exc.body, exc.headers)
 
     # -- events -----------------------------------------------------------------------
     def _member_changed(self, server: str) -> None:

@@ -29,12 +29,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from switchboard.core.group import SEPARATOR, GroupSpec, Naming
+from switchboard.core.group import GroupSpec
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Channel, Pending, PostChannel, Session, Unavailable
 from switchboard.gateway.groups import lean, pages
 from switchboard.gateway.groups.listings import Listings, MemberClient, OpenClient
 from switchboard.gateway.groups.naming import Merged, merge
+from switchboard.gateway.groups.refusals import Refused, down, missing
 from switchboard.gateway.initialization import LATEST_VERSION, SUPPORTED_VERSIONS, declared
 from switchboard.gateway.internal import RpcError
 
@@ -52,16 +53,6 @@ _LISTS = {
     "resources/list": "resources",
     "resources/templates/list": "resourceTemplates",
 }
-
-
-class Refused(Exception):
-    """A request answered with a JSON-RPC error by the group itself."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
 
 
 @dataclasses.dataclass(slots=True)
@@ -260,7 +251,7 @@ class GroupMux:
             name = params.get("name")
             route = merged.prompt_routes.get(name) if isinstance(name, str) else None
             if route is None:
-                raise self._missing(merged, "prompt", name)
+                raise missing(self.name, self._spec_of(), self._state_of, merged, "prompt", name)
             return await self._forward(
                 session, state, pending, route.server, method, {**params, "name": route.name}
             )
@@ -268,7 +259,9 @@ class GroupMux:
             uri = params.get("uri")
             server = (await self.merged()).resource_server(uri) if isinstance(uri, str) else None
             if server is None:
-                raise self._missing(await self.merged(), "resource", uri)
+                raise missing(
+                    self.name, self._spec_of(), self._state_of, await self.merged(), "resource", uri
+                )
             return await self._forward(session, state, pending, server, method, params)
         if method == "completion/complete":
             return await self._complete(session, state, pending, params)
@@ -305,7 +298,7 @@ class GroupMux:
                 params["_meta"] = meta
         route = merged.tool_routes.get(name) if isinstance(name, str) else None
         if route is None:
-            raise self._missing(merged, "tool", name)
+            raise missing(self.name, self._spec_of(), self._state_of, merged, "tool", name)
         return await self._forward(
             session, state, pending, route.server, "tools/call", {**params, "name": route.name}
         )
@@ -320,7 +313,7 @@ class GroupMux:
             name = ref.get("name")
             route = merged.prompt_routes.get(name) if isinstance(name, str) else None
             if route is None:
-                raise self._missing(merged, "prompt", name)
+                raise missing(self.name, self._spec_of(), self._state_of, merged, "prompt", name)
             params = {**params, "ref": {**ref, "name": route.name}}
             return await self._forward(
                 session, state, pending, route.server, "completion/complete", params
@@ -334,54 +327,8 @@ class GroupMux:
                     server = owner
                     break
         if server is None:
-            raise self._missing(merged, "resource", uri)
+            raise missing(self.name, self._spec_of(), self._state_of, merged, "resource", uri)
         return await self._forward(session, state, pending, server, "completion/complete", params)
-
-    def _missing(self, merged: Merged, kind: str, name: object) -> Refused:
-        """Why ``name`` is not served: its member is down, it is switched off or hidden
-        by a collision, or no member has it."""
-        shown = name if isinstance(name, str) else repr(name)
-        server = merged.down_names.get(name) if isinstance(name, str) else None
-        spec = self._spec_of()
-        if server is None and isinstance(name, str) and spec.naming is Naming.PREFIX:
-            prefix = name.partition(SEPARATOR)[0]
-            if prefix in spec.servers and (self._state_of(prefix) or "missing") != "running":
-                server = prefix
-        if server is not None:
-            return self._down(server, f"its {kind} {shown!r} is not available")
-        hidden = merged.hidden.get(name) if isinstance(name, str) else None
-        if hidden is not None:
-            owner, why = hidden
-            if why == "filter":
-                return Refused(
-                    jsonrpc.INVALID_PARAMS,
-                    f"The {kind} {shown!r} of server {owner!r} is switched off in group "
-                    f"{self.name!r}. Switch it on: 'switchboard group {kind} on {self.name} "
-                    f"{owner} ...'.",
-                    {"server": owner, "hidden_by": why},
-                )
-            return Refused(
-                jsonrpc.INVALID_PARAMS,
-                f"The {kind} {shown!r} of server {owner!r} is hidden in group {self.name!r}: "
-                "another member has the same name. Rename it or change the group's naming.",
-                {"server": owner, "hidden_by": why},
-            )
-        if kind == "resource":
-            return Refused(-32002, f"Resource not found in group {self.name!r}: {shown}")
-        return Refused(jsonrpc.INVALID_PARAMS, f"Unknown {kind}: {shown} (group {self.name!r}).")
-
-    def _down(self, server: str, what: str) -> Refused:
-        state = self._state_of(server) or "missing"
-        hint = (
-            f"Start it: 'switchboard start {server}' or from the tray."
-            if state != "missing"
-            else "Add that server, or remove it from the group."
-        )
-        return Refused(
-            jsonrpc.SERVER_UNAVAILABLE,
-            f"Server {server!r} of group {self.name!r} is {state}: {what}. {hint}",
-            {"server": server, "state": state},
-        )
 
     async def _forward(
         self,
@@ -414,7 +361,7 @@ class GroupMux:
             return client
         current = self._state_of(server) or "missing"
         if current in DOWN:
-            raise self._down(server, "the call did not reach it")
+            raise down(self.name, self._state_of, server, "the call did not reach it")
         task = state.opening.get(server)
         if task is None:
             task = asyncio.get_running_loop().create_task(
