@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
-from switchboard.auth.targetkeys import label, labels
+from switchboard.auth.targetkeys import GROUPS, label, labels, split_key
 from switchboard.core.loopback import is_loopback_host
 
 log = logging.getLogger("switchboard.auth")
@@ -391,9 +391,10 @@ class ConsentBroker:
 def _check_choice(request: ConsentRequest, picked: tuple[str, ...]) -> tuple[str, ...]:
     if not request.choose:
         if picked and picked != (request.server,):
+            kind, name = split_key(request.server)
+            what, option = ("group", "--group") if kind == GROUPS else ("server", "--server")
             raise ChoiceRequired(
-                f"This request is for {request.target} only; approve it without --server "
-                "or --group."
+                f"This request is for the {what} {name!r} only; approve it without {option}."
             )
         return ()
     if not picked:
@@ -405,7 +406,7 @@ def _check_choice(request: ConsentRequest, picked: tuple[str, ...]) -> tuple[str
     unknown = [s for s in picked if s not in request.choices]
     if unknown:
         raise ChoiceRequired(
-            f"Not a server or group this request can be approved for: {labels(unknown)}. "
+            f"Not a server this request can be approved for: {labels(unknown)}. "
             "Choose from: " + labels(request.choices, request.groups) + "."
         )
     return picked
