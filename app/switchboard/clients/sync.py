@@ -1,8 +1,9 @@
-"""Keeps connected clients' configs in step with the engine's servers.
+"""Keeps connected clients' configs in step with the engine's servers and groups.
 
 Subscribed to the engine's events: every ConfigChanged (a server added, removed or
 renamed) reconciles each connected client in a worker thread, so removing a server
-removes it from Cursor, VS Code, ... as well. A reconcile also runs when the engine
+removes it from Cursor, VS Code, ... as well; a client connected to groups keeps one
+entry per group of its that still exists. A reconcile also runs when the engine
 starts, which catches changes made with the CLI while it was not running.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from switchboard.clients.manager import ClientManager, SyncReport
@@ -35,9 +36,17 @@ class SyncHost(Protocol):
 class ClientSync:
     """Debounced, single-flight reconcile of client configs on config changes."""
 
-    def __init__(self, engine: SyncHost, manager: ClientManager | None = None) -> None:
+    def __init__(
+        self,
+        engine: SyncHost,
+        manager: ClientManager | None = None,
+        *,
+        groups: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:
+        """``groups``: {group name: its MCP URL} for every group now."""
         self._engine = engine
         self._manager = manager
+        self._groups = groups
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
         self._running = False
@@ -70,11 +79,16 @@ class ClientSync:
     def servers(self) -> dict[str, str]:
         return {s.name: self._engine.server_url(s.name) for s in self._engine.config.servers}
 
+    def groups(self) -> dict[str, str]:
+        return dict(self._groups())
+
     async def _run(self) -> None:
         while self._dirty:
             self._dirty = False
             try:
-                self.last_reports = await asyncio.to_thread(self.manager.sync, self.servers())
+                self.last_reports = await asyncio.to_thread(
+                    self.manager.sync, self.servers(), self.groups()
+                )
             except Exception:
                 log.exception("updating MCP client configs failed")
             self.runs += 1
