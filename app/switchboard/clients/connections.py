@@ -78,6 +78,15 @@ class Connections:
             found = names.get(client_id, []) if isinstance(names, dict) else []
             return [n for n in found if isinstance(n, str)] if isinstance(found, list) else []
 
+    def rename_group(self, old: str, new: str) -> None:
+        """Every client connected to the group ``old`` is connected to ``new`` instead."""
+        with self._lock:
+            for client_id in self.connected():
+                names = self.groups_of(client_id)
+                if old in names:
+                    renamed = [new if n == old else n for n in names]
+                    self.set_connected(client_id, True, renamed)
+
     def created(self, client_id: str, path: Path) -> set[str]:
         """What Switchboard created in this client's file (to remove with the last entry)."""
         record = self._read().get("created", {}).get(client_id)

@@ -242,6 +242,11 @@ class ClientManager:
     def _set_connected(self, client_id: str, on: bool, groups: Iterable[str] = ()) -> None:
         self._connections.set_connected(client_id, on, groups)
 
+    def rename_group(self, old: str, new: str) -> None:
+        """Clients connected to the group ``old`` are now connected to ``new`` (the next
+        sync moves their entry)."""
+        self._connections.rename_group(old, new)
+
     def _created(self, client_id: str, path: Path) -> set[str]:
         return self._connections.created(client_id, path)
 
