@@ -12,7 +12,6 @@ from switchboard.control import channel
 from switchboard.core.group import GroupSpec
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
-from switchboard.gateway import Gateway
 from tests.conftest import fixture_cmd
 
 
@@ -61,12 +60,9 @@ async def test_group_routes(engine: Engine) -> None:
     assert [s["state"] for s in stopped.json()["servers"]] == ["stopped"]
 
     listing = await call(engine, "GET", "/groups/work/listing")
-    if hasattr(Gateway, "group_listing"):
-        assert listing.status_code == 200
-        assert listing.json()["group"] == "work"
-    else:
-        assert listing.status_code == 501
-        assert listing.json()["message"] == "This Switchboard cannot list a group's live tools yet."
+    assert listing.status_code == 200
+    (member,) = listing.json()["members"]
+    assert (listing.json()["group"], member["server"], member["state"]) == ("work", "a", "stopped")
 
     gone = await call(engine, "DELETE", "/servers/a")
     assert gone.status_code == 200 and gone.json() == {"groups": ["work"]}

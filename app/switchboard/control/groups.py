@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from switchboard.control.body import read_json
-from switchboard.core.errors import ValidationError
+from switchboard.core.errors import SwitchboardError, ValidationError
 from switchboard.core.group import GroupSpec
 
 if TYPE_CHECKING:
@@ -101,18 +101,10 @@ def group_routes(engine: Engine, guarded: Callable[[Handler], Handler]) -> list[
     async def listing(request: Request) -> Response:
         name = request.path_params["name"]
         engine.group(name)  # GroupNotFound -> 404 first
-        group_listing = getattr(engine.gateway, "group_listing", None)
-        if group_listing is None:
-            return JSONResponse(
-                {
-                    "error": "NotImplemented",
-                    "message": "This Switchboard cannot list a group's live tools yet.",
-                    "hint": "'switchboard group show NAME' lists its members and choices.",
-                },
-                status_code=501,
-            )
         try:
-            result: dict[str, Any] = await group_listing(name)
+            result = await engine.gateway.group_listing(name)
+        except SwitchboardError:
+            raise
         except Exception:
             log.exception("listing group %s failed", name)
             return JSONResponse(
