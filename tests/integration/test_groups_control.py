@@ -95,3 +95,20 @@ async def test_bad_group_requests_get_clear_errors(engine: Engine) -> None:
         assert answer.status_code == status, (method, path, answer.text)
         assert message in answer.json()["message"], answer.json()
         assert answer.json()["hint"]
+
+
+async def test_a_stale_read_change_write_is_refused_not_lost(engine: Engine) -> None:
+    await engine.add_group(GroupSpec("dev", servers=("a",)))
+    seen = engine.group("dev").tag()
+    await engine.update_group(GroupSpec("dev", servers=("a", "b")))  # the app, meanwhile
+
+    stale = await call(engine, "PUT", "/groups/dev?expect=" + seen, {"lean": True})
+
+    assert stale.status_code == 409
+    assert "was changed meanwhile" in stale.json()["message"]
+    assert engine.group("dev") == GroupSpec("dev", servers=("a", "b"))  # nothing lost
+    fresh = engine.group("dev").tag()
+    body = {"servers": ["a", "b"], "lean": True}
+    ok = await call(engine, "PUT", "/groups/dev?expect=" + fresh, body)
+    assert ok.status_code == 200
+    assert engine.group("dev").lean and engine.group("dev").servers == ("a", "b")

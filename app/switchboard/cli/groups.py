@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard.cli.common import Command, SubParsers, configured_base_url, control_client
 from switchboard.cli.groupview import describe, listing_lines
-from switchboard.core.errors import ControlAPIError, EngineNotRunning, ValidationError
+from switchboard.core.errors import (
+    ControlAPIError,
+    EngineNotRunning,
+    GroupChanged,
+    ValidationError,
+)
 from switchboard.core.group import GroupSpec, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
@@ -223,10 +228,21 @@ class _Groups:
     def edit(self, name: str, change: Change) -> tuple[GroupSpec, GroupSpec]:
         """Apply ``change`` to the group; (before, after)."""
         if self.client is not None:
-            before = self.get(name)
-            after = change(before)
-            self.client.request("PUT", f"/groups/{name}", after.to_dict())
-            return before, after
+            # Read, change, write only if nobody changed it meanwhile (the app's Groups
+            # page, another command); then read again and redo the change.
+            for _ in range(5):
+                before = self.get(name)
+                after = change(before)
+                try:
+                    self.client.request(
+                        "PUT", f"/groups/{name}", after.to_dict(), expect=before.tag()
+                    )
+                except ControlAPIError as exc:
+                    if exc.status == 409:
+                        continue
+                    raise
+                return before, after
+            raise GroupChanged(name)
         seen: list[GroupSpec] = []
 
         def apply(config: Config) -> Config:
