@@ -101,6 +101,7 @@ class Engine:
         self.gateway = gateway
         # The MCP hot path skips Starlette's router (measured: ~56 µs a call).
         self.add_prefix_app("/servers/", gateway)
+        self.add_prefix_app("/groups/", gateway)
         self.auth = auth
         self.consent = auth.broker
         self.authenticator = auth
