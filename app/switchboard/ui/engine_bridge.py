@@ -408,6 +408,18 @@ class EngineBridge(QObject):
     def remove_group(self, name: str) -> asyncio.Task[None]:
         return self.submit(f"Delete group {name}", self.engine.remove_group(name))
 
+    def connect_group(self, client_id: str, title: str, group: str) -> asyncio.Task[None]:
+        """Write one entry for ``group`` into that client's config (instead of one per
+        server); the client-config service keeps it in step afterwards."""
+        sync = self.client_sync
+
+        async def run() -> None:
+            await asyncio.to_thread(
+                sync.manager.connect, client_id, sync.servers(), group=group, groups=sync.groups()
+            )
+
+        return self.submit(f"Connect {title} to the group {group}", run())
+
     def set_group_running(self, name: str, on: bool) -> asyncio.Task[Any]:
         what = f"{'Start' if on else 'Stop'} the servers of {name}"
         work = self.engine.start_group(name) if on else self.engine.stop_group(name)
