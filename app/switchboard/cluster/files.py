@@ -30,7 +30,7 @@ from switchboard.cluster.toolhive import (
     kustomization,
     secret_manifest,
 )
-from switchboard.cluster.workloads import desktop_command
+from switchboard.cluster.workloads import NotExportable, container_for, desktop_command
 from switchboard.core.errors import StoreError, ValidationError
 from switchboard.core.spec import ServerSpec, suggest_name
 
@@ -237,6 +237,13 @@ def _server(doc: dict[str, Any], index: int, source: str) -> ServerSpec:
             loaded = None
         if isinstance(loaded, dict):
             desktop = {k: v for k, v in loaded.items() if k in _DESKTOP_KEYS}
+    if "command" in desktop:
+        # The command carries its own environment (docker run -e): not the server's env.
+        try:
+            own = container_for(str(desktop["command"]), list(desktop.get("args") or [])).env
+        except NotExportable:
+            own = {}
+        env = {k: v for k, v in env.items() if own.get(k) != v}
     command, command_args = desktop_command(image, args, [*env, *secrets])
     data: dict[str, Any] = {
         "name": suggest_name(name) if name else f"server-{index + 1}",
