@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.core.state import ServerState as S
 from switchboard.engine import Engine
 from tests.conftest import make_test_engine, requires_npx
+from tests.helpers.engine_process import ENGINE_ENV, serve, stop, wait_ready
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
@@ -201,3 +203,38 @@ async def test_unresolvable_package_falls_back_to_the_command_with_a_notice(
         assert not list((paths.cache_dir / "packages" / "pypi").glob("switchboard-no-such*"))
     finally:
         await engine.aclose()
+
+
+@requires_npx
+@pytest.mark.npm
+def test_switchboard_status_shows_both_commands(tmp_path: Path) -> None:
+    """The shipped engine (`switchboard serve`, default composition) resolves npx, and
+    `switchboard status NAME` shows the command as written and what runs."""
+    home = tmp_path / "home"
+    package = "@modelcontextprotocol/server-everything@2026.8.31"
+    proc = serve(home)
+    try:
+        wait_ready(proc)
+        added = cli(home, "add", "everything", "--", "npx", "-y", package, "stdio")
+        assert added.returncode == 0, added.stderr
+        started = cli(home, "start", "everything")
+        assert started.returncode == 0, started.stdout + started.stderr
+        out = cli(home, "status", "everything").stdout
+        assert f"command:  npx -y {package} stdio" in out
+        runs_as = next(line for line in out.splitlines() if "runs as:" in line)
+        assert runs_as.endswith("server-everything/dist/index.js stdio")
+        assert str(home / "cache" / "packages" / "npm") in runs_as
+        pid = int(out.split("(pid ")[1].split(")")[0])
+        assert Path(cmdline(pid)[0]).name == "node"
+    finally:
+        stop(proc)
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "switchboard", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENGINE_ENV,
+    )

@@ -46,6 +46,14 @@ def failure_text(detail: str, last_stderr: str) -> str:
     return text + "\nThe whole log is below."
 
 
+def runs_as_text(resolved: str, notice: str) -> str:
+    """Beside the command as the person wrote it (Settings tab): what actually runs,
+    when Switchboard runs an npm/PyPI package's own program instead of npx/uvx."""
+    if resolved:
+        return f"Runs as: {resolved}"
+    return notice
+
+
 class ServerDetail(QWidget):
     """Header (name, state, URL, start/stop) and tabs: live log, settings."""
 
@@ -79,6 +87,11 @@ class ServerDetail(QWidget):
         self.failure.setWordWrap(True)
         self.failure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.failure.setAccessibleName("Why the server failed")
+        self.runs_as = QLabel()
+        self.runs_as.setObjectName("secondary")
+        self.runs_as.setWordWrap(True)
+        self.runs_as.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.runs_as.setAccessibleName("The command that runs")
 
         head = QHBoxLayout()
         head.setSpacing(8)
@@ -135,6 +148,7 @@ class ServerDetail(QWidget):
         layout.setSpacing(8)
         layout.addLayout(head)
         layout.addLayout(url_row)
+        layout.addWidget(self.runs_as)
         layout.addWidget(self.failure)
         layout.addWidget(self.tabs, 1)
         bridge.stateChanged.connect(self._on_state)
@@ -163,6 +177,8 @@ class ServerDetail(QWidget):
         self.toggle.setText("&Stop" if active else "&Start")
         self.toggle.setIcon(action_icon("stop" if active else "start"))
         self.restart.setEnabled(active)
+        self.runs_as.setText(runs_as_text(status.resolved_command, status.resolution_notice))
+        self.runs_as.setVisible(bool(self.runs_as.text()))
         failed = status.state is ServerState.FAILED
         self.failure.setVisible(failed)
         if failed:

@@ -5,7 +5,6 @@ notice, when the resolver fails."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from switchboard.core.events import EventBus, LogLine
@@ -14,27 +13,7 @@ from switchboard.core.state import ServerState as S
 from switchboard.packages import PackageError
 from switchboard.supervisor.process import ManagedServer
 from tests.conftest import fixture_cmd
-
-
-class FakeResolver:
-    def __init__(self, result: list[str] | None = None, error: Exception | None = None) -> None:
-        self.result, self.error = result, error
-        self.asked: list[tuple[str, tuple[str, ...]]] = []
-
-    async def __call__(
-        self,
-        command: str,
-        args: Sequence[str],
-        *,
-        path: str,
-        env: Mapping[str, str],
-        note: Callable[[str], None],
-    ) -> list[str] | None:
-        self.asked.append((command, tuple(args)))
-        note("resolving for the test")
-        if self.error is not None:
-            raise self.error
-        return self.result
+from tests.helpers.resolvers import FakeResolver
 
 
 def cmdline(pid: int) -> list[str]:
