@@ -71,14 +71,19 @@ class PackageResolver:
         request = parse_command(command, args)
         if request is None:
             return None
-        lock = self._locks.setdefault(request.key, asyncio.Lock())
-        async with lock:
+        async with self._lock(request.key):
             version = await self._version(request, command, path, env, note)
-            dest = self.directory(request, version)
+        dest = self.directory(request, version)
+        async with self._lock(str(dest)):
             if not is_installed(dest):
                 await self._install(request, version, dest, command, path, env, note)
-        entry = await asyncio.to_thread(self._entry, request, dest, path)
+        entry = await asyncio.to_thread(self._entry, request, dest, command, path)
         return [*entry, *request.args]
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        """One look-up per request and one install per directory at a time (two
+        servers may run the same package)."""
+        return self._locks.setdefault(key, asyncio.Lock())
 
     # -- versions ----------------------------------------------------------------------
     def pinned_version(self, request: PackageRequest) -> str | None:
@@ -167,7 +172,7 @@ class PackageResolver:
                 uv = find_tool("uv", path, command if command.endswith("uvx") else "")
                 python = find_tool("python3", path)
                 await pypi_install(request, version, dest, uv, python, env)
-            await asyncio.to_thread(self._entry, request, dest, path)
+            await asyncio.to_thread(self._entry, request, dest, command, path)
             await asyncio.to_thread(mark_installed, dest, request, version)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -175,9 +180,10 @@ class PackageResolver:
             raise
         note(f"installed {request.name} {version}")
 
-    def _entry(self, request: PackageRequest, dest: Path, path: str) -> list[str]:
+    def _entry(self, request: PackageRequest, dest: Path, command: str, path: str) -> list[str]:
         if request.ecosystem == "npm":
-            return npm_entry(request, dest, find_tool("node", path))
+            # The node beside the person's npx first (nvm and the like), else PATH's.
+            return npm_entry(request, dest, find_tool("node", path, command))
         return pypi_entry(request, dest)
 
     @staticmethod
