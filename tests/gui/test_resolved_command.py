@@ -47,3 +47,22 @@ async def test_detail_shows_the_fallback_notice(paths: AppPaths, qtbot: QtBot) -
         await until(lambda: win.detail.name == "lit" and win.detail.runs_as.isVisible())
         assert "E404" in win.detail.runs_as.text()
         assert "running the command as written" in win.detail.runs_as.text()
+
+
+async def test_detail_offers_a_newer_catalog_version(paths: AppPaths, qtbot: QtBot) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    resolver = FakeResolver([cmd, *args])
+    old = "@modelcontextprotocol/server-everything@2025.1.1"
+    async with running(paths, command_resolver=resolver) as (engine, bridge):
+        win = MainWindow(bridge, paths=paths, tray_available=True)
+        qtbot.addWidget(win)
+        win.show()
+        await engine.add_server(ServerSpec("everything", "npx", ("-y", old, "stdio")))
+        win.table.selectRow(0)
+        await until(lambda: win.detail.update_button.isVisible(), what="the update button")
+        assert win.detail.update_button.text() == "Update to 2026.8.31"
+        win.detail.update_button.click()
+        new = "@modelcontextprotocol/server-everything@2026.8.31"
+        await until(lambda: engine.config.server("everything").args == ("-y", new, "stdio"))
+        await until(lambda: not win.detail.update_button.isVisible())
+        assert engine.config.server("everything").command == "npx"
