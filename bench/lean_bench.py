@@ -89,6 +89,19 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages (the node binary, libraries) split between
+    the processes that map them, so a tree's sum does not count them twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def cmd_name(pid: int) -> str:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -98,12 +111,14 @@ def cmd_name(pid: int) -> str:
     return " ".join(Path(w).name if i == 0 else w for i, w in enumerate(words[:3]))[:60]
 
 
-def tree_rss(pid: int) -> tuple[int, list[str]]:
-    """KiB over the server's process tree and what each process is."""
+def tree_rss(pid: int) -> tuple[int, int, list[str]]:
+    """RSS and PSS KiB over the server's process tree, and what each process is."""
     found = tree.members(pid, tree.start_time(pid), None)
-    return sum(rss_kib(p) for p in found), [
-        f"{cmd_name(p)} {rss_kib(p) / 1024:.0f}MB" for p in sorted(found)
-    ]
+    return (
+        sum(rss_kib(p) for p in found),
+        sum(pss_kib(p) for p in found),
+        [f"{cmd_name(p)} {rss_kib(p) / 1024:.0f}MB" for p in sorted(found)],
+    )
 
 
 async def first_answer(sup: Supervisor, name: str) -> float:
@@ -135,6 +150,7 @@ class Mode:
     """Median seconds from start() to the initialize answer, per server."""
     rss: dict[str, int]
     """KiB over each server's process tree, all ten running."""
+    pss: dict[str, int]
     detail: dict[str, list[str]]
 
 
@@ -161,12 +177,13 @@ async def run_mode(
         await asyncio.gather(*(first_answer(sup, s.name) for s in specs))
         await asyncio.sleep(3.0)
         rss: dict[str, int] = {}
+        pss: dict[str, int] = {}
         detail: dict[str, list[str]] = {}
         for spec in specs:
             pid = sup.get(spec.name).pid
             assert pid is not None, spec.name
-            rss[spec.name], detail[spec.name] = tree_rss(pid)
-        return Mode(label, latency, rss, detail)
+            rss[spec.name], pss[spec.name], detail[spec.name] = tree_rss(pid)
+        return Mode(label, latency, rss, pss, detail)
     finally:
         await sup.aclose()
 
@@ -192,7 +209,9 @@ def report(specs: list[ServerSpec], npx: Mode, res: Mode) -> None:
         f"| **{mn:.2f}** | **{mr:.2f}** | **{mn / mr:.1f}** |"
     )
     print()
-    print(f"memory: {tn:.0f} MB -> {tr:.0f} MB ({1 - tr / tn:.0%} less; ratio {tn / tr:.2f}x)")
+    print(f"RSS: {tn:.0f} MB -> {tr:.0f} MB ({1 - tr / tn:.0%} less; ratio {tn / tr:.2f}x)")
+    pn, pr = sum(npx.pss.values()) / 1024, sum(res.pss.values()) / 1024
+    print(f"PSS: {pn:.0f} MB -> {pr:.0f} MB ({1 - pr / pn:.0%} less; ratio {pn / pr:.2f}x)")
     print(f"start-to-first-answer: median {mn:.2f}s -> {mr:.2f}s ({mn / mr:.1f}x faster); ")
     print(f"  sum over ten {sn:.1f}s -> {sr:.1f}s ({sn / sr:.1f}x)")
     for mode in (npx, res):
