@@ -3,6 +3,7 @@ it picks, what it pins, and that a second start runs no tool at all."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -19,6 +20,12 @@ import json, os, sys
 from pathlib import Path
 log = Path(os.environ["FAKE_NPM_LOG"])
 log.write_text(log.read_text() + " ".join(sys.argv[1:]) + "\\n" if log.exists() else " ".join(sys.argv[1:]) + "\\n")
+if os.environ.get("FAKE_NPM_HANG") and sys.argv[1] == "install":
+    Path(os.environ["FAKE_NPM_HANG"]).write_text(str(os.getpid()))
+    prefix = Path(sys.argv[sys.argv.index("--prefix") + 1])
+    (prefix / "node_modules").mkdir(parents=True, exist_ok=True)
+    import time
+    time.sleep(60)
 if os.environ.get("FAKE_NPM_FAIL"):
     print("npm error 404 Not Found - GET https://registry.npmjs.org/nope", file=sys.stderr)
     sys.exit(1)
@@ -105,6 +112,27 @@ async def test_failed_install_says_why_and_leaves_nothing(
         await resolve(PackageResolver(tmp_path / "cache"), fake_path, "-y", "nope@1.0.0")
     assert "404 Not Found" in err.value.message and err.value.hint
     assert not (tmp_path / "cache" / "npm" / "nope@1.0.0").exists()
+
+
+async def test_stopping_during_an_install_kills_it_and_cleans_up(
+    tmp_path: Path, fake_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pidfile = tmp_path / "npm.pid"
+    monkeypatch.setenv("FAKE_NPM_HANG", str(pidfile))
+    task = asyncio.ensure_future(
+        resolve(PackageResolver(tmp_path / "cache"), fake_path, "slow@1.0.0")
+    )
+    for _ in range(500):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        await asyncio.sleep(0.02)
+    npm_pid = int(pidfile.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(ProcessLookupError):
+        os.kill(npm_pid, 0)
+    assert not (tmp_path / "cache" / "npm" / "slow@1.0.0").exists()
 
 
 async def test_an_interrupted_install_is_redone(tmp_path: Path, fake_path: str) -> None:
