@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from switchboard.core.launch import Launch
+
 
 class FakeResolver:
     def __init__(self, result: list[str] | None = None, error: Exception | None = None) -> None:
@@ -19,9 +21,9 @@ class FakeResolver:
         path: str,
         env: Mapping[str, str],
         note: Callable[[str], None],
-    ) -> list[str] | None:
+    ) -> Launch | None:
         self.asked.append((command, tuple(args)))
         note("resolving for the test")
         if self.error is not None:
             raise self.error
-        return self.result
+        return Launch(tuple(self.result), ("/resolved/bin",)) if self.result else None

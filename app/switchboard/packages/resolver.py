@@ -24,6 +24,7 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from switchboard.core.launch import Launch
 from switchboard.packages.install import (
     PackageError,
     discard,
@@ -63,8 +64,8 @@ class PackageResolver:
         path: str,
         env: Mapping[str, str],
         note: Callable[[str], None],
-    ) -> list[str] | None:
-        """The argv that runs ``command args`` without its wrapper, installing the
+    ) -> Launch | None:
+        """The program that runs ``command args`` without its wrapper, installing the
         package first if needed; None when the command is not a package runner we
         know (it then runs as written). Raises PackageError when it is one but cannot
         be resolved (the caller falls back to the literal command)."""
@@ -78,7 +79,8 @@ class PackageResolver:
             if not is_installed(dest):
                 await self._install(request, version, dest, command, path, env, note)
         entry = await asyncio.to_thread(self._entry, request, dest, command, path)
-        return [*entry, *request.args]
+        bindir = dest / "node_modules" / ".bin" if request.ecosystem == "npm" else dest / "bin"
+        return Launch((*entry, *request.args), (str(bindir),))
 
     def _lock(self, key: str) -> asyncio.Lock:
         """One look-up per request and one install per directory at a time (two

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from switchboard.core.errors import ServerNotRunning, SpawnError, SwitchboardError
 from switchboard.core.events import EventBus, LogLine, StateChanged, Stream
+from switchboard.core.launch import Launch
 from switchboard.core.spec import ServerSpec, Transport
 from switchboard.core.state import ServerState
 from switchboard.supervisor import tree
@@ -63,7 +64,7 @@ class CommandResolver(Protocol):
     """Turns a package-runner command (``npx -y pkg``, ``uvx pkg``) into the package's
     own program (packages/resolver.py implements it; composition.py injects it).
 
-    Returns the argv to spawn, None when the command is not one it resolves; raises
+    Returns what to spawn, None when the command is not one it resolves; raises
     SwitchboardError when it is one but cannot be resolved (the command then runs as
     written, with a notice). ``note`` writes progress to the server's log."""
 
@@ -75,7 +76,7 @@ class CommandResolver(Protocol):
         path: str,
         env: Mapping[str, str],
         note: Callable[[str], None],
-    ) -> list[str] | None: ...
+    ) -> Launch | None: ...
 
 
 class Spawner(Protocol):
@@ -357,10 +358,10 @@ class ManagedServer:
             waiter.cancel()
         return not watch.done() and proc.returncode is None
 
-    async def _resolve(self, spec: ServerSpec) -> list[str]:
-        """The argv to spawn: the package's own program when the resolver knows the
+    async def _resolve(self, spec: ServerSpec) -> Launch:
+        """What to spawn: the package's own program when the resolver knows the
         command (issue 16.1), else the command as written."""
-        written = [spec.command, *spec.args]
+        written = Launch((spec.command, *spec.args))
         if self._resolver is None:
             return written
         try:
@@ -379,16 +380,19 @@ class ManagedServer:
             self._system(self.resolution_notice)
             return written
         self.resolution_notice = ""
-        self.resolved_command = tuple(found) if found else ()
-        return list(found) if found else written
+        self.resolved_command = found.argv if found else ()
+        return found or written
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         spec = self.spec
-        argv = await self._resolve(spec)
+        launch = await self._resolve(spec)
+        argv = launch.argv
         command = resolve_command(argv[0], self._path)
         secret_values = await self._secrets(spec.secrets)
         self._redact = Redactor(secret_values.values())
         env = build_env(self._path, spec.env, secret_values)
+        if launch.path:
+            env["PATH"] = os.pathsep.join([*launch.path, env.get("PATH", "")])
         env[tree.SCOPE_VAR] = self.scope
         cwd = os.path.expanduser(spec.cwd) if spec.cwd else None
         if cwd is not None and not os.path.isdir(cwd):

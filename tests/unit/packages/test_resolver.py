@@ -61,9 +61,9 @@ def calls(tmp_path: Path) -> list[str]:
 
 async def resolve(resolver: PackageResolver, path: str, *args: str) -> list[str] | None:
     notes: list[str] = []
-    return await resolver(
-        "npx", args, path=path, env={**os.environ, "PATH": path}, note=notes.append
-    )
+    env = {**os.environ, "PATH": path}
+    launch = await resolver("npx", args, path=path, env=env, note=notes.append)
+    return list(launch.argv) if launch else None
 
 
 async def test_pinned_package_is_installed_once_then_runs_offline(
@@ -76,6 +76,8 @@ async def test_pinned_package_is_installed_once_then_runs_offline(
     assert argv == [f"{fake_path}/node", str(script), "stdio"]
     assert (dest / MARKER).is_file()
     assert len(calls(tmp_path)) == 1 and calls(tmp_path)[0].startswith("install --prefix")
+    launch = await resolver("npx", ["@acme/srv@1.2.3"], path=fake_path, env={}, note=print)
+    assert launch is not None and launch.path == (str(dest / "node_modules" / ".bin"),)
     # Second start (new resolver = engine restart): no npm call at all.
     again = await resolve(
         PackageResolver(tmp_path / "cache"), fake_path, "-y", "@acme/srv@1.2.3", "stdio"

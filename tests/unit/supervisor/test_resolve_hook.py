@@ -36,6 +36,10 @@ async def test_runs_what_the_resolver_returns_and_reports_it() -> None:
         assert server.state is S.RUNNING and server.pid
         assert resolver.asked == [("npx", ("-y", "some-package@1.0.0"))]
         assert cmdline(server.pid) == [cmd, *args]
+        # The install's bin directory comes first on PATH, as under npx/uvx.
+        environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
+        path = next(e for e in environ if e.startswith(b"PATH=")).decode()
+        assert path.startswith("PATH=/resolved/bin" + os.pathsep)
         status = server.status()
         assert status.resolved_command.endswith("echo_server.py")
         assert status.resolution_notice == ""
