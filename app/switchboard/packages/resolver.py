@@ -129,12 +129,6 @@ class PackageResolver:
         pins[key] = version
         self._pin_all(pins)
 
-    def forget_pin(self, request: PackageRequest) -> None:
-        """Drop the recorded version: the next start looks up the newest again."""
-        pins = self._pins()
-        if pins.pop(request.key, None) is not None:
-            self._pin_all(pins)
-
     def _pin_all(self, pins: dict[str, str]) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.cache_dir / f".{PINS_FILE}.{os.getpid()}.tmp"
