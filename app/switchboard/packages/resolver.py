@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -113,6 +114,12 @@ class PackageResolver:
         else:
             uv = find_tool("uv", path, command if command.endswith("uvx") else "")
             version = await pypi_latest(request, uv, find_tool("python3", path), env)
+        if not dataclasses.replace(request, version=version).pinned:
+            # It names a directory: never a path or anything but one release.
+            raise PackageError(
+                f"The registry answered {version!r} as the newest version of {request.name}.",
+                hint="Pin a version in the command (e.g. npx -y NAME@1.2.3).",
+            )
         await asyncio.to_thread(self._pin, request.key, version)
         note(f"pinned {request.name} {version}")
         return version

@@ -30,7 +30,7 @@ if os.environ.get("FAKE_NPM_FAIL"):
     print("npm error 404 Not Found - GET https://registry.npmjs.org/nope", file=sys.stderr)
     sys.exit(1)
 if sys.argv[1] == "view":
-    print(json.dumps("3.1.4"))
+    print(json.dumps(os.environ.get("FAKE_NPM_VERSION", "3.1.4")))
     sys.exit(0)
 prefix = Path(sys.argv[sys.argv.index("--prefix") + 1])
 spec = [a for a in sys.argv[2:] if not a.startswith("-") and a != str(prefix)][-1]
@@ -97,6 +97,16 @@ async def test_unpinned_package_is_looked_up_once_and_pinned(
     assert pins == {"npm::thing@": "3.1.4"}
     assert await resolve(PackageResolver(tmp_path / "cache"), fake_path, "-y", "thing") == argv
     assert len(calls(tmp_path)) == 2  # nothing new: the pin and the install are reused
+
+
+async def test_a_registry_version_that_is_not_a_release_is_refused(
+    tmp_path: Path, fake_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_NPM_VERSION", "../../escape")
+    with pytest.raises(PackageError, match="escape"):
+        await resolve(PackageResolver(tmp_path / "cache"), fake_path, "-y", "thing")
+    assert not (tmp_path / "cache" / "pins.json").exists()
+    assert [c.split()[0] for c in calls(tmp_path)] == ["view"]
 
 
 async def test_a_new_pinned_version_installs_beside_the_old(tmp_path: Path, fake_path: str) -> None:
