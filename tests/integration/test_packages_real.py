@@ -24,6 +24,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.core.state import ServerState as S
 from switchboard.engine import Engine
+from switchboard.packages import PackageResolver
 from tests.conftest import make_test_engine, requires_npx
 from tests.helpers.engine_process import ENGINE_ENV, serve, stop, wait_ready
 
@@ -238,3 +239,26 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env=ENGINE_ENV,
     )
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="no system python3")
+async def test_pipx_run_without_uv_uses_a_venv_and_pip(paths: AppPaths) -> None:
+    """No uv on PATH: ``python3 -m venv`` + pip, the console script found in the venv;
+    an unpinned ``pipx run`` is pinned to the version pip chose."""
+    resolver = PackageResolver(paths.cache_dir / "packages")
+    notes: list[str] = []
+    path = "/usr/bin:/bin"
+    launch = await resolver(
+        "pipx",
+        ["run", "mcp-server-time", "--local-timezone", "UTC"],
+        path=path,
+        env={**os.environ, "PATH": path},
+        note=notes.append,
+    )
+    assert launch is not None
+    script = Path(launch.argv[0])
+    assert script.name == "mcp-server-time" and os.access(script, os.X_OK)
+    assert script.parent.parent.name.startswith("mcp-server-time@")
+    assert launch.argv[1:] == ("--local-timezone", "UTC")
+    assert any(n.startswith("pinned mcp-server-time ") for n in notes)
+    assert (script.parent / "pip").exists()  # made by venv + pip, not uv
