@@ -28,6 +28,12 @@ from switchboard.gateway.internal import RpcError
 
 log = logging.getLogger("switchboard.gateway")
 
+LIST_WAIT = 10.0
+"""Seconds a group waits for a member's lists (its initialize and its ``*/list``
+answers) before it goes on without them: a member that never answers must not hold
+the group's ``initialize`` and lists for the member's whole request timeout. The fetch
+goes on; when it lands, the groups hear ``list_changed``."""
+
 MAX_PAGES = 100
 """Pages read of one list before giving up on a server that never stops paginating."""
 
@@ -89,6 +95,8 @@ class Listings:
         self._generation: dict[str, int] = {}
         self.listeners: list[Callable[[str], None]] = []
         """Called with the server's name after each invalidation."""
+        self.wait = LIST_WAIT
+        """See :data:`LIST_WAIT` (tests shorten it)."""
 
     def cached(self, server: str) -> Listing | None:
         return self._cache.get(server)
@@ -117,7 +125,26 @@ class Listings:
             task = asyncio.get_running_loop().create_task(self._fetch(server))
             self._fetching[server] = task
             task.add_done_callback(lambda _t: self._fetching.pop(server, None))
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.wait)
+        except TimeoutError:
+            log.warning("server %s: its lists took over %g s; going on without", server, self.wait)
+            task.add_done_callback(lambda t: self._landed(server, t))
+            return Listing(
+                server,
+                error=f"Server {server!r} did not answer its lists within {self.wait:g} s; "
+                "its items are left out until it does.",
+            )
+
+    def _landed(self, server: str, task: asyncio.Task[Listing]) -> None:
+        """A fetch that was given up on finished: the groups take its lists now."""
+        if task.cancelled() or task.exception() is not None or server not in self._cache:
+            return
+        for listener in list(self.listeners):
+            try:
+                listener(server)
+            except Exception:
+                log.exception("a listener of server %s's lists failed", server)
 
     async def _fetch(self, server: str) -> Listing:
         generation = self._generation.get(server, 0)

@@ -20,11 +20,11 @@ Pure: no I/O, unit-tested in ``tests/unit/gateway/test_groups_naming.py``.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from switchboard.core.group import GroupSpec, MemberChoices, Naming, exposed_name
+from switchboard.gateway.groups.uritemplate import TemplateMatcher
 
 Item = dict[str, Any]
 
@@ -81,7 +81,7 @@ class Merged:
     resources: list[Item] = dataclasses.field(default_factory=list)
     resource_routes: dict[str, str] = dataclasses.field(default_factory=dict)
     templates: list[Item] = dataclasses.field(default_factory=list)
-    template_routes: list[tuple[re.Pattern[str], str]] = dataclasses.field(default_factory=list)
+    template_routes: list[tuple[TemplateMatcher, str]] = dataclasses.field(default_factory=list)
     hidden: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     """Exposed-or-would-be tool/prompt name -> (server, why hidden: filter|collision)."""
     down_names: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -130,33 +130,10 @@ def _assign(
     return exposed, collided
 
 
-_TEMPLATE_EXPR = re.compile(r"\{([+#./;?&]?)([^}]*)\}")
-
-
-def template_pattern(template: str) -> re.Pattern[str]:
-    """A regex matching the URIs an RFC 6570 URI template expands to (levels 1-4, as
-    far as routing needs: a simple ``{var}`` is one path segment, ``{+var}``/``{#var}``
-    anything, ``{?a,b}``/``{&a}`` an optional query part)."""
-    out: list[str] = []
-    last = 0
-    for match in _TEMPLATE_EXPR.finditer(template):
-        out.append(re.escape(template[last : match.start()]))
-        op = match.group(1)
-        if op in ("+", "#"):
-            out.append(".*")
-        elif op in ("?", "&"):
-            out.append(r"(?:[?&].*)?")
-        elif op == "/":
-            out.append(r"(?:/[^/?#]*)*")
-        elif op == ".":
-            out.append(r"(?:\.[^/?#.]*)*")
-        elif op == ";":
-            out.append(r"(?:;[^/?#]*)*")
-        else:
-            out.append(r"[^/?#]*")
-        last = match.end()
-    out.append(re.escape(template[last:]))
-    return re.compile("".join(out))
+def template_pattern(template: str) -> TemplateMatcher:
+    """What matches the URIs an RFC 6570 URI template expands to (``uritemplate.py``:
+    linear time, as the templates come from the member servers)."""
+    return TemplateMatcher(template)
 
 
 def _merge_caps(listings: Iterable[Listing]) -> dict[str, Any]:
@@ -177,6 +154,12 @@ def _merge_caps(listings: Iterable[Listing]) -> dict[str, Any]:
     return caps
 
 
+def _named(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """The items whose ``name`` is a non-empty string (a hostile or broken server's
+    others are left out rather than exposed as ``server__None``)."""
+    return tuple(i for i in items if isinstance(i.get("name"), str) and i["name"])
+
+
 def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
     """The group's exposed lists and indexes from its members' listings (in the
     group's member order; a member with no listing counts as missing)."""
@@ -187,6 +170,10 @@ def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
         listing = listings.get(server) or Listing(
             server, state="missing", error=f"Server {server!r} is not configured."
         )
+        if listing.up:  # an item without a name is not one (MCP: names are 1+ characters)
+            listing = dataclasses.replace(
+                listing, tools=_named(listing.tools), prompts=_named(listing.prompts)
+            )
         members.append(listing)
         if listing.up:
             ups.append(listing)
@@ -225,6 +212,8 @@ def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
                     name = _candidate(spec, listing.server, own, choices.tool(own).rename)
                     merged.hidden.setdefault(name, (listing.server, "collision"))
                 continue
+            if name_or_none in merged.tool_routes:
+                continue  # the member listed the same name twice: its first one counts
             item = dict(tool)
             item["name"] = name_or_none
             description = choices.tool(own).description
@@ -254,6 +243,8 @@ def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
                     merged.hidden.setdefault(
                         _candidate(spec, listing.server, own, None), (listing.server, "collision")
                     )
+                continue
+            if name_or_none in merged.prompt_routes:
                 continue
             merged.prompts.append({**prompt, "name": name_or_none})
             merged.prompt_routes[name_or_none] = Route(listing.server, own)
