@@ -102,6 +102,10 @@ class Manifests:
         return [doc for docs in self.files.values() for doc in docs]
 
 
+_NAMESPACE_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+"""Kubernetes namespace names are RFC 1123 labels."""
+
+
 class ExportError(SwitchboardError):
     """The selection cannot be exported (the message and hint say what to do)."""
 
@@ -120,6 +124,13 @@ def build(
     group member with tools switched off (ToolHive filters by an allow-list);
     :class:`ExportError` names the servers to start when it is missing.
     """
+    if not isinstance(namespace, str) or not _NAMESPACE_RE.fullmatch(namespace):
+        # It also goes into the README's kubectl lines, which people paste into a shell.
+        raise ExportError(
+            f"{namespace!r} is not a Kubernetes namespace name.",
+            hint="Use 1-63 lowercase letters, digits or '-', starting and ending with a "
+            "letter or digit (RFC 1123 label), e.g. --namespace mcp.",
+        )
     auth = auth or TeamAuth()
     tool_names = tool_names or {}
     out = Manifests(namespace=namespace, auth=auth)
