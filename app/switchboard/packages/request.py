@@ -68,7 +68,7 @@ class PackageRequest:
     def pinned(self) -> bool:
         """True when ``version`` names exactly one release."""
         pattern = _EXACT_SEMVER if self.ecosystem == "npm" else _EXACT_PEP440
-        return bool(pattern.match(self.version))
+        return bool(pattern.fullmatch(self.version))  # "$" would let a "\n" through
 
     @property
     def key(self) -> str:
@@ -117,9 +117,9 @@ def split_npm_spec(spec: str) -> tuple[str, str] | None:
     body = spec[1:] if scoped else spec
     name, sep, version = body.partition("@")
     name = ("@" if scoped else "") + name
-    if not _NPM_NAME.match(name) or (sep and not version):
+    if not _NPM_NAME.fullmatch(name) or (sep and not version):
         return None
-    if version and not re.match(r"^[A-Za-z0-9.^~<>=*|+ -]+$", version):
+    if version and not re.fullmatch(r"[A-Za-z0-9.^~<>=*|+ -]+", version):
         return None  # npm:alias@, git+..., file:... are not registry versions
     return name, version
 
@@ -160,7 +160,7 @@ def _npx(argv: list[str]) -> PackageRequest | None:
         if split is None:
             return None
         return PackageRequest("npm", split[0], split[1], "", rest, registry)
-    if len(packages) != 1 or not re.match(r"^[A-Za-z0-9._@/-]+$", first):
+    if len(packages) != 1 or not re.fullmatch(r"[A-Za-z0-9._@/-]+", first):
         return None
     split = split_npm_spec(packages[0])
     if split is None:
@@ -179,9 +179,9 @@ def split_pypi_spec(spec: str) -> tuple[str, str] | None:
     name, version = name.strip(), version.strip()
     if version == "latest":
         version = ""
-    if not _PYPI_NAME.match(name):
+    if not _PYPI_NAME.fullmatch(name):
         return None
-    if version and not _EXACT_PEP440.match(version):
+    if version and not _EXACT_PEP440.fullmatch(version):
         return None  # ranges (>=, ~=) and URLs: leave to the tool
     return name, version
 
@@ -214,7 +214,7 @@ def _uvx(argv: list[str]) -> PackageRequest | None:
     first, rest = argv[i], tuple(argv[i + 1 :])
     if source:
         split = split_pypi_spec(source)
-        if split is None or not re.match(r"^[A-Za-z0-9._-]+$", first):
+        if split is None or not re.fullmatch(r"[A-Za-z0-9._-]+", first):
             return None
         return PackageRequest("pypi", split[0], split[1], first, rest, index, python)
     split = split_pypi_spec(first)
