@@ -88,6 +88,18 @@ async def test_odd_tool_names_are_exposed_unique_and_within_the_tool_name_rules(
         await _time_works(client)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # logging: deprecated, still sent
+async def test_a_member_that_never_answers_set_level_does_not_hold_the_client(
+    engine: Engine,
+) -> None:
+    url = await _group(engine, "odd")
+    engine.gateway.groups.listings.wait = 0.5
+    async with Client(url) as client:
+        await asyncio.wait_for(client.call_tool("bad__dup", {}), WAIT)  # its session opens
+        await asyncio.wait_for(client.set_logging_level("info"), WAIT)
+        await asyncio.wait_for(_time_works(client), WAIT)
+
+
 async def test_lean_group_meta_tools_stay_the_groups_when_a_member_has_the_same_names(
     engine: Engine,
 ) -> None:

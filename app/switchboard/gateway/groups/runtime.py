@@ -267,11 +267,18 @@ class GroupMux:
             return await self._complete(session, state, pending, params)
         if method == "logging/setLevel":
             state.log_level = params
-            for client in list(state.clients.values()):
-                with contextlib.suppress(Exception):
-                    await client.request("logging/setLevel", params)
+            await self._set_level(list(state.clients.values()), params)
             return {}
         raise Refused(jsonrpc.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    async def _set_level(self, clients: list[MemberClient], params: dict[str, Any]) -> None:
+        """Every member at once; one that does not answer within the lists' wait is not
+        waited for (its request goes on; its answer or timeout is dropped)."""
+        tasks = [asyncio.ensure_future(c.request("logging/setLevel", params)) for c in clients]
+        for task in tasks:
+            task.add_done_callback(_drop_outcome)
+        if tasks:
+            await asyncio.wait(tasks, timeout=self._listings.wait)
 
     async def _call_tool(
         self, session: Session, state: _State, pending: Pending, params: dict[str, Any]
@@ -466,3 +473,9 @@ class GroupMux:
                     if task is not None:
                         task.cancel()
                     return
+
+
+def _drop_outcome(task: asyncio.Future[Any]) -> None:
+    """A fire-and-forget request's outcome is not wanted (nor logged as never retrieved)."""
+    if not task.cancelled():
+        task.exception()
