@@ -169,3 +169,27 @@ async def test_a_session_flood_on_a_group_does_not_evict_other_clients(
     finally:
         await a.http.aclose()
         await flooder.http.aclose()
+
+
+@pytest.mark.parametrize("auth", [AuthMode.OFF, AuthMode.SWITCHBOARD])
+async def test_a_group_named_servers_is_served_as_the_group(
+    engine: Engine, http: httpx.AsyncClient, auth: AuthMode
+) -> None:
+    """``/groups/servers/mcp`` holds ``/servers/``: it was routed to a server 'mcp'."""
+    cmd, args = fixture_cmd("echo_server.py")
+    await add_started(engine, "echo", cmd, args, auth=auth)
+    await add_started(engine, "mcp", cmd, args, auth=AuthMode.OFF)
+    await engine.add_group(GroupSpec(name="servers", servers=("echo", "other"), auth=auth))
+    url = engine.group_url("servers")
+    if auth is AuthMode.OFF:
+        client = RawClient(http, url)
+        r = await http.options(
+            url, headers={"origin": "http://localhost:1", "access-control-request-method": "POST"}
+        )
+        assert r.status_code == 403  # the group's sign-in (off), not server 'mcp''s
+    else:
+        r = await http.post(url, json=rpc("initialize", {"capabilities": {}}))
+        assert r.status_code == 401
+        client = await _client(engine, http, url)
+    await client.initialize()
+    assert _text(await client.call("tools/call", ECHO)) == "hi"

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.http_io import Headers, respond
+from switchboard.gateway.http_io import Headers, respond, target_at
 
 NO_WEB_PAGES = jsonrpc.dumps(
     {
@@ -48,11 +48,11 @@ class CORS:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        i = path.find("/servers/")
-        if i >= 0:
+        kind, i = target_at(path)
+        if kind == "servers":
             name = path[i + 9 :].partition("/")[0]
         else:  # a group: the gateway's auth_off takes "groups/<name>"
-            name = "groups/" + path[path.find("/groups/") + 8 :].partition("/")[0]
+            name = "groups/" + path[i + 8 :].partition("/")[0]
         if self.auth_off(name):
             if scope["method"] == "OPTIONS":
                 await respond(send, 403, NO_WEB_PAGES, [])

@@ -42,7 +42,15 @@ from switchboard.gateway.cors import CORS
 from switchboard.gateway.groups.hub import GroupHub
 from switchboard.gateway.groups.runtime import GroupMux
 from switchboard.gateway.groups.target import GroupTarget
-from switchboard.gateway.http_io import JSON, Headers, HTTPError, json_error, respond, rpc_error
+from switchboard.gateway.http_io import (
+    JSON,
+    Headers,
+    HTTPError,
+    json_error,
+    respond,
+    rpc_error,
+    target_at,
+)
 from switchboard.gateway.internal import InternalClient, open_internal
 from switchboard.gateway.legacy_sse import LegacySSE
 from switchboard.gateway.mux import StdioMux, Unavailable
@@ -174,8 +182,8 @@ class Gateway:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
-        i = path.find("/servers/")
-        if i < 0:
+        kind, i = target_at(path)
+        if kind == "groups":
             await self.groups.dispatch(scope, receive, send, path)
             return
         name, _, endpoint = path[i + 9 :].partition("/")

@@ -133,3 +133,15 @@ def parse_message(body: bytes) -> dict[str, Any]:
             400, msg_id if jsonrpc.is_id(msg_id) else None, jsonrpc.INVALID_REQUEST, problem
         )
     return msg
+
+
+def target_at(path: str) -> tuple[str, int]:
+    """(``"servers"`` or ``"groups"``, index of ``/servers/`` or ``/groups/``) for a
+    gateway path: the earlier of the two wins, so ``/groups/servers/mcp`` (a group named
+    "servers") is the group and ``/servers/groups/mcp`` the server. No ``/servers/``:
+    ``("groups", index or -1)``."""
+    i = path.find("/servers/")
+    g = path.find("/groups/")
+    if i < 0 or 0 <= g < i:
+        return "groups", g
+    return "servers", i
