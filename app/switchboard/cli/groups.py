@@ -425,11 +425,47 @@ def _edit_tool(args: argparse.Namespace, **fields: Any) -> Change:
     return change
 
 
+def _note_tool(groups: _Groups, args: argparse.Namespace) -> None:
+    """After a tool choice: say so when the running member has no such tool (a typo?)
+    or when the tool ends up hidden by a name collision (the live listing; nothing is
+    said without a running engine or while the member is down)."""
+    if groups.client is None:
+        return
+    try:
+        listing = groups.client.request("GET", f"/groups/{args.name}/listing")
+    except (ControlAPIError, EngineNotRunning):
+        return
+    members = listing.get("members") if isinstance(listing, dict) else None
+    member = next(
+        (m for m in members or () if isinstance(m, dict) and m.get("server") == args.server),
+        None,
+    )
+    if member is None or member.get("error"):
+        return
+    tools = [t for t in member.get("tools") or () if isinstance(t, dict)]
+    tool = next((t for t in tools if t.get("name") == args.item), None)
+    if tool is None:
+        names = ", ".join(str(t.get("name")) for t in tools[:12]) or "none"
+        more = ", ..." if len(tools) > 12 else ""
+        print(
+            f"Note: {args.server} has no tool {args.item!r} now (its tools: {names}{more}); "
+            "the choice is kept and applies if the tool appears."
+        )
+    elif tool.get("hidden_by") == "collision":
+        wanted = getattr(args, "new", None) or args.item
+        print(
+            f"Note: {wanted!r} is taken by another tool of the group: {args.item} of "
+            f"{args.server} is hidden until you rename one of them "
+            f"('switchboard group show {args.name}')."
+        )
+
+
 def _tool_enabled(on: bool) -> Command:
     @_with_groups
     def run(groups: _Groups, args: argparse.Namespace) -> int:
         groups.edit(args.name, _edit_tool(args, enabled=on))
         print(f"Group {args.name}: tool {args.item} of {args.server} is {'on' if on else 'off'}.")
+        _note_tool(groups, args)
         return 0
 
     return run
@@ -442,6 +478,7 @@ def _tool_rename(groups: _Groups, args: argparse.Namespace) -> int:
     groups.edit(args.name, _edit_tool(args, rename=new))
     what = f"is exposed as {new}" if new else "keeps its exposed name"
     print(f"Group {args.name}: tool {args.item} of {args.server} {what}.")
+    _note_tool(groups, args)
     return 0
 
 
