@@ -68,3 +68,15 @@ def test_a_namespace_that_is_not_a_kubernetes_name_is_refused(namespace: str) ->
         build(_servers(), [], namespace=namespace)
     assert "namespace" in str(err.value)
     assert err.value.hint
+
+
+def test_a_group_note_tells_skipped_members_from_missing_ones() -> None:
+    group = GroupSpec(name="g", servers=("fs", "local", "ghost"))
+    local = ServerSpec(name="local", command="/opt/bin/tool")
+    manifests = build([_servers()[0], local], [group])
+    note = next(n for n in manifests.notes if n.startswith("Group g"))
+    assert "local not exported (see above)" in note
+    assert "ghost is not a configured server" in note
+    empty = build([], [GroupSpec(name="e", servers=("ghost",))])
+    note = next(n for n in empty.notes if n.startswith("Group e"))
+    assert "serves none" in note

@@ -299,12 +299,20 @@ def _group(
             "spec": {"description": group.description or f"Switchboard group {group.name}"},
         }
     ]
-    missing = [m for m in group.servers if m not in exported]
-    if missing:
-        out.notes.append(
-            f"Group {group.name}: {', '.join(missing)} not exported (see above); the "
-            "virtual server serves the other members."
+    skipped = {n for n, _ in out.skipped}
+    left = [m for m in group.servers if m in skipped]
+    absent = [m for m in group.servers if m not in exported and m not in skipped]
+    if left or absent:
+        parts = [f"{', '.join(left)} not exported (see above)"] if left else []
+        if absent:
+            verb = "is not a configured server" if len(absent) == 1 else "are not configured"
+            parts.append(f"{', '.join(absent)} {verb}")
+        serves = (
+            "the virtual server serves the other members"
+            if any(m in exported for m in group.servers)
+            else "its virtual server serves none of them"
         )
+        out.notes.append(f"Group {group.name}: {'; '.join(parts)}; {serves}.")
     aggregation: dict[str, Any] = {"conflictResolution": group.naming.value}
     if group.naming is Naming.PREFIX:
         aggregation["conflictResolutionConfig"] = {"prefixFormat": PREFIX_FORMAT}
