@@ -138,13 +138,28 @@ async def npm_latest(request: PackageRequest, npm: str, env: Mapping[str, str]) 
     return found
 
 
+async def npm_globalconfig(npm: str, env: Mapping[str, str]) -> str | None:
+    """The global npmrc npm reads when run as ``npx`` would be (None if npm cannot say)."""
+    try:
+        out = await run_tool([npm, "config", "get", "globalconfig"], env, timeout=60.0)
+    except PackageError as exc:
+        log.info("npm config get globalconfig: %s", exc)
+        return None
+    path = out.strip()
+    return path if path and os.path.isabs(path) else None
+
+
 async def npm_install(
     request: PackageRequest, version: str, dest: Path, npm: str, env: Mapping[str, str]
 ) -> None:
     dest.mkdir(parents=True, exist_ok=True)
+    # npm reads its global config from <prefix>/etc/npmrc: --prefix alone would drop the
+    # person's (registry, proxy, cafile), so name the one npm uses without it.
+    globalconfig = await npm_globalconfig(npm, env)
     argv = [
         npm,
         "install",
+        *(["--globalconfig", globalconfig] if globalconfig else []),
         "--prefix",
         str(dest),
         "--no-audit",
