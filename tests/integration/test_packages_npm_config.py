@@ -43,8 +43,12 @@ class _Registry(BaseHTTPRequestHandler):
 @pytest.fixture
 def registry() -> Iterator[tuple[str, list[str]]]:
     seen: ClassVar[list[str]] = []
-    handler = type("Handler", (_Registry,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+    class Handler(_Registry):
+        pass
+
+    Handler.seen = seen
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
