@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -26,29 +25,28 @@ pytestmark = [requires_npx, pytest.mark.timeout(120)]
 PACKAGE = "switchboard-qa-no-such-package"
 
 
-class _Registry(BaseHTTPRequestHandler):
-    seen: ClassVar[list[str]] = []
+def _registry(seen: list[str]) -> type[BaseHTTPRequestHandler]:
+    """A registry that records each request's path and has no packages."""
 
-    def do_GET(self) -> None:
-        self.seen.append(self.path)
-        self.send_response(404)
-        self.send_header("content-type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"error":"Not found"}')
+    class Registry(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(404)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error":"Not found"}')
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Registry
 
 
 @pytest.fixture
 def registry() -> Iterator[tuple[str, list[str]]]:
-    seen: ClassVar[list[str]] = []
+    seen: list[str] = []
 
-    class Handler(_Registry):
-        pass
-
-    Handler.seen = seen
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _registry(seen))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
