@@ -84,6 +84,8 @@ class Merged:
     template_routes: list[tuple[TemplateMatcher, str]] = dataclasses.field(default_factory=list)
     hidden: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     """Exposed-or-would-be tool/prompt name -> (server, why hidden: filter|collision)."""
+    own_names: dict[str, str] = dataclasses.field(default_factory=dict)
+    """A switched-off tool/prompt's would-be name -> its own name (for the hint)."""
     down_names: dict[str, str] = dataclasses.field(default_factory=dict)
     """Names (tools, prompts, URIs) of members that are down -> the server."""
     members: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -201,6 +203,7 @@ def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
             else:
                 name = _candidate(spec, listing.server, own, choice.rename)
                 merged.hidden.setdefault(name, (listing.server, "filter"))
+                merged.own_names.setdefault(name, own)
     exposed, collided = _assign(spec, wanted)
     for listing in ups:
         choices = spec.member(listing.server)
@@ -231,6 +234,7 @@ def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
             name = _candidate(spec, listing.server, own, None)
             if own in off:
                 merged.hidden.setdefault(name, (listing.server, "filter"))
+                merged.own_names.setdefault(name, own)
             else:
                 wanted.append((listing.server, own, name))
     exposed_prompts, prompt_collided = _assign(spec, wanted)

@@ -9,6 +9,7 @@ resource (server/resources "Error Handling").
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,7 @@ def missing(
                 jsonrpc.INVALID_PARAMS,
                 f"The {kind} {shown!r} of server {owner!r} is switched off in group "
                 f"{group!r}. Switch it on: 'switchboard group {kind} on {group} "
-                f"{owner} ...'.",
+                f"{owner} {shlex.quote(merged.own_names.get(str(name), '...'))}'.",
                 {"server": owner, "hidden_by": why},
             )
         return Refused(
