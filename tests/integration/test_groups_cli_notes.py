@@ -31,3 +31,13 @@ def test_no_note_without_a_running_engine(tmp_path: Path) -> None:
     cli("group", "create", "dev", "a")
     out = cli("group", "tool", "off", "dev", "a", "x").stdout
     assert "Note" not in out
+
+
+def test_rename_says_connected_clients_follow_while_the_engine_runs(
+    running: tuple[Cli, str],
+) -> None:
+    cli, _ = running
+    cli("group", "create", "dev", "a")
+    out = cli("group", "rename", "dev", "work").stdout
+    assert "Clients Switchboard connected to the group follow the new URL" in out
+    assert "need the new one" not in out.split("follow the new URL", 1)[0]

@@ -529,7 +529,13 @@ def _lean(groups: _Groups, args: argparse.Namespace) -> int:
 def _rename(groups: _Groups, args: argparse.Namespace) -> int:
     view = groups.rename(args.old, args.new)
     print(f"Renamed group {args.old} to {args.new}; its URL is now {view['url']}.")
-    print("Clients configured with the old URL need the new one.")
+    if groups.client is not None:  # the engine's client sync moves their entries
+        print(
+            "Clients Switchboard connected to the group follow the new URL ('switchboard "
+            "client list'); other clients configured with the old URL need the new one."
+        )
+    else:
+        print("Clients configured with the old URL need the new one.")
     return 0
 
 
