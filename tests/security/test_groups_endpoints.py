@@ -193,3 +193,25 @@ async def test_a_group_named_servers_is_served_as_the_group(
         client = await _client(engine, http, url)
     await client.initialize()
     assert _text(await client.call("tools/call", ECHO)) == "hi"
+
+
+async def test_group_legacy_session_with_another_clients_token_is_404(
+    engine: Engine, http: httpx.AsyncClient
+) -> None:
+    url, _ = await _setup(engine)
+    a = await _client(engine, http, url)
+    b = await _client(engine, http, url)
+    try:
+        async with a.http.stream("GET", url.removesuffix("/mcp") + "/sse") as stream:
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "event: endpoint"
+            endpoint = (await anext(lines)).removeprefix("data: ")
+            assert endpoint.startswith("/groups/g/messages")
+            post = f"{engine.base_url}{endpoint}"
+            r = await b.http.post(post, json=rpc("initialize", {"capabilities": {}}, 5))
+            assert r.status_code == 404
+            r = await a.http.post(post, json=rpc("initialize", {"capabilities": {}}, 5))
+            assert r.status_code == 202
+    finally:
+        await a.http.aclose()
+        await b.http.aclose()
