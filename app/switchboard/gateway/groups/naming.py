@@ -84,6 +84,8 @@ class Merged:
     template_routes: list[tuple[TemplateMatcher, str]] = dataclasses.field(default_factory=list)
     hidden: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     """Exposed-or-would-be tool/prompt name -> (server, why hidden: filter|collision)."""
+    resources_off: dict[str, str] = dataclasses.field(default_factory=dict)
+    """URI switched off -> its member: never routed, not even through a template."""
     own_names: dict[str, str] = dataclasses.field(default_factory=dict)
     """A switched-off tool/prompt's would-be name -> its own name (for the hint)."""
     down_names: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -98,6 +100,8 @@ class Merged:
         server = self.resource_routes.get(uri)
         if server is not None:
             return server
+        if uri in self.resources_off:
+            return None
         for pattern, owner in self.template_routes:
             if pattern.fullmatch(uri):
                 return owner
@@ -255,6 +259,8 @@ def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
     # -- resources and templates: URIs kept, the earlier member wins ------------------
     for listing in ups:
         off = spec.member(listing.server).resources_off
+        for off_uri in off:
+            merged.resources_off.setdefault(off_uri, listing.server)
         for res in listing.resources:
             uri = res.get("uri")
             if not isinstance(uri, str) or uri in off or uri in merged.resource_routes:

@@ -47,14 +47,17 @@ def missing(
     if server is not None:
         return down(group, state_of, server, f"its {kind} {shown!r} is not available")
     hidden = merged.hidden.get(name) if isinstance(name, str) else None
+    if kind == "resource" and isinstance(name, str) and name in merged.resources_off:
+        hidden = (merged.resources_off[name], "filter")
     if hidden is not None:
         owner, why = hidden
         if why == "filter":
+            own = merged.own_names.get(shown, shown if kind == "resource" else "...")
             return Refused(
                 jsonrpc.INVALID_PARAMS,
                 f"The {kind} {shown!r} of server {owner!r} is switched off in group "
                 f"{group!r}. Switch it on: 'switchboard group {kind} on {group} "
-                f"{owner} {shlex.quote(merged.own_names.get(str(name), '...'))}'.",
+                f"{owner} {shlex.quote(own)}'.",
                 {"server": owner, "hidden_by": why},
             )
         return Refused(
