@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6 import QtGui
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -31,6 +32,12 @@ HIDDEN_WHY = {
     "collision": "hidden: another member has a tool with this name (rename one)",
     "filter": "off in this group",
 }
+
+
+def _tip(text: str) -> str:
+    """A tooltip showing ``text`` as it is: Qt renders a tooltip that looks like HTML as
+    rich text, and descriptions and errors come from the member servers."""
+    return QtGui.Qt.convertFromPlainText(text) if text else ""
 
 
 def _short(text: str) -> str:
@@ -91,7 +98,7 @@ class ToolTree(QTreeWidget):
         error = member.get("error")
         if error:
             top.setText(2, _short(str(error)))
-            top.setToolTip(2, str(error))
+            top.setToolTip(2, _tip(str(error)))
         font = QFont(top.font(0))
         font.setBold(True)
         top.setFont(0, font)
@@ -110,12 +117,12 @@ class ToolTree(QTreeWidget):
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
                 desc = str(tool.get("description") or "")
                 item.setText(2, _short(desc))
-                item.setToolTip(2, desc)
+                item.setToolTip(2, _tip(desc))
                 if choice.description is not None:
                     italic = QFont(item.font(2))
                     italic.setItalic(True)
                     item.setFont(2, italic)
-                    item.setToolTip(2, f"{desc}\n\n(yours; clear it to use the server's)")
+                    item.setToolTip(2, _tip(f"{desc}\n\n(yours; clear it to use the server's)"))
                 if why in HIDDEN_WHY and not (why == "filter" and not choice.enabled):
                     item.setToolTip(1, HIDDEN_WHY[str(why)])
                     item.setText(1, f"— {HIDDEN_WHY[str(why)]}")
