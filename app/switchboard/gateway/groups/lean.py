@@ -17,6 +17,10 @@ SEARCH = "search_tools"
 CALL = "call_tool"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
+MAX_QUERY_CHARS = 2000
+MAX_QUERY_WORDS = 32
+"""Of a query only this much is scored: the cost is words x tools on the event loop,
+and a client may send megabytes (a task description is a few words)."""
 
 META_TOOLS: list[dict[str, Any]] = [
     {
@@ -72,7 +76,7 @@ def search(
 ) -> list[dict[str, Any]]:
     """The tools best matching ``query``: a word in the name counts twice, one in the
     description once; a tool matching no word is left out. Ties keep the group's order."""
-    wanted = set(_words(query))
+    wanted = set(_words(query[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS])
     scored: list[tuple[int, int, dict[str, Any]]] = []
     for index, tool in enumerate(tools):
         name_words = set(_words(str(tool.get("name", ""))))
