@@ -20,6 +20,7 @@ from mcp.shared.exceptions import MCPError
 from switchboard.core.group import GroupSpec, Naming
 from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
+from switchboard.gateway.groups import uritemplate
 from switchboard.gateway.groups.naming import template_pattern
 from tests.conftest import fixture_cmd
 from tests.fixtures.gw_helpers import add_started
@@ -173,3 +174,12 @@ async def test_a_member_template_built_to_backtrack_does_not_stall_the_gateway(
         with pytest.raises(MCPError):
             await asyncio.wait_for(client.read_resource("x" + "y" * 400), WAIT)
         await asyncio.wait_for(_time_works(client), WAIT)
+
+
+def test_uri_templates_do_not_scan_megabyte_uris() -> None:
+    """A client's URI is scanned once per template part: a 4 MB one held the loop for
+    seconds per template. URIs over the bound match no template (listed ones still do)."""
+
+    matcher = template_pattern("file:///{+path}")
+    assert matcher.fullmatch("file:///" + "a" * 1000)
+    assert not matcher.fullmatch("file:///" + "a" * uritemplate.MAX_URI)

@@ -22,6 +22,10 @@ import re
 MAX_TEMPLATE = 2048
 """A longer template matches nothing (no real one is anywhere near; it bounds the work)."""
 
+MAX_URI = 16384
+"""A longer URI matches no template (it is scanned once per part of each template; a
+client may send megabytes). Listed resources are routed by their exact URI."""
+
 _EXPR = re.compile(r"\{([+#./;?&]?)([^}]*)\}")
 
 
@@ -69,7 +73,7 @@ class TemplateMatcher:
         self._parts = parts
 
     def fullmatch(self, uri: str) -> bool:
-        if self._parts is None:
+        if self._parts is None or len(uri) > MAX_URI:
             return False
         n = len(uri)
         reach = [False] * (n + 1)
