@@ -191,8 +191,12 @@ async def test_a_group_named_servers_is_served_as_the_group(
         r = await http.post(url, json=rpc("initialize", {"capabilities": {}}))
         assert r.status_code == 401
         client = await _client(engine, http, url)
-    await client.initialize()
-    assert _text(await client.call("tools/call", ECHO)) == "hi"
+    try:
+        await client.initialize()
+        assert _text(await client.call("tools/call", ECHO)) == "hi"
+    finally:
+        if client.http is not http:
+            await client.http.aclose()
 
 
 async def test_group_legacy_session_with_another_clients_token_is_404(
