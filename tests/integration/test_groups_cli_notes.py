@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from switchboard.core.paths import AppPaths
 from tests.integration.test_groups_cli import Cli, running
 
 __all__ = ["running"]
@@ -41,3 +42,16 @@ def test_rename_says_connected_clients_follow_while_the_engine_runs(
     out = cli("group", "rename", "dev", "work").stdout
     assert "Clients Switchboard connected to the group follow the new URL" in out
     assert "need the new one" not in out.split("follow the new URL", 1)[0]
+
+
+def test_codex_next_step_for_a_group_entry_does_not_call_it_a_server(tmp_path: Path) -> None:
+    from switchboard.clients.known_clients import HostEnv
+    from switchboard.clients.manager import ClientManager
+
+    paths = AppPaths.default(tmp_path / "sb")
+    manager = ClientManager(paths, host=HostEnv("linux", tmp_path / "me", {}))
+    base = "http://127.0.0.1:8765"
+    report = manager.connect("codex", {}, group="work", groups={"work": f"{base}/groups/work/mcp"})
+    assert "codex mcp login NAME" in report.todo
+    assert "each server" not in report.todo
+    assert "(work)" in report.todo

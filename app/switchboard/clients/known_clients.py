@@ -353,7 +353,7 @@ KINDS: tuple[ClientKind, ...] = (
         "(openai/codex codex-rs/rmcp-client); the entry carries oauth_resource so the "
         "login asks for this server (codex-rs/core/src/config/types.rs).",
         after_connect="Codex signs in only when asked: run `codex mcp login NAME` "
-        "once for each server ({names}).",
+        "once for each entry ({names}).",
     ),
     ClientKind(
         "zed",
