@@ -15,12 +15,14 @@ from typing import Any
 
 import httpx
 
+from switchboard.audit import AuditedConfigStore, AuditLog, audit_states
 from switchboard.auth.cimd import Resolver, system_resolver
 from switchboard.auth.consent import ConsentBroker
 from switchboard.auth.keys import KeyStorage
 from switchboard.auth.service import AuthService
 from switchboard.clients.manager import ClientManager
 from switchboard.clients.sync import ClientSync
+from switchboard.core.audit import AuditSink
 from switchboard.core.events import EventBus
 from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
@@ -51,6 +53,7 @@ def build_engine(
     clock: Callable[[], float] = time.time,
     http_transport: httpx.AsyncBaseTransport | None = None,
     cimd_resolver: Resolver = system_resolver,
+    audit: AuditSink | None = None,
 ) -> Engine:
     """An :class:`Engine` for the home ``paths``, not started yet.
 
@@ -71,8 +74,12 @@ def build_engine(
     - ``http_transport``: the HTTP transport for outgoing requests (external issuers'
       JWKS, client metadata documents, pass-through servers); ``cimd_resolver``: resolves
       a client metadata document's host before it is fetched (RFC 9700 §4.8 SSRF check).
+    - ``audit``: where security-relevant events go (default: the audit log in
+      ``paths.log_dir``, ``switchboard/audit``).
     """
     events = EventBus()
+    audit = audit if audit is not None else AuditLog.for_paths(paths)
+    audit_states(audit, events)
     if secrets_resolver is None:
         secrets_resolver = (
             keyring_resolver if keyring is None else SecretStore(backend=keyring).resolve
@@ -88,7 +95,7 @@ def build_engine(
     engine = Engine(
         paths,
         events=events,
-        store=config_store or ConfigStore(paths.config_file),
+        store=AuditedConfigStore(config_store or ConfigStore(paths.config_file), audit),
         supervisor=supervisor,
         home_lock=HomeLock(paths.lock_file),
         port=port,
@@ -108,6 +115,7 @@ def build_engine(
         http_transport=http_transport,
         cimd_resolver=cimd_resolver,
         clock=clock,
+        audit=audit,
     )
     client_sync = ClientSync(
         engine,

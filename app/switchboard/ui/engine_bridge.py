@@ -326,6 +326,9 @@ class EngineBridge(QObject):
         async def run() -> None:
             validate_secret_name(name)
             await self.secret_store.aset(name, value)
+            self.engine.auth.audit.emit(
+                "secret_set", actor="person", target=name, outcome="success"
+            )
 
         return self.submit(f"Store secret {name}", run())
 
