@@ -33,6 +33,7 @@ from switchboard.store.config import ConfigStore
 from switchboard.supervisor.environment import login_shell_path
 from switchboard.supervisor.process import SecretResolver, Spawner, spawn_process
 from switchboard.supervisor.supervisor import Supervisor
+from switchboard.telemetry import Telemetry
 
 
 def build_engine(
@@ -123,6 +124,10 @@ def build_engine(
         groups=lambda: {g.name: engine.group_url(g.name) for g in engine.groups()},
     )
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
+    # OpenTelemetry (settings.otlp_endpoint): a sink for the gateway's per-request records
+    # (core/telemetry.py), beside the activity recorder once both are on main:
+    # Gateway(..., activity=FanOut(recorder, telemetry)). Off: nothing imported.
+    engine.telemetry = Telemetry(lambda: engine.config.settings.otlp_endpoint)
     return engine
 
 

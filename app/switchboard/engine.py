@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from switchboard.clients.sync import ClientSync
     from switchboard.core.auth import Authenticator
     from switchboard.gateway import Gateway
+    from switchboard.telemetry import Telemetry
 
 log = logging.getLogger("switchboard.engine")
 
@@ -68,6 +69,8 @@ class Engine:
     client_sync: ClientSync
     authenticator: Authenticator
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
+    telemetry: Telemetry | None = None
+    """OpenTelemetry export of gateway requests (``settings.otlp_endpoint``)."""
 
     def __init__(
         self,

@@ -307,6 +307,27 @@ class ServerSpec:
             ) from None
 
 
+def check_otlp_endpoint(url: str) -> None:
+    """ "" or an http(s) URL with a host and no credentials, query or fragment (OTLP/HTTP
+    appends ``/v1/traces``, ``/v1/metrics``: OpenTelemetry OTLP exporter specification)."""
+    if url == "":
+        return
+    hint = "Use the collector's OTLP/HTTP address, e.g. http://127.0.0.1:4318, or leave it empty."
+    if not isinstance(url, str):
+        raise ValidationError("otlp_endpoint must be a string.", hint=hint)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValidationError(f"Invalid OTLP endpoint {url!r}.", hint=hint) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"The OTLP endpoint {url!r} is not an http(s) URL.", hint=hint)
+    if parts.username or parts.password or parts.query or parts.fragment or url != url.strip():
+        raise ValidationError(
+            f"The OTLP endpoint {url!r} has credentials, a query or a fragment.", hint=hint
+        )
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     """Application-wide settings."""
@@ -317,8 +338,12 @@ class Settings:
     theme: str = "system"
     access_token_ttl: int = 900
     key_rotation_days: int = 30
+    otlp_endpoint: str = ""
+    """OpenTelemetry: the OTLP/HTTP endpoint gateway traces and metrics go to, e.g.
+    ``http://127.0.0.1:4318`` ("" = off, the default; ``switchboard/telemetry``)."""
 
     def __post_init__(self) -> None:
+        check_otlp_endpoint(self.otlp_endpoint)
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ValidationError(
                 f"Invalid port {self.port!r}.", hint="Use a number between 1024 and 65535."

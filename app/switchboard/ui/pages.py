@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -317,6 +318,13 @@ class SettingsPage(QWidget):
         self.theme.setAccessibleName("Appearance")
         for label, value in THEMES:
             self.theme.addItem(label, value)
+        self.otlp = QLineEdit()
+        self.otlp.setPlaceholderText("Off. e.g. http://127.0.0.1:4318")
+        self.otlp.setAccessibleName("OpenTelemetry endpoint")
+        self.otlp.setToolTip(
+            "Send a trace span per gateway request and request metrics to this "
+            "OTLP/HTTP collector. Empty: off."
+        )
         self.save_button = QPushButton("&Save settings")
         self.save_button.setAccessibleName("Save settings")
         self.save_button.clicked.connect(self.save)
@@ -331,9 +339,11 @@ class SettingsPage(QWidget):
         form.addRow("", self.port_note)
         form.addRow("", self.start_at_login)
         form.addRow("&Appearance", self.theme)
+        form.addRow("&OpenTelemetry (OTLP/HTTP)", self.otlp)
         if paths is not None:
             form.addRow("Config file", _path_label(str(paths.config_file)))
             form.addRow("Server logs", _path_label(str(paths.log_dir)))
+            form.addRow("Audit log", _path_label(str(paths.log_dir / "audit.jsonl")))
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
         row.addWidget(self.save_button)
@@ -357,11 +367,13 @@ class SettingsPage(QWidget):
         s = self.bridge.settings
         self.port.setValue(max(1024, s.port))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self.otlp.setText(s.otlp_endpoint)
 
     def load(self) -> None:
         s = self.bridge.settings
         self.port.setValue(max(1024, s.port))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self.otlp.setText(s.otlp_endpoint)
         self.start_at_login.setChecked(s.start_at_login)
         # The login entry is the truth (it may have been removed by hand); reading it
         # touches files, so off the loop.
@@ -381,6 +393,7 @@ class SettingsPage(QWidget):
             port=self.port.value(),
             theme=str(self.theme.currentData()),
             start_at_login=self.start_at_login.isChecked(),
+            otlp_endpoint=self.otlp.text().strip(),
         )
         on = await asyncio.to_thread(autostart.is_enabled)
         if on != new.start_at_login:
