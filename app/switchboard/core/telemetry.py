@@ -10,7 +10,7 @@ the gateway builds one record when a request ends and hands it to one sink; Open
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger("switchboard.telemetry")
 
@@ -65,13 +65,24 @@ class RequestSink(Protocol):
     def record(self, record: RequestRecord) -> None: ...
 
 
-class FanOut:
-    """One sink that hands each record to several (a failing one is logged, never fatal)."""
+R = TypeVar("R")
+R_contra = TypeVar("R_contra", contravariant=True)
 
-    def __init__(self, *sinks: RequestSink) -> None:
+
+class Sink(Protocol[R_contra]):
+    """Any sink of records of type ``R_contra`` (``ActivitySink`` is a ``Sink[ActivityRecord]``)."""
+
+    def record(self, record: R_contra) -> None: ...
+
+
+class FanOut(Generic[R]):
+    """One sink that hands each record to several (a failing one is logged, never fatal):
+    ``FanOut(activity_recorder, telemetry)`` is what the gateway gets."""
+
+    def __init__(self, *sinks: Sink[R]) -> None:
         self.sinks = sinks
 
-    def record(self, record: RequestRecord) -> None:
+    def record(self, record: R) -> None:
         for sink in self.sinks:
             try:
                 sink.record(record)
@@ -79,4 +90,4 @@ class FanOut:
                 log.exception("request sink %r failed", sink)
 
 
-__all__ = ["FanOut", "RequestRecord", "RequestSink"]
+__all__ = ["FanOut", "RequestRecord", "RequestSink", "Sink"]
