@@ -120,6 +120,7 @@ async def test_audit_log_after_real_flows(audited: Engine, paths: AppPaths) -> N
     grants = (await engine.auth.list_grants())["grants"]
     for g in grants:
         await engine.auth.revoke_grant(g["id"])
+    await engine.auth.forget_consent(client_id, "echo")
     await engine.stop_server("echo")
     await engine.update_settings(
         engine.config.settings.__class__(
@@ -143,6 +144,8 @@ async def test_audit_log_after_real_flows(audited: Engine, paths: AppPaths) -> N
     assert consent["remembered"] is True
     assert consent["client_name"] == "audit-sdk"
     assert consent["redirect_host"] == "127.0.0.1:53682"
+    forgot = one(events, "consent_forgotten", target="echo")
+    assert forgot["actor"] == "person" and forgot["client"] == client_id
     denial = one(events, "consent", outcome="denied")
     assert denial["client_name"] == "audit-denied" and denial["remembered"] is False
     sign_in = one(events, "sign_in", actor=client_id, grant_type="authorization_code")

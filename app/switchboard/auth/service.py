@@ -39,7 +39,7 @@ from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore
 from switchboard.auth.targetkeys import GROUPS, SERVERS, key_of, key_url, label, split_key
 from switchboard.auth.validator import TokenValidator
-from switchboard.core.audit import FAILURE, NO_AUDIT, SUCCESS, AuditSink
+from switchboard.core.audit import FAILURE, NO_AUDIT, PERSON, SUCCESS, AuditSink
 from switchboard.core.auth import AuthDenied, Principal
 from switchboard.core.errors import AuthError, SecretError, ValidationError
 from switchboard.core.events import EventBus, Notice
@@ -411,6 +411,9 @@ class AuthService:
                 f"No remembered consent for {client_id!r} on {server!r}.",
                 hint="Run 'switchboard grants list'.",
             )
+        self.audit.emit(
+            "consent_forgotten", actor=PERSON, target=server, outcome=SUCCESS, client=client_id
+        )
 
     def control_routes(self) -> list[Route]:
         """The control API's consent and grant routes (``auth/control_routes.py``)."""
