@@ -75,7 +75,7 @@ class AuditLog:
         self._clock = clock or time.time
         self._sync = sync
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._atexit = False
         self.failed = False
@@ -120,7 +120,9 @@ class AuditLog:
     def flush(self) -> None:
         """Blocking: wait until every event emitted so far is written."""
         if self._thread is not None:
-            self._queue.join()
+            done = threading.Event()
+            self._queue.put(done)
+            done.wait(timeout=30)
 
     def close(self) -> None:
         """Blocking: write what is queued and stop the thread (emit restarts it)."""
@@ -132,25 +134,29 @@ class AuditLog:
 
     # -- the writer thread ---------------------------------------------------------------
     def _run(self) -> None:
+        """Write what is queued in batches (one ``write`` each); wake flushers after."""
         while True:
             item = self._queue.get()
             batch = []
+            waiters: list[threading.Event] = []
             stop = False
+            while True:
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                else:
+                    batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
             try:
-                while True:
-                    if item is _STOP:
-                        stop = True
-                    else:
-                        batch.append(item)
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
                 if batch:
                     self._write(batch)
             finally:
-                for _ in range(len(batch) + stop):
-                    self._queue.task_done()
+                for waiter in waiters:
+                    waiter.set()
             if stop:
                 return
 
