@@ -216,6 +216,8 @@ class Engine:
         await self.supervisor.aclose()
         await self.gateway.aclose()
         await self.auth.aclose()
+        if self.telemetry is not None:  # export what is pending, stop the SDK's threads
+            await asyncio.to_thread(self.telemetry.close)
         await asyncio.to_thread(self._remove_endpoint)
         self._home_lock.release()
         self._become(EngineState.CLOSED)

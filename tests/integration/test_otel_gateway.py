@@ -9,6 +9,7 @@ the composition root hands the gateway ``FanOut(activity recorder, telemetry)``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 from pathlib import Path
@@ -59,3 +60,4 @@ async def test_gateway_calls_become_spans(engine: Engine) -> None:
         assert "initialize" not in named or all(
             attrs(s)["mcp.method.name"] == "initialize" for s in named["initialize"]
         )
+        await asyncio.to_thread(engine.telemetry.close)  # before the receiver goes

@@ -70,7 +70,7 @@ class Telemetry:
         log.info("exporting gateway traces and metrics to %s (OTLP/HTTP)", endpoint)
 
     def close(self) -> None:
-        """Blocking: export what is pending and stop (at exit)."""
+        """Blocking: export what is pending and stop (engine close, exit)."""
         exporter, self.exporter = self.exporter, None
         if exporter is not None:
             exporter.shutdown()

@@ -56,11 +56,11 @@ class OtelExporter:
         # Shut down by Telemetry (at exit too), not by the SDK's own atexit hooks.
         self.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         self.tracer_provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=10))
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=5))
         )
         self.tracer = self.tracer_provider.get_tracer("switchboard.gateway", __version__)
         reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=10),
+            OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=5),
             export_interval_millis=metrics_interval * 1000,
         )
         self.meter_provider = MeterProvider(
@@ -134,7 +134,7 @@ class OtelExporter:
     def shutdown(self) -> None:
         """Blocking: export what is pending, then stop the SDK's threads."""
         self.tracer_provider.shutdown()
-        self.meter_provider.shutdown()
+        self.meter_provider.shutdown(timeout_millis=3000)
 
 
 __all__ = ["OtelExporter"]
