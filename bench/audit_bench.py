@@ -10,6 +10,10 @@ measured interleaved (A B, B A, ...), medians reported:
   client; audited: ``consent`` + ``sign_in``;
 - refused requests/s: gateway requests with a bad token (``token_rejected`` each).
 
+Gateway calls/s with OpenTelemetry exporting vs off (the setting flipped on one engine,
+rounds interleaved; the OTLP receiver is another process): only where the gateway's
+per-request hook (``core/activity.py``, issue 15.2) is present.
+
 Then, in-process: ``AuditLog.emit`` (the event loop's share: a queue put) and the
 writer thread's lines/s; ``Telemetry.record`` with the setting off vs an ``OtelExporter``
 record (span + metrics, exported to a local OTLP/HTTP receiver on 127.0.0.1).
@@ -19,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,6 +115,88 @@ async def flows(args: argparse.Namespace) -> None:
             await off.aclose()
 
 
+SINK = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"""
+
+
+async def gateway(args: argparse.Namespace) -> None:
+    if importlib.util.find_spec("switchboard.core.activity") is None:
+        print("gateway calls/s, OTel on vs off: the per-request hook is not on this branch")
+        return
+    sink = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
+    assert sink.stdout is not None
+    endpoint = f"http://127.0.0.1:{sink.stdout.readline().strip()}"
+    with tempfile.TemporaryDirectory() as home:
+        engine = make_test_engine(AppPaths.default(home), audit=NO_AUDIT)
+        await engine.start()
+        try:
+            cmd, cmd_args = fixture_cmd("echo_server.py")
+            await engine.add_server(
+                ServerSpec(name="echo", command=cmd, args=cmd_args, auth=AuthMode.OFF)
+            )
+            await engine.start_server("echo")
+            url = engine.server_url("echo")
+            head = {"accept": "application/json, text/event-stream"}
+            async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+                r = await http.post(
+                    url,
+                    headers=head,
+                    json={
+                        "jsonrpc": "2.0",
+                        "id": 0,
+                        "method": "initialize",
+                        "params": {
+                            "protocolVersion": "2025-06-18",
+                            "capabilities": {},
+                            "clientInfo": {"name": "bench", "version": "1"},
+                        },
+                    },
+                )
+                head["mcp-session-id"] = r.headers["mcp-session-id"]
+                await http.post(
+                    url,
+                    headers=head,
+                    json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                )
+                call = {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "tools/call",
+                    "params": {"name": "echo", "arguments": {"text": "hi"}},
+                }
+                cells: dict[str, list[float]] = {"on": [], "off": []}
+                for i in range(args.rounds * 2):
+                    on = (i % 4) in (0, 3)
+                    settings = engine.config.settings
+                    await engine.update_settings(
+                        dataclasses.replace(settings, otlp_endpoint=endpoint if on else "")
+                    )
+                    await http.post(url, headers=head, json=call)  # applies the setting
+                    t0 = time.perf_counter()
+                    for _ in range(args.calls):
+                        r = await http.post(url, headers=head, json=call)
+                        assert r.status_code == 200
+                    cells["on" if on else "off"].append(args.calls / (time.perf_counter() - t0))
+            m_on, m_off = statistics.median(cells["on"]), statistics.median(cells["off"])
+            print(
+                f"{'gateway calls/s':22} {m_on:10.1f} {m_off:10.1f} {m_on / m_off:7.3f}"
+                "   (columns: OTel exporting, OTel off)"
+            )
+        finally:
+            await engine.aclose()
+            sink.terminate()
+            sink.wait()
+
+
 def in_process() -> None:
     with tempfile.TemporaryDirectory() as d:
         log = AuditLog(Path(d) / "audit.jsonl")
@@ -153,8 +242,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--signins", type=int, default=40)
     parser.add_argument("--refused", type=int, default=400)
+    parser.add_argument("--calls", type=int, default=500)
     args = parser.parse_args()
     asyncio.run(flows(args))
+    asyncio.run(gateway(args))
     in_process()
 
 
