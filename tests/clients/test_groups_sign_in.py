@@ -8,7 +8,6 @@ none of its member servers; no JWKS is ever fetched."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import httpx
@@ -39,13 +38,7 @@ from tests.clients.test_replay_vscode import VSCODE
 from tests.clients.test_replay_vscode_insiders import insiders
 from tests.helpers.oauth_flow import consent_form, continue_after_consent
 
-pytestmark = [
-    pytest.mark.timeout(90),
-    pytest.mark.skipif(
-        importlib.util.find_spec("switchboard.gateway.groups") is None,
-        reason="the gateway's group endpoint is not merged yet",
-    ),
-]
+pytestmark = pytest.mark.timeout(90)
 
 SHAPES: dict[str, Shape | None] = {
     "cursor": CURSOR,

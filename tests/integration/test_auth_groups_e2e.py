@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,6 @@ from tests.helpers.oauth_flow import (
     consent_form,
     continue_after_consent,
     sdk_provider,
-)
-
-# The group endpoint is the gateway's (branch g-gateway); until it is merged there is no
-# /groups/ route to sign in to.
-needs_group_endpoint = pytest.mark.skipif(
-    importlib.util.find_spec("switchboard.gateway.groups") is None,
-    reason="the gateway's group endpoint is not merged yet",
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -114,7 +106,6 @@ async def refused(url: str, token: str) -> httpx.Response:
     return r
 
 
-@needs_group_endpoint
 async def test_sdk_signs_in_to_a_group_and_its_token_opens_the_group_only(
     engine: Engine,
 ) -> None:
@@ -177,7 +168,6 @@ async def test_sdk_signs_in_to_a_group_and_its_token_opens_the_group_only(
     assert engine.auth.jwks_requests == 0
 
 
-@needs_group_endpoint
 async def test_a_client_naming_no_resource_may_be_given_a_group(engine: Engine) -> None:
     """RFC 8707 §2: no resource -> "choose servers", where groups are offered too (with
     their servers); the person picks the group and the token is for its URL."""
@@ -236,7 +226,6 @@ async def test_a_client_naming_no_resource_may_be_given_a_group(engine: Engine) 
     assert engine.auth.jwks_fetches == 0
 
 
-@needs_group_endpoint
 async def test_stdio_bridge_to_a_group_brings_a_group_token(engine: Engine, tmp_path: Path) -> None:
     """What a stdio-only client (Claude Desktop) connected to a group runs:
     ``switchboard connect --group work``, a real process; on the 401 it fetches a
