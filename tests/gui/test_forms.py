@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
+from switchboard.core.spec import AuthMode, Isolation, ServerSpec, StartMode, Transport
 from switchboard.ui.dialogs import AddServerDialog
 from switchboard.ui.serverform import ServerForm
 
@@ -91,7 +91,7 @@ def test_editing_an_existing_spec_round_trips_and_tracks_changes(qtbot: QtBot) -
         command="npx",
         args=("-y", "@modelcontextprotocol/server-github"),
         secrets={"GITHUB_TOKEN": "github.token"},
-        autostart=True,
+        start=StartMode.ALWAYS,
         description="GitHub",
     )
     form = ServerForm(name_editable=False)

@@ -11,6 +11,7 @@ from switchboard.core.spec import (
     RestartPolicy,
     ServerSpec,
     Settings,
+    StartMode,
     Transport,
     suggest_name,
     validate_name,
@@ -48,7 +49,7 @@ def test_round_trip_through_dict() -> None:
         restart=RestartPolicy(max_restarts=2),
         request_timeout=30,
         auth=AuthMode.OFF,
-        autostart=True,
+        start=StartMode.ALWAYS,
     )
     assert ServerSpec.from_dict(spec.to_dict()) == spec
 
