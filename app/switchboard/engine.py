@@ -254,6 +254,7 @@ class Engine:
         self.events.publish(ConfigChanged((spec.name,)))
         if spec.start is StartMode.ON_DEMAND and self.state is EngineState.RUNNING:
             await server.sleep()
+            self._sleeper.sleeper.poke()
 
     async def update_server(self, spec: ServerSpec) -> None:
         """Replace a server's spec; a running server is restarted to apply it."""
@@ -262,6 +263,7 @@ class Engine:
             await self._commit(lambda c: c.with_server(spec, replace=True))
             server.update_spec(spec)
         self.events.publish(ConfigChanged((spec.name,)))
+        self._sleeper.sleeper.poke()
         if server.state.is_active:
             await server.restart()
         elif spec.start is StartMode.ON_DEMAND and server.state is ServerState.STOPPED:

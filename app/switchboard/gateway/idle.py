@@ -76,6 +76,12 @@ class IdleSleeper:
         self._put_to_sleep = put_to_sleep
         self._clock = clock
         self._seen: dict[str, _Seen] = {}
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        """The servers changed (one became on demand, a ``sleep_after`` changed): check
+        now and pick the next interval again, rather than at the end of the current one."""
+        self._poked.set()
 
     def check(self) -> list[str]:
         """The names of the on-demand servers idle for their ``sleep_after`` now."""
@@ -118,7 +124,14 @@ class IdleSleeper:
 
     async def run(self) -> None:
         while True:
-            await self._clock.sleep(self.interval())
+            pause = asyncio.ensure_future(self._clock.sleep(self.interval()))
+            poked = asyncio.ensure_future(self._poked.wait())
+            try:
+                await asyncio.wait({pause, poked}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                pause.cancel()
+                poked.cancel()
+            self._poked.clear()
             await self.tick()
 
 
