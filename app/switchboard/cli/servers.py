@@ -284,7 +284,12 @@ def _status(args: argparse.Namespace, paths: AppPaths) -> int:
         return 0
     info = client.request("GET", "/info")
     print(f"Switchboard {info['version']} running at {info['url']} (pid {info['pid']})")
-    print(f"  servers: {info['servers']} configured, {info['running']} running")
+    line = f"  servers: {info['servers']} configured, {info['running']} running"
+    if info.get("sleeping"):
+        line += f", {info['sleeping']} asleep"
+    if info.get("rss_bytes"):
+        line += f"; memory {format_bytes(info['rss_bytes'])}"
+    print(line)
     print(f"  config:  {info['config_file']}")
     return 0
 
