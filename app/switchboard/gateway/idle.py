@@ -76,6 +76,7 @@ class IdleSleeper:
         self._put_to_sleep = put_to_sleep
         self._clock = clock
         self._seen: dict[str, _Seen] = {}
+        self._due_markers: dict[str, Marker] = {}
         self._poked = asyncio.Event()
 
     def poke(self) -> None:
@@ -100,6 +101,7 @@ class IdleSleeper:
                 self._seen[name] = _Seen(marker, now)
             elif now - seen.since >= spec.sleep_after * 60.0:
                 due.append(name)
+                self._due_markers[name] = marker
                 del self._seen[name]
         for name in set(self._seen) - watched:
             del self._seen[name]
@@ -113,9 +115,21 @@ class IdleSleeper:
         )
         return max(MIN_INTERVAL, min(MAX_INTERVAL, shortest * 60.0 / 4))
 
+    def _still_idle(self, name: str, marker: Marker) -> bool:
+        for server in self._servers():
+            if server.name == name and server.state is ServerState.RUNNING:
+                busy, now = activity(self._mux(name), server.pid)
+                return not busy and now == marker
+        return False
+
     async def tick(self) -> None:
-        """One check, and the sleeps it calls for."""
-        for name in self.check():
+        """One check, and the sleeps it calls for (each server is checked again right
+        before: a call may have come in while an earlier one was being stopped)."""
+        due = self.check()
+        markers = {n: self._due_markers.pop(n) for n in due}
+        for name in due:
+            if not self._still_idle(name, markers[name]):
+                continue
             log.info("server %s: idle, going to sleep", name)
             try:
                 await self._put_to_sleep(name)

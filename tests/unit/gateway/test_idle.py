@@ -116,3 +116,23 @@ async def test_tick_puts_due_servers_to_sleep_and_interval_follows_the_shortest(
     assert rig.slept == ["a"]
     assert Rig(on_demand("c", 60)).sleeper.interval() == MAX_INTERVAL
     assert Rig(on_demand("c", 0.001)).sleeper.interval() == MIN_INTERVAL
+
+
+async def test_a_call_during_an_earlier_sleep_keeps_the_next_server_up() -> None:
+    """Servers due together are put to sleep one after the other; one that got a call
+    while an earlier one was being stopped is left running (its call must not fail)."""
+    rig = Rig(on_demand("a"), on_demand("b"))
+    mux_b = rig.mux("b")
+    session = Session("b")
+    mux_b.sessions[session.id] = session
+
+    async def sleep_and_call_b(name: str) -> None:
+        rig.slept.append(name)
+        if name == "a":
+            mux_b.pending[7] = Pending(session, 1, 7, "tools/call", PostChannel(True))
+
+    rig.sleeper._put_to_sleep = sleep_and_call_b
+    await rig.sleeper.tick()
+    rig.clock.t = 60.0
+    await rig.sleeper.tick()
+    assert rig.slept == ["a"]
