@@ -49,8 +49,13 @@ def sample(targets: dict[str, Target]) -> dict[str, int]:
     procs = tree.snapshot()
     me = os.getpid()
     children: dict[int, list[int]] = {}
+    grouped: dict[int, list[int]] = {}  # process group or session id -> live members
     for st in procs.values():
         children.setdefault(st.ppid, []).append(st.pid)
+        if st.state != "Z":
+            grouped.setdefault(st.pgid, []).append(st.pid)
+            if st.sid != st.pgid:
+                grouped.setdefault(st.sid, []).append(st.pid)
     leaders = {t.leader for t in targets.values()}
     # Escaped processes re-parented to the engine: attributed by their scope entry.
     adopted = [
@@ -65,12 +70,7 @@ def sample(targets: dict[str, Target]) -> dict[str, int]:
             or (target.start is not None and lead.start != target.start)
         ):
             continue
-        found = {target.leader}
-        found.update(
-            st.pid
-            for st in procs.values()
-            if st.state != "Z" and target.leader in (st.pgid, st.sid)
-        )
+        found = {target.leader, *grouped.get(target.leader, ())}
         found.update(pid for pid in adopted if tree.has_scope(pid, target.scope))
         todo = list(found)
         while todo:
