@@ -18,6 +18,7 @@ from pathlib import Path
 import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.shared.exceptions import MCPDeprecationWarning
 
 from switchboard.core.spec import AuthMode, ServerSpec, StartMode
@@ -96,9 +97,27 @@ async def test_a_subscription_survives_the_sleep(engine: Engine) -> None:
         with warnings.catch_warnings():  # 2025-era resources/subscribe: what the server speaks
             warnings.simplefilter("ignore", MCPDeprecationWarning)
             await client.session.subscribe_resource("file:///x")
+        for _ in range(200):  # the SDK opens its standalone GET stream after initialize
+            if any(s.outboxes for s in engine.gateway.sessions.values()):
+                break
+            await asyncio.sleep(0.025)
+        # Open for the session's life: it does not keep the server up, and it stays
+        # open through the sleep (the update below arrives on it).
+        assert any(s.outboxes for s in engine.gateway.sessions.values())
         await asleep(engine, "mux")
         # The call wakes it; the mux initialized the new process and subscribed again.
         stats = await client.call_tool("stats", {})
         assert '"subscribe": 1' in text_of(stats)
         await client.call_tool("touch", {"uri": "file:///x"})
         assert await asyncio.wait_for(updates.get(), 10) == "file:///x"
+
+
+async def test_a_legacy_sse_session_survives_the_sleep(engine: Engine) -> None:
+    cmd, args = fixture_cmd("gw_mux_server.py")
+    await add_on_demand(engine, "mux", cmd, args)
+    url = f"{engine.base_url}/servers/mux/sse"
+    async with Client(sse_client(url), mode="legacy") as client:
+        assert text_of(await client.call_tool("echo", {"text": "one"})) == "one"
+        await asleep(engine, "mux")
+        assert text_of(await client.call_tool("echo", {"text": "two"})) == "two"
+        assert engine.status("mux").state is ServerState.RUNNING
