@@ -21,6 +21,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.shared.exceptions import MCPDeprecationWarning
 
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import AuthMode, ServerSpec, StartMode
 from switchboard.core.state import ServerState
 from switchboard.engine import Engine
@@ -121,3 +122,28 @@ async def test_a_legacy_sse_session_survives_the_sleep(engine: Engine) -> None:
         await asleep(engine, "mux")
         assert text_of(await client.call_tool("echo", {"text": "two"})) == "two"
         assert engine.status("mux").state is ServerState.RUNNING
+
+
+async def test_a_group_wakes_an_asleep_member_on_its_first_call(engine: Engine) -> None:
+    """Groups (issue 14) with on-demand members: the group's lists of an asleep member
+    come from its last known lists (listing wakes nothing); a call to one of its tools
+    wakes it, through the group's member session."""
+    await add_on_demand(engine, "time", TIME_SERVER, ("--local-timezone", "UTC"))
+    cmd, args = fixture_cmd("echo_server.py")
+    await add_on_demand(engine, "echo", cmd, args)
+    await engine.add_group(GroupSpec(name="g", servers=("time", "echo"), auth=AuthMode.OFF))
+    async with Client(engine.group_url("g")) as client:
+        # Never listed: a group session wakes the members once to learn their tools.
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"time__get_current_time", "echo__echo"} <= names
+        await asleep(engine, "time")
+        await asleep(engine, "echo")
+        # Listing again wakes nobody: the last known lists stand for asleep members.
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"time__get_current_time", "echo__echo"} <= names
+        assert engine.status("time").state is ServerState.SLEEPING
+        assert engine.status("echo").state is ServerState.SLEEPING
+        result = await client.call_tool("echo__echo", {"text": "woken"})
+        assert text_of(result) == "woken"
+        assert engine.status("echo").state is ServerState.RUNNING
+        assert engine.status("time").state is ServerState.SLEEPING  # lazily: only echo
