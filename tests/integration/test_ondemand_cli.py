@@ -69,6 +69,10 @@ def test_list_shows_sleeping_and_memory_and_old_configs_load(tmp_path: Path) -> 
         table = cli(home, "list").stdout
         assert "lazy                 sleeping" in table and "on-demand" in table
         assert "MiB" in table and "MEMORY" in table and "total" in table
+        detail = cli(home, "status", "lazy").stdout
+        assert "lazy: sleeping" in detail and "on-demand (sleeps after 5 min idle)" in detail
+        assert "memory:" in cli(home, "status", "old-on").stdout
+        assert "1 asleep" in cli(home, "status").stdout
     finally:
         stop(proc)
     # Written back in the new form, and read the same way again.

@@ -291,6 +291,13 @@ def _status(args: argparse.Namespace, paths: AppPaths) -> int:
             up = time.time() - status["started_at"]
             print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")
         print(f"  restarts: {status['restarts']}")
+        spec = view["spec"]
+        start = spec.get("start", "manual")
+        if start == "on-demand":
+            start += f" (sleeps after {spec.get('sleep_after', DEFAULT_SLEEP_AFTER):g} min idle)"
+        print(f"  start:    {start}")
+        if status.get("rss_bytes") is not None:
+            print(f"  memory:   {format_bytes(status['rss_bytes'])} (process tree, resident)")
         if status["state"] == "failed" and status.get("last_stderr"):
             print("  last output:")
             for line in status["last_stderr"].splitlines():
