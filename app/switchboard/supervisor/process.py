@@ -258,7 +258,10 @@ class ManagedServer:
             return self.state
         self._stopping = True
         self._halt_to = final
-        self._set_state(ServerState.STOPPING, "stopping" if final is ServerState.STOPPED else "")
+        self._set_state(
+            ServerState.STOPPING,
+            "stopping" if final is ServerState.STOPPED else "idle: going to sleep",
+        )
         proc = self._proc
         if proc is not None and proc.returncode is None:
             await self._terminate(proc)
