@@ -197,6 +197,10 @@ class EngineBridge(QObject):
         except ServerNotFound:
             return None
 
+    def memory(self) -> dict[str, int | None]:
+        """Each server's last sampled tree RSS (no /proc read here: a dict lookup)."""
+        return {s.name: s.rss_bytes for s in self.engine.supervisor.servers()}
+
     def logs(self, name: str, n: int = 2000) -> list[LogLine]:
         try:
             return self.engine.logs(name, n)
