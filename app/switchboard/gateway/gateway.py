@@ -38,6 +38,7 @@ from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Outbox, Session
 from switchboard.gateway.cors import CORS
 from switchboard.gateway.http_io import JSON, Headers, HTTPError, json_error, respond, rpc_error
+from switchboard.gateway.internal import InternalClient, open_internal
 from switchboard.gateway.legacy_sse import LegacySSE
 from switchboard.gateway.mux import StdioMux, Unavailable
 from switchboard.gateway.sessions import (
@@ -262,6 +263,7 @@ class Gateway:
     def _add_session(
         self, session: Session, owner: Owner | None, msg_id: jsonrpc.MessageId
     ) -> None:
+        session.owner = owner
         try:
             self.sessions.add(session, owner)
         except TooManySessions as exc:
@@ -301,6 +303,45 @@ class Gateway:
             clock=self.clock,
             stopping=lambda: host.state in (EngineState.CLOSING, EngineState.CLOSED),
             session=session,
+        )
+
+    # -- in-process clients (groups, the inspector; see internal.py) -------------------
+    def managed(self, name: str) -> ManagedServer:
+        """The supervised server ``name`` (raises ServerNotFound)."""
+        return self._host.supervisor.get(name)
+
+    def mux_of(self, name: str) -> StdioMux | None:
+        """The server's mux if one was made (a client or internal session opened it)."""
+        return self._muxes.get(name)
+
+    async def open_internal(
+        self,
+        name: str,
+        *,
+        client_info: dict[str, Any],
+        capabilities: dict[str, Any] | None = None,
+        owner: Owner | None = None,
+        via: str | None = None,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+    ) -> InternalClient:
+        """An MCP client session inside the engine on server ``name``'s mux (see
+        ``internal.py``): raises ServerNotFound, or Unavailable when the server is down
+        or is not a stdio server."""
+        server = self.managed(name)
+        if server.spec.transport is not Transport.STDIO:
+            raise Unavailable(
+                f"Server {name!r} is a {server.spec.transport.value} server: the gateway "
+                "passes its requests through and cannot open a session on it itself.",
+                "pass-through",
+            )
+        return await open_internal(
+            self,
+            name,
+            client_info=client_info,
+            capabilities=capabilities,
+            owner=owner,
+            via=via,
+            on_message=on_message,
         )
 
     # -- the server's process ---------------------------------------------------------
