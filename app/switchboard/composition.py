@@ -26,6 +26,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
 from switchboard.gateway import Gateway
 from switchboard.homelock import HomeLock
+from switchboard.inspector.service import Inspector
 from switchboard.secrets import SecretStore, keyring_resolver
 from switchboard.store.config import ConfigStore
 from switchboard.supervisor.environment import login_shell_path
@@ -110,6 +111,7 @@ def build_engine(
     )
     client_sync = ClientSync(engine, client_manager)
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
+    engine.inspector = Inspector(gateway)
     return engine
 
 

@@ -104,9 +104,7 @@ def tool_result(result: Any) -> Outcome:
         return Outcome((Block("json", json.dumps(result)),), is_error=True)
     items = result.get("content")
     blocks = tuple(block(i) for i in items) if isinstance(items, list) else ()
-    return Outcome(
-        blocks, result.get("structuredContent"), bool(result.get("isError") is True)
-    )
+    return Outcome(blocks, result.get("structuredContent"), bool(result.get("isError") is True))
 
 
 def prompt_result(result: Any) -> Outcome:

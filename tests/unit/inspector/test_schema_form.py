@@ -239,7 +239,7 @@ def test_broken_or_odd_schemas_never_raise() -> None:
         {"type": "string"},
         {"type": "object", "properties": {"a": {"type": "array", "items": [{"type": "string"}]}}},
     ):
-        form = SchemaForm(schema)  # type: ignore[arg-type]
+        form = SchemaForm(schema)
         form.value()
         form.problems()
     bad = SchemaForm({"type": "object", "properties": {"a": {"type": 5}}})
