@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -143,6 +146,14 @@ async def test_prompts_resources_and_a_down_server(engine: Engine, npm_kit: NpmK
         await engine.inspector.listing("nobody")
 
 
+async def until(cond: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
 # -- the CLI ---------------------------------------------------------------------------
 async def sb(engine: Engine, *argv: str) -> tuple[int, str, str]:
     """Run ``switchboard --home HOME ARGV`` (a real process) while the engine serves."""
@@ -234,3 +245,39 @@ def test_cli_without_an_engine(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2 and "not running" in done.stderr
+
+
+async def test_ctrl_c_in_the_cli_cancels_the_call_on_the_server(
+    engine: Engine, npm_kit: NpmKit
+) -> None:
+    await _everything(engine, npm_kit)
+    await engine.inspector.listing("everything")
+    mux = engine.gateway.mux_of("everything")
+    assert mux is not None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "switchboard",
+        "--home",
+        str(engine.paths.config_dir.parent),
+        "call",
+        "everything",
+        "trigger-long-running-operation",
+        "--arg",
+        "duration=120",
+        "--arg",
+        "steps=120",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=ENGINE_ENV,
+    )
+    try:
+        await until(lambda: bool(mux.pending), what="the call on the server")
+        proc.send_signal(signal.SIGINT)
+        _out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 130, err
+        await until(lambda: not mux.pending, what="the call cancelled upstream")
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
