@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from switchboard.inspector.results import prompt_result, read_result, tool_result
 from switchboard.inspector.schema_form import SchemaForm, example_value
-from switchboard.inspector.service import InspectorError
+from switchboard.inspector.service import Inspector, InspectorError
 from tests.helpers.engine_process import ENGINE_ENV
 from tests.interop.conftest import NpmKit
 from tests.interop.conftest import npm_kit as _npm_kit
@@ -281,3 +282,52 @@ async def test_ctrl_c_in_the_cli_cancels_the_call_on_the_server(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+class GroupGateway:
+    """The real gateway plus ``group_listing`` in the shape DESIGN.md gives it (the group
+    aggregator implements it on Gateway): group "g" exposes everything's get-sum as
+    ``everything__get-sum`` and hides its echo. Records the ``via`` of each session."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.gateway = engine.gateway
+        self.vias: list[str | None] = []
+
+    async def group_listing(self, name: str) -> dict[str, Any]:
+        tools = [
+            {"name": "get-sum", "exposed": "everything__get-sum", "enabled": True,
+             "description": "Adds (renamed)", "hidden_by": None},
+            {"name": "echo", "exposed": None, "enabled": False, "description": "",
+             "hidden_by": "filter"},
+        ]  # fmt: skip
+        members = [
+            {"server": "everything", "state": "running", "error": None, "tools": tools},
+            {"server": "absent", "state": "missing", "error": "not configured", "tools": []},
+        ]
+        return {"group": name, "members": members, "exposed_tools": 1}
+
+    async def open_internal(self, name: str, **kw: Any) -> Any:
+        self.vias.append(kw.get("via"))
+        return await self.gateway.open_internal(name, **kw)
+
+
+async def test_group_tools_are_the_exposed_names_and_calls_go_through_the_group(
+    engine: Engine, npm_kit: NpmKit
+) -> None:
+    await _everything(engine, npm_kit)
+    fake = GroupGateway(engine)
+    inspector = Inspector(fake)  # type: ignore[arg-type]
+    listing = await inspector.group_tools("g")
+    (tool,) = listing["tools"]
+    assert tool["name"] == "everything__get-sum" and tool["description"] == "Adds (renamed)"
+    assert tool["server"] == "everything" and tool["tool"] == "get-sum"
+    assert tool["inputSchema"]["required"] == ["a", "b"]
+    assert [m["server"] for m in listing["members"]] == ["everything", "absent"]
+    result = await inspector.call_group_tool("g", "everything__get-sum", {"a": 1, "b": 2})
+    assert "3" in tool_result(result).blocks[0].text
+    assert fake.vias[-1] == "g"
+    with pytest.raises(InspectorError, match="exposes no tool 'echo'"):
+        await inspector.call_group_tool("g", "echo", {})
+    # Without the aggregator, it says so plainly.
+    with pytest.raises(InspectorError, match="cannot list a group"):
+        await Inspector(engine.gateway).group_tools("g")

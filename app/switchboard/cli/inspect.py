@@ -34,7 +34,8 @@ def add_parsers(sub: SubParsers) -> None:
         description="Ask a running server what it offers (its live tools/list, "
         "prompts/list, resources/list), through Switchboard's gateway.",
     )
-    t.add_argument("name", help="server name")
+    t.add_argument("name", help="server name (or group name, with --group)")
+    t.add_argument("--group", action="store_true", help="NAME is a group: the tools it exposes")
     t.add_argument("--json", action="store_true", help="print the whole listing as JSON")
     t.set_defaults(handler=_tools)
     c = sub.add_parser(
@@ -46,8 +47,11 @@ def add_parsers(sub: SubParsers) -> None:
         "the tool reports an error, 2 when it could not be called. Example: switchboard "
         "call everything get-sum --arg a=2 --arg b=3",
     )
-    c.add_argument("name", help="server name")
+    c.add_argument("name", help="server name (or group name, with --group)")
     c.add_argument("tool", help="tool name (see 'switchboard tools NAME')")
+    c.add_argument(
+        "--group", action="store_true", help="NAME is a group; TOOL is the name it exposes"
+    )
     group = c.add_mutually_exclusive_group()
     group.add_argument(
         "--arg", action="append", default=[], metavar="KEY=VALUE", help="one argument"
@@ -69,10 +73,14 @@ def _first_line(text: Any, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def _listing_path(args: argparse.Namespace) -> str:
+    return f"/groups/{args.name}/tools" if args.group else f"/servers/{args.name}/listing"
+
+
 def _tools(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
         with contextlib.closing(control_client(paths)) as client:
-            listing = client.request("GET", f"/servers/{args.name}/listing")
+            listing = client.request("GET", _listing_path(args))
     except SwitchboardError as exc:
         return _fail(exc)
     if args.json:
@@ -95,7 +103,10 @@ def _tools(args: argparse.Namespace, paths: AppPaths) -> int:
         for name, hints, desc in rows:
             print(f"{name:<{w0}}  {hints:<{w1}}  {desc}".rstrip())
     else:
-        print(f"Server {args.name!r} offers no tools.")
+        print(f"{'Group' if args.group else 'Server'} {args.name!r} offers no tools.")
+    for member in listing.get("members") or []:
+        if isinstance(member, dict) and member.get("error"):
+            print(f"note: member {member.get('server')!r}: {member['error']}", file=sys.stderr)
     for key, label, field in (
         ("prompts", "Prompts", "name"),
         ("resources", "Resources", "uri"),
@@ -113,12 +124,13 @@ def _tools(args: argparse.Namespace, paths: AppPaths) -> int:
 def _call(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
         with contextlib.closing(control_client(paths)) as client:
-            listing = client.request("GET", f"/servers/{args.name}/listing")
+            listing = client.request("GET", _listing_path(args))
             tools = {t.get("name"): t for t in listing.get("tools") or [] if isinstance(t, dict)}
             tool = tools.get(args.tool)
             if tool is None:
                 raise ValidationError(
-                    f"Server {args.name!r} has no tool {args.tool!r}.",
+                    f"{'Group' if args.group else 'Server'} {args.name!r} has no tool "
+                    f"{args.tool!r}.",
                     hint=f"Its tools: {', '.join(sorted(map(str, tools))) or 'none'}.",
                 )
             schema = tool.get("inputSchema")
@@ -127,8 +139,9 @@ def _call(args: argparse.Namespace, paths: AppPaths) -> int:
             else:
                 arguments = parse_pairs(schema, args.arg)
             check(schema, arguments)
+            kind = "groups" if args.group else "servers"
             reply = client.request(
-                "POST", f"/servers/{args.name}/call", {"tool": args.tool, "arguments": arguments}
+                "POST", f"/{kind}/{args.name}/call", {"tool": args.tool, "arguments": arguments}
             )
     except SwitchboardError as exc:
         return _fail(exc)

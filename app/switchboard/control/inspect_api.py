@@ -4,6 +4,8 @@
 ``POST /api/v1/servers/{name}/call``     ``{"tool", "arguments"}`` -> ``{"result"}``
 ``POST /api/v1/servers/{name}/prompt``   ``{"prompt", "arguments"}`` -> ``{"result"}``
 ``POST /api/v1/servers/{name}/read``     ``{"uri"}`` -> ``{"result"}``
+``GET  /api/v1/groups/{name}/tools``     -> the tools the group exposes (with schemas)
+``POST /api/v1/groups/{name}/call``      ``{"tool": exposed name, "arguments"}``
 
 The engine's :class:`~switchboard.inspector.service.Inspector` does the work through
 the gateway; errors are the control API's JSON errors (a down server: 409 with the
@@ -96,7 +98,22 @@ def inspect_routes(engine: Engine, guarded: Callable[[Handler], Handler]) -> lis
         result = await engine.inspector.read_resource(name, _body_name(data, "uri"))
         return JSONResponse({"result": result})
 
+    async def group_tools(request: Request) -> Response:
+        name = request.path_params["name"]
+        engine.group(name)  # GroupNotFound -> 404
+        return JSONResponse(await engine.inspector.group_tools(name))
+
+    async def group_call(request: Request) -> Response:
+        name = request.path_params["name"]
+        engine.group(name)
+        data = await read_json(request)
+        tool = _body_name(data, "tool")
+        result = await engine.inspector.call_group_tool(name, tool, _body_object(data, "arguments"))
+        return JSONResponse({"result": result})
+
     return [
+        Route("/groups/{name}/tools", handled(group_tools), methods=["GET"]),
+        Route("/groups/{name}/call", handled(group_call), methods=["POST"]),
         Route("/servers/{name}/listing", handled(listing), methods=["GET"]),
         Route("/servers/{name}/call", handled(call), methods=["POST"]),
         Route("/servers/{name}/prompt", handled(prompt), methods=["POST"]),

@@ -13,21 +13,19 @@ Inspector's widgets (``ui/inspector/``) draw one editor per :class:`Node`, the C
 - :class:`Node` is a field with its state (what the person typed, whether an optional
   field is included); :meth:`Node.to_json` is the value it makes, :meth:`Node.load` fills
   it from a value (the raw-JSON editor's text going back to the form).
-- :func:`validate` checks a value against the schema with ``jsonschema`` (the dialect
-  its ``$schema`` names, JSON Schema 2020-12 otherwise) and gives :class:`Problem` s,
-  each with the path of the field it is about.
+- :func:`validate` (``schema_check.py``) checks a value against the schema with
+  ``jsonschema`` (the dialect its ``$schema`` names, JSON Schema 2020-12 otherwise) and
+  gives :class:`Problem` s, each with the path of the field it is about.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-import jsonschema
-import jsonschema.validators
+from switchboard.inspector.schema_check import Path, Problem, parse_number, path_text, validate
 
 
 class _Missing:
@@ -51,8 +49,6 @@ MISSING: Final = _Missing()
 KINDS = ("string", "number", "integer", "boolean", "enum", "array", "object", "json")
 MAX_DEPTH = 8
 """Deeper (or recursive) schemas become a raw-JSON field."""
-
-Path = tuple[str | int, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,29 +77,6 @@ class FieldSpec:
     def closed(self) -> bool:
         """An object that allows no properties beyond the listed ones."""
         return self.schema.get("additionalProperties") is False
-
-
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    """Why a value does not fit; ``path`` names the field (``()``: the whole value)."""
-
-    path: Path
-    message: str
-
-    @property
-    def where(self) -> str:
-        return path_text(self.path)
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.path else self.message
-
-
-def path_text(path: Path) -> str:
-    """``a.b[0].c`` for a path (``""`` for the root)."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 # -- schema -> specs -------------------------------------------------------------------
@@ -439,45 +412,6 @@ def _same(a: Any, b: Any) -> bool:
     )
 
 
-def parse_number(text: str, *, integer: bool) -> int | float:
-    """``text`` as a JSON number (an integer for ``integer`` fields)."""
-    raw = text.strip()
-    try:
-        number = float(raw)
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a number.") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{raw!r} is not a finite number.")
-    if integer:
-        if not number.is_integer():
-            raise ValueError(f"{raw!r} is not a whole number.")
-        return int(number)
-    plain = "." not in raw and "e" not in raw.lower()
-    return int(number) if number.is_integer() and plain else number
-
-
-# -- validation -----------------------------------------------------------------------
-def validate(schema: Mapping[str, Any], value: Any) -> list[Problem]:
-    """Where ``value`` breaks ``schema`` (JSON Schema: the ``$schema`` dialect, 2020-12
-    otherwise). An invalid schema is reported as one problem at the root."""
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        return [Problem((), f"The tool's input schema is not valid JSON Schema: {exc.message}")]
-    problems: list[Problem] = []
-    for error in cls(schema).iter_errors(value):
-        path: Path = tuple(error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            for key in error.validator_value:
-                if key not in error.instance:
-                    problems.append(Problem((*path, key), "Required."))
-            continue
-        problems.append(Problem(path, error.message))
-    problems.sort(key=lambda p: [str(x) for x in p.path])
-    return problems
-
-
 class SchemaForm:
     """A tool's whole arguments form (the root object's :class:`Node`)."""
 
@@ -553,6 +487,7 @@ __all__ = [
     "MISSING",
     "FieldSpec",
     "Node",
+    "Path",
     "Problem",
     "SchemaForm",
     "example_value",

@@ -55,12 +55,13 @@ class Inspector:
         self._tokens = itertools.count(1)
 
     @contextlib.asynccontextmanager
-    async def _session(self, name: str) -> AsyncIterator[InternalClient]:
+    async def _session(self, name: str, via: str | None = None) -> AsyncIterator[InternalClient]:
         try:
             client = await self._gateway.open_internal(
                 name,
                 client_info={**CLIENT_INFO, "version": __version__},
                 capabilities={},
+                via=via,
                 on_message=_on_message,
             )
         except Unavailable as exc:
@@ -105,21 +106,94 @@ class Inspector:
         arguments: dict[str, Any],
         *,
         on_progress: ProgressCallback | None = None,
+        via: str | None = None,
     ) -> dict[str, Any]:
         """``tools/call``: the CallToolResult (a tool's own failure is ``isError`` in
-        it, not an exception). Cancel the awaiting task to cancel the call upstream."""
+        it, not an exception). Cancel the awaiting task to cancel the call upstream.
+        ``via``: the group the call is made through (activity records it)."""
         params: dict[str, Any] = {"name": tool, "arguments": arguments}
-        return await self._request(name, "tools/call", params, on_progress)
+        return await self._request(name, "tools/call", params, on_progress, via)
+
+    # -- groups -----------------------------------------------------------------------
+    async def group_tools(self, group: str) -> dict[str, Any]:
+        """The tools group ``group`` exposes, as its clients see them: ``{"group",
+        "tools": [tool objects named as exposed, with the member's input schema and
+        annotations, and "server"/"tool": the member and its own name], "members":
+        [{"server", "state", "error"}]}``. From ``Gateway.group_listing`` (the group
+        endpoint's naming and filters) and each running member's own tools/list."""
+        group_listing = getattr(self._gateway, "group_listing", None)
+        if group_listing is None:
+            raise InspectorError(
+                "This Switchboard cannot list a group's live tools yet.",
+                hint="'switchboard group show NAME' lists its members and choices.",
+            )
+        merged: dict[str, Any] = await group_listing(group)
+        tools: list[dict[str, Any]] = []
+        members: list[dict[str, Any]] = []
+        for member in merged.get("members") or []:
+            server = str(member.get("server", ""))
+            members.append(
+                {"server": server, "state": member.get("state"), "error": member.get("error")}
+            )
+            shown = [
+                t for t in member.get("tools") or [] if t.get("exposed") and t.get("enabled", True)
+            ]
+            if not shown:
+                continue
+            try:
+                own = {t.get("name"): t for t in (await self.listing(server))["tools"]}
+            except (ServerNotRunning, InspectorError) as exc:
+                members[-1]["error"] = members[-1]["error"] or exc.message
+                continue
+            for entry in shown:
+                tool = own.get(entry.get("name"))
+                if not isinstance(tool, dict):
+                    continue
+                tools.append(
+                    {
+                        **tool,
+                        "name": entry["exposed"],
+                        "description": entry.get("description") or tool.get("description", ""),
+                        "server": server,
+                        "tool": tool.get("name"),
+                    }
+                )
+        return {"group": group, "tools": tools, "members": members}
+
+    async def call_group_tool(
+        self,
+        group: str,
+        exposed: str,
+        arguments: dict[str, Any],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Call the tool group ``group`` exposes as ``exposed``: on its member server,
+        by its own name, through the group (``via``)."""
+        listing = await self.group_tools(group)
+        for tool in listing["tools"]:
+            if tool["name"] == exposed:
+                return await self.call_tool(
+                    str(tool["server"]),
+                    str(tool["tool"]),
+                    arguments,
+                    on_progress=on_progress,
+                    via=group,
+                )
+        names = ", ".join(sorted(str(t["name"]) for t in listing["tools"])) or "none"
+        raise InspectorError(
+            f"Group {group!r} exposes no tool {exposed!r}.", hint=f"Its tools: {names}."
+        )
 
     async def get_prompt(self, name: str, prompt: str, arguments: dict[str, str]) -> dict[str, Any]:
         """``prompts/get``: the GetPromptResult (description, messages)."""
         return await self._request(
-            name, "prompts/get", {"name": prompt, "arguments": arguments}, None
+            name, "prompts/get", {"name": prompt, "arguments": arguments}, None, None
         )
 
     async def read_resource(self, name: str, uri: str) -> dict[str, Any]:
         """``resources/read``: the ReadResourceResult (contents)."""
-        return await self._request(name, "resources/read", {"uri": uri}, None)
+        return await self._request(name, "resources/read", {"uri": uri}, None, None)
 
     async def _request(
         self,
@@ -127,6 +201,7 @@ class Inspector:
         method: str,
         params: dict[str, Any],
         on_progress: ProgressCallback | None,
+        via: str | None,
     ) -> dict[str, Any]:
         token = f"inspector-{next(self._tokens)}"
         params = {**params, "_meta": {"progressToken": token}}
@@ -140,7 +215,7 @@ class Inspector:
             else:
                 _on_message(msg)
 
-        async with self._session(name) as client:
+        async with self._session(name, via) as client:
             try:
                 return await client.request(method, params, on_message=related)
             except RpcError as exc:

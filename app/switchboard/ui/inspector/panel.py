@@ -108,6 +108,8 @@ class InspectorPanel(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.server = ""
+        self.group = ""
+        """Set (instead of :attr:`server`) when the tab shows the tools a group exposes."""
         self.listing: dict[str, Any] | None = None
         self._stale = True
         self._loading: asyncio.Task[None] | None = None
@@ -208,11 +210,24 @@ class InspectorPanel(QWidget):
 
     # -- loading ----------------------------------------------------------------------
     def set_server(self, name: str) -> None:
-        if name == self.server:
+        if name == self.server and not self.group:
             return
         self.cancel_running()
-        self.server = name
+        self.server, self.group = name, ""
+        self._reset()
+
+    def set_group(self, name: str) -> None:
+        """Show the tools group ``name`` exposes (named as its clients see them); a
+        call goes to the member server through the group."""
+        if name == self.group:
+            return
+        self.cancel_running()
+        self.server, self.group = "", name
+        self._reset()
+
+    def _reset(self) -> None:
         self.listing = None
+        self.current = None
         self.items.clear()
         self._show_detail(False)
         self._stale = True
@@ -244,6 +259,9 @@ class InspectorPanel(QWidget):
 
     def load(self) -> None:
         """Ask the running server what it offers (a stopped one is not started)."""
+        if self.group:
+            self._load_group()
+            return
         name = self.server
         if not name:
             return
@@ -270,6 +288,33 @@ class InspectorPanel(QWidget):
 
         self._loading = self.bridge.submit(f"List the tools of {name}", work(), quiet=True)
 
+    def _load_group(self) -> None:
+        group = self.group
+        self._stale = False
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+        self.status.setText(f"Asking the members of group '{group}'…")
+
+        async def work() -> None:
+            try:
+                listing = await self.bridge.inspector.group_tools(group)
+            except SwitchboardError as exc:
+                if group == self.group:
+                    self._stale = True
+                    self.status.setText(str(exc))
+                return
+            if group == self.group:
+                self._fill(listing)
+                notes = [
+                    f"'{m['server']}': {m['error']}" for m in listing["members"] if m.get("error")
+                ]
+                self.status.setText(
+                    f"Group '{group}': {len(listing['tools'])} tools exposed"
+                    + (f" (not listed: {'; '.join(notes)})" if notes else ".")
+                )
+
+        self._loading = self.bridge.submit(f"List the tools of group {group}", work(), quiet=True)
+
     def _fill(self, listing: dict[str, Any]) -> None:
         keep = self.current
         self.listing = listing
@@ -288,7 +333,10 @@ class InspectorPanel(QWidget):
                 name = str(entry.get("name") or entry.get("uri") or "")
                 hints = ", ".join(annotation_badges(entry)) if kind == "tool" else ""
                 item = QTreeWidgetItem([name, hints])
-                item.setToolTip(0, str(entry.get("description") or name))
+                tip = str(entry.get("description") or name)
+                if entry.get("server"):  # a group's tool: which member has it
+                    tip += f"\n(tool '{entry.get('tool')}' of server '{entry['server']}')"
+                item.setToolTip(0, tip)
                 item.setToolTip(1, hints)
                 item.setData(0, KIND_ROLE, (kind, entry))
                 section.addChild(item)
@@ -405,7 +453,13 @@ class InspectorPanel(QWidget):
         inspector = self.bridge.inspector
         work: Awaitable[dict[str, Any]]
         render: Callable[[dict[str, Any]], Outcome]
-        if kind == "tool":
+        if kind == "tool" and self.group:
+            name = self.group
+            work = inspector.call_group_tool(
+                name, str(entry["name"]), args, on_progress=self._progress
+            )
+            render = tool_result
+        elif kind == "tool":
             work = inspector.call_tool(name, str(entry["name"]), args, on_progress=self._progress)
             render = tool_result
         elif kind == "prompt":
