@@ -273,11 +273,15 @@ async def test_ctrl_c_in_the_cli_cancels_the_call_on_the_server(
         env=ENGINE_ENV,
     )
     try:
-        await until(lambda: bool(mux.pending), what="the call on the server")
+
+        def calls() -> list[Any]:
+            return [p for p in mux.pending.values() if p.method == "tools/call"]
+
+        await until(calls, what="the call on the server")
         proc.send_signal(signal.SIGINT)
         _out, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 130, err
-        await until(lambda: not mux.pending, what="the call cancelled upstream")
+        await until(lambda: not calls(), what="the call cancelled upstream")
     finally:
         if proc.returncode is None:
             proc.kill()

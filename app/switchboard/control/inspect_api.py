@@ -14,6 +14,8 @@ state and what to do; a server's JSON-RPC error: 502 with its message).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from switchboard.engine import Engine
 
 Handler = Callable[[Request], Awaitable[Response]]
+DISCONNECT_POLL = 0.5
+"""Seconds between checks that the caller of a running call is still there."""
 
 
 def _error(status: int, exc: ServerNotRunning | InspectorError) -> JSONResponse:
@@ -54,6 +58,25 @@ def _body_name(data: Any, key: str) -> str:
     return value
 
 
+async def _unless_gone(request: Request, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """Await ``work``; cancel it (the server is told, MCP 2025-11-25
+    ``basic/utilities/cancellation``) if the CLI leaves first (Ctrl-C)."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise InspectorError("The caller left; the call was cancelled.")
+    finally:
+        if not task.done():
+            task.cancel()
+
+
 def inspect_routes(engine: Engine, guarded: Callable[[Handler], Handler]) -> list[BaseRoute]:
     def handled(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
@@ -76,8 +99,8 @@ def inspect_routes(engine: Engine, guarded: Callable[[Handler], Handler]) -> lis
         engine.config.server(name)
         data = await read_json(request)
         tool = _body_name(data, "tool")
-        result = await engine.inspector.call_tool(name, tool, _body_object(data, "arguments"))
-        return JSONResponse({"result": result})
+        work = engine.inspector.call_tool(name, tool, _body_object(data, "arguments"))
+        return JSONResponse({"result": await _unless_gone(request, work)})
 
     async def prompt(request: Request) -> Response:
         name = request.path_params["name"]
@@ -108,8 +131,8 @@ def inspect_routes(engine: Engine, guarded: Callable[[Handler], Handler]) -> lis
         engine.group(name)
         data = await read_json(request)
         tool = _body_name(data, "tool")
-        result = await engine.inspector.call_group_tool(name, tool, _body_object(data, "arguments"))
-        return JSONResponse({"result": result})
+        work = engine.inspector.call_group_tool(name, tool, _body_object(data, "arguments"))
+        return JSONResponse({"result": await _unless_gone(request, work)})
 
     return [
         Route("/groups/{name}/tools", handled(group_tools), methods=["GET"]),
