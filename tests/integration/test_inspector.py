@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from switchboard.core.errors import ServerNotFound, ServerNotRunning
-from switchboard.core.spec import AuthMode, ServerSpec
+from switchboard.core.spec import AuthMode, ServerSpec, Transport
 from switchboard.engine import Engine
 from switchboard.inspector.results import prompt_result, read_result, tool_result
 from switchboard.inspector.schema_form import SchemaForm, example_value
@@ -335,3 +335,17 @@ async def test_group_tools_are_the_exposed_names_and_calls_go_through_the_group(
     # Without the aggregator, it says so plainly.
     with pytest.raises(InspectorError, match="cannot list a group"):
         await Inspector(engine.gateway).group_tools("g")
+
+
+async def test_an_http_server_is_not_inspected_and_says_why(engine: Engine) -> None:
+    await engine.add_server(
+        ServerSpec(
+            name="web",
+            command="true",
+            transport=Transport.STREAMABLE_HTTP,
+            url="http://127.0.0.1:9/mcp",
+        )
+    )
+    with pytest.raises(InspectorError, match="streamable-http") as info:
+        await engine.inspector.listing("web")
+    assert "stdio servers" in info.value.hint

@@ -246,7 +246,12 @@ def _hint(name: str, code: int) -> str:
     return f"See 'switchboard logs {name}' for the server's side."
 
 
-def _down(name: str, exc: Unavailable) -> ServerNotRunning:
+def _down(name: str, exc: Unavailable) -> SwitchboardError:
+    if exc.state == "pass-through":  # a running HTTP server the gateway only forwards to
+        return InspectorError(
+            str(exc),
+            hint="The Inspector works with stdio servers; use an MCP client on its URL.",
+        )
     return ServerNotRunning(
         str(exc), hint=f"Start it: 'switchboard start {name}' or from the window."
     )

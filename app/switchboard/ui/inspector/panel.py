@@ -484,6 +484,9 @@ class InspectorPanel(QWidget):
             except SwitchboardError as exc:
                 self.result.show_message(str(exc), error=True)
                 return
+            except Exception as exc:  # a bug: said here, logged by the bridge
+                self.result.show_message(f"Unexpected error: {exc!r}.", error=True)
+                raise
             finally:
                 self._busy(False)
             self.result.show_outcome(render(result))
