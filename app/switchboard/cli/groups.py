@@ -15,11 +15,17 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from switchboard.cli.common import Command, SubParsers, configured_base_url, control_client
-from switchboard.core.errors import ControlAPIError, EngineNotRunning, ValidationError
+from switchboard.cli.groupview import describe, listing_lines
+from switchboard.core.errors import (
+    ControlAPIError,
+    EngineNotRunning,
+    GroupChanged,
+    ValidationError,
+)
 from switchboard.core.group import GroupSpec, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
@@ -50,6 +56,7 @@ def add_parsers(sub: SubParsers) -> None:
         "dev time github",
     )
     gs = g.add_subparsers(dest="group_cmd", metavar="ACTION", required=True)
+    g.set_defaults(handler=_dispatch)
 
     c = gs.add_parser(
         "create",
@@ -77,11 +84,11 @@ def add_parsers(sub: SubParsers) -> None:
         "it once) or 'off': anyone on this computer, including any local program, can call "
         "every member through the group; web pages cannot",
     )
-    c.set_defaults(handler=_create)
+    c.set_defaults(group_run=_create)
 
     ls = gs.add_parser("list", help="list groups with their members and URLs")
     ls.add_argument("--json", action="store_true", help="print JSON")
-    ls.set_defaults(handler=_list)
+    ls.set_defaults(group_run=_list)
 
     sh = gs.add_parser(
         "show",
@@ -91,16 +98,16 @@ def add_parsers(sub: SubParsers) -> None:
     )
     sh.add_argument("name")
     sh.add_argument("--json", action="store_true", help="print JSON")
-    sh.set_defaults(handler=_show)
+    sh.set_defaults(group_run=_show)
 
     ad = gs.add_parser("add", help="add member servers")
     ad.add_argument("name")
     ad.add_argument("servers", nargs="+", metavar="SERVER")
-    ad.set_defaults(handler=_add)
+    ad.set_defaults(group_run=_add)
     rm = gs.add_parser("remove", help="remove member servers (the servers stay configured)")
     rm.add_argument("name")
     rm.add_argument("servers", nargs="+", metavar="SERVER")
-    rm.set_defaults(handler=_remove)
+    rm.set_defaults(group_run=_remove)
 
     tl = gs.add_parser(
         "tool",
@@ -112,47 +119,53 @@ def add_parsers(sub: SubParsers) -> None:
     for state in ("on", "off"):
         t = ts.add_parser(state, help=f"switch a tool {state}")
         _member_args(t, "tool")
-        t.set_defaults(handler=_tool_enabled(state == "on"))
+        t.set_defaults(group_run=_tool_enabled(state == "on"))
     trn = ts.add_parser("rename", help="expose a tool under another name ('' = its own)")
     _member_args(trn, "tool")
     trn.add_argument("new", help="the new name (letters, digits, '_', '-', '.'; max 128)")
-    trn.set_defaults(handler=_tool_rename)
+    trn.set_defaults(group_run=_tool_rename)
     tds = ts.add_parser("describe", help="replace a tool's description ('' = back to the server's)")
     _member_args(tds, "tool")
     tds.add_argument("text")
-    tds.set_defaults(handler=_tool_describe)
+    tds.set_defaults(group_run=_tool_describe)
 
     for kind, what in (("prompt", "prompt name"), ("resource", "resource URI or URI template")):
         k = gs.add_parser(kind, help=f"switch a member's {kind} on or off")
         k.add_argument("state", choices=["on", "off"])
         _member_args(k, kind, what)
-        k.set_defaults(handler=_item_toggle(kind))
+        k.set_defaults(group_run=_item_toggle(kind))
 
     nm = gs.add_parser("naming", help="how tool and prompt names are exposed")
     nm.add_argument("name")
     nm.add_argument("strategy", choices=[n.value for n in Naming], help=_NAMING_HELP)
-    nm.set_defaults(handler=_naming)
+    nm.set_defaults(group_run=_naming)
     ln = gs.add_parser("lean", help="lean mode: two meta-tools instead of every tool schema")
     ln.add_argument("name")
     ln.add_argument("state", choices=["on", "off"])
-    ln.set_defaults(handler=_lean)
+    ln.set_defaults(group_run=_lean)
 
     rn = gs.add_parser("rename", help="rename a group (its URL changes; choices stay)")
     rn.add_argument("old")
     rn.add_argument("new")
-    rn.set_defaults(handler=_rename)
+    rn.set_defaults(group_run=_rename)
     de = gs.add_parser("delete", help="delete a group (its servers stay configured)")
     de.add_argument("name")
-    de.set_defaults(handler=_delete)
+    de.set_defaults(group_run=_delete)
 
     for verb in ("start", "stop"):
         v = gs.add_parser(verb, help=f"{verb} every member server")
         v.add_argument("name")
-        v.set_defaults(handler=_action(verb))
+        v.set_defaults(group_run=_action(verb))
     u = gs.add_parser("url", help="print the group's MCP URL (for a client's config)")
     u.add_argument("name")
     u.add_argument("--sse", action="store_true", help="the legacy SSE URL instead")
-    u.set_defaults(handler=_url)
+    u.set_defaults(group_run=_url)
+
+
+def _dispatch(args: argparse.Namespace, paths: AppPaths) -> int:
+    """Every ``group`` action binds its own handler as ``group_run``."""
+    run: Command = args.group_run
+    return run(args, paths)
 
 
 def _member_args(p: argparse.ArgumentParser, kind: str, what: str = "") -> None:
@@ -215,10 +228,21 @@ class _Groups:
     def edit(self, name: str, change: Change) -> tuple[GroupSpec, GroupSpec]:
         """Apply ``change`` to the group; (before, after)."""
         if self.client is not None:
-            before = self.get(name)
-            after = change(before)
-            self.client.request("PUT", f"/groups/{name}", after.to_dict())
-            return before, after
+            # Read, change, write only if nobody changed it meanwhile (the app's Groups
+            # page, another command); then read again and redo the change.
+            for _ in range(5):
+                before = self.get(name)
+                after = change(before)
+                try:
+                    self.client.request(
+                        "PUT", f"/groups/{name}", after.to_dict(), expect=before.tag()
+                    )
+                except ControlAPIError as exc:
+                    if exc.status == 409:
+                        continue
+                    raise
+                return before, after
+            raise GroupChanged(name)
         seen: list[GroupSpec] = []
 
         def apply(config: Config) -> Config:
@@ -297,6 +321,12 @@ def _create(groups: _Groups, args: argparse.Namespace) -> int:
     )
     view = groups.create(spec)
     print(f"Created group {spec.name}: {view['url']}")
+    if spec.auth is AuthMode.OFF:
+        print(
+            "Warning: auth is off: anyone on this computer, including any local program, "
+            "can call every member through this group (web pages cannot).",
+            file=sys.stderr,
+        )
     _note_missing(groups, spec.servers)
     return 0
 
@@ -335,71 +365,14 @@ def _show(groups: _Groups, args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     spec = GroupSpec.from_dict(view["spec"])
-    for line in _describe(spec, view):
+    for line in describe(spec, view):
         print(line)
     if listing is None:
         print(f"  live tools: {listing_note}")
     else:
-        for line in _listing_lines(listing):
+        for line in listing_lines(listing):
             print(line)
     return 0
-
-
-def _describe(spec: GroupSpec, view: dict[str, Any]) -> Iterator[str]:
-    yield f"Group {spec.name}"
-    yield f"  url:      {view['url']}"
-    yield f"  legacy:   {view['sse_url']}"
-    yield f"  naming:   {spec.naming.value}"
-    yield f"  lean:     {'on' if spec.lean else 'off'}"
-    yield f"  auth:     {spec.auth.value}"
-    if spec.description:
-        yield f"  about:    {spec.description}"
-    yield "  members:" if view["members"] else "  members:  (none; add some with 'group add')"
-    for m in view["members"]:
-        state = "MISSING (not a configured server)" if m["missing"] else m["state"]
-        yield f"    {m['server']:20} {state}"
-    choices = list(_choice_lines(spec))
-    if choices:
-        yield "  choices:"
-        yield from (f"    {line}" for line in choices)
-
-
-def _choice_lines(spec: GroupSpec) -> Iterator[str]:
-    for server, member in sorted(spec.choices.items()):
-        for tool, choice in sorted(member.tools.items()):
-            if not choice.enabled:
-                yield f"{server}: tool {tool} off"
-            if choice.rename is not None:
-                yield f"{server}: tool {tool} renamed to {choice.rename}"
-            if choice.description is not None:
-                yield f"{server}: tool {tool} described as {choice.description!r}"
-        for prompt in sorted(member.prompts_off):
-            yield f"{server}: prompt {prompt} off"
-        for uri in sorted(member.resources_off):
-            yield f"{server}: resource {uri} off"
-
-
-def _listing_lines(listing: dict[str, Any]) -> Iterator[str]:
-    yield f"  live tools ({listing.get('exposed_tools', 0)} exposed):"
-    for member in listing.get("members", []):
-        head = f"    {member.get('server')} ({member.get('state')})"
-        if member.get("error"):
-            head += f": {member['error']}"
-        yield head
-        for tool in member.get("tools", []):
-            exposed = tool.get("exposed")
-            if exposed is None:
-                why = tool.get("hidden_by") or ("off" if not tool.get("enabled", True) else "")
-                shown = f"- ({why})" if why else "-"
-            else:
-                shown = str(exposed)
-            first = str(tool.get("description") or "").strip().splitlines()
-            about = first[0][:60] if first else ""
-            yield f"      {shown:40} {tool.get('name')!s:28} {about}".rstrip()
-        for key in ("prompts", "resources"):
-            items = member.get(key) or []
-            if items:
-                yield f"      {len(items)} {key}"
 
 
 def _require_member(spec: GroupSpec, server: str) -> None:
