@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QPushButton, QSplitter, QToolButton
 from pytestqt.qtbot import QtBot
 
+from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.inspector.results import Block, Outcome, tool_result
@@ -25,6 +26,7 @@ from switchboard.ui.inspector.form import NOT_SET, ArgumentsForm
 from switchboard.ui.inspector.panel import InspectorPanel, expand_template, template_variables
 from switchboard.ui.inspector.result import ResultView
 from switchboard.ui.mainwindow import MainWindow
+from tests.conftest import fixture_cmd
 from tests.gui.conftest import running, until
 from tests.interop.conftest import NpmKit
 from tests.interop.conftest import npm_kit as _npm_kit
@@ -307,3 +309,32 @@ async def test_tools_tab_fills_submits_renders_and_cancels(
         # Stopped: the tab says so instead of listing.
         await engine.stop_server("everything")
         await until(lambda: "Start it" in panel.status.text(), what="the stopped note")
+
+
+async def test_a_groups_try_tools_tab_calls_the_exposed_tool(paths: AppPaths, qtbot: QtBot) -> None:
+    async with running(paths) as (engine, bridge):
+        cmd, args = fixture_cmd("echo_server.py")
+        for name in ("alpha", "beta"):
+            await engine.add_server(ServerSpec(name=name, command=cmd, args=args))
+            await engine.start_server(name)
+        await engine.add_group(GroupSpec(name="work", servers=("alpha", "beta")))
+        win = MainWindow(bridge)
+        qtbot.addWidget(win)
+        win.show()
+        page = win.groups
+        win.pages.setCurrentWidget(page)
+        await until(lambda: page.current == "work", what="the group selected")
+        panel: InspectorPanel = page.inspector
+        page.tabs.setCurrentWidget(panel)
+        await until(lambda: panel.select("tool", "beta__echo"), what="the group's tools")
+        assert panel.select("tool", "alpha__echo")
+        assert panel.status.text() == "Group 'work': 6 tools exposed."
+        type_into(qtbot, panel.form.editors[("text",)], "through the group")
+        qtbot.mouseClick(panel.run, Qt.MouseButton.LeftButton)
+        await until(
+            lambda: "through the group" in panel.result.texts(), what="the group call's result"
+        )
+        # A member stopped: its tools leave the list, the note says why.
+        await engine.stop_server("beta")
+        await until(lambda: not panel.select("tool", "beta__echo"), what="beta's tools gone")
+        assert panel.select("tool", "alpha__echo")

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from switchboard.core.errors import ServerNotFound, ServerNotRunning
+from switchboard.core.errors import GroupNotFound, ServerNotFound, ServerNotRunning
+from switchboard.core.group import GroupSpec, MemberChoices, ToolChoice
 from switchboard.core.spec import AuthMode, ServerSpec, Transport
 from switchboard.engine import Engine
 from switchboard.inspector.results import prompt_result, read_result, tool_result
@@ -288,27 +289,15 @@ async def test_ctrl_c_in_the_cli_cancels_the_call_on_the_server(
             await proc.wait()
 
 
-class GroupGateway:
-    """The real gateway plus ``group_listing`` in the shape DESIGN.md gives it (the group
-    aggregator implements it on Gateway): group "g" exposes everything's get-sum as
-    ``everything__get-sum`` and hides its echo. Records the ``via`` of each session."""
+class RecordingGateway:
+    """The engine's gateway, recording the ``via`` of each internal session opened."""
 
     def __init__(self, engine: Engine) -> None:
         self.gateway = engine.gateway
         self.vias: list[str | None] = []
 
     async def group_listing(self, name: str) -> dict[str, Any]:
-        tools = [
-            {"name": "get-sum", "exposed": "everything__get-sum", "enabled": True,
-             "description": "Adds (renamed)", "hidden_by": None},
-            {"name": "echo", "exposed": None, "enabled": False, "description": "",
-             "hidden_by": "filter"},
-        ]  # fmt: skip
-        members = [
-            {"server": "everything", "state": "running", "error": None, "tools": tools},
-            {"server": "absent", "state": "missing", "error": "not configured", "tools": []},
-        ]
-        return {"group": name, "members": members, "exposed_tools": 1}
+        return await self.gateway.group_listing(name)
 
     async def open_internal(self, name: str, **kw: Any) -> Any:
         self.vias.append(kw.get("via"))
@@ -319,22 +308,47 @@ async def test_group_tools_are_the_exposed_names_and_calls_go_through_the_group(
     engine: Engine, npm_kit: NpmKit
 ) -> None:
     await _everything(engine, npm_kit)
-    fake = GroupGateway(engine)
-    inspector = Inspector(fake)  # type: ignore[arg-type]
+    spec = GroupSpec(
+        name="g",
+        servers=("everything", "absent"),
+        choices={
+            "everything": MemberChoices(
+                tools={
+                    "echo": ToolChoice(enabled=False),
+                    "get-sum": ToolChoice(description="Adds (described here)"),
+                }
+            )
+        },
+    )
+    await engine.add_group(spec)
+    recorder = RecordingGateway(engine)
+    inspector = Inspector(recorder)  # type: ignore[arg-type]
     listing = await inspector.group_tools("g")
-    (tool,) = listing["tools"]
-    assert tool["name"] == "everything__get-sum" and tool["description"] == "Adds (renamed)"
+    tools = {t["name"]: t for t in listing["tools"]}
+    assert "everything__echo" not in tools and "echo" not in tools  # filtered out
+    tool = tools["everything__get-sum"]
+    assert tool["description"] == "Adds (described here)"
     assert tool["server"] == "everything" and tool["tool"] == "get-sum"
     assert tool["inputSchema"]["required"] == ["a", "b"]
     assert [m["server"] for m in listing["members"]] == ["everything", "absent"]
     result = await inspector.call_group_tool("g", "everything__get-sum", {"a": 1, "b": 2})
     assert "3" in tool_result(result).blocks[0].text
-    assert fake.vias[-1] == "g"
-    with pytest.raises(InspectorError, match="exposes no tool 'echo'"):
-        await inspector.call_group_tool("g", "echo", {})
-    # Without the aggregator, it says so plainly.
-    with pytest.raises(InspectorError, match="cannot list a group"):
-        await Inspector(engine.gateway).group_tools("g")
+    assert recorder.vias[-1] == "g"
+    with pytest.raises(InspectorError, match="exposes no tool 'everything__echo'"):
+        await inspector.call_group_tool("g", "everything__echo", {})
+    with pytest.raises(GroupNotFound):
+        await engine.inspector.group_tools("nope")
+
+    # The CLI, with --group.
+    code, out, err = await sb(engine, "tools", "g", "--group")
+    assert code == 0, err
+    assert "everything__get-sum" in out and "everything__echo" not in out
+    code, out, err = await sb(
+        engine, "call", "g", "everything__get-sum", "--group", "--arg", "a=4", "--arg", "b=5"
+    )
+    assert code == 0 and "9" in out, err
+    code, _out, err = await sb(engine, "call", "g", "get-sum", "--group")
+    assert code == 2 and "Group 'g' has no tool 'get-sum'" in err
 
 
 async def test_an_http_server_is_not_inspected_and_says_why(engine: Engine) -> None:

@@ -121,13 +121,7 @@ class Inspector:
         annotations, and "server"/"tool": the member and its own name], "members":
         [{"server", "state", "error"}]}``. From ``Gateway.group_listing`` (the group
         endpoint's naming and filters) and each running member's own tools/list."""
-        group_listing = getattr(self._gateway, "group_listing", None)
-        if group_listing is None:
-            raise InspectorError(
-                "This Switchboard cannot list a group's live tools yet.",
-                hint="'switchboard group show NAME' lists its members and choices.",
-            )
-        merged: dict[str, Any] = await group_listing(group)
+        merged = await self._gateway.group_listing(group)  # GroupNotFound
         tools: list[dict[str, Any]] = []
         members: list[dict[str, Any]] = []
         for member in merged.get("members") or []:

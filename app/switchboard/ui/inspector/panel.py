@@ -236,10 +236,18 @@ class InspectorPanel(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._stale and self.server:
+        if self._stale and (self.server or self.group):
             self.load()
 
     def _on_state(self, event: StateChanged) -> None:
+        if self.group:
+            members = [m.get("server") for m in (self.listing or {}).get("members") or []]
+            settled = event.new is ServerState.RUNNING or not event.new.is_active
+            if event.name in members and settled:
+                self._stale = True
+                if self.isVisible():
+                    self.load()
+            return
         if event.name != self.server:
             return
         if event.new is ServerState.RUNNING:
