@@ -153,7 +153,7 @@ def annotation_badges(tool: Mapping[str, Any]) -> list[str]:
         out.append("destructive")
     if notes.get("idempotentHint") is True and not read_only:
         out.append("idempotent")
-    if notes.get("openWorldHint") is True:
+    if notes.get("openWorldHint", True) is True:
         out.append("open-world")
     return out
 
