@@ -22,8 +22,9 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.inspector.results import Block, Outcome, tool_result
 from switchboard.inspector.schema_form import example_value, validate
+from switchboard.inspector.uri_template import expand_template, template_variables
 from switchboard.ui.inspector.form import NOT_SET, ArgumentsForm
-from switchboard.ui.inspector.panel import InspectorPanel, expand_template, template_variables
+from switchboard.ui.inspector.panel import InspectorPanel
 from switchboard.ui.inspector.result import ResultView
 from switchboard.ui.mainwindow import MainWindow
 from tests.conftest import fixture_cmd
@@ -304,6 +305,14 @@ async def test_tools_tab_fills_submits_renders_and_cancels(
         qtbot.mouseClick(panel.run, Qt.MouseButton.LeftButton)
         await until(
             lambda: any(first["uri"] in t for t in panel.result.texts()), what="the resource"
+        )
+
+        assert panel.select("template", "Dynamic Text Resource")
+        type_into(qtbot, panel.form.editors[("resourceId",)], "3")
+        qtbot.mouseClick(panel.run, Qt.MouseButton.LeftButton)
+        await until(
+            lambda: any("demo://resource/dynamic/text/3" in t for t in panel.result.texts()),
+            what="the template's resource",
         )
 
         # Stopped: the tab says so instead of listing.

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,6 +43,7 @@ from switchboard.inspector.results import (
     read_result,
     tool_result,
 )
+from switchboard.inspector.uri_template import expand_template, template_variables
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import action_icon
 from switchboard.ui.inspector.form import ArgumentsForm
@@ -62,32 +61,7 @@ BADGE_COLORS = {
     "idempotent": "rgba(47, 111, 179, 0.15)",
     "open-world": "rgba(191, 135, 0, 0.18)",
 }
-_VAR = re.compile(r"\{([^{}]*)\}")
 KIND_ROLE = Qt.ItemDataRole.UserRole
-
-
-def template_variables(template: str) -> list[str] | None:
-    """The variables of a URI template whose expressions are all simple ``{name}`` or
-    ``{+name}`` (RFC 6570 levels 1-2); None for anything else (then the URI is typed)."""
-    names = []
-    for expr in _VAR.findall(template):
-        name = expr[1:] if expr.startswith("+") else expr
-        if not re.fullmatch(r"[A-Za-z0-9_.%]+", name):
-            return None
-        names.append(name)
-    return names
-
-
-def expand_template(template: str, values: dict[str, Any]) -> str:
-    """RFC 6570 simple (``{x}``: percent-encoded) and reserved (``{+x}``) expansion."""
-
-    def one(m: re.Match[str]) -> str:
-        expr = m.group(1)
-        reserved = expr.startswith("+")
-        value = str(values.get(expr[1:] if reserved else expr, ""))
-        return urllib.parse.quote(value, safe=":/?#[]@!$&'()*+,;=" if reserved else "")
-
-    return _VAR.sub(one, template)
 
 
 def _badge(text: str) -> QLabel:
@@ -525,4 +499,4 @@ class InspectorPanel(QWidget):
         self.progress_text.setText(message)
 
 
-__all__ = ["InspectorPanel", "expand_template", "template_variables"]
+__all__ = ["InspectorPanel"]
