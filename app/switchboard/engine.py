@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from switchboard.clients.sync import ClientSync
     from switchboard.core.auth import Authenticator
     from switchboard.gateway import Gateway
+    from switchboard.inspector.service import Inspector
 
 log = logging.getLogger("switchboard.engine")
 
@@ -70,6 +71,8 @@ class Engine:
     client_sync: ClientSync
     authenticator: Authenticator
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
+    inspector: Inspector
+    """Lists and calls servers' tools, prompts and resources through the gateway."""
 
     def __init__(
         self,
