@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from switchboard.clients.sync import ClientSync
     from switchboard.core.auth import Authenticator
     from switchboard.gateway import Gateway
+    from switchboard.remote.service import RemoteService
 
 log = logging.getLogger("switchboard.engine")
 
@@ -61,6 +62,8 @@ class Engine:
     client_sync: ClientSync
     authenticator: Authenticator
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
+    remote: RemoteService | None = None
+    """Remote servers' upstream side (sign-in, tokens); set by the composition root."""
 
     def __init__(
         self,
@@ -204,6 +207,8 @@ class Engine:
             await self.listener.aclose()
         await self.supervisor.aclose()
         await self.gateway.aclose()
+        if self.remote is not None:
+            await self.remote.aclose()
         await self.auth.aclose()
         await asyncio.to_thread(self._remove_endpoint)
         self._home_lock.release()
@@ -246,6 +251,12 @@ class Engine:
         async with self._lock:
             server = self.supervisor.get(spec.name)
             await self._commit(lambda c: c.with_server(spec, replace=True))
+            if server.spec.remote != spec.remote:  # another kind of server object
+                active = server.state.is_active
+                await self.supervisor.remove(spec.name)
+                server = self.supervisor.add(spec)
+                if active:
+                    await server.start()
             server.update_spec(spec)
         self.events.publish(ConfigChanged((spec.name,)))
         if server.state.is_active:
@@ -253,9 +264,31 @@ class Engine:
 
     async def remove_server(self, name: str) -> None:
         async with self._lock:
+            remote = self.supervisor.get(name).spec.remote
             await self._commit(lambda c: c.without_server(name))
             await self.supervisor.remove(name)
         self.events.publish(ConfigChanged((name,)))
+        if remote and self.remote is not None:
+            await self.remote.forget(name)  # its tokens leave the keyring with it
+
+    # -- remote servers (remote/) ------------------------------------------------------
+    def _remote_service(self) -> RemoteService:
+        if self.remote is None:
+            raise SwitchboardError("Remote servers are not available in this engine.")
+        return self.remote
+
+    async def sign_in(self, name: str) -> dict[str, Any]:
+        """Sign in to remote server ``name`` in the browser; then it runs."""
+        server = self.supervisor.get(name)
+        result = await self._remote_service().sign_in(server)
+        await self._set_autostart(name, True)
+        return result
+
+    async def sign_out(self, name: str) -> dict[str, Any]:
+        return await self._remote_service().sign_out(self.supervisor.get(name))
+
+    def sign_in_status(self, name: str) -> dict[str, Any]:
+        return self._remote_service().status(self.supervisor.get(name))
 
     async def start_server(self, name: str) -> ServerStatus:
         server = self.supervisor.get(name)

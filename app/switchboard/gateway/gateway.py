@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
-from switchboard.core.spec import AuthMode, Transport
+from switchboard.core.spec import AuthMode
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Outbox, Session
@@ -58,7 +58,12 @@ if TYPE_CHECKING:
 MAX_BODY = 4 * 1024 * 1024
 """Largest POST body accepted (a JSON-RPC message); bigger -> 413."""
 
-_DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
+_DOWN_STATES = {
+    ServerState.STOPPED,
+    ServerState.STOPPING,
+    ServerState.FAILED,
+    ServerState.NEEDS_SIGN_IN,
+}
 
 
 class GatewayHost(Protocol):
@@ -123,7 +128,7 @@ class Gateway:
                     spec = self._host.supervisor.get(name).spec
                 except ServerNotFound:
                     spec = None
-                if spec is None or spec.transport is not Transport.STDIO:
+                if spec is None or not spec.muxed:
                     self._drop_mux(name)
                 else:
                     mux.set_isolation(spec.isolation)
@@ -132,7 +137,7 @@ class Gateway:
         """Close the upstream HTTP client once no pass-through server is up (engine
         shutdown stops every server, so nothing is left open)."""
         for server in self._host.supervisor.servers():
-            if server.spec.transport is not Transport.STDIO and server.state.is_active:
+            if not server.spec.muxed and server.state.is_active:
                 return
         passthrough, self._passthrough = self._passthrough, None
         task = asyncio.get_running_loop().create_task(passthrough.aclose())
@@ -214,7 +219,7 @@ class Gateway:
                 [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
             ) from None
         owner = owner_of(principal)
-        if spec.transport is not Transport.STDIO:
+        if not spec.muxed:
             await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
             return
         method = scope["method"]
@@ -364,6 +369,9 @@ class Gateway:
         hint = f"Start it: 'switchboard start {server.name}' or from the tray."
         if server.state is ServerState.FAILED:
             hint = f"It failed: see 'switchboard logs {server.name}', fix it, then start it again."
+        elif server.state is ServerState.NEEDS_SIGN_IN:
+            message = f"Remote server {server.name!r} needs sign-in."
+            hint = f"Sign in once in Switchboard: 'switchboard signin {server.name}' or the window."
         return HTTPError(
             503,
             jsonrpc.error(

@@ -1,0 +1,221 @@
+"""Remote servers (issue 18) end to end: Switchboard signs in to an OAuth-protected MCP
+server built from the Python ``mcp`` SDK's server-side auth (tests/helpers/
+remote_fixture.py: RFC 9728 + RFC 8414 discovery, RFC 7591 registration, PKCE), through
+a scripted browser, and the real ``mcp`` SDK client calls its tools through the
+gateway with Switchboard's own token. The upstream token never reaches the client;
+the client's token never reaches the upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import AuthMode, RestartPolicy, ServerSpec, Transport
+from switchboard.core.state import ServerState
+from switchboard.engine import Engine
+from switchboard.remote.vault import tokens_key
+from tests.conftest import make_test_engine
+from tests.helpers.keyrings import MemoryKeyringBackend
+from tests.helpers.remote_fixture import RemoteFixture, ScriptedBrowser, remote_fixture
+
+pytestmark = pytest.mark.timeout(90)
+
+FAST = RestartPolicy(initial_delay=0.05, max_delay=0.2, jitter=0)
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """What a client received, byte for byte (around the real transport)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.received: list[bytes] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        head = "".join(f"{k}: {v}\n" for k, v in response.headers.items()).encode()
+        self.received.append(head + body)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=body,
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture
+async def fixture() -> AsyncIterator[RemoteFixture]:
+    async with remote_fixture() as fx:
+        yield fx
+
+
+@pytest.fixture
+def keyring() -> MemoryKeyringBackend:
+    return MemoryKeyringBackend()
+
+
+@pytest.fixture
+def browser() -> ScriptedBrowser:
+    return ScriptedBrowser()
+
+
+@pytest.fixture
+async def engine(
+    paths: AppPaths, keyring: MemoryKeyringBackend, browser: ScriptedBrowser
+) -> AsyncIterator[Engine]:
+    eng = make_test_engine(paths, keyring=keyring, browser=browser)
+    await eng.start()
+    try:
+        yield eng
+    finally:
+        await eng.aclose()
+
+
+def remote_spec(url: str, name: str = "fx", **kw: Any) -> ServerSpec:
+    kw.setdefault("restart", FAST)
+    return ServerSpec(
+        name=name,
+        transport=Transport.STREAMABLE_HTTP,
+        url=url,
+        remote=True,
+        auth=AuthMode.SWITCHBOARD,
+        **kw,
+    )
+
+
+async def client_token(engine: Engine, name: str = "fx") -> str:
+    token = await engine.auth.first_party_token(name)
+    return str(token["access_token"])
+
+
+def text_of(result: types.CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, types.TextContent)
+    return block.text
+
+
+async def call_echo(engine: Engine, text: str, recorder: Recorder | None = None) -> str:
+    token = await client_token(engine)
+    async with (
+        httpx.AsyncClient(
+            headers={"authorization": f"Bearer {token}"},
+            transport=recorder,
+            trust_env=False,
+            timeout=30,
+        ) as http,
+        Client(streamable_http_client(engine.server_url("fx"), http_client=http)) as client,
+    ):
+        tools = await client.list_tools()
+        assert {"echo", "add"} <= {t.name for t in tools.tools}
+        return text_of(await client.call_tool("echo", {"text": text}))
+
+
+async def test_add_sign_in_and_call_through_the_gateway(
+    engine: Engine,
+    fixture: RemoteFixture,
+    keyring: MemoryKeyringBackend,
+    browser: ScriptedBrowser,
+) -> None:
+    await engine.add_server(remote_spec(fixture.url))
+    status = await engine.start_server("fx")
+    # No token yet: a state of its own, not "failed".
+    assert status.state is ServerState.NEEDS_SIGN_IN
+
+    signed = await engine.sign_in("fx")
+    assert signed["signed_in"] and signed["state"] == "running"
+    assert fixture.provider.registrations == 1  # RFC 7591 dynamic registration
+    opened = browser.opened[0]
+    assert "code_challenge_method=S256" in opened
+    assert httpx.URL(opened).params["resource"] == fixture.url  # RFC 8707
+    # Tokens live in the keyring, never in the config or anywhere in the home.
+    stored = json.loads(keyring.get_password("switchboard", tokens_key("fx")) or "{}")
+    assert stored["access_token"] in fixture.provider.issued
+    for path in Path(engine.paths.config_file).parent.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert stored["access_token"].encode() not in data, path
+            assert stored["refresh_token"].encode() not in data, path
+
+    recorder = Recorder()
+    assert await call_echo(engine, "hello", recorder) == "remote:hello"
+
+    # No token passthrough, either way.
+    ours = await client_token(engine)
+    upstream = fixture.mcp_requests()
+    assert upstream
+    for entry in upstream:
+        auth = entry.headers.get("authorization", "")
+        assert ours not in auth
+        if auth:
+            assert auth.removeprefix("Bearer ") in fixture.provider.issued
+    everything = b"".join(recorder.received)
+    for secret in fixture.provider.issued:
+        assert secret.encode() not in everything
+    assert b"resource_metadata" not in everything
+
+
+async def test_refresh_after_a_short_upstream_ttl(
+    paths: AppPaths, keyring: MemoryKeyringBackend, browser: ScriptedBrowser
+) -> None:
+    async with remote_fixture(token_ttl=2) as fx:  # refreshed 0.5 s before it expires
+        engine = make_test_engine(paths, keyring=keyring, browser=browser)
+        await engine.start()
+        try:
+            await engine.add_server(remote_spec(fx.url))
+            await engine.start_server("fx")
+            await engine.sign_in("fx")
+            first = json.loads(keyring.get_password("switchboard", tokens_key("fx")) or "{}")
+            assert await call_echo(engine, "one") == "remote:one"
+            assert fx.provider.refreshes == 0
+            await asyncio.sleep(2.1)  # the upstream token has expired
+            assert await call_echo(engine, "two") == "remote:two"
+            assert fx.provider.refreshes >= 1
+            after = json.loads(keyring.get_password("switchboard", tokens_key("fx")) or "{}")
+            # Rotated: the old refresh token is gone upstream, the new one is stored.
+            assert after["refresh_token"] != first["refresh_token"]
+            assert after["refresh_token"] in fx.provider.refresh
+            assert engine.status("fx").state is ServerState.RUNNING
+        finally:
+            await engine.aclose()
+
+
+async def test_revoked_upstream_gives_needs_sign_in_and_a_clear_error(
+    engine: Engine, fixture: RemoteFixture
+) -> None:
+    await engine.add_server(remote_spec(fixture.url))
+    await engine.start_server("fx")
+    await engine.sign_in("fx")
+    token = await client_token(engine)
+    async with (
+        httpx.AsyncClient(
+            headers={"authorization": f"Bearer {token}"}, trust_env=False, timeout=30
+        ) as http,
+        Client(streamable_http_client(engine.server_url("fx"), http_client=http)) as client,
+    ):
+        assert text_of(await client.call_tool("echo", {"text": "a"})) == "remote:a"
+        fixture.revoke_all()
+        with pytest.raises(MCPError) as info:
+            await asyncio.wait_for(client.call_tool("echo", {"text": "b"}), 20)
+        assert "'fx'" in str(info.value) and "sign-in" in str(info.value)
+    for _ in range(200):
+        if engine.status("fx").state is ServerState.NEEDS_SIGN_IN:
+            break
+        await asyncio.sleep(0.02)
+    assert engine.status("fx").state is ServerState.NEEDS_SIGN_IN
+    # Signing in again brings it back.
+    await engine.sign_in("fx")
+    assert await call_echo(engine, "again") == "remote:again"
