@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import mcp_types as types
 import pytest
 from mcp import Client
@@ -34,19 +35,19 @@ pytestmark = pytest.mark.timeout(90)
 FAST = RestartPolicy(initial_delay=0.05, max_delay=0.2, jitter=0)
 
 
-class Recorder(httpx.AsyncBaseTransport):
+class Recorder(httpx2.AsyncBaseTransport):
     """What a client received, byte for byte (around the real transport)."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        self.inner = httpx2.AsyncHTTPTransport()
         self.received: list[bytes] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
         body = await response.aread()
         head = "".join(f"{k}: {v}\n" for k, v in response.headers.items()).encode()
         self.received.append(head + body)
-        return httpx.Response(
+        return httpx2.Response(
             response.status_code,
             headers=response.headers,
             content=body,
@@ -111,7 +112,7 @@ def text_of(result: types.CallToolResult) -> str:
 async def call_echo(engine: Engine, text: str, recorder: Recorder | None = None) -> str:
     token = await client_token(engine)
     async with (
-        httpx.AsyncClient(
+        httpx2.AsyncClient(
             headers={"authorization": f"Bearer {token}"},
             transport=recorder,
             trust_env=False,
@@ -162,6 +163,7 @@ async def test_add_sign_in_and_call_through_the_gateway(
         assert ours not in auth
         if auth:
             assert auth.removeprefix("Bearer ") in fixture.provider.issued
+    assert len(recorder.received) >= 3
     everything = b"".join(recorder.received)
     for secret in fixture.provider.issued:
         assert secret.encode() not in everything
@@ -201,7 +203,7 @@ async def test_revoked_upstream_gives_needs_sign_in_and_a_clear_error(
     await engine.sign_in("fx")
     token = await client_token(engine)
     async with (
-        httpx.AsyncClient(
+        httpx2.AsyncClient(
             headers={"authorization": f"Bearer {token}"}, trust_env=False, timeout=30
         ) as http,
         Client(streamable_http_client(engine.server_url("fx"), http_client=http)) as client,
