@@ -221,3 +221,45 @@ async def test_revoked_upstream_gives_needs_sign_in_and_a_clear_error(
     # Signing in again brings it back.
     await engine.sign_in("fx")
     assert await call_echo(engine, "again") == "remote:again"
+
+
+async def cli(engine: Engine, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from switchboard.cli import main as cli_main
+
+    home = str(Path(engine.paths.config_dir).parent)
+    code = await asyncio.to_thread(cli_main, ["--home", home, *argv])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+async def test_cli_add_url_signin_list_signout(
+    engine: Engine, fixture: RemoteFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = await cli(engine, capsys, "add", "fx", "--url", fixture.url)
+    assert code == 0, out
+    spec = engine.config.server("fx")
+    assert spec.remote and spec.transport is Transport.STREAMABLE_HTTP and not spec.command
+    assert "needs-sign-in" in out and "switchboard signin fx" in out
+    code, out = await cli(engine, capsys, "list")
+    assert "needs-sign-in" in out and f"remote: {fixture.url}" in out
+    code, out = await cli(engine, capsys, "signin", "fx")
+    assert code == 0, out
+    assert "fx: signed in" in out and "renewed automatically" in out
+    assert engine.status("fx").state is ServerState.RUNNING
+    code, out = await cli(engine, capsys, "signout", "fx")
+    assert code == 0, out
+    assert "not signed in" in out and "needs sign-in" in out
+    assert engine.status("fx").state is ServerState.NEEDS_SIGN_IN
+
+
+async def test_cli_add_keeps_local_http_servers_local(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://127.0.0.1:9/mcp"
+    code, out = await cli(
+        engine, capsys, "add", "loc", "--transport", "streamable-http", "--url", url
+    )
+    assert code == 0, out
+    assert not engine.config.server("loc").remote
+    code, out = await cli(engine, capsys, "add", "bad", "--url", "http://example.com/mcp")
+    assert code != 0 and "https" in out

@@ -17,7 +17,17 @@ import sys
 from collections.abc import Sequence
 
 from switchboard import __version__
-from switchboard.cli import auth, autostart, catalog, clients, exchange, secrets, serve, servers
+from switchboard.cli import (
+    auth,
+    autostart,
+    catalog,
+    clients,
+    exchange,
+    remote,
+    secrets,
+    serve,
+    servers,
+)
 from switchboard.cli.common import Command
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
@@ -40,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The order of these calls is the order of the verbs in 'switchboard --help'.
     serve.add_engine_parsers(sub)  # serve, gui
     servers.add_parsers(sub)  # add, list, remove, start, stop, restart, status, logs
+    remote.add_parsers(sub)  # signin, signout
     autostart.add_parsers(sub)  # autostart
     servers.add_config_parser(sub)  # config
     serve.add_connect_parser(sub)  # connect

@@ -26,15 +26,38 @@ def add_parsers(sub: SubParsers) -> None:
         "add",
         help="add a server",
         description="Add a server. Example: switchboard add everything -- npx -y "
-        "@modelcontextprotocol/server-everything stdio",
+        "@modelcontextprotocol/server-everything stdio. A remote server: switchboard add "
+        "github --url https://api.githubcopilot.com/mcp/ (then 'switchboard signin github').",
     )
     a.add_argument("name", help="server name (lowercase letters, digits, '-', '_', '.')")
     a.add_argument("argv", nargs="*", help="command and arguments (after --)")
     a.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     a.add_argument("--secret", action="append", default=[], metavar="ENV=SECRET_NAME")
     a.add_argument("--cwd")
-    a.add_argument("--transport", choices=[t.value for t in Transport], default="stdio")
-    a.add_argument("--url", help="for streamable-http/sse servers: their own local URL")
+    a.add_argument("--transport", choices=[t.value for t in Transport], default=None)
+    a.add_argument(
+        "--url",
+        help="a remote server's https MCP URL (without a command); with --transport and "
+        "--local: a local HTTP server's own URL, passed through",
+    )
+    a.add_argument(
+        "--local",
+        action="store_true",
+        help="--url is a local HTTP server Switchboard passes requests through to",
+    )
+    a.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="HEADER=SECRET_NAME",
+        help="remote servers: send this header upstream with the keyring secret's value "
+        "(API keys instead of sign-in)",
+    )
+    a.add_argument(
+        "--oauth-client-id",
+        help="remote servers: a client id you registered with the provider (its secret, if "
+        "any: 'switchboard secret set remote.NAME.client-secret')",
+    )
     a.add_argument("--timeout", type=float, help="request timeout in seconds (default 600)")
     a.add_argument(
         "--auth",
@@ -103,8 +126,19 @@ def _parse_pairs(items: list[str], what: str) -> dict[str, str]:
 
 
 def _add(args: argparse.Namespace, paths: AppPaths) -> int:
-    transport = Transport(args.transport)
     command_, *rest = args.argv or [""]
+    # --url without a command is a remote server, unless --local says it is a local HTTP
+    # server, or --transport names one with a loopback URL (what 'add --transport
+    # streamable-http --url http://127.0.0.1:...' always meant).
+    explicit = args.transport is not None
+    transport = Transport(args.transport or ("streamable-http" if args.url else "stdio"))
+    remote = (
+        bool(args.url)
+        and not command_
+        and not args.local
+        and transport is not Transport.STDIO
+        and not (explicit and _is_local_url(args.url))
+    )
     spec = ServerSpec(
         name=args.name,
         command=command_,
@@ -119,6 +153,9 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
         isolation=Isolation(args.isolation),
         external_issuer=args.issuer,
         description=args.description,
+        remote=remote,
+        headers=_parse_pairs(args.header, "header"),
+        oauth_client_id=args.oauth_client_id,
     )
     try:
         client = control_client(paths)
@@ -127,12 +164,20 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
         print(f"Added {spec.name}.")
         _offline_notice()
         return 0
-    view = client.request("POST", "/servers", spec.to_dict())
-    print(f"Added {spec.name}: {view['url']}")
-    if args.start:
-        result = client.request("POST", f"/servers/{spec.name}/start")
-        print(_status_line(spec.name, result["status"]))
+    with client:
+        view = client.request("POST", "/servers", spec.to_dict())
+        print(f"Added {spec.name}: {view['url']}")
+        if args.start or spec.remote:
+            result = client.request("POST", f"/servers/{spec.name}/start")
+            print(_status_line(spec.name, result["status"]))
     return 0
+
+
+def _is_local_url(url: str | None) -> bool:
+    """An explicit --transport with a loopback URL: a local HTTP server (pass-through)."""
+    from switchboard.core.loopback import is_loopback_url
+
+    return bool(url) and is_loopback_url(url or "")
 
 
 def _list(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -146,12 +191,16 @@ def _list(args: argparse.Namespace, paths: AppPaths) -> int:
             print(f"{spec.name:20} {'(not running)':14} {_command_line(spec.to_dict())}")
         print("(Switchboard is not running.)")
         return 0
-    servers = client.request("GET", "/servers")["servers"]
+    with client:
+        servers = client.request("GET", "/servers")["servers"]
     if not servers:
         print("No servers configured. Add one with 'switchboard add NAME -- COMMAND ...'.")
     for view in servers:
         status = view["status"]
-        print(f"{view['spec']['name']:20} {status['state']:14} {view['url']}")
+        line = f"{view['spec']['name']:20} {status['state']:14} {view['url']}"
+        if view["spec"].get("remote"):
+            line += f"  (remote: {view['spec'].get('url')})"
+        print(line)
     return 0
 
 
@@ -262,6 +311,8 @@ def _status_line(name: str, status: dict[str, Any]) -> str:
         text += f" (pid {status['pid']})"
     if status.get("detail") and status["state"] in ("failed", "backoff"):
         text += f" - {status['detail']}"
+    if status["state"] == "needs-sign-in":
+        text += f" - sign in: 'switchboard signin {name}'"
     return text
 
 

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from switchboard.control.body import read_json
+from switchboard.control.remote_routes import remote_routes
 from switchboard.core.errors import (
     ConfigError,
     ServerExists,
@@ -145,6 +146,7 @@ def control_routes(engine: Engine) -> list[BaseRoute]:
         Route("/servers/{name}/stop", guarded(action("stop")), methods=["POST"]),
         Route("/servers/{name}/restart", guarded(action("restart")), methods=["POST"]),
         Route("/servers/{name}/logs", guarded(logs), methods=["GET"]),
+        *remote_routes(engine, guarded),
     ]
 
 
