@@ -263,3 +263,80 @@ async def test_cli_add_keeps_local_http_servers_local(
     assert not engine.config.server("loc").remote
     code, out = await cli(engine, capsys, "add", "bad", "--url", "http://example.com/mcp")
     assert code != 0 and "https" in out
+
+
+async def test_upstream_5xx_answers_the_call_naming_the_server(
+    engine: Engine, fixture: RemoteFixture
+) -> None:
+    await engine.add_server(remote_spec(fixture.url))
+    await engine.start_server("fx")
+    await engine.sign_in("fx")
+    token = await client_token(engine)
+    async with (
+        httpx2.AsyncClient(
+            headers={"authorization": f"Bearer {token}"}, trust_env=False, timeout=30
+        ) as http,
+        Client(streamable_http_client(engine.server_url("fx"), http_client=http)) as client,
+    ):
+        assert text_of(await client.call_tool("echo", {"text": "a"})) == "remote:a"
+        fixture.down = True
+        with pytest.raises(MCPError) as info:
+            await asyncio.wait_for(client.call_tool("echo", {"text": "b"}), 20)
+        assert "'fx'" in str(info.value) and "503" in str(info.value)
+        fixture.down = False
+        # The session goes on: a 5xx is one failed call, not a lost server.
+        assert text_of(await client.call_tool("echo", {"text": "c"})) == "remote:c"
+    assert engine.status("fx").state is ServerState.RUNNING
+
+
+async def test_unreachable_upstream_backs_off_answers_at_once_and_recovers(
+    engine: Engine, fixture: RemoteFixture, http: httpx.AsyncClient
+) -> None:
+    await engine.add_server(remote_spec(fixture.url))
+    await engine.start_server("fx")
+    await engine.sign_in("fx")
+    fixture.down = True
+    await engine.restart_server("fx")
+    status = engine.status("fx")
+    assert status.state is ServerState.BACKOFF
+    assert "HTTP 503" in status.detail and "Retrying" in status.detail
+    # A client is answered at once with a JSON-RPC error naming the server.
+    token = await client_token(engine)
+    r = await http.post(
+        engine.server_url("fx"),
+        headers={
+            "authorization": f"Bearer {token}",
+            "accept": "application/json, text/event-stream",
+            "content-type": "application/json",
+        },
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+    )
+    assert r.status_code == 503
+    body = r.json()
+    assert body["error"]["data"]["server"] == "fx"
+    assert "unreachable" in body["error"]["message"]
+    assert b"up-at-" not in r.content and "www-authenticate" not in r.headers
+    # Retried with backoff until the provider is back.
+    fixture.down = False
+    for _ in range(300):
+        if engine.status("fx").state is ServerState.RUNNING:
+            break
+        await asyncio.sleep(0.02)
+    assert engine.status("fx").state is ServerState.RUNNING
+    assert await call_echo(engine, "back") == "remote:back"
+
+
+async def test_nothing_listening_is_a_clear_backoff(engine: Engine) -> None:
+    await engine.add_server(remote_spec("http://127.0.0.1:9/mcp"))
+    status = await engine.start_server("fx")
+    assert status.state is ServerState.BACKOFF
+    assert "could not be reached" in status.detail

@@ -339,7 +339,9 @@ class Gateway:
             return mux
         deadline = self.clock() + self.start_wait
         while server.stream is None or server.stream.closed:
-            if server.state in _DOWN_STATES:
+            if server.state in _DOWN_STATES or (
+                server.spec.remote and server.state is ServerState.BACKOFF
+            ):  # a remote that cannot be reached: say so now, not after start_wait
                 raise self.unavailable(server, msg_id, None)
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -369,6 +371,9 @@ class Gateway:
         hint = f"Start it: 'switchboard start {server.name}' or from the tray."
         if server.state is ServerState.FAILED:
             hint = f"It failed: see 'switchboard logs {server.name}', fix it, then start it again."
+        elif server.spec.remote and server.state is ServerState.BACKOFF:
+            message = f"Remote server {server.name!r} is unreachable: {server.detail}"
+            hint = "Switchboard keeps retrying; check the network or the provider's status."
         elif server.state is ServerState.NEEDS_SIGN_IN:
             message = f"Remote server {server.name!r} needs sign-in."
             hint = f"Sign in once in Switchboard: 'switchboard signin {server.name}' or the window."
