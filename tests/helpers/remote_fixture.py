@@ -186,9 +186,9 @@ class RemoteFixture:
         )
 
         @server.tool()
-        def echo(text: str) -> str:
-            """Echo the text back."""
-            return f"remote:{text}"
+        def echo(message: str) -> str:
+            """Echo the message back (the argument name server-everything's echo has)."""
+            return f"remote:{message}"
 
         @server.tool()
         def add(a: int, b: int) -> int:

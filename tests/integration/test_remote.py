@@ -122,7 +122,7 @@ async def call_echo(engine: Engine, text: str, recorder: Recorder | None = None)
     ):
         tools = await client.list_tools()
         assert {"echo", "add"} <= {t.name for t in tools.tools}
-        return text_of(await client.call_tool("echo", {"text": text}))
+        return text_of(await client.call_tool("echo", {"message": text}))
 
 
 async def test_add_sign_in_and_call_through_the_gateway(
@@ -208,10 +208,10 @@ async def test_revoked_upstream_gives_needs_sign_in_and_a_clear_error(
         ) as http,
         Client(streamable_http_client(engine.server_url("fx"), http_client=http)) as client,
     ):
-        assert text_of(await client.call_tool("echo", {"text": "a"})) == "remote:a"
+        assert text_of(await client.call_tool("echo", {"message": "a"})) == "remote:a"
         fixture.revoke_all()
         with pytest.raises(MCPError) as info:
-            await asyncio.wait_for(client.call_tool("echo", {"text": "b"}), 20)
+            await asyncio.wait_for(client.call_tool("echo", {"message": "b"}), 20)
         assert "'fx'" in str(info.value) and "sign-in" in str(info.value)
     for _ in range(200):
         if engine.status("fx").state is ServerState.NEEDS_SIGN_IN:
@@ -278,14 +278,14 @@ async def test_upstream_5xx_answers_the_call_naming_the_server(
         ) as http,
         Client(streamable_http_client(engine.server_url("fx"), http_client=http)) as client,
     ):
-        assert text_of(await client.call_tool("echo", {"text": "a"})) == "remote:a"
+        assert text_of(await client.call_tool("echo", {"message": "a"})) == "remote:a"
         fixture.down = True
         with pytest.raises(MCPError) as info:
-            await asyncio.wait_for(client.call_tool("echo", {"text": "b"}), 20)
+            await asyncio.wait_for(client.call_tool("echo", {"message": "b"}), 20)
         assert "'fx'" in str(info.value) and "503" in str(info.value)
         fixture.down = False
         # The session goes on: a 5xx is one failed call, not a lost server.
-        assert text_of(await client.call_tool("echo", {"text": "c"})) == "remote:c"
+        assert text_of(await client.call_tool("echo", {"message": "c"})) == "remote:c"
     assert engine.status("fx").state is ServerState.RUNNING
 
 
