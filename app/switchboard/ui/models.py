@@ -42,6 +42,7 @@ STATE_LABELS = {
     ServerState.STOPPING: "Stopping…",
     ServerState.BACKOFF: "Restarting…",
     ServerState.FAILED: "Failed",
+    ServerState.NEEDS_SIGN_IN: "Needs sign-in",
 }
 
 
