@@ -48,6 +48,22 @@ class Logged:
     headers: dict[str, str]
 
 
+class LoopbackClient(OAuthClientInformationFull):
+    """A client registered by hand whose loopback redirect may use any port, as RFC 8252
+    §7.3 asks of authorization servers for native apps."""
+
+    def validate_redirect_uri(self, redirect_uri: AnyUrl | None) -> AnyUrl:
+        if redirect_uri is not None and redirect_uri.host == "127.0.0.1":
+            for known in self.redirect_uris or []:
+                if known.host == "127.0.0.1" and known.path == redirect_uri.path:
+                    return redirect_uri
+        return super().validate_redirect_uri(redirect_uri)
+
+
+MANUAL_CLIENT_ID = "switchboard-by-hand"
+MANUAL_CLIENT_SECRET = "hand-made secret/+="
+
+
 class Provider:
     """An in-memory authorization server that approves every authorize request."""
 
@@ -61,6 +77,15 @@ class Provider:
         """Every access and refresh token ever issued (tests look for them elsewhere)."""
         self.refreshes = 0
         self.registrations = 0
+        self.clients[MANUAL_CLIENT_ID] = LoopbackClient(
+            client_id=MANUAL_CLIENT_ID,
+            client_secret=MANUAL_CLIENT_SECRET,
+            token_endpoint_auth_method="client_secret_basic",
+            redirect_uris=[AnyUrl("http://127.0.0.1/callback")],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            scope=SCOPE,
+        )
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         return self.clients.get(client_id)
@@ -163,7 +188,7 @@ class _Log:
 class RemoteFixture:
     """The running fixture server (see the module docstring)."""
 
-    def __init__(self, token_ttl: int = 3600) -> None:
+    def __init__(self, token_ttl: int = 3600, *, dcr: bool = True) -> None:
         self.provider = Provider(token_ttl)
         self.log: list[Logged] = []
         self.down = False
@@ -178,7 +203,7 @@ class RemoteFixture:
                 resource_server_url=AnyHttpUrl(self.url),
                 validate_token_resource=True,
                 client_registration_options=ClientRegistrationOptions(
-                    enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
+                    enabled=dcr, valid_scopes=[SCOPE], default_scopes=[SCOPE]
                 ),
                 revocation_options=RevocationOptions(enabled=True),
                 required_scopes=[SCOPE],
@@ -258,8 +283,10 @@ _TASKS: set[asyncio.Task[None]] = set()
 
 
 @contextlib.asynccontextmanager
-async def remote_fixture(token_ttl: int = 3600) -> AsyncIterator[RemoteFixture]:
-    fixture = RemoteFixture(token_ttl)
+async def remote_fixture(
+    token_ttl: int = 3600, *, dcr: bool = True
+) -> AsyncIterator[RemoteFixture]:
+    fixture = RemoteFixture(token_ttl, dcr=dcr)
     await fixture.start()
     try:
         yield fixture
@@ -267,4 +294,11 @@ async def remote_fixture(token_ttl: int = 3600) -> AsyncIterator[RemoteFixture]:
         await fixture.aclose()
 
 
-__all__ = ["SCOPE", "AnyUrl", "RemoteFixture", "ScriptedBrowser", "remote_fixture"]
+__all__ = [
+    "MANUAL_CLIENT_ID",
+    "MANUAL_CLIENT_SECRET",
+    "SCOPE",
+    "RemoteFixture",
+    "ScriptedBrowser",
+    "remote_fixture",
+]

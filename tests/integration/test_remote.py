@@ -28,7 +28,13 @@ from switchboard.engine import Engine
 from switchboard.remote.vault import tokens_key
 from tests.conftest import make_test_engine
 from tests.helpers.keyrings import MemoryKeyringBackend
-from tests.helpers.remote_fixture import RemoteFixture, ScriptedBrowser, remote_fixture
+from tests.helpers.remote_fixture import (
+    MANUAL_CLIENT_ID,
+    MANUAL_CLIENT_SECRET,
+    RemoteFixture,
+    ScriptedBrowser,
+    remote_fixture,
+)
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -340,3 +346,28 @@ async def test_nothing_listening_is_a_clear_backoff(engine: Engine) -> None:
     status = await engine.start_server("fx")
     assert status.state is ServerState.BACKOFF
     assert "could not be reached" in status.detail
+
+
+async def test_manual_client_when_the_provider_has_no_registration(
+    engine: Engine, keyring: MemoryKeyringBackend
+) -> None:
+    from switchboard.core.errors import AuthError
+    from switchboard.remote.vault import client_secret_key
+
+    async with remote_fixture(dcr=False) as fx:
+        await engine.add_server(remote_spec(fx.url))
+        await engine.start_server("fx")
+        with pytest.raises(AuthError, match="does not let apps register") as info:
+            await engine.sign_in("fx")
+        assert "--oauth-client-id" in info.value.hint
+        assert engine.status("fx").state is ServerState.NEEDS_SIGN_IN
+        # The person registered an app by hand and entered its id (secret in the keyring).
+        keyring.set_password("switchboard", client_secret_key("fx"), MANUAL_CLIENT_SECRET)
+        await engine.update_server(remote_spec(fx.url, oauth_client_id=MANUAL_CLIENT_ID))
+        signed = await engine.sign_in("fx")
+        assert signed["signed_in"] and fx.provider.registrations == 0
+        assert await call_echo(engine, "by hand") == "remote:by hand"
+        token_calls = [e for e in fx.log if e.path == "/token"]
+        assert token_calls and all(
+            e.headers.get("authorization", "").startswith("Basic ") for e in token_calls
+        )

@@ -338,14 +338,13 @@ class OAuthClient:
         form = {**form}
         method = client.get("token_endpoint_auth_method") or "none"
         secret = client.get("client_secret")
+        form["client_id"] = client["client_id"]  # RFC 6749 §4.1.3 (some AS want it always)
         if secret and method == "client_secret_basic":
             # RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
             pair = f"{quote(client['client_id'], safe='')}:{quote(secret, safe='')}"
             headers["authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        else:
-            form["client_id"] = client["client_id"]
-            if secret and method == "client_secret_post":
-                form["client_secret"] = secret
+        elif secret and method == "client_secret_post":
+            form["client_secret"] = secret
         try:
             response = await self.http.post(endpoint, data=form, headers=headers)
         except httpx.HTTPError as exc:
