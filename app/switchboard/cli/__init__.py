@@ -23,6 +23,7 @@ from switchboard.cli import (
     catalog,
     clients,
     exchange,
+    groups,
     remote,
     secrets,
     serve,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_engine_parsers(sub)  # serve, gui
     servers.add_parsers(sub)  # add, list, remove, start, stop, restart, status, logs
     remote.add_parsers(sub)  # signin, signout
+    groups.add_parsers(sub)  # group
     autostart.add_parsers(sub)  # autostart
     servers.add_config_parser(sub)  # config
     serve.add_connect_parser(sub)  # connect
