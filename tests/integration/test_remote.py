@@ -371,3 +371,35 @@ async def test_manual_client_when_the_provider_has_no_registration(
         assert token_calls and all(
             e.headers.get("authorization", "").startswith("Basic ") for e in token_calls
         )
+
+
+async def test_a_group_of_the_remote_and_a_local_server(
+    engine: Engine, fixture: RemoteFixture
+) -> None:
+    import sys
+
+    from switchboard.core.group import GroupSpec
+
+    time_server = str(Path(sys.executable).with_name("mcp-server-time"))
+    await engine.add_server(remote_spec(fixture.url))
+    await engine.start_server("fx")
+    await engine.sign_in("fx")
+    await engine.add_server(
+        ServerSpec(name="time", command=time_server, args=("--local-timezone", "UTC"))
+    )
+    await engine.start_server("time")
+    await engine.add_group(GroupSpec(name="mixed", servers=("fx", "time"), auth=AuthMode.OFF))
+    recorder = Recorder()
+    async with (
+        httpx2.AsyncClient(transport=recorder, trust_env=False, timeout=30) as http,
+        Client(streamable_http_client(engine.group_url("mixed"), http_client=http)) as client,
+    ):
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert {"fx__echo", "fx__add", "time__get_current_time"} <= tools
+        result = await client.call_tool("fx__echo", {"message": "in a group"})
+        assert text_of(result) == "remote:in a group"
+        result = await client.call_tool("time__get_current_time", {"timezone": "UTC"})
+        assert "UTC" in text_of(result)
+    everything = b"".join(recorder.received)
+    for secret in fixture.provider.issued:
+        assert secret.encode() not in everything
