@@ -178,7 +178,7 @@ class _Log:
         if scope["type"] == "http":
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             self.fixture.log.append(Logged(scope["method"], scope["path"], headers))
-            if self.fixture.down and scope["path"].startswith("/mcp"):
+            if self.fixture.down and scope["path"].startswith(("/mcp", "/sse", "/messages")):
                 await send({"type": "http.response.start", "status": 503, "headers": []})
                 await send({"type": "http.response.body", "body": b"down"})
                 return
@@ -188,13 +188,14 @@ class _Log:
 class RemoteFixture:
     """The running fixture server (see the module docstring)."""
 
-    def __init__(self, token_ttl: int = 3600, *, dcr: bool = True) -> None:
+    def __init__(self, token_ttl: int = 3600, *, dcr: bool = True, legacy: bool = False) -> None:
         self.provider = Provider(token_ttl)
         self.log: list[Logged] = []
         self.down = False
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.url = f"{self.base}/mcp"
+        self.url = f"{self.base}/sse" if legacy else f"{self.base}/mcp"
+        """The MCP endpoint: Streamable HTTP, or the legacy HTTP+SSE stream."""
         server = MCPServer(
             "remote-fixture",
             auth_server_provider=self.provider,
@@ -221,7 +222,12 @@ class RemoteFixture:
             return a + b
 
         self.mcp = server
-        self._app = _Log(server.streamable_http_app(host="127.0.0.1"), self)
+        app = (
+            server.sse_app(host="127.0.0.1")
+            if legacy
+            else server.streamable_http_app(host="127.0.0.1")
+        )
+        self._app = _Log(app, self)
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -231,7 +237,7 @@ class RemoteFixture:
         self.provider.refresh.clear()
 
     def mcp_requests(self) -> list[Logged]:
-        return [e for e in self.log if e.path.startswith("/mcp")]
+        return [e for e in self.log if e.path.startswith(("/mcp", "/sse", "/messages"))]
 
     async def start(self) -> None:
         config = uvicorn.Config(
@@ -284,9 +290,9 @@ _TASKS: set[asyncio.Task[None]] = set()
 
 @contextlib.asynccontextmanager
 async def remote_fixture(
-    token_ttl: int = 3600, *, dcr: bool = True
+    token_ttl: int = 3600, *, dcr: bool = True, legacy: bool = False
 ) -> AsyncIterator[RemoteFixture]:
-    fixture = RemoteFixture(token_ttl, dcr=dcr)
+    fixture = RemoteFixture(token_ttl, dcr=dcr, legacy=legacy)
     await fixture.start()
     try:
         yield fixture

@@ -94,9 +94,9 @@ async def engine(
 
 def remote_spec(url: str, name: str = "fx", **kw: Any) -> ServerSpec:
     kw.setdefault("restart", FAST)
+    kw.setdefault("transport", Transport.STREAMABLE_HTTP)
     return ServerSpec(
         name=name,
-        transport=Transport.STREAMABLE_HTTP,
         url=url,
         remote=True,
         auth=AuthMode.SWITCHBOARD,
@@ -403,3 +403,15 @@ async def test_a_group_of_the_remote_and_a_local_server(
     everything = b"".join(recorder.received)
     for secret in fixture.provider.issued:
         assert secret.encode() not in everything
+
+
+async def test_legacy_sse_upstream(engine: Engine) -> None:
+    async with remote_fixture(legacy=True) as fx:
+        await engine.add_server(remote_spec(fx.url, transport=Transport.SSE))
+        assert (await engine.start_server("fx")).state is ServerState.NEEDS_SIGN_IN
+        await engine.sign_in("fx")
+        assert engine.status("fx").state is ServerState.RUNNING
+        assert await call_echo(engine, "over sse") == "remote:over sse"
+        posts = [e for e in fx.mcp_requests() if e.method == "POST"]
+        assert posts and all(e.path.startswith("/messages") for e in posts)
+        assert all(e.headers.get("authorization", "").startswith("Bearer up-at-") for e in posts)

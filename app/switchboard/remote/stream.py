@@ -326,12 +326,12 @@ class RemoteStream:
         while not self.closed:
             try:
                 response = await self._request("GET", self.url, None)
-            except SignInRequired as exc:
-                self._end(EndReason.SIGN_IN, exc.message)
-                return
-            except Unreachable as exc:
+            except (SignInRequired, Unreachable) as exc:
                 if self._legacy_ready is not None and not self._legacy_ready.done():
-                    self._legacy_ready.set_exception(exc)
+                    self._legacy_ready.set_exception(exc)  # connect() raises it
+                    return
+                if isinstance(exc, SignInRequired):
+                    self._end(EndReason.SIGN_IN, exc.message)
                     return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
