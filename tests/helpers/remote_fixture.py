@@ -77,6 +77,9 @@ class Provider:
         """Every access and refresh token ever issued (tests look for them elsewhere)."""
         self.refreshes = 0
         self.registrations = 0
+        self.grant_scopes: list[str] | None = None
+        """When set: the scopes every new token gets, whatever was asked (a person who
+        unticked permissions on the provider's consent page)."""
         self.clients[MANUAL_CLIENT_ID] = LoopbackClient(
             client_id=MANUAL_CLIENT_ID,
             client_secret=MANUAL_CLIENT_SECRET,
@@ -118,6 +121,8 @@ class Provider:
         return self.codes.get(authorization_code)
 
     def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> OAuthToken:
+        if self.grant_scopes is not None:
+            scopes = list(self.grant_scopes)
         access, refresh = f"up-at-{secrets.token_urlsafe(16)}", f"up-rt-{secrets.token_urlsafe(16)}"
         expires = int(time.time()) + self.token_ttl
         self.access[access] = AccessToken(

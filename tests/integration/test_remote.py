@@ -415,3 +415,22 @@ async def test_legacy_sse_upstream(engine: Engine) -> None:
         posts = [e for e in fx.mcp_requests() if e.method == "POST"]
         assert posts and all(e.path.startswith("/messages") for e in posts)
         assert all(e.headers.get("authorization", "").startswith("Bearer up-at-") for e in posts)
+
+
+async def test_insufficient_scope_asks_for_a_new_sign_in(
+    engine: Engine, fixture: RemoteFixture, browser: ScriptedBrowser
+) -> None:
+    from switchboard.core.errors import AuthError
+
+    await engine.add_server(remote_spec(fixture.url))
+    await engine.start_server("fx")
+    fixture.provider.grant_scopes = []  # the person granted less than the server needs
+    with pytest.raises(AuthError, match="needs-sign-in"):
+        await engine.sign_in("fx")
+    status = engine.status("fx")
+    assert status.state is ServerState.NEEDS_SIGN_IN
+    assert "more permissions" in status.detail
+    fixture.provider.grant_scopes = None
+    await engine.sign_in("fx")
+    assert httpx.URL(browser.opened[-1]).params["scope"] == "mcp:tools"
+    assert await call_echo(engine, "scoped") == "remote:scoped"
