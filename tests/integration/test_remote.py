@@ -251,6 +251,8 @@ async def test_cli_add_url_signin_list_signout(
     code, out = await cli(engine, capsys, "signin", "fx")
     assert code == 0, out
     assert "fx: signed in" in out and "renewed automatically" in out
+    code, out = await cli(engine, capsys, "signin", "fx", "--status")
+    assert "fx: signed in" in out and "needs sign-in" not in out
     assert engine.status("fx").state is ServerState.RUNNING
     code, out = await cli(engine, capsys, "signout", "fx")
     assert code == 0, out
@@ -434,3 +436,14 @@ async def test_insufficient_scope_asks_for_a_new_sign_in(
     await engine.sign_in("fx")
     assert httpx.URL(browser.opened[-1]).params["scope"] == "mcp:tools"
     assert await call_echo(engine, "scoped") == "remote:scoped"
+
+
+async def test_sign_in_starts_a_stopped_remote_and_the_state_says_signed_in(
+    engine: Engine, fixture: RemoteFixture
+) -> None:
+    await engine.add_server(remote_spec(fixture.url))
+    await engine.sign_in("fx")  # never started: the sign-in starts it (and remembers that)
+    assert engine.status("fx").state is ServerState.RUNNING
+    assert engine.config.server("fx").autostart
+    status = engine.sign_in_status("fx")
+    assert status["signed_in"] and status["refreshable"] and status["expires_at"]

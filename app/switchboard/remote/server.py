@@ -70,8 +70,16 @@ class RemoteServer(ManagedServer):
         )
 
     def update_spec(self, spec: ServerSpec) -> None:
+        """Takes effect at the next (re)start; the credentials object (and the tokens it
+        holds) stays unless what it is built from changed."""
+        old = self.spec
         super().update_spec(spec)
-        self.credentials = self._make_credentials()
+        if (old.url, old.headers, old.oauth_client_id) != (
+            spec.url,
+            spec.headers,
+            spec.oauth_client_id,
+        ):
+            self.credentials = self._make_credentials()
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:

@@ -22,6 +22,7 @@ from switchboard.core.state import ServerState
 from switchboard.remote.credentials import HeaderResolver
 from switchboard.remote.oauth import Browser, OAuthClient, system_browser
 from switchboard.remote.server import RemoteServer
+from switchboard.remote.stream import settle_background
 from switchboard.remote.vault import SecretBackend, Vault
 from switchboard.supervisor.process import ManagedServer
 
@@ -127,4 +128,5 @@ class RemoteService:
         await self.vault.forget_all(name)
 
     async def aclose(self) -> None:
+        await settle_background()
         await self.http.aclose()

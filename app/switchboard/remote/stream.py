@@ -378,9 +378,18 @@ class RemoteStream:
             self._legacy_ready.set_result(None)
 
     async def _delete(self, session_id: str) -> None:
-        with contextlib.suppress(httpx.HTTPError, SignInRequired, Unreachable):
+        # RuntimeError: the engine closed the HTTP client meanwhile (shutting down).
+        with contextlib.suppress(httpx.HTTPError, SignInRequired, Unreachable, RuntimeError):
             headers = {"mcp-session-id": session_id, **await self._creds.headers()}
             await self._http.delete(self.url, headers=headers, timeout=5)
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
+"""Session DELETEs on their way (the service waits for them briefly when it closes)."""
+
+
+async def settle_background(timeout: float = 2.0) -> None:
+    """Let the DELETEs of ended sessions finish (bounded) before the client closes."""
+    pending = [t for t in _BACKGROUND if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
