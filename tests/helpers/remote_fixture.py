@@ -187,7 +187,20 @@ class _Log:
                 await send({"type": "http.response.start", "status": 503, "headers": []})
                 await send({"type": "http.response.body", "body": b"down"})
                 return
+            if scope["path"].startswith(("/mcp", "/sse", "/messages")):
+                # Every MCP answer sets a cookie: it must never reach a client.
+                async def send_with_cookie(message: Any) -> None:
+                    if message["type"] == "http.response.start":
+                        headers = [*message.get("headers", []), (b"set-cookie", COOKIE)]
+                        message = {**message, "headers": headers}
+                    await send(message)
+
+                await self.app(scope, receive, send_with_cookie)
+                return
         await self.app(scope, receive, send)
+
+
+COOKIE = b"upstream-session=up-cookie-0123456789; Path=/; HttpOnly"
 
 
 class RemoteFixture:
@@ -306,6 +319,7 @@ async def remote_fixture(
 
 
 __all__ = [
+    "COOKIE",
     "MANUAL_CLIENT_ID",
     "MANUAL_CLIENT_SECRET",
     "SCOPE",

@@ -173,7 +173,8 @@ async def test_add_sign_in_and_call_through_the_gateway(
     everything = b"".join(recorder.received)
     for secret in fixture.provider.issued:
         assert secret.encode() not in everything
-    assert b"resource_metadata" not in everything
+    assert b"resource_metadata" not in everything  # the upstream's challenge
+    assert b"up-cookie" not in everything  # the upstream's cookie
 
 
 async def test_refresh_after_a_short_upstream_ttl(

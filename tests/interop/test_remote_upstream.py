@@ -89,7 +89,8 @@ def _assert_no_passthrough(remote: Remote, client_saw: str) -> None:
     for entry in remote.fixture.mcp_requests():
         auth = entry.headers.get("authorization", "")
         assert not auth or auth.removeprefix("Bearer ") in issued, entry
-        assert "cookie" not in entry.headers
+        # Only the upstream's own cookie ever goes back to it (never a client's).
+        assert entry.headers.get("cookie", "upstream-session=").startswith("upstream-session=")
 
 
 async def test_ts_sdk_calls_the_remote_through_the_gateway(remote: Remote, tmp_path: Path) -> None:
