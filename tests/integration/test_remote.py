@@ -448,3 +448,12 @@ async def test_sign_in_starts_a_stopped_remote_and_the_state_says_signed_in(
     assert engine.config.server("fx").autostart
     status = engine.sign_in_status("fx")
     assert status["signed_in"] and status["refreshable"] and status["expires_at"]
+
+
+async def test_a_url_that_is_no_mcp_endpoint_fails_with_a_hint(
+    engine: Engine, fixture: RemoteFixture
+) -> None:
+    await engine.add_server(remote_spec(f"{fixture.base}/not-mcp"))
+    status = await engine.start_server("fx")
+    assert status.state is ServerState.FAILED
+    assert "not a Streamable HTTP MCP endpoint" in status.detail and "/mcp" in status.detail

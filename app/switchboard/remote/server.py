@@ -23,7 +23,7 @@ from switchboard.core.spec import ServerSpec, Transport
 from switchboard.core.state import ServerState
 from switchboard.remote.credentials import Credentials, HeaderResolver
 from switchboard.remote.oauth import OAuthClient, SignInRequired, Unreachable
-from switchboard.remote.stream import EndReason, RemoteStream
+from switchboard.remote.stream import EndReason, NotAnEndpoint, RemoteStream
 from switchboard.supervisor.backoff import Backoff
 from switchboard.supervisor.process import ManagedServer
 
@@ -151,7 +151,7 @@ class RemoteServer(ManagedServer):
                 stream._end(EndReason.UNREACHABLE, exc.message)
                 await self._back_off(backoff, exc.message, 0.0)
                 continue
-            except AuthError as exc:
+            except (AuthError, NotAnEndpoint) as exc:
                 stream._end(EndReason.STOPPED)
                 self._system(f"cannot connect: {exc}")
                 self._set_state(ServerState.FAILED, str(exc))

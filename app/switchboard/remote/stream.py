@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from switchboard.core.errors import ServerNotRunning
+from switchboard.core.errors import ServerNotRunning, SwitchboardError
 from switchboard.remote.credentials import Credentials
 from switchboard.remote.discovery import parse_challenge
 from switchboard.remote.oauth import SignInRequired, Unreachable
@@ -42,6 +42,10 @@ Sink = Callable[[bytes | None], None]
 UNAVAILABLE = -32000
 ACCEPT = "application/json, text/event-stream"
 MAX_EVENT = 64 * 1024 * 1024
+
+
+class NotAnEndpoint(SwitchboardError):
+    """The URL answers, but not as an MCP endpoint (404/405 to a POST)."""
 
 
 class EndReason(enum.Enum):
@@ -194,6 +198,13 @@ class RemoteStream:
         probe = b'{"jsonrpc":"2.0","id":"switchboard-probe","method":"ping"}'
         response = await self._request("POST", self.url, probe, probe=True)
         await response.aclose()
+        if response.status_code in (404, 405):
+            raise NotAnEndpoint(
+                f"Remote server {self.name!r}: {self.url} answered HTTP "
+                f"{response.status_code}; it is not a Streamable HTTP MCP endpoint.",
+                hint="Check the URL (it usually ends in /mcp); a legacy server needs "
+                "transport 'sse' and its /sse URL.",
+            )
         if response.status_code >= 500:
             raise Unreachable(
                 f"Remote server {self.name!r} answered HTTP {response.status_code}.",
