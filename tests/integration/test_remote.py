@@ -254,6 +254,8 @@ async def test_cli_add_url_signin_list_signout(
     assert "fx: signed in" in out and "renewed automatically" in out
     code, out = await cli(engine, capsys, "signin", "fx", "--status")
     assert "fx: signed in" in out and "needs sign-in" not in out
+    code, out = await cli(engine, capsys, "status", "fx")
+    assert f"remote:   {fixture.url}" in out and "sign-in:  fx: signed in" in out
     assert engine.status("fx").state is ServerState.RUNNING
     code, out = await cli(engine, capsys, "signout", "fx")
     assert code == 0, out

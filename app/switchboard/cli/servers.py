@@ -269,27 +269,34 @@ def _action(verb: str) -> Command:
 
 
 def _status(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = control_client(paths)
-    if args.name:
-        view = client.request("GET", f"/servers/{args.name}")
-        status = view["status"]
-        print(_status_line(args.name, status))
-        print(f"  url:      {view['url']}")
-        print(f"  command:  {_command_line(view['spec'])}")
-        if status.get("started_at"):
-            up = time.time() - status["started_at"]
-            print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")
-        print(f"  restarts: {status['restarts']}")
-        if status["state"] == "failed" and status.get("last_stderr"):
-            print("  last output:")
-            for line in status["last_stderr"].splitlines():
-                print(f"    {line}")
+    with control_client(paths) as client:
+        if args.name:
+            view = client.request("GET", f"/servers/{args.name}")
+            status = view["status"]
+            print(_status_line(args.name, status))
+            print(f"  url:      {view['url']}")
+            if view["spec"].get("remote"):
+                from switchboard.cli.remote import describe
+
+                print(f"  remote:   {view['spec'].get('url')}")
+                signin = client.request("GET", f"/servers/{args.name}/signin")
+                print(f"  sign-in:  {describe(signin)}")
+            else:
+                print(f"  command:  {_command_line(view['spec'])}")
+            if status.get("started_at"):
+                up = time.time() - status["started_at"]
+                print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")
+            print(f"  restarts: {status['restarts']}")
+            if status["state"] == "failed" and status.get("last_stderr"):
+                print("  last output:")
+                for line in status["last_stderr"].splitlines():
+                    print(f"    {line}")
+            return 0
+        info = client.request("GET", "/info")
+        print(f"Switchboard {info['version']} running at {info['url']} (pid {info['pid']})")
+        print(f"  servers: {info['servers']} configured, {info['running']} running")
+        print(f"  config:  {info['config_file']}")
         return 0
-    info = client.request("GET", "/info")
-    print(f"Switchboard {info['version']} running at {info['url']} (pid {info['pid']})")
-    print(f"  servers: {info['servers']} configured, {info['running']} running")
-    print(f"  config:  {info['config_file']}")
-    return 0
 
 
 def _logs(args: argparse.Namespace, paths: AppPaths) -> int:
