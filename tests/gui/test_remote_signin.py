@@ -5,6 +5,9 @@ is signed in; Sign out brings back "needs sign-in"."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from pytestqt.qtbot import QtBot
 
 from switchboard.clients.known_clients import HostEnv
@@ -59,3 +62,30 @@ async def test_sign_in_row_signs_in_and_out(paths: AppPaths, qtbot: QtBot) -> No
             await bridge.drain()
             bridge.close()
             await engine.aclose()
+
+
+async def test_losing_the_sign_in_is_notified_once(qtbot: QtBot, tmp_path: Path) -> None:
+    from switchboard.core.events import StateChanged
+    from switchboard.ui.notify import Channel, Notifier
+    from tests.gui.notify_bus import HAVE_DBUS_DAEMON, private_bus
+
+    if not HAVE_DBUS_DAEMON:
+        pytest.skip("needs dbus-daemon (scripts/bootstrap.sh installs it)")
+    lines: list[str] = []
+    channels: list[Channel] = []
+    async with private_bus(tmp_path) as bus:
+        notifier = Notifier(open_target=lambda _n: None, status_line=lines.append, service=bus)
+        notifier.sent.connect(lambda _n, ch: channels.append(ch))
+        try:
+            lost = StateChanged("fx", ServerState.RUNNING, ServerState.NEEDS_SIGN_IN, "revoked.")
+            notifier._on_state(lost)
+            # Never signed in yet (a fresh start): no notification, the window says it.
+            notifier._on_state(
+                StateChanged("fy", ServerState.STARTING, ServerState.NEEDS_SIGN_IN, "")
+            )
+            await until(lambda: channels, what="a notification")
+            assert lines == [
+                "fx needs you to sign in again. revoked. Open Switchboard and click Sign in."
+            ]
+        finally:
+            await notifier.aclose()
