@@ -183,6 +183,14 @@ class _Log:
         if scope["type"] == "http":
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             self.fixture.log.append(Logged(scope["method"], scope["path"], headers))
+            sid = headers.get("mcp-session-id")
+            if sid is not None:
+                self.fixture.sessions.add(sid)
+                if sid in self.fixture.dropped and scope["method"] == "POST":
+                    # Restarted: it no longer knows the session (MCP: answer 404).
+                    await send({"type": "http.response.start", "status": 404, "headers": []})
+                    await send({"type": "http.response.body", "body": b"unknown session"})
+                    return
             if self.fixture.down and scope["path"].startswith(("/mcp", "/sse", "/messages")):
                 await send({"type": "http.response.start", "status": 503, "headers": []})
                 await send({"type": "http.response.body", "body": b"down"})
@@ -210,6 +218,8 @@ class RemoteFixture:
         self.provider = Provider(token_ttl)
         self.log: list[Logged] = []
         self.down = False
+        self.sessions: set[str] = set()
+        self.dropped: set[str] = set()
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = f"{self.base}/sse" if legacy else f"{self.base}/mcp"
@@ -248,6 +258,10 @@ class RemoteFixture:
         self._app = _Log(app, self)
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def drop_sessions(self) -> None:
+        """As if the server restarted: every session seen so far is unknown (404)."""
+        self.dropped |= self.sessions
 
     def revoke_all(self) -> None:
         """The person revoked Switchboard's access at the provider."""

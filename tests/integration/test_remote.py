@@ -459,3 +459,33 @@ async def test_a_url_that_is_no_mcp_endpoint_fails_with_a_hint(
     status = await engine.start_server("fx")
     assert status.state is ServerState.FAILED
     assert "not a Streamable HTTP MCP endpoint" in status.detail and "/mcp" in status.detail
+
+
+async def test_a_session_the_upstream_forgot_is_replaced_and_clients_keep_theirs(
+    engine: Engine, fixture: RemoteFixture
+) -> None:
+    await engine.add_server(remote_spec(fixture.url))
+    await engine.sign_in("fx")
+    states: list[ServerState] = []
+    from switchboard.core.events import StateChanged
+
+    engine.subscribe(
+        lambda e: states.append(e.new) if isinstance(e, StateChanged) and e.name == "fx" else None
+    )
+    token = await client_token(engine)
+    async with (
+        httpx2.AsyncClient(
+            headers={"authorization": f"Bearer {token}"}, trust_env=False, timeout=30
+        ) as http,
+        Client(streamable_http_client(engine.server_url("fx"), http_client=http)) as client,
+    ):
+        assert text_of(await client.call_tool("echo", {"message": "a"})) == "remote:a"
+        fixture.drop_sessions()
+        # The call that meets the 404 fails, naming the server; the next one works on a
+        # new upstream session, in the same client session.
+        with pytest.raises(MCPError, match="'fx'"):
+            await asyncio.wait_for(client.call_tool("echo", {"message": "b"}), 20)
+        assert text_of(await client.call_tool("echo", {"message": "c"})) == "remote:c"
+    assert engine.status("fx").state is ServerState.RUNNING
+    assert ServerState.BACKOFF not in states  # never shown as down
+    assert len(fixture.sessions - fixture.dropped) >= 1

@@ -59,6 +59,8 @@ class RemoteServer(ManagedServer):
         self._wake = asyncio.Event()
         self.stream: RemoteStream | None = None  # type: ignore[assignment]
         self._stream_done = asyncio.Event()
+        self._attempted = asyncio.Event()
+        """Set after each connection attempt settled (connected, needs sign-in, backoff)."""
 
     def _make_credentials(self) -> Credentials:
         return Credentials(
@@ -107,9 +109,9 @@ class RemoteServer(ManagedServer):
             await self.wait_for({ServerState.STARTING})
             await self.wait_for(_SETTLED)
         elif self.state is ServerState.RUNNING and self.stream is not None:
+            self._attempted.clear()
             self.stream._end(EndReason.SESSION_LOST, "signed in again")
-            await self.wait_for({ServerState.STARTING})
-            await self.wait_for(_SETTLED)
+            await self._attempted.wait()
 
     async def _wait(self, delay: float | None) -> None:
         """Sleep ``delay`` seconds (None: until woken), or less when woken."""
@@ -121,7 +123,9 @@ class RemoteServer(ManagedServer):
         spec_restart = self.spec.restart
         backoff = Backoff(spec_restart, *([self._rand] if self._rand else []))
         while not self._stopping:
-            if self.state is not ServerState.STARTING:
+            # A replaced session keeps RUNNING: calls wait for the new one (ready_mux)
+            # instead of being refused as if the server were down.
+            if self.state not in (ServerState.STARTING, ServerState.RUNNING):
                 self._set_state(ServerState.STARTING, "")
             try:
                 await self.credentials.load()
@@ -155,8 +159,10 @@ class RemoteServer(ManagedServer):
                 stream._end(EndReason.STOPPED)
                 self._system(f"cannot connect: {exc}")
                 self._set_state(ServerState.FAILED, str(exc))
+                self._attempted.set()
                 return
             self.stream = stream
+            self._attempted.set()
             self.started_at = time.time()
             started = self._clock.now()
             self._system(f"connected to {self.spec.url}")
@@ -171,14 +177,14 @@ class RemoteServer(ManagedServer):
             if reason is EndReason.SIGN_IN:
                 await self._needs_sign_in(detail)
             elif reason is EndReason.SESSION_LOST:
-                backoff.reset()
-                self._set_state(ServerState.BACKOFF, f"{detail}; reconnecting")
+                backoff.reset()  # reconnect at once, still RUNNING (see the loop's top)
             else:
                 await self._back_off(backoff, detail, self._clock.now() - started)
 
     async def _needs_sign_in(self, why: str) -> None:
         self.last_exit = why
         self._set_state(ServerState.NEEDS_SIGN_IN, why)
+        self._attempted.set()
         await self._wait(None)
 
     async def _back_off(self, backoff: Backoff, why: str, ran: float) -> None:
@@ -189,6 +195,7 @@ class RemoteServer(ManagedServer):
         self.restarts += 1
         self.last_exit = why
         self._set_state(ServerState.BACKOFF, f"{why} Retrying in {delay:.1f}s.")
+        self._attempted.set()
         await self._wait(delay)
 
     def _running_detail(self) -> str:
