@@ -284,6 +284,8 @@ class RemoteStream:
             self._end(EndReason.SESSION_LOST, "the server ended the session")
             return
         if status >= 400:
+            if status < 500 and msg_id is not None and await self._rpc_error(response, msg_id):
+                return  # the server's own JSON-RPC error (e.g. 400 invalid params)
             self._fail(msg_id, f"Remote server {self.name!r} answered HTTP {status}.")
             return
         if msg.get("method") == "initialize" and not self.legacy:
@@ -302,6 +304,28 @@ class RemoteStream:
             self._fail(msg_id, f"Remote server {self.name!r} sent no JSON-RPC answer.")
         if msg.get("method") == "notifications/initialized" and not self.legacy:
             self._start_listening()
+
+    async def _rpc_error(self, response: httpx.Response, msg_id: Any) -> bool:
+        """Deliver a 4xx body that is a JSON-RPC error for ``msg_id`` (MCP servers answer
+        bad requests that way); False when it is anything else."""
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            return False
+        body = await response.aread()
+        try:
+            data = json.loads(body) if len(body) <= 65536 else None
+        except ValueError:
+            return False
+        if (
+            isinstance(data, dict)
+            and data.get("id") == msg_id
+            and isinstance(data.get("error"), dict)
+            and type(data["error"].get("code")) is int
+            and isinstance(data["error"].get("message"), str)
+        ):
+            error = {"code": data["error"]["code"], "message": data["error"]["message"][:2000]}
+            self._feed(json.dumps({"jsonrpc": "2.0", "id": msg_id, "error": error}).encode())
+            return True
+        return False
 
     def _deliver(self, body: bytes) -> None:
         """Hand the server's message(s) to the mux (a JSON-RPC batch is split)."""
