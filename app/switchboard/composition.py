@@ -26,12 +26,13 @@ from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
 from switchboard.gateway import Gateway
 from switchboard.homelock import HomeLock
+from switchboard.packages import PackageResolver
 from switchboard.remote.oauth import Browser, system_browser
 from switchboard.remote.service import RemoteService
 from switchboard.secrets import SecretStore, keyring_resolver
 from switchboard.store.config import ConfigStore
 from switchboard.supervisor.environment import login_shell_path
-from switchboard.supervisor.process import SecretResolver, Spawner, spawn_process
+from switchboard.supervisor.process import CommandResolver, SecretResolver, Spawner, spawn_process
 from switchboard.supervisor.supervisor import Supervisor
 
 
@@ -55,6 +56,8 @@ def build_engine(
     cimd_resolver: Resolver = system_resolver,
     browser: Browser = system_browser,
     remote_transport: httpx.AsyncBaseTransport | None = None,
+    resolve_packages: bool = True,
+    command_resolver: CommandResolver | None = None,
 ) -> Engine:
     """An :class:`Engine` for the home ``paths``, not started yet.
 
@@ -78,6 +81,9 @@ def build_engine(
     - ``browser``: opens a remote server's sign-in page (tests: a scripted browser);
       ``remote_transport``: the HTTP transport to remote servers and their providers
       (default ``http_transport``). Their tokens live in ``keyring`` only.
+    - ``resolve_packages``: run npx/uvx/pipx-run servers as their package's own program,
+      installed once per version under ``paths.cache_dir/packages`` (issue 16.1);
+      ``command_resolver`` replaces that resolver (tests).
     """
     events = EventBus()
     if secrets_resolver is None:
@@ -99,6 +105,8 @@ def build_engine(
         secrets=secrets_resolver,
         path_resolver=path_resolver,
         stop_grace=stop_grace,
+        resolver=command_resolver
+        or (PackageResolver(paths.cache_dir / "packages") if resolve_packages else None),
     )
     engine = Engine(
         paths,

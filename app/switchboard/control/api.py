@@ -25,6 +25,7 @@ from switchboard.control.groups import group_routes
 from switchboard.control.remote_routes import remote_routes
 from switchboard.core.errors import (
     ConfigError,
+    GroupChanged,
     GroupExists,
     GroupNotFound,
     ServerExists,
@@ -45,7 +46,7 @@ def error_response(exc: SwitchboardError) -> JSONResponse:
     status = 400
     if isinstance(exc, ServerNotFound | GroupNotFound):
         status = 404
-    elif isinstance(exc, ServerExists | GroupExists):
+    elif isinstance(exc, ServerExists | GroupExists | GroupChanged):
         status = 409
     elif isinstance(exc, ValidationError | ConfigError):
         status = 422

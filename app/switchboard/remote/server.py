@@ -53,7 +53,7 @@ class RemoteServer(ManagedServer):
         super().__init__(spec, events=events, path="", log_file=log_file, rand=rand)
         self._http = http
         self._oauth = oauth
-        self._resolve = resolve
+        self._resolve_headers = resolve
         self._wall = clock
         self.credentials = self._make_credentials()
         self._wake = asyncio.Event()
@@ -67,7 +67,7 @@ class RemoteServer(ManagedServer):
             self.name,
             self._oauth,
             static=self.spec.headers,
-            resolve=self._resolve,
+            resolve=self._resolve_headers,
             clock=self._wall,
         )
 

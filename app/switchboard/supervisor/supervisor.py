@@ -20,6 +20,7 @@ from switchboard.supervisor.environment import login_shell_path
 from switchboard.supervisor.process import (
     READY_WINDOW,
     STREAM_LIMIT,
+    CommandResolver,
     ManagedServer,
     SecretResolver,
     ServerStatus,
@@ -57,7 +58,9 @@ class Supervisor:
         stdout_limit: int = STREAM_LIMIT,
         reap_interval: float = REAP_INTERVAL,
         remote_factory: RemoteFactory | None = None,
+        resolver: CommandResolver | None = None,
     ) -> None:
+        self._resolver = resolver
         self._events = events
         self._paths = paths
         self._spawner = spawner
@@ -123,6 +126,7 @@ class Supervisor:
             ready_window=self._ready_window,
             stdout_limit=self._stdout_limit,
             scope=self.scope,
+            resolver=self._resolver,
         )
         self._servers[spec.name] = server
         return server
