@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from switchboard.core.errors import AuthError
+from switchboard.core.loopback import is_loopback_host
 
 _PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 MAX_DOC = 256 * 1024
@@ -79,6 +80,16 @@ async def _get_json(http: httpx.AsyncClient, url: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _secure(url: object) -> bool:
+    """https, or http to this computer (the loopback exception of RFC 8252 §8.3)."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (
+        parts.scheme == "http" and is_loopback_host(parts.hostname or "")
+    )
 
 
 def _same_origin(a: str, b: str) -> bool:
@@ -158,6 +169,14 @@ async def discover(http: httpx.AsyncClient, server_url: str, challenge: Challeng
             raise AuthError(
                 f"The authorization server {issuer} has no {key}.",
                 hint="The provider does not support browser sign-in.",
+            )
+    for key in ("issuer", "authorization_endpoint", "token_endpoint", "registration_endpoint"):
+        value = metadata.get(key)
+        if value is not None and not _secure(value):
+            # OAuth 2.1 §1.5 / MCP "Communication Security": endpoints over TLS only.
+            raise AuthError(
+                f"The authorization server {issuer} uses a plain-http {key}.",
+                hint="Sign-in is refused: tokens would travel unencrypted.",
             )
     if "S256" not in (metadata.get("code_challenge_methods_supported") or []):
         # MCP 2025-11-25 "Authorization Code Protection": MUST refuse without PKCE support.

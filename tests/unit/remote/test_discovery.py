@@ -88,6 +88,7 @@ async def test_prm_from_the_challenge_then_oidc_fallback() -> None:
     [
         (as_metadata(code_challenge_methods_supported=None), None, "PKCE"),
         (as_metadata(issuer="https://evil.example.com"), None, "another issuer"),
+        (as_metadata(token_endpoint="http://auth.example.com/token"), None, "plain-http"),
         (as_metadata(), {"resource": "https://other.example.com/mcp"}, "another resource"),
         (as_metadata(), {"resource": SERVER, "authorization_servers": []}, "no authorization"),
     ],
