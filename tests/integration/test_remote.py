@@ -408,6 +408,9 @@ async def test_a_group_of_the_remote_and_a_local_server(
     everything = b"".join(recorder.received)
     for secret in fixture.provider.issued:
         assert secret.encode() not in everything
+    # The live listing the inspector and the Groups page show works for it too.
+    listing = await engine.gateway.server_listing("fx")
+    assert listing["error"] is None and {"echo", "add"} <= {t["name"] for t in listing["tools"]}
 
 
 async def test_legacy_sse_upstream(engine: Engine) -> None:
