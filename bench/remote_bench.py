@@ -2,9 +2,10 @@
 OAuth-protected remote MCP server, against calling it directly with its own token.
 
 The upstream is tests/helpers/remote_fixture.py (the Python mcp SDK's server with its
-auth provider and bearer middleware) on loopback; the engine is in-process (auth off on
-the gateway side, so only the remote hop is measured). Same SDK client both ways, N
-sequential ``tools/call echo`` in one session each, alternating rounds.
+auth provider and bearer middleware) on loopback, in its own process (``--same-process``:
+in the bench's loop); the engine is in-process (auth off on the gateway side, so only
+the remote hop is measured). Same SDK client both ways, N sequential ``tools/call echo``
+in one session each, alternating rounds.
 
     .venv/bin/python bench/remote_bench.py --calls 300 --rounds 3
 
@@ -15,23 +16,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from tests.conftest import make_test_engine
-from tests.helpers.remote_fixture import ScriptedBrowser, remote_fixture
+from tests.conftest import make_test_engine  # noqa: E402
+from tests.helpers.remote_fixture import ScriptedBrowser, remote_fixture  # noqa: E402
 
-from switchboard.core.paths import AppPaths
-from switchboard.core.spec import AuthMode, ServerSpec, Transport
+from switchboard.core.paths import AppPaths  # noqa: E402
+from switchboard.core.spec import AuthMode, ServerSpec, Transport  # noqa: E402
 
 
 async def run_calls(url: str, headers: dict[str, str], calls: int) -> list[float]:
@@ -52,11 +56,41 @@ def pct(values: list[float], p: float) -> float:
     return sorted(values)[min(len(values) - 1, int(len(values) * p))]
 
 
-async def main(calls: int, rounds: int) -> None:
+@contextlib.asynccontextmanager
+async def fixture_process() -> AsyncIterator[str]:
+    """The fixture in a child process; yields its MCP URL."""
+    code = (
+        "import asyncio, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from tests.helpers.remote_fixture import remote_fixture\n"
+        "async def main():\n"
+        "    async with remote_fixture() as fx:\n"
+        "        print(fx.url, flush=True)\n"
+        "        await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    try:
+        yield (await proc.stdout.readline()).decode().strip()
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def fixture_here() -> AsyncIterator[str]:
+    async with remote_fixture() as fx:
+        yield fx.url
+
+
+async def main(calls: int, rounds: int, same_process: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = AppPaths.default(Path(tmp) / "home")
         paths.ensure()
-        async with remote_fixture() as fx:
+        async with fixture_here() if same_process else fixture_process() as url:
             engine = make_test_engine(paths, browser=ScriptedBrowser())
             await engine.start()
             try:
@@ -64,17 +98,20 @@ async def main(calls: int, rounds: int) -> None:
                     ServerSpec(
                         name="fx",
                         transport=Transport.STREAMABLE_HTTP,
-                        url=fx.url,
+                        url=url,
                         remote=True,
                         auth=AuthMode.OFF,
                     )
                 )
                 await engine.sign_in("fx")
-                token = next(t for t in reversed(fx.provider.issued) if t.startswith("up-at-"))
+                assert engine.remote is not None
+                stored = await engine.remote.vault.tokens("fx")
+                assert stored is not None
+                token = stored.access_token
                 rows: dict[str, list[float]] = {"direct": [], "switchboard": []}
                 for _ in range(rounds):
                     rows["direct"] += await run_calls(
-                        fx.url, {"authorization": f"Bearer {token}"}, calls
+                        url, {"authorization": f"Bearer {token}"}, calls
                     )
                     rows["switchboard"] += await run_calls(engine.server_url("fx"), {}, calls)
             finally:
@@ -92,5 +129,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--same-process", action="store_true")
     a = ap.parse_args()
-    asyncio.run(main(a.calls, a.rounds))
+    asyncio.run(main(a.calls, a.rounds, a.same_process))
