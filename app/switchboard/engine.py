@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from switchboard.core.auth import Authenticator
     from switchboard.gateway import Gateway
     from switchboard.inspector.service import Inspector
+    from switchboard.remote.service import RemoteService
 
 log = logging.getLogger("switchboard.engine")
 
@@ -73,6 +74,8 @@ class Engine:
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
     inspector: Inspector
     """Lists and calls servers' tools, prompts and resources through the gateway."""
+    remote: RemoteService | None = None
+    """Remote servers' upstream side (sign-in, tokens); set by the composition root."""
 
     def __init__(
         self,
@@ -227,6 +230,8 @@ class Engine:
             await self.listener.aclose()
         await self.supervisor.aclose()
         await self.gateway.aclose()
+        if self.remote is not None:
+            await self.remote.aclose()
         await self.auth.aclose()
         await asyncio.to_thread(self._remove_endpoint)
         self._home_lock.release()
@@ -272,6 +277,12 @@ class Engine:
         async with self._lock:
             server = self.supervisor.get(spec.name)
             await self._commit(lambda c: c.with_server(spec, replace=True))
+            if server.spec.remote != spec.remote:  # another kind of server object
+                active = server.state.is_active
+                await self.supervisor.remove(spec.name)
+                server = self.supervisor.add(spec)
+                if active:
+                    await server.start()
             server.update_spec(spec)
         self.events.publish(ConfigChanged((spec.name,)))
         self._sleeper.sleeper.poke()
@@ -286,6 +297,7 @@ class Engine:
         """Remove ``name``; it leaves every group in the same save (a
         :class:`GroupsChanged` and a notice name those groups)."""
         async with self._lock:
+            remote = self.supervisor.get(name).spec.remote
             edited = self.config.groups_naming(name)
             await self._commit(lambda c: c.without_server(name))
             await self.supervisor.remove(name)
@@ -296,6 +308,27 @@ class Engine:
             self.events.publish(
                 Notice("server-left-groups", "Removed from groups", text, {"groups": list(edited)})
             )
+        if remote and self.remote is not None:
+            await self.remote.forget(name)  # its tokens leave the keyring with it
+
+    # -- remote servers (remote/) ------------------------------------------------------
+    def _remote_service(self) -> RemoteService:
+        if self.remote is None:
+            raise SwitchboardError("Remote servers are not available in this engine.")
+        return self.remote
+
+    async def sign_in(self, name: str) -> dict[str, Any]:
+        """Sign in to remote server ``name`` in the browser; then it runs."""
+        server = self.supervisor.get(name)
+        result = await self._remote_service().sign_in(server)
+        await self._set_autostart(name, True)
+        return result
+
+    async def sign_out(self, name: str) -> dict[str, Any]:
+        return await self._remote_service().sign_out(self.supervisor.get(name))
+
+    def sign_in_status(self, name: str) -> dict[str, Any]:
+        return self._remote_service().status(self.supervisor.get(name))
 
     async def start_server(self, name: str) -> ServerStatus:
         server = self.supervisor.get(name)

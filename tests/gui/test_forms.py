@@ -188,3 +188,36 @@ def test_the_sharing_setting_round_trips_and_only_shows_for_stdio(qtbot: QtBot) 
     assert form.isolation.isVisible()
     form.transport.setCurrentIndex(form.transport.findData(Transport.SSE))
     assert not form.isolation.isVisible()
+
+
+async def test_the_catalog_tab_proposes_a_remote_entry_as_a_remote_server(qtbot: QtBot) -> None:
+    from switchboard.catalog.model import CatalogEntry
+    from switchboard.catalog.plan import plan_install
+    from switchboard.ui.catalogtab import CatalogTab
+
+    entry = CatalogEntry.from_json(
+        {
+            "server": {
+                "name": "com.example/notes",
+                "title": "Notes",
+                "description": "Hosted notes.",
+                "remotes": [{"type": "streamable-http", "url": "https://notes.example/mcp"}],
+            }
+        }
+    )
+    dialog = AddServerDialog(set())
+    qtbot.addWidget(dialog)
+    tab = CatalogTab(load=lambda: [entry], plan=lambda e: plan_install(e))
+    dialog.add_source(tab, "Catalog")
+    tab.chosen.connect(dialog.propose)
+    await tab.load()
+    qtbot.mouseClick(tab.use, Qt.MouseButton.LeftButton)
+    assert dialog.sources.currentIndex() == dialog.custom_index
+    assert dialog.form.url.text() == "https://notes.example/mcp"
+    assert dialog.form.remote.isChecked()
+    spec = dialog.form.spec()
+    assert spec.remote and spec.url == "https://notes.example/mcp" and not spec.command
+    assert "signin" in dialog.note.text()
+    # Unticking "remote" makes it a local HTTP server (and https stays valid for that).
+    dialog.form.remote.setChecked(False)
+    assert not dialog.form.spec().remote

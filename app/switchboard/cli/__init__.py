@@ -25,6 +25,7 @@ from switchboard.cli import (
     exchange,
     groups,
     inspect,
+    remote,
     secrets,
     serve,
     servers,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The order of these calls is the order of the verbs in 'switchboard --help'.
     serve.add_engine_parsers(sub)  # serve, gui
     servers.add_parsers(sub)  # add, list, remove, start, stop, restart, status, logs
+    remote.add_parsers(sub)  # signin, signout
     groups.add_parsers(sub)  # group
     autostart.add_parsers(sub)  # autostart
     servers.add_config_parser(sub)  # config

@@ -35,15 +35,38 @@ def add_parsers(sub: SubParsers) -> None:
         "add",
         help="add a server",
         description="Add a server. Example: switchboard add everything -- npx -y "
-        "@modelcontextprotocol/server-everything stdio",
+        "@modelcontextprotocol/server-everything stdio. A remote server: switchboard add "
+        "github --url https://api.githubcopilot.com/mcp/ (then 'switchboard signin github').",
     )
     a.add_argument("name", help="server name (lowercase letters, digits, '-', '_', '.')")
     a.add_argument("argv", nargs="*", help="command and arguments (after --)")
     a.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     a.add_argument("--secret", action="append", default=[], metavar="ENV=SECRET_NAME")
     a.add_argument("--cwd")
-    a.add_argument("--transport", choices=[t.value for t in Transport], default="stdio")
-    a.add_argument("--url", help="for streamable-http/sse servers: their own local URL")
+    a.add_argument("--transport", choices=[t.value for t in Transport], default=None)
+    a.add_argument(
+        "--url",
+        help="a remote server's https MCP URL (without a command); with --transport and "
+        "--local: a local HTTP server's own URL, passed through",
+    )
+    a.add_argument(
+        "--local",
+        action="store_true",
+        help="--url is a local HTTP server Switchboard passes requests through to",
+    )
+    a.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="HEADER=SECRET_NAME",
+        help="remote servers: send this header upstream with the keyring secret's value "
+        "(API keys instead of sign-in)",
+    )
+    a.add_argument(
+        "--oauth-client-id",
+        help="remote servers: a client id you registered with the provider (its secret, if "
+        "any: 'switchboard secret set remote.NAME.client-secret')",
+    )
     a.add_argument("--timeout", type=float, help="request timeout in seconds (default 600)")
     a.add_argument(
         "--auth",
@@ -129,8 +152,19 @@ def _parse_pairs(items: list[str], what: str) -> dict[str, str]:
 
 
 def _add(args: argparse.Namespace, paths: AppPaths) -> int:
-    transport = Transport(args.transport)
     command_, *rest = args.argv or [""]
+    # --url without a command is a remote server, unless --local says it is a local HTTP
+    # server, or --transport names one with a loopback URL (what 'add --transport
+    # streamable-http --url http://127.0.0.1:...' always meant).
+    explicit = args.transport is not None
+    transport = Transport(args.transport or ("streamable-http" if args.url else "stdio"))
+    remote = (
+        bool(args.url)
+        and not command_
+        and not args.local
+        and transport is not Transport.STDIO
+        and not (explicit and _is_local_url(args.url))
+    )
     spec = ServerSpec(
         name=args.name,
         command=command_,
@@ -147,6 +181,9 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
         description=args.description,
         start=StartMode(args.start_mode),
         sleep_after=args.sleep_after,
+        remote=remote,
+        headers=_parse_pairs(args.header, "header"),
+        oauth_client_id=args.oauth_client_id,
     )
     try:
         client = control_client(paths)
@@ -155,12 +192,20 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
         print(f"Added {spec.name}.")
         _offline_notice()
         return 0
-    view = client.request("POST", "/servers", spec.to_dict())
-    print(f"Added {spec.name}: {view['url']}")
-    if args.start:
-        result = client.request("POST", f"/servers/{spec.name}/start")
-        print(_status_line(spec.name, result["status"]))
+    with client:
+        view = client.request("POST", "/servers", spec.to_dict())
+        print(f"Added {spec.name}: {view['url']}")
+        if args.start or spec.remote:
+            result = client.request("POST", f"/servers/{spec.name}/start")
+            print(_status_line(spec.name, result["status"]))
     return 0
+
+
+def _is_local_url(url: str | None) -> bool:
+    """An explicit --transport with a loopback URL: a local HTTP server (pass-through)."""
+    from switchboard.core.loopback import is_loopback_url
+
+    return bool(url) and is_loopback_url(url or "")
 
 
 def _list(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -184,7 +229,8 @@ def _list(args: argparse.Namespace, paths: AppPaths) -> int:
             )
         print("(Switchboard is not running.)")
         return 0
-    servers = client.request("GET", "/servers")["servers"]
+    with client:
+        servers = client.request("GET", "/servers")["servers"]
     if args.json:
         rows = [
             {
@@ -207,10 +253,13 @@ def _list(args: argparse.Namespace, paths: AppPaths) -> int:
         status = view["status"]
         rss = status.get("rss_bytes")
         total += rss or 0
-        print(
+        line = (
             f"{view['spec']['name']:20} {status['state']:14} "
             f"{view['spec'].get('start', 'manual'):10} {format_bytes(rss):>10}  {view['url']}"
         )
+        if view["spec"].get("remote"):
+            line += f"  (remote: {view['spec'].get('url')})"
+        print(line)
     print(f"{'total':46} {format_bytes(total):>10}")
     return 0
 
@@ -280,43 +329,51 @@ def _action(verb: str) -> Command:
 
 
 def _status(args: argparse.Namespace, paths: AppPaths) -> int:
-    client = control_client(paths)
-    if args.name:
-        view = client.request("GET", f"/servers/{args.name}")
-        status = view["status"]
-        print(_status_line(args.name, status))
-        print(f"  url:      {view['url']}")
-        print(f"  command:  {_command_line(view['spec'])}")
-        if status.get("resolved_command"):
-            print(f"  runs as:  {status['resolved_command']}")
-        elif status.get("resolution_notice"):
-            print(f"  notice:   {status['resolution_notice']}")
-        if status.get("started_at"):
-            up = time.time() - status["started_at"]
-            print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")
-        print(f"  restarts: {status['restarts']}")
-        spec = view["spec"]
-        start = spec.get("start", "manual")
-        if start == "on-demand":
-            start += f" (sleeps after {spec.get('sleep_after', DEFAULT_SLEEP_AFTER):g} min idle)"
-        print(f"  start:    {start}")
-        if status.get("rss_bytes") is not None:
-            print(f"  memory:   {format_bytes(status['rss_bytes'])} (process tree, resident)")
-        if status["state"] == "failed" and status.get("last_stderr"):
-            print("  last output:")
-            for line in status["last_stderr"].splitlines():
-                print(f"    {line}")
+    with control_client(paths) as client:
+        if args.name:
+            view = client.request("GET", f"/servers/{args.name}")
+            status = view["status"]
+            print(_status_line(args.name, status))
+            print(f"  url:      {view['url']}")
+            if view["spec"].get("remote"):
+                from switchboard.cli.remote import describe
+
+                print(f"  remote:   {view['spec'].get('url')}")
+                signin = client.request("GET", f"/servers/{args.name}/signin")
+                print(f"  sign-in:  {describe(signin)}")
+            else:
+                print(f"  command:  {_command_line(view['spec'])}")
+            if status.get("resolved_command"):
+                print(f"  runs as:  {status['resolved_command']}")
+            elif status.get("resolution_notice"):
+                print(f"  notice:   {status['resolution_notice']}")
+            if status.get("started_at"):
+                up = time.time() - status["started_at"]
+                print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")
+            print(f"  restarts: {status['restarts']}")
+            spec = view["spec"]
+            start = spec.get("start", "manual")
+            if start == "on-demand":
+                idle = spec.get("sleep_after", DEFAULT_SLEEP_AFTER)
+                start += f" (sleeps after {idle:g} min idle)"
+            print(f"  start:    {start}")
+            if status.get("rss_bytes") is not None:
+                print(f"  memory:   {format_bytes(status['rss_bytes'])} (process tree, resident)")
+            if status["state"] == "failed" and status.get("last_stderr"):
+                print("  last output:")
+                for line in status["last_stderr"].splitlines():
+                    print(f"    {line}")
+            return 0
+        info = client.request("GET", "/info")
+        print(f"Switchboard {info['version']} running at {info['url']} (pid {info['pid']})")
+        line = f"  servers: {info['servers']} configured, {info['running']} running"
+        if info.get("sleeping"):
+            line += f", {info['sleeping']} asleep"
+        if info.get("rss_bytes"):
+            line += f"; memory {format_bytes(info['rss_bytes'])}"
+        print(line)
+        print(f"  config:  {info['config_file']}")
         return 0
-    info = client.request("GET", "/info")
-    print(f"Switchboard {info['version']} running at {info['url']} (pid {info['pid']})")
-    line = f"  servers: {info['servers']} configured, {info['running']} running"
-    if info.get("sleeping"):
-        line += f", {info['sleeping']} asleep"
-    if info.get("rss_bytes"):
-        line += f"; memory {format_bytes(info['rss_bytes'])}"
-    print(line)
-    print(f"  config:  {info['config_file']}")
-    return 0
 
 
 def _logs(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -352,6 +409,8 @@ def _status_line(name: str, status: dict[str, Any]) -> str:
         text += f" (pid {status['pid']})"
     if status.get("detail") and status["state"] in ("failed", "backoff"):
         text += f" - {status['detail']}"
+    if status["state"] == "needs-sign-in":
+        text += f" - sign in: 'switchboard signin {name}'"
     return text
 
 

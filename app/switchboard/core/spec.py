@@ -14,12 +14,16 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from switchboard.core.errors import ValidationError
-from switchboard.core.loopback import BIND_HOSTS
+from switchboard.core.loopback import BIND_HOSTS, is_loopback_host
 from switchboard.core.schema import check_fields, check_table
 
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_HEADER_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")  # RFC 9110 §5.1 token
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "content-type", "accept", "mcp-session-id", "mcp-protocol-version"}
+)
 
 DEFAULT_PORT = 8765
 DEFAULT_REQUEST_TIMEOUT = 600.0
@@ -192,6 +196,16 @@ class ServerSpec:
     """Idle minutes before an on-demand server sleeps (no request in flight or made)."""
     isolation: Isolation = Isolation.AUTO
     """How client sessions share the stdio process (see :class:`Isolation`)."""
+    remote: bool = False
+    """A remote server (``remote/``): ``url`` is its https MCP endpoint (Streamable HTTP
+    or legacy SSE per ``transport``), Switchboard is its one upstream client (its own
+    OAuth sign-in or ``headers``) and clients reach it through the mux like a stdio
+    server. Without it an HTTP server is a local one we pass requests through to."""
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Remote servers: HTTP header -> name of a keyring secret holding its value (API keys)."""
+    oauth_client_id: str | None = None
+    """Remote servers: a client id the person registered with the provider by hand
+    (its secret, if any, is a keyring secret; see ``remote/vault.py``)."""
 
     @property
     def autostart(self) -> bool:
@@ -203,6 +217,14 @@ class ServerSpec:
         object.__setattr__(self, "args", tuple(self.args))
         object.__setattr__(self, "env", dict(self.env))
         object.__setattr__(self, "secrets", dict(self.secrets))
+        object.__setattr__(self, "headers", dict(self.headers))
+        if self.remote:
+            self._check_remote()
+        elif self.headers or self.oauth_client_id:
+            raise ValidationError(
+                f"Server {self.name!r} has headers or an OAuth client id but is not remote.",
+                hint="Only remote servers (remote = true) send headers upstream.",
+            )
         if self.transport is Transport.STDIO and not self.command:
             raise ValidationError(
                 f"Server {self.name!r} has no command.",
@@ -255,6 +277,54 @@ class ServerSpec:
                 hint='Use start = "always" or "manual" for HTTP servers.',
             )
 
+    @property
+    def muxed(self) -> bool:
+        """Served through the gateway's mux (a stdio process or a remote session), not
+        passed through to a local HTTP server."""
+        return self.transport is Transport.STDIO or self.remote
+
+    def _check_remote(self) -> None:
+        """A remote server: an https URL (http only on a loopback address: MCP
+        2025-11-25 basic/authorization "Communication Security"), no command."""
+        if self.transport is Transport.STDIO:
+            raise ValidationError(
+                f"Remote server {self.name!r} needs an HTTP transport.",
+                hint='Use transport = "streamable-http" (or "sse" for legacy servers).',
+            )
+        if self.command:
+            raise ValidationError(
+                f"Remote server {self.name!r} has a command; remote servers run elsewhere.",
+                hint="Remove the command, or make it a local server (remote = false).",
+            )
+        parts = urlsplit(self.url or "")
+        host = parts.hostname or ""
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback_host(host)):
+            raise ValidationError(
+                f"Remote server {self.name!r} has URL {self.url!r}; remote servers need https.",
+                hint="Use the provider's https:// URL (plain http only for 127.0.0.1/localhost).",
+            )
+        if parts.username or parts.password or parts.fragment:
+            raise ValidationError(
+                f"Remote server {self.name!r}: the URL must not hold credentials or a fragment.",
+                hint="Put API keys in headers backed by keyring secrets instead.",
+            )
+        for header, ref in self.headers.items():
+            if not _HEADER_RE.fullmatch(header) or header.lower() in _RESERVED_HEADERS:
+                raise ValidationError(
+                    f"Invalid header name {header!r} in server {self.name!r}.",
+                    hint="Use an HTTP header name such as 'Authorization' or 'X-API-Key'.",
+                )
+            if not isinstance(ref, str) or not _SECRET_RE.fullmatch(ref):
+                raise ValidationError(
+                    f"Invalid secret name {ref!r} for header {header!r} of {self.name!r}.",
+                    hint="Headers name a keyring secret ('switchboard secret set NAME').",
+                )
+        if self.oauth_client_id is not None and not (0 < len(self.oauth_client_id) <= 512):
+            raise ValidationError(
+                f"Invalid OAuth client id for server {self.name!r}.",
+                hint="Paste the client id the provider gave you.",
+            )
+
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON/TOML-friendly form (omits defaults to keep files short)."""
         out: dict[str, Any] = {"name": self.name}
@@ -285,6 +355,12 @@ class ServerSpec:
             out["sleep_after"] = self.sleep_after
         if self.isolation is not Isolation.AUTO:
             out["isolation"] = self.isolation.value
+        if self.remote:
+            out["remote"] = True
+        if self.headers:
+            out["headers"] = dict(self.headers)
+        if self.oauth_client_id:
+            out["oauth_client_id"] = self.oauth_client_id
         return out
 
     @classmethod
@@ -336,7 +412,7 @@ class ServerSpec:
                     hint='Write args = ["-y", "package"].',
                 )
             kwargs["args"] = tuple(kwargs["args"])
-        for key in ("env", "secrets"):
+        for key in ("env", "secrets", "headers"):
             if key in kwargs and (
                 not isinstance(kwargs[key], Mapping)
                 or not all(isinstance(v, str) for v in kwargs[key].values())

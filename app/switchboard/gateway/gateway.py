@@ -35,7 +35,7 @@ from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import GroupNotFound, ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, StateChanged
 from switchboard.core.group import GroupSpec
-from switchboard.core.spec import AuthMode, Transport
+from switchboard.core.spec import AuthMode
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Outbox, Session
@@ -67,7 +67,12 @@ if TYPE_CHECKING:
 MAX_BODY = 4 * 1024 * 1024
 """Largest POST body accepted (a JSON-RPC message); bigger -> 413."""
 
-_DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
+_DOWN_STATES = {
+    ServerState.STOPPED,
+    ServerState.STOPPING,
+    ServerState.FAILED,
+    ServerState.NEEDS_SIGN_IN,
+}
 
 Target: TypeAlias = "ManagedServer | GroupTarget"
 """What a transport serves: a server, or a group (``groups/target.py``)."""
@@ -145,7 +150,7 @@ class Gateway:
                     spec = self._host.supervisor.get(name).spec
                 except ServerNotFound:
                     spec = None
-                if spec is None or spec.transport is not Transport.STDIO:
+                if spec is None or not spec.muxed:
                     self._drop_mux(name)
                 else:
                     mux.set_isolation(spec.isolation)
@@ -159,7 +164,7 @@ class Gateway:
         """Close the upstream HTTP client once no pass-through server is up (engine
         shutdown stops every server, so nothing is left open)."""
         for server in self._host.supervisor.servers():
-            if server.spec.transport is not Transport.STDIO and server.state.is_active:
+            if not server.spec.muxed and server.state.is_active:
                 return
         passthrough, self._passthrough = self._passthrough, None
         task = asyncio.get_running_loop().create_task(passthrough.aclose())
@@ -249,7 +254,7 @@ class Gateway:
                 [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
             ) from None
         owner = owner_of(principal)
-        if spec.transport is not Transport.STDIO:
+        if not spec.muxed:
             await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
             return
         await self.serve(scope, receive, send, server, endpoint, prefix, owner)
@@ -389,7 +394,7 @@ class Gateway:
         ``internal.py``): raises ServerNotFound, or Unavailable when the server is down
         or is not a stdio server."""
         server = self.managed(name)
-        if server.spec.transport is not Transport.STDIO:
+        if not server.spec.muxed:
             raise Unavailable(
                 f"Server {name!r} is a {server.spec.transport.value} server: the gateway "
                 "passes its requests through and cannot open a session on it itself.",
@@ -450,7 +455,9 @@ class Gateway:
         while server.stream is None or server.stream.closed:
             if server.wakeable:  # on demand and asleep: start it, wait as for a start
                 self._wake(name)
-            elif server.state in _DOWN_STATES:
+            elif server.state in _DOWN_STATES or (
+                server.spec.remote and server.state is ServerState.BACKOFF
+            ):  # a remote that cannot be reached: say so now, not after start_wait
                 raise self.unavailable(server, msg_id, None)
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -497,6 +504,16 @@ class Gateway:
         hint = f"Start it: 'switchboard start {server.name}' or from the tray."
         if server.state is ServerState.FAILED:
             hint = f"It failed: see 'switchboard logs {server.name}', fix it, then start it again."
+        elif (
+            not isinstance(server, GroupTarget)
+            and server.spec.remote
+            and server.state is ServerState.BACKOFF
+        ):
+            message = f"Remote server {server.name!r} is unreachable: {server.detail}"
+            hint = "Switchboard keeps retrying; check the network or the provider's status."
+        elif server.state is ServerState.NEEDS_SIGN_IN:
+            message = f"Remote server {server.name!r} needs sign-in."
+            hint = f"Sign in once in Switchboard: 'switchboard signin {server.name}' or the window."
         return HTTPError(
             503,
             jsonrpc.error(

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from switchboard.core.errors import ServerExists, ServerNotFound
 from switchboard.core.events import EventBus
@@ -30,6 +31,9 @@ from switchboard.supervisor.process import (
 from switchboard.supervisor.watchdog import Watchdog
 
 log = logging.getLogger("switchboard.supervisor")
+
+RemoteFactory = Callable[[ServerSpec, EventBus, Any], ManagedServer]
+"""Builds the supervisor's object for a remote server (``remote/``; spec, events, log file)."""
 
 REAP_INTERVAL = 5.0
 """Seconds between sweeps for adopted descendants that exited (tree.py)."""
@@ -55,6 +59,7 @@ class Supervisor:
         ready_window: float = READY_WINDOW,
         stdout_limit: int = STREAM_LIMIT,
         reap_interval: float = REAP_INTERVAL,
+        remote_factory: RemoteFactory | None = None,
         resolver: CommandResolver | None = None,
         memory_interval: float = MEMORY_INTERVAL,
     ) -> None:
@@ -79,6 +84,7 @@ class Supervisor:
         self._reap_interval = reap_interval
         self._memory_interval = memory_interval
         self._sampler: asyncio.Task[None] | None = None
+        self._remote_factory = remote_factory
         self.subreaper = False
         self.path = ""
 
@@ -110,11 +116,16 @@ class Supervisor:
     def add(self, spec: ServerSpec) -> ManagedServer:
         if spec.name in self._servers:
             raise ServerExists(spec.name)
+        log_file = self._paths.server_log(spec.name) if self._paths else None
+        if spec.remote and self._remote_factory is not None:
+            remote = self._remote_factory(spec, self._events, log_file)
+            self._servers[spec.name] = remote
+            return remote
         server = ManagedServer(
             spec,
             events=self._events,
             path=self.path,
-            log_file=self._paths.server_log(spec.name) if self._paths else None,
+            log_file=log_file,
             spawner=self._spawner,
             clock=self._clock,
             secrets=self._secrets,

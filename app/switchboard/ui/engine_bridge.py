@@ -282,6 +282,22 @@ class EngineBridge(QObject):
     def update_server(self, spec: ServerSpec) -> asyncio.Task[None]:
         return self.submit(f"Save {spec.name}", self.engine.update_server(spec))
 
+    # -- remote servers (remote/) ---------------------------------------------------------
+    def sign_in_status(self, name: str) -> dict[str, Any] | None:
+        """A remote server's sign-in state; None for a local server."""
+        try:
+            if not self.engine.config.server(name).remote or self.engine.remote is None:
+                return None
+            return self.engine.sign_in_status(name)
+        except SwitchboardError:
+            return None
+
+    def sign_in(self, name: str) -> asyncio.Task[dict[str, Any]]:
+        return self.submit(f"Sign in to {name}", self.engine.sign_in(name))
+
+    def sign_out(self, name: str) -> asyncio.Task[dict[str, Any]]:
+        return self.submit(f"Sign out of {name}", self.engine.sign_out(name))
+
     def remove_server(self, name: str) -> asyncio.Task[None]:
         return self.submit(f"Remove {name}", self.engine.remove_server(name))
 

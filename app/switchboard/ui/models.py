@@ -45,6 +45,7 @@ STATE_LABELS = {
     ServerState.BACKOFF: "Restarting…",
     ServerState.FAILED: "Failed",
     ServerState.SLEEPING: "Asleep",
+    ServerState.NEEDS_SIGN_IN: "Needs sign-in",
 }
 
 SLEEPING_TIP = "Asleep — wakes on the next call (started on demand, stopped when idle)"

@@ -36,6 +36,7 @@ from switchboard.ui.logview import LogView
 from switchboard.ui.models import STATE_LABELS
 from switchboard.ui.secretdialog import ask_secret
 from switchboard.ui.serverform import ServerForm
+from switchboard.ui.signin import SignInRow
 
 
 def failure_text(detail: str, last_stderr: str) -> str:
@@ -164,6 +165,8 @@ class ServerDetail(QWidget):
         layout.setSpacing(8)
         layout.addLayout(head)
         layout.addLayout(url_row)
+        self.signin = SignInRow(bridge)
+        layout.addWidget(self.signin)
         layout.addWidget(self.runs_as)
         layout.addWidget(self.failure)
         layout.addWidget(self.tabs, 1)
@@ -190,6 +193,7 @@ class ServerDetail(QWidget):
             text += f" · PID {status.pid}"
         self.state_text.setText(text)
         self.url.setText(self.bridge.server_url(name))
+        self.signin.show_server(name)
         active = status.state.is_active
         self.toggle.setText("&Stop" if active else "&Start")
         self.toggle.setIcon(action_icon("stop" if active else "start"))

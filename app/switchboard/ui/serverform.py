@@ -13,6 +13,7 @@ import shlex
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -183,6 +184,13 @@ class ServerForm(QWidget):
         self.url = QLineEdit()
         self.url.setPlaceholderText("http://127.0.0.1:3001/mcp")
         self.url.setAccessibleName("Server URL")
+        self.remote = QCheckBox("Remote server: Switchboard signs in to it (https)")
+        self.remote.setAccessibleName("Remote server")
+        self.remote.setToolTip(
+            "On: the URL is a server on the internet; you sign in once in Switchboard and "
+            "every client uses it through the gateway (the provider's token stays here).\n"
+            "Off: a local server listening on this computer; requests are passed through."
+        )
         self.cwd = QLineEdit()
         self.cwd.setPlaceholderText("(home folder)")
         self.cwd.setAccessibleName("Working directory")
@@ -260,6 +268,7 @@ class ServerForm(QWidget):
         form.addRow("&Command", self.command)
         form.addRow("&Arguments", self.args)
         form.addRow("&URL", self.url)
+        form.addRow("", self.remote)
         form.addRow("&Working folder", self.cwd)
         form.addRow("&Environment", self.env)
         form.addRow("&Secrets", self.secrets)
@@ -282,6 +291,7 @@ class ServerForm(QWidget):
             line.textChanged.connect(self.revalidate)
         self.description.textChanged.connect(self.revalidate)
         self.transport.currentIndexChanged.connect(self.revalidate)
+        self.remote.toggled.connect(self.revalidate)
         self.auth.currentIndexChanged.connect(self.revalidate)
         self.isolation.currentIndexChanged.connect(self.revalidate)
         self.timeout.valueChanged.connect(self.revalidate)
@@ -319,6 +329,7 @@ class ServerForm(QWidget):
         self.issuer.setText(spec.external_issuer or "")
         self.description.setText(spec.description)
         self.transport.setCurrentIndex(self.transport.findData(spec.transport))
+        self.remote.setChecked(spec.remote)
         self.auth.setCurrentIndex(self.auth.findData(spec.auth))
         self.isolation.setCurrentIndex(self.isolation.findData(spec.isolation))
         self.timeout.setValue(spec.request_timeout)
@@ -359,6 +370,11 @@ class ServerForm(QWidget):
             "start": self.start_mode.currentData(),
             "sleep_after": float(self.sleep_after.value()),
         }
+        remote = self.remote.isChecked() and transport is not Transport.STDIO
+        base = self._base
+        values["remote"] = remote
+        values["headers"] = dict(base.headers) if remote and base is not None else {}
+        values["oauth_client_id"] = base.oauth_client_id if remote and base is not None else None
         if self._base is not None:
             return dataclasses.replace(self._base, **values)
         return ServerSpec(**values)
@@ -373,6 +389,7 @@ class ServerForm(QWidget):
         for w in (self.command, self.args):
             self._form.setRowVisible(w, stdio)
         self._form.setRowVisible(self.url, not stdio)
+        self._form.setRowVisible(self.remote, not stdio)
         self._form.setRowVisible(self.isolation, stdio)
         on_demand = self.start_mode.currentData() is StartMode.ON_DEMAND
         self._form.setRowVisible(self.sleep_after, on_demand)
