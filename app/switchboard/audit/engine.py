@@ -17,19 +17,25 @@ from typing import Any
 
 from switchboard.core.audit import FAILURE, PERSON, SUCCESS, SWITCHBOARD, AuditSink
 from switchboard.core.events import Event, EventBus, StateChanged
+from switchboard.core.spec import StartMode
 from switchboard.core.state import ServerState
 from switchboard.store.config import Config, ConfigStore
 
-IGNORED_FIELDS = frozenset({"autostart"})
-"""Changed by starting and stopping (logged as such), not an edit."""
+STARTED_STOPPED = frozenset({StartMode.ALWAYS, StartMode.MANUAL})
+
+
+def _start_stop(name: str, old: Any, new: Any) -> bool:
+    """Starting and stopping a server flips its ``start`` between always and manual
+    (``Engine._set_autostart``): logged as server_started/stopped, not as an edit."""
+    return name == "start" and {old.start, new.start} <= STARTED_STOPPED
 
 
 def changed_fields(old: Any, new: Any) -> list[str]:
-    """The names of the dataclass fields that differ (``autostart`` left out)."""
+    """The names of the dataclass fields that differ (a start or stop left out)."""
     return [
         f.name
         for f in dataclasses.fields(new)
-        if f.name not in IGNORED_FIELDS and getattr(old, f.name) != getattr(new, f.name)
+        if getattr(old, f.name) != getattr(new, f.name) and not _start_stop(f.name, old, new)
     ]
 
 

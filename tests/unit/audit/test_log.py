@@ -10,7 +10,7 @@ from pathlib import Path
 
 from switchboard.audit import AuditLog, audit_config_change
 from switchboard.core.group import GroupSpec
-from switchboard.core.spec import ServerSpec, Settings
+from switchboard.core.spec import ServerSpec, Settings, StartMode
 from switchboard.store.config import Config
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -105,7 +105,7 @@ def test_config_diff_names_fields_never_values() -> None:
     old = Config(servers=(a, b), groups=(GroupSpec(name="g", servers=("a",)),))
     new = Config(
         settings=Settings(access_token_ttl=600),
-        servers=(ServerSpec(name="a", command="x", env={"TOKEN": "v2"}, autostart=True),),
+        servers=(ServerSpec(name="a", command="x", env={"TOKEN": "v2"}, start=StartMode.ALWAYS),),
         groups=(GroupSpec(name="h", servers=("a",)),),
     )
     rec = Recorder()
@@ -128,11 +128,31 @@ def test_config_diff_names_fields_never_values() -> None:
             },
         ),
     ]
-    # autostart alone (a start or stop) is no edit.
+    # start flipped between always and manual (a start or stop) is no edit; on-demand is.
     rec = Recorder()
     audit_config_change(
         rec,
         Config(servers=(a,)),
-        Config(servers=(ServerSpec(name="a", command="x", env={"TOKEN": "v1"}, autostart=True),)),
+        Config(
+            servers=(
+                ServerSpec(name="a", command="x", env={"TOKEN": "v1"}, start=StartMode.ALWAYS),
+            )
+        ),
     )
     assert rec.events == []
+
+
+def test_start_mode_on_demand_is_an_edit() -> None:
+    a = ServerSpec(name="a", command="x")
+    rec = Recorder()
+    audit_config_change(
+        rec,
+        Config(servers=(a,)),
+        Config(servers=(ServerSpec(name="a", command="x", start=StartMode.ON_DEMAND),)),
+    )
+    assert rec.events == [
+        (
+            "server_changed",
+            {"actor": "person", "target": "a", "outcome": "success", "fields": ["start"]},
+        )
+    ]
