@@ -117,6 +117,9 @@ async def flows(args: argparse.Namespace) -> None:
             for row, cells in rows.items():
                 m_on, m_off = statistics.median(cells["on"]), statistics.median(cells["off"])
                 print(f"{row:22} {m_on:10.1f} {m_off:10.1f} {m_on / m_off:7.3f}")
+                if args.verbose:
+                    print("   on: ", " ".join(f"{v:.0f}" for v in cells["on"]))
+                    print("   off:", " ".join(f"{v:.0f}" for v in cells["off"]))
             print(f"(audit lines written: {lines})")
         finally:
             await engine.aclose()
@@ -262,6 +265,7 @@ def main() -> None:
     parser.add_argument("--signins", type=int, default=40)
     parser.add_argument("--refused", type=int, default=400)
     parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--verbose", action="store_true", help="every round's figure")
     args = parser.parse_args()
     asyncio.run(flows(args))
     asyncio.run(gateway(args))
