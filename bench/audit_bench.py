@@ -211,7 +211,7 @@ def in_process() -> None:
     """CPU time of the whole process (``time.process_time``: the writer's and the SDK's
     threads included) per event: steadier than wall time on a loaded machine."""
     with tempfile.TemporaryDirectory() as d:
-        log = AuditLog(Path(d) / "audit.jsonl")
+        log = AuditLog(Path(d) / "audit.jsonl", max_bytes=1 << 30)  # no rotation here
         n = 50_000
         log.emit("warmup")
         log.flush()
