@@ -224,3 +224,17 @@ def test_cli_secret_set_and_remove_are_audited_without_the_value(paths: AppPaths
         ("secret_set", "cli", name, "success"),
         ("secret_removed", "cli", name, "success"),
     ]
+
+
+def test_cli_changes_without_an_engine_are_audited(paths: AppPaths) -> None:
+    from switchboard.cli import main
+
+    home = str(paths.config_dir.parent)
+    assert main(["--home", home, "add", "t", "--auth", "off", "--", "cat"]) == 0
+    assert main(["--home", home, "group", "create", "g", "t"]) == 0
+    assert main(["--home", home, "remove", "t"]) == 0
+    events = [json.loads(line) for line in audit_path(paths).read_text("utf-8").splitlines()]
+    got = [(e["event"], e["actor"], e["target"]) for e in events]
+    assert got[:2] == [("server_added", "cli", "t"), ("group_added", "cli", "g")]
+    # Removing the server takes it out of the group in the same save.
+    assert sorted(got[2:]) == [("group_changed", "cli", "g"), ("server_removed", "cli", "t")]

@@ -15,8 +15,9 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from switchboard.core.audit import FAILURE, PERSON, SUCCESS, SWITCHBOARD, AuditSink
+from switchboard.core.audit import CLI, FAILURE, PERSON, SUCCESS, SWITCHBOARD, AuditSink
 from switchboard.core.events import Event, EventBus, StateChanged
+from switchboard.core.paths import AppPaths
 from switchboard.core.spec import StartMode
 from switchboard.core.state import ServerState
 from switchboard.store.config import Config, ConfigStore
@@ -90,6 +91,16 @@ class AuditedConfigStore(ConfigStore):
             audit_config_change(self._audit, previous, config, self._actor)
 
 
+def offline_config_store(paths: AppPaths) -> ConfigStore:
+    """The config file as the CLI changes it with no engine running: every saved change
+    audited with the actor ``cli``, written at once (a short-lived process)."""
+    from switchboard.audit.log import AuditLog
+
+    return AuditedConfigStore(
+        ConfigStore(paths.config_file), AuditLog.for_paths(paths, sync=True), actor=CLI
+    )
+
+
 def audit_states(audit: AuditSink, events: EventBus) -> Callable[[], None]:
     """Log servers starting, stopping and failing; returns the unsubscribe function."""
 
@@ -114,4 +125,10 @@ def audit_states(audit: AuditSink, events: EventBus) -> Callable[[], None]:
     return events.subscribe(observe)
 
 
-__all__ = ["AuditedConfigStore", "audit_config_change", "audit_states", "changed_fields"]
+__all__ = [
+    "AuditedConfigStore",
+    "audit_config_change",
+    "audit_states",
+    "changed_fields",
+    "offline_config_store",
+]

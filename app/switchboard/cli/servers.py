@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from switchboard.audit import offline_config_store
 from switchboard.cli.common import Command, SubParsers, control_client
 from switchboard.core.errors import EngineNotRunning, ValidationError
 from switchboard.core.paths import AppPaths
@@ -188,7 +189,7 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
         client = control_client(paths)
     except EngineNotRunning:
-        ConfigStore(paths.config_file).update(lambda c: c.with_server(spec))
+        offline_config_store(paths).update(lambda c: c.with_server(spec))
         print(f"Added {spec.name}.")
         _offline_notice()
         return 0
@@ -268,7 +269,7 @@ def _remove(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
         client = control_client(paths)
     except EngineNotRunning:
-        store = ConfigStore(paths.config_file)
+        store = offline_config_store(paths)
         edited = store.load().groups_naming(args.name)
         store.update(lambda c: c.without_server(args.name))
         print(_removed(args.name, edited))
