@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from switchboard.core.errors import ValidationError
 from switchboard.core.loopback import BIND_HOSTS, is_loopback_host
+from switchboard.core.otlp import check_otlp_endpoint
 from switchboard.core.schema import check_fields, check_table
 
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -435,27 +436,6 @@ class ServerSpec:
                 hint="Fix the value in the config.",
                 path=path,
             ) from None
-
-
-def check_otlp_endpoint(url: str) -> None:
-    """ "" or an http(s) URL with a host and no credentials, query or fragment (OTLP/HTTP
-    appends ``/v1/traces``, ``/v1/metrics``: OpenTelemetry OTLP exporter specification)."""
-    if url == "":
-        return
-    hint = "Use the collector's OTLP/HTTP address, e.g. http://127.0.0.1:4318, or leave it empty."
-    if not isinstance(url, str):
-        raise ValidationError("otlp_endpoint must be a string.", hint=hint)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ValidationError(f"Invalid OTLP endpoint {url!r}.", hint=hint) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"The OTLP endpoint {url!r} is not an http(s) URL.", hint=hint)
-    if parts.username or parts.password or parts.query or parts.fragment or url != url.strip():
-        raise ValidationError(
-            f"The OTLP endpoint {url!r} has credentials, a query or a fragment.", hint=hint
-        )
 
 
 def _translate_legacy(data: Mapping[str, Any], path: tuple[str | int, ...]) -> Mapping[str, Any]:
