@@ -23,6 +23,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from switchboard.audit import AuditLog, audit_path
+from switchboard.auth.consent import ConsentBroker
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
@@ -238,3 +239,34 @@ def test_cli_changes_without_an_engine_are_audited(paths: AppPaths) -> None:
     assert got[:2] == [("server_added", "cli", "t"), ("group_added", "cli", "g")]
     # Removing the server takes it out of the group in the same save.
     assert sorted(got[2:]) == [("group_changed", "cli", "g"), ("server_removed", "cli", "t")]
+
+
+class Away(ConsentBrowser):
+    """Nobody answers: the request expires."""
+
+    async def answer(self, page: httpx.Response, request_id: str) -> None:
+        return None
+
+
+async def test_expired_consent_is_audited(paths: AppPaths, fake_secrets: FakeSecrets) -> None:
+    engine = make_test_engine(
+        paths, fake_secrets, audit=AuditLog.for_paths(paths), consent=ConsentBroker(timeout=0.5)
+    )
+    await engine.start()
+    try:
+        cmd, args = fixture_cmd("echo_server.py")
+        url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
+        with pytest.raises(BaseException):  # noqa: B017 - the SDK wraps it in an ExceptionGroup
+            async with (
+                httpx2.AsyncClient(
+                    auth=sdk_provider(url, Away(engine), MemoryTokenStorage(), "away"), timeout=30
+                ) as h,
+                Client(streamable_http_client(url, http_client=h)) as client,
+            ):
+                await client.call_tool("echo", {"text": "x"})
+        events = read_events(paths, engine)
+    finally:
+        await engine.aclose()
+    expired = one(events, "consent", outcome="expired")
+    assert expired["client_name"] == "away" and expired["target"] == "echo"
+    assert not [e for e in events if e["event"] == "sign_in"]
