@@ -157,6 +157,8 @@ async def test_ts_sdk_through_a_group_of_three_real_servers(
         assert "group-sampled<" in calls["sampling"]["value"][0]
         assert len(calls["sampled"]) == 1 and "group-prompt" in calls["sampled"][0]
         assert calls["caps"]["tools"]["listChanged"] is True
+        assert calls["progress"]["ok"], calls["progress"]
+        assert calls["progress"]["value"]["seen"] == [[1, 3], [2, 3], [3, 3]]
 
         # The group changes: its sessions hear tools/list_changed.
         spec = engine.group("g")

@@ -105,6 +105,7 @@ class GroupHub:
                 listings=self.listings,
                 open_client=self._open_client,
                 state_of=self.state_of,
+                mux_of=self._gw.mux_of,
                 version=__version__,
             )
         return GroupTarget(name, mux)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.channels import Unavailable
+from switchboard.gateway.channels import Session, Unavailable
 from switchboard.gateway.groups.naming import RUNNING, Listing
 from switchboard.gateway.internal import RpcError
 
@@ -68,6 +68,11 @@ class MemberClient(Protocol):
 
     @property
     def initialize_result(self) -> dict[str, Any]: ...
+
+    @property
+    def session(self) -> Session:
+        """The member session on the server's mux (the direct path submits on it)."""
+        ...
 
 
 OnMessage = Callable[[dict[str, Any]], None]

@@ -33,11 +33,13 @@ from switchboard.core.group import GroupSpec
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Channel, Pending, PostChannel, Session, Unavailable
 from switchboard.gateway.groups import lean, pages
+from switchboard.gateway.groups.direct import Relay, cancel_message
 from switchboard.gateway.groups.listings import Listings, MemberClient, OpenClient
 from switchboard.gateway.groups.naming import Merged, merge
 from switchboard.gateway.groups.refusals import Refused, down, missing
 from switchboard.gateway.initialization import LATEST_VERSION, SUPPORTED_VERSIONS, declared
 from switchboard.gateway.internal import RpcError
+from switchboard.gateway.mux import StdioMux
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -63,6 +65,8 @@ class _State:
     opening: dict[str, asyncio.Task[MemberClient]] = dataclasses.field(default_factory=dict)
     tasks: dict[int, asyncio.Task[None]] = dataclasses.field(default_factory=dict)
     server_requests: dict[int, tuple[MemberClient, Any]] = dataclasses.field(default_factory=dict)
+    direct: dict[int, tuple[StdioMux, Session]] = dataclasses.field(default_factory=dict)
+    """Calls forwarded straight to a member mux (``direct.py``): its mux and session."""
     log_level: dict[str, Any] | None = None
 
 
@@ -77,6 +81,7 @@ class GroupMux:
         listings: Listings,
         open_client: OpenClient,
         state_of: Callable[[str], str | None],
+        mux_of: Callable[[str], StdioMux | None] = lambda _: None,
         version: str = "1",
     ) -> None:
         self.name = name
@@ -84,6 +89,7 @@ class GroupMux:
         self._listings = listings
         self._open = open_client
         self._state_of = state_of
+        self._mux_of = mux_of
         self._version = version
         self.sessions: dict[str, Session] = {}
         self._states: dict[str, _State] = {}
@@ -189,9 +195,49 @@ class GroupMux:
                 True,
             )
             return
+        if pending.method == "tools/call" and self._direct(state, pending, msg):
+            return
         session.inflight[local] = pending
         task = asyncio.get_running_loop().create_task(self._serve(session, state, pending, msg))
         state.tasks[local] = task
+
+    def _direct(self, state: _State, pending: Pending, msg: dict[str, Any]) -> bool:
+        """Forward a call straight to its member's ready mux (``direct.py``); False when
+        the general path must take it."""
+        merged = self._merged
+        if merged is None:
+            return False
+        spec = self._spec_of()
+        if spec is not self._merged_spec or spec.lean:
+            return False
+        params = msg.get("params")
+        if not isinstance(params, dict):
+            return False
+        name = params.get("name")
+        route = merged.tool_routes.get(name) if isinstance(name, str) else None
+        if route is None:
+            return False
+        client = state.clients.get(route.server)
+        if client is None or client.closed:
+            return False
+        mux = self._mux_of(route.server)
+        if mux is None or not mux.ready():
+            return False
+        session, local, member = pending.session, pending.upstream_id, client.session
+
+        def done() -> None:
+            session.inflight.pop(local, None)
+            state.direct.pop(local, None)
+
+        relay = Relay(pending, lambda m: self._related(session, state, pending, client, m), done)
+        session.inflight[local] = pending
+        state.direct[local] = (mux, member)
+        try:
+            mux.submit(member, {**msg, "params": {**params, "name": route.name}}, relay)
+        except Unavailable:
+            done()
+            return False
+        return True
 
     async def _serve(
         self, session: Session, state: _State, pending: Pending, msg: dict[str, Any]
@@ -465,4 +511,12 @@ class GroupMux:
                     task = state.tasks.get(local)
                     if task is not None:
                         task.cancel()
+                    direct = state.direct.pop(local, None)
+                    if direct is not None:
+                        mux, member = direct
+                        session.inflight.pop(local, None)
+                        with contextlib.suppress(Unavailable):
+                            mux.notify(member, cancel_message(request_id))
+                        if isinstance(pending.channel, PostChannel):
+                            pending.channel.cancel()
                     return
