@@ -13,39 +13,41 @@ call, member starting, lists, lean mode) takes the general path (``runtime.py``)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Pending
+
+if TYPE_CHECKING:
+    from switchboard.gateway.groups.listings import MemberClient
+    from switchboard.gateway.groups.runtime import GroupMux, State
 
 
 class Relay:
     """A member mux's channel for one directly forwarded call (see the module docstring)."""
 
-    __slots__ = ("_done", "_related", "pending")
+    __slots__ = ("client", "group", "pending", "state")
 
     def __init__(
-        self,
-        pending: Pending,
-        related: Callable[[dict[str, Any]], None],
-        done: Callable[[], None],
+        self, group: GroupMux, state: State, pending: Pending, client: MemberClient
     ) -> None:
+        self.group = group
+        self.state = state
         self.pending = pending
-        self._related = related
-        self._done = done
+        self.client = client
 
     def push(self, message: bytes, final: bool) -> None:
+        pending = self.pending
         if final:
-            self._done()
-            self.pending.channel.push(message, True)
+            self.group.direct_done(self.state, pending)
+            pending.channel.push(message, True)
             return
         try:
             msg = jsonrpc.loads(message)
         except jsonrpc.JSONDecodeError:
             return
         if isinstance(msg, dict):
-            self._related(msg)
+            self.group.related(pending.session, self.state, pending, self.client, msg)
 
 
 def cancel_message(client_id: jsonrpc.MessageId) -> dict[str, Any]:

@@ -58,7 +58,7 @@ _LISTS = {
 
 
 @dataclasses.dataclass(slots=True)
-class _State:
+class State:
     """Per group session: its member sessions, running requests, server requests."""
 
     clients: dict[str, MemberClient] = dataclasses.field(default_factory=dict)
@@ -92,7 +92,7 @@ class GroupMux:
         self._mux_of = mux_of
         self._version = version
         self.sessions: dict[str, Session] = {}
-        self._states: dict[str, _State] = {}
+        self._states: dict[str, State] = {}
         self._ids = itertools.count(1)
         self._merged: Merged | None = None
         self._merged_spec: GroupSpec | None = None
@@ -149,7 +149,7 @@ class GroupMux:
         version = requested if requested in SUPPORTED_VERSIONS else LATEST_VERSION
         session.protocol_version = str(version)
         self.sessions[session.id] = session
-        self._states[session.id] = _State()
+        self._states[session.id] = State()
         result: dict[str, Any] = {
             "protocolVersion": version,
             "capabilities": merged.capabilities,
@@ -201,14 +201,13 @@ class GroupMux:
         task = asyncio.get_running_loop().create_task(self._serve(session, state, pending, msg))
         state.tasks[local] = task
 
-    def _direct(self, state: _State, pending: Pending, msg: dict[str, Any]) -> bool:
+    def _direct(self, state: State, pending: Pending, msg: dict[str, Any]) -> bool:
         """Forward a call straight to its member's ready mux (``direct.py``); False when
-        the general path must take it."""
+        the general path must take it. The cached view is current: every change of the
+        group or of a member's lists clears it (:meth:`changed`)."""
         merged = self._merged
-        if merged is None:
-            return False
-        spec = self._spec_of()
-        if spec is not self._merged_spec or spec.lean:
+        spec = self._merged_spec
+        if merged is None or spec is None or spec.lean:
             return False
         params = msg.get("params")
         if not isinstance(params, dict):
@@ -223,24 +222,26 @@ class GroupMux:
         mux = self._mux_of(route.server)
         if mux is None or not mux.ready():
             return False
-        session, local, member = pending.session, pending.upstream_id, client.session
-
-        def done() -> None:
-            session.inflight.pop(local, None)
-            state.direct.pop(local, None)
-
-        relay = Relay(pending, lambda m: self._related(session, state, pending, client, m), done)
-        session.inflight[local] = pending
-        state.direct[local] = (mux, member)
+        if route.name != name:
+            params["name"] = route.name  # the parsed request is ours to change
+        local = pending.upstream_id
+        relay = Relay(self, state, pending, client)
+        pending.session.inflight[local] = pending
+        state.direct[local] = (mux, client.session)
         try:
-            mux.submit(member, {**msg, "params": {**params, "name": route.name}}, relay)
+            mux.submit(client.session, msg, relay)
         except Unavailable:
-            done()
+            self.direct_done(state, pending)
+            params["name"] = name
             return False
         return True
 
+    def direct_done(self, state: State, pending: Pending) -> None:
+        pending.session.inflight.pop(pending.upstream_id, None)
+        state.direct.pop(pending.upstream_id, None)
+
     async def _serve(
-        self, session: Session, state: _State, pending: Pending, msg: dict[str, Any]
+        self, session: Session, state: State, pending: Pending, msg: dict[str, Any]
     ) -> None:
         params = msg.get("params")
         params = params if isinstance(params, dict) else {}
@@ -271,7 +272,7 @@ class GroupMux:
     async def _handle(
         self,
         session: Session,
-        state: _State,
+        state: State,
         pending: Pending,
         method: str,
         params: dict[str, Any],
@@ -320,7 +321,7 @@ class GroupMux:
         raise Refused(jsonrpc.METHOD_NOT_FOUND, f"Method not found: {method}")
 
     async def _call_tool(
-        self, session: Session, state: _State, pending: Pending, params: dict[str, Any]
+        self, session: Session, state: State, pending: Pending, params: dict[str, Any]
     ) -> Any:
         merged = await self.merged()
         name = params.get("name")
@@ -350,7 +351,7 @@ class GroupMux:
         )
 
     async def _complete(
-        self, session: Session, state: _State, pending: Pending, params: dict[str, Any]
+        self, session: Session, state: State, pending: Pending, params: dict[str, Any]
     ) -> Any:
         merged = await self.merged()
         ref = params.get("ref")
@@ -379,7 +380,7 @@ class GroupMux:
     async def _forward(
         self,
         session: Session,
-        state: _State,
+        state: State,
         pending: Pending,
         server: str,
         method: str,
@@ -390,7 +391,7 @@ class GroupMux:
             return await client.request(
                 method,
                 params,
-                on_message=lambda m: self._related(session, state, pending, client, m),
+                on_message=lambda m: self.related(session, state, pending, client, m),
             )
         except Unavailable as exc:
             raise Refused(
@@ -401,7 +402,7 @@ class GroupMux:
         except RpcError as exc:
             raise Refused(exc.code, exc.message, exc.data) from None
 
-    async def _member(self, session: Session, state: _State, server: str) -> MemberClient:
+    async def _member(self, session: Session, state: State, server: str) -> MemberClient:
         client = state.clients.get(server)
         if client is not None and not client.closed:
             return client
@@ -443,7 +444,7 @@ class GroupMux:
         return client
 
     # -- member -> group session --------------------------------------------------------
-    def _rewrite(self, state: _State, client: MemberClient, msg: dict[str, Any]) -> bytes:
+    def _rewrite(self, state: State, client: MemberClient, msg: dict[str, Any]) -> bytes:
         """A member's message for the group session: server requests get a fresh id."""
         if "id" in msg and "method" in msg:
             gid = next(self._ids)
@@ -458,10 +459,10 @@ class GroupMux:
                         return jsonrpc.dumps({**msg, "params": {**params, "requestId": gid}})
         return jsonrpc.dumps(msg)
 
-    def _related(
+    def related(
         self,
         session: Session,
-        state: _State,
+        state: State,
         pending: Pending,
         client: MemberClient,
         msg: dict[str, Any],
@@ -473,7 +474,7 @@ class GroupMux:
         else:
             session.send(line)
 
-    def _unrelated(self, session: Session, state: _State, server: str, msg: dict[str, Any]) -> None:
+    def _unrelated(self, session: Session, state: State, server: str, msg: dict[str, Any]) -> None:
         method = msg.get("method")
         if isinstance(method, str) and method.endswith("/list_changed"):
             return  # the group's own list_changed follows (Listings -> changed)
