@@ -243,9 +243,17 @@ async def shoot(out: Path, dark: bool) -> None:
     grab(chooser, "consent-choose")
     chooser.reject()
 
+    from switchboard.core.group import GroupSpec
+
+    group = GroupSpec(name="work", servers=("time", "filesystem", "notes"))
+    await engine.add_group(group.with_tool("filesystem", "sleep", enabled=False))
+    win.pages.setCurrentWidget(win.groups)
+    await asyncio.sleep(1.0)
+    grab(win, "groups")
+
     await desktop.bridge.set_client_connected("cursor", "Cursor", True)
     await _demo_grants(engine)
-    win.pages.setCurrentIndex(1)
+    win.pages.setCurrentWidget(win.clients)
     win.clients.refresh()
     await asyncio.sleep(0.6)
     grab(win, "clients")

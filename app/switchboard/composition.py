@@ -99,6 +99,7 @@ def build_engine(
         paths,
         issuer=lambda: engine.base_url,
         servers=lambda: engine.config.servers,
+        groups=lambda: engine.config.groups,
         settings=lambda: engine.config.settings,
         events=events,
         secret_store=secret_store if secret_store is not None else SecretStore(backend=keyring),
@@ -108,7 +109,11 @@ def build_engine(
         cimd_resolver=cimd_resolver,
         clock=clock,
     )
-    client_sync = ClientSync(engine, client_manager)
+    client_sync = ClientSync(
+        engine,
+        client_manager,
+        groups=lambda: {g.name: engine.group_url(g.name) for g in engine.groups()},
+    )
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
     return engine
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard.cli.common import Command, SubParsers, configured_base_url, control_client
 from switchboard.core.errors import ControlAPIError, EngineNotRunning, ValidationError
-from switchboard.core.group import GroupSpec, MemberChoices, Naming, ToolChoice
+from switchboard.core.group import GroupSpec, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
 from switchboard.store.config import Config, ConfigStore
@@ -50,6 +50,7 @@ def add_parsers(sub: SubParsers) -> None:
         "dev time github",
     )
     gs = g.add_subparsers(dest="group_cmd", metavar="ACTION", required=True)
+    g.set_defaults(handler=_dispatch)
 
     c = gs.add_parser(
         "create",
@@ -77,11 +78,11 @@ def add_parsers(sub: SubParsers) -> None:
         "it once) or 'off': anyone on this computer, including any local program, can call "
         "every member through the group; web pages cannot",
     )
-    c.set_defaults(handler=_create)
+    c.set_defaults(group_run=_create)
 
     ls = gs.add_parser("list", help="list groups with their members and URLs")
     ls.add_argument("--json", action="store_true", help="print JSON")
-    ls.set_defaults(handler=_list)
+    ls.set_defaults(group_run=_list)
 
     sh = gs.add_parser(
         "show",
@@ -91,16 +92,16 @@ def add_parsers(sub: SubParsers) -> None:
     )
     sh.add_argument("name")
     sh.add_argument("--json", action="store_true", help="print JSON")
-    sh.set_defaults(handler=_show)
+    sh.set_defaults(group_run=_show)
 
     ad = gs.add_parser("add", help="add member servers")
     ad.add_argument("name")
     ad.add_argument("servers", nargs="+", metavar="SERVER")
-    ad.set_defaults(handler=_add)
+    ad.set_defaults(group_run=_add)
     rm = gs.add_parser("remove", help="remove member servers (the servers stay configured)")
     rm.add_argument("name")
     rm.add_argument("servers", nargs="+", metavar="SERVER")
-    rm.set_defaults(handler=_remove)
+    rm.set_defaults(group_run=_remove)
 
     tl = gs.add_parser(
         "tool",
@@ -112,47 +113,53 @@ def add_parsers(sub: SubParsers) -> None:
     for state in ("on", "off"):
         t = ts.add_parser(state, help=f"switch a tool {state}")
         _member_args(t, "tool")
-        t.set_defaults(handler=_tool_enabled(state == "on"))
+        t.set_defaults(group_run=_tool_enabled(state == "on"))
     trn = ts.add_parser("rename", help="expose a tool under another name ('' = its own)")
     _member_args(trn, "tool")
     trn.add_argument("new", help="the new name (letters, digits, '_', '-', '.'; max 128)")
-    trn.set_defaults(handler=_tool_rename)
+    trn.set_defaults(group_run=_tool_rename)
     tds = ts.add_parser("describe", help="replace a tool's description ('' = back to the server's)")
     _member_args(tds, "tool")
     tds.add_argument("text")
-    tds.set_defaults(handler=_tool_describe)
+    tds.set_defaults(group_run=_tool_describe)
 
     for kind, what in (("prompt", "prompt name"), ("resource", "resource URI or URI template")):
         k = gs.add_parser(kind, help=f"switch a member's {kind} on or off")
         k.add_argument("state", choices=["on", "off"])
         _member_args(k, kind, what)
-        k.set_defaults(handler=_item_toggle(kind))
+        k.set_defaults(group_run=_item_toggle(kind))
 
     nm = gs.add_parser("naming", help="how tool and prompt names are exposed")
     nm.add_argument("name")
     nm.add_argument("strategy", choices=[n.value for n in Naming], help=_NAMING_HELP)
-    nm.set_defaults(handler=_naming)
+    nm.set_defaults(group_run=_naming)
     ln = gs.add_parser("lean", help="lean mode: two meta-tools instead of every tool schema")
     ln.add_argument("name")
     ln.add_argument("state", choices=["on", "off"])
-    ln.set_defaults(handler=_lean)
+    ln.set_defaults(group_run=_lean)
 
     rn = gs.add_parser("rename", help="rename a group (its URL changes; choices stay)")
     rn.add_argument("old")
     rn.add_argument("new")
-    rn.set_defaults(handler=_rename)
+    rn.set_defaults(group_run=_rename)
     de = gs.add_parser("delete", help="delete a group (its servers stay configured)")
     de.add_argument("name")
-    de.set_defaults(handler=_delete)
+    de.set_defaults(group_run=_delete)
 
     for verb in ("start", "stop"):
         v = gs.add_parser(verb, help=f"{verb} every member server")
         v.add_argument("name")
-        v.set_defaults(handler=_action(verb))
+        v.set_defaults(group_run=_action(verb))
     u = gs.add_parser("url", help="print the group's MCP URL (for a client's config)")
     u.add_argument("name")
     u.add_argument("--sse", action="store_true", help="the legacy SSE URL instead")
-    u.set_defaults(handler=_url)
+    u.set_defaults(group_run=_url)
+
+
+def _dispatch(args: argparse.Namespace, paths: AppPaths) -> int:
+    """Every ``group`` action binds its own handler as ``group_run``."""
+    run: Command = args.group_run
+    return run(args, paths)
 
 
 def _member_args(p: argparse.ArgumentParser, kind: str, what: str = "") -> None:
@@ -297,6 +304,12 @@ def _create(groups: _Groups, args: argparse.Namespace) -> int:
     )
     view = groups.create(spec)
     print(f"Created group {spec.name}: {view['url']}")
+    if spec.auth is AuthMode.OFF:
+        print(
+            "Warning: auth is off: anyone on this computer, including any local program, "
+            "can call every member through this group (web pages cannot).",
+            file=sys.stderr,
+        )
     _note_missing(groups, spec.servers)
     return 0
 
@@ -380,6 +393,8 @@ def _choice_lines(spec: GroupSpec) -> Iterator[str]:
 
 
 def _listing_lines(listing: dict[str, Any]) -> Iterator[str]:
+    """``Gateway.group_listing``: per member, each tool and prompt as the group exposes
+    it (``-`` and why when hidden), and how many resources it offers."""
     yield f"  live tools ({listing.get('exposed_tools', 0)} exposed):"
     for member in listing.get("members", []):
         head = f"    {member.get('server')} ({member.get('state')})"
@@ -387,19 +402,22 @@ def _listing_lines(listing: dict[str, Any]) -> Iterator[str]:
             head += f": {member['error']}"
         yield head
         for tool in member.get("tools", []):
-            exposed = tool.get("exposed")
-            if exposed is None:
-                why = tool.get("hidden_by") or ("off" if not tool.get("enabled", True) else "")
-                shown = f"- ({why})" if why else "-"
-            else:
-                shown = str(exposed)
-            first = str(tool.get("description") or "").strip().splitlines()
-            about = first[0][:60] if first else ""
-            yield f"      {shown:40} {tool.get('name')!s:28} {about}".rstrip()
-        for key in ("prompts", "resources"):
-            items = member.get(key) or []
-            if items:
-                yield f"      {len(items)} {key}"
+            lines = str(tool.get("description") or "").strip().splitlines()
+            about = lines[0][:60] if lines else ""
+            yield f"      {_exposed(tool):40} {tool.get('name')!s:28} {about}".rstrip()
+        for prompt in member.get("prompts", []):
+            yield f"      {_exposed(prompt):40} prompt {prompt.get('name')}"
+        resources = member.get("resources", [])
+        if resources:
+            hidden = sum(1 for r in resources if r.get("hidden_by"))
+            yield f"      {len(resources)} resource(s), {hidden} hidden"
+
+
+def _exposed(item: dict[str, Any]) -> str:
+    if item.get("exposed"):
+        return str(item["exposed"])
+    why = item.get("hidden_by") or ("off" if not item.get("enabled", True) else "")
+    return f"- ({why})" if why else "-"
 
 
 def _require_member(spec: GroupSpec, server: str) -> None:
@@ -416,7 +434,7 @@ def _require_member(spec: GroupSpec, server: str) -> None:
 def _add(groups: _Groups, args: argparse.Namespace) -> int:
     def change(spec: GroupSpec) -> GroupSpec:
         new = [s for s in dict.fromkeys(args.servers) if s not in spec.servers]
-        return dataclasses.replace(spec, servers=(*spec.servers, *new))
+        return spec.with_servers((*spec.servers, *new))
 
     before, after = groups.edit(args.name, change)
     added = [s for s in after.servers if s not in before.servers]
@@ -434,12 +452,7 @@ def _remove(groups: _Groups, args: argparse.Namespace) -> int:
     def change(spec: GroupSpec) -> GroupSpec:
         for server in args.servers:
             _require_member(spec, server)
-        drop = set(args.servers)
-        return dataclasses.replace(
-            spec,
-            servers=tuple(s for s in spec.servers if s not in drop),
-            choices={k: v for k, v in spec.choices.items() if k not in drop},
-        )
+        return spec.with_servers(tuple(s for s in spec.servers if s not in args.servers))
 
     groups.edit(args.name, change)
     print(
@@ -452,10 +465,7 @@ def _remove(groups: _Groups, args: argparse.Namespace) -> int:
 def _edit_tool(args: argparse.Namespace, **fields: Any) -> Change:
     def change(spec: GroupSpec) -> GroupSpec:
         _require_member(spec, args.server)
-        member = spec.member(args.server)
-        tool = dataclasses.replace(member.tool(args.item), **fields)
-        tools = {**member.tools, args.item: tool}
-        return spec.with_choices(args.server, dataclasses.replace(member, tools=tools))
+        return spec.with_tool(args.server, args.item, **fields)
 
     return change
 
@@ -496,15 +506,9 @@ def _item_toggle(kind: str) -> Command:
 
         def change(spec: GroupSpec) -> GroupSpec:
             _require_member(spec, args.server)
-            member = spec.member(args.server)
-            prompts, resources = set(member.prompts_off), set(member.resources_off)
-            off = prompts if kind == "prompt" else resources
-            if on:
-                off.discard(args.item)
-            else:
-                off.add(args.item)
-            new = MemberChoices(member.tools, frozenset(prompts), frozenset(resources))
-            return spec.with_choices(args.server, new)
+            if kind == "prompt":
+                return spec.with_prompt(args.server, args.item, on)
+            return spec.with_resource(args.server, args.item, on)
 
         groups.edit(args.name, change)
         print(f"Group {args.name}: {kind} {args.item} of {args.server} is {args.state}.")

@@ -159,7 +159,10 @@ class GroupSpec:
     """Groups only take Switchboard's own tokens (the auth port reads this like a server's)."""
 
     def __post_init__(self) -> None:
-        validate_name(self.name)
+        try:
+            validate_name(self.name)
+        except ValidationError as exc:
+            raise ValidationError(f"Invalid group name {self.name!r}.", hint=exc.hint) from None
         servers = tuple(self.servers)
         object.__setattr__(self, "servers", servers)
         for server in servers:
@@ -247,6 +250,13 @@ class GroupSpec:
                 hint='Write servers = ["time", "github"].',
                 path=(*path, "servers"),
             )
+        for server in servers:
+            try:
+                validate_name(server)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"Group {name!r}: {exc.message}", hint=exc.hint, path=(*path, "servers")
+                ) from None
         for key, kind in (("lean", bool), ("description", str), ("name", str)):
             if key in data and type(data[key]) is not kind:
                 raise ValidationError(
@@ -271,6 +281,12 @@ class GroupSpec:
                 hint="Use 'switchboard' or 'off'.",
                 path=(*path, "auth"),
             ) from None
+        if auth is AuthMode.EXTERNAL:
+            raise ValidationError(
+                f"Group {name!r} cannot use an external issuer.",
+                hint="Groups take Switchboard's own tokens (auth = 'switchboard') or none ('off').",
+                path=(*path, "auth"),
+            )
         choices_raw = check_table(data.get("choices", {}), (*path, "choices"), "groups.choices")
         choices: dict[str, MemberChoices] = {}
         for server, raw in choices_raw.items():
@@ -295,7 +311,11 @@ class GroupSpec:
                         hint="Known: enabled, rename, description.",
                         path=(*where, "tools", tool, bad[0]),
                     )
-                tools[tool] = ToolChoice(**choice)
+                try:
+                    tools[tool] = ToolChoice(**choice)
+                except ValidationError as exc:
+                    where_rename = (*where, "tools", tool, "rename")
+                    raise ValidationError(exc.message, hint=exc.hint, path=where_rename) from None
             lists: dict[str, frozenset[str]] = {}
             for key in ("prompts_off", "resources_off"):
                 value = raw.get(key, [])

@@ -33,7 +33,7 @@ from switchboard.core.errors import (
     ValidationError,
 )
 from switchboard.core.group import GroupSpec
-from switchboard.core.spec import ServerSpec, Settings, validate_name
+from switchboard.core.spec import ServerSpec, Settings
 from switchboard.store.atomic import atomic_write
 
 log = logging.getLogger("switchboard.store")
@@ -141,7 +141,6 @@ class Config:
     def rename_group(self, old: str, new: str) -> Config:
         """Group ``old`` renamed to ``new``, members and choices kept, same place."""
         spec = self.group(old)
-        validate_name(new)
         if old == new:
             return self
         if self.has_group(new):
@@ -223,8 +222,8 @@ def _group_renaming(group: GroupSpec, old: str, new: str) -> GroupSpec:
         servers = tuple(s for s in group.servers if s != old)
     else:
         servers = tuple(new if s == old else s for s in group.servers)
-    choices = {k: v for k, v in group.choices.items() if k not in (old, new)}
-    if old in group.choices:
+    choices = {k: v for k, v in group.choices.items() if k != old}
+    if old in group.choices:  # the renamed server's choices win over a missing namesake's
         choices[new] = group.choices[old]
     return dataclasses.replace(group, servers=servers, choices=choices)
 
@@ -280,8 +279,10 @@ class ConfigStore:
             try:
                 return parse(raw)
             except ConfigError as exc:
+                # The value's own hint ("Use prefix, priority, manual.") stays with it.
+                fix = f" {exc.hint}" if exc.hint else ""
                 raise ConfigError(
-                    f"The config file {self.path} is damaged: {exc.message}",
+                    f"The config file {self.path} is damaged: {exc.message}{fix}",
                     hint=self._restore_hint(),
                 ) from exc
 

@@ -21,7 +21,15 @@ import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from switchboard.core.errors import ServerNotFound, SwitchboardError
-from switchboard.core.events import ConfigChanged, Event, LogLine, Notice, StateChanged
+from switchboard.core.events import (
+    ConfigChanged,
+    Event,
+    GroupsChanged,
+    LogLine,
+    Notice,
+    StateChanged,
+)
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.supervisor.process import ServerStatus
 
@@ -77,6 +85,8 @@ class EngineBridge(QObject):
     """``list[LogLine]``, in order, batched."""
     configChanged = Signal(object)
     """:class:`ConfigChanged`"""
+    groupsChanged = Signal(object)
+    """:class:`GroupsChanged`"""
     notice = Signal(object)
     """:class:`Notice`"""
     consentRequested = Signal(object)
@@ -121,6 +131,8 @@ class EngineBridge(QObject):
             self.stateChanged.emit(event)
         elif isinstance(event, ConfigChanged):
             self.configChanged.emit(event)
+        elif isinstance(event, GroupsChanged):
+            self.groupsChanged.emit(event)
         elif isinstance(event, Notice):
             self.notice.emit(event)
 
@@ -369,6 +381,49 @@ class EngineBridge(QObject):
                 await asyncio.to_thread(sync.manager.disconnect, client_id)
 
         return self.submit(f"{'Connect' if on else 'Disconnect'} {title}", run())
+
+    # -- groups ------------------------------------------------------------------------
+    def groups(self) -> list[GroupSpec]:
+        return self.engine.groups()
+
+    def group_url(self, name: str) -> str:
+        try:
+            return self.engine.group_url(name)
+        except SwitchboardError:
+            return ""
+
+    async def group_listing(self, name: str) -> dict[str, Any]:
+        """The group's members and their tools from the live servers (gateway)."""
+        return await self.engine.gateway.group_listing(name)
+
+    def add_group(self, spec: GroupSpec) -> asyncio.Task[None]:
+        return self.submit(f"Create group {spec.name}", self.engine.add_group(spec))
+
+    def save_group(self, spec: GroupSpec) -> asyncio.Task[None]:
+        return self.submit(f"Change group {spec.name}", self.engine.update_group(spec), quiet=True)
+
+    def rename_group(self, old: str, new: str) -> asyncio.Task[None]:
+        return self.submit(f"Rename group {old}", self.engine.rename_group(old, new))
+
+    def remove_group(self, name: str) -> asyncio.Task[None]:
+        return self.submit(f"Delete group {name}", self.engine.remove_group(name))
+
+    def connect_group(self, client_id: str, title: str, group: str) -> asyncio.Task[None]:
+        """Write one entry for ``group`` into that client's config (instead of one per
+        server); the client-config service keeps it in step afterwards."""
+        sync = self.client_sync
+
+        async def run() -> None:
+            await asyncio.to_thread(
+                sync.manager.connect, client_id, sync.servers(), group=group, groups=sync.groups()
+            )
+
+        return self.submit(f"Connect {title} to the group {group}", run())
+
+    def set_group_running(self, name: str, on: bool) -> asyncio.Task[Any]:
+        what = f"{'Start' if on else 'Stop'} the servers of {name}"
+        work = self.engine.start_group(name) if on else self.engine.stop_group(name)
+        return self.submit(what, work)
 
 
 def _grant_view(g: Mapping[str, Any]) -> GrantView:

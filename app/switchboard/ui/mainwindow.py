@@ -1,4 +1,4 @@
-"""The main window: three pages (servers, clients & access, settings) under a message
+"""The main window: four pages (servers, groups, clients & access, settings) under a message
 bar, and a status bar with the gateway's address. The servers page is the servers table
 (servertable.py) over the selected server's detail pane (serverdetail.py); the window's
 size, position and splitter are kept between runs (windowstate.py)."""
@@ -33,6 +33,7 @@ from switchboard.core.spec import ServerSpec
 from switchboard.ui.catalogtab import CatalogTab
 from switchboard.ui.dialogs import AddServerDialog
 from switchboard.ui.engine_bridge import EngineBridge
+from switchboard.ui.groups.page import GroupsPage
 from switchboard.ui.icons import action_icon, app_icon, summary
 from switchboard.ui.models import ServersModel
 from switchboard.ui.pages import ClientsPage, SettingsPage
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.table = ServersTable(self.model, self.copy_url)
         self.detail = ServerDetail(bridge, self.copy_url)
         self.splitter = self._init_servers_page()
+        self.groups = GroupsPage(bridge)
         self.clients = ClientsPage(bridge)
         self.settings = SettingsPage(bridge, paths)
         self.pages = self._init_pages()
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
         pages.setObjectName("pages")
         pages.setDocumentMode(True)
         pages.addTab(self.splitter, action_icon("servers"), "Servers")
+        pages.addTab(self.groups, action_icon("servers"), "Groups")
         pages.addTab(self.clients, action_icon("clients"), "Clients && access")
         pages.addTab(self.settings, action_icon("settings"), "Settings")
         return pages
@@ -224,6 +227,7 @@ class MainWindow(QMainWindow):
         add("Ctrl+1", lambda: self.pages.setCurrentIndex(0))
         add("Ctrl+2", lambda: self.pages.setCurrentIndex(1))
         add("Ctrl+3", lambda: self.pages.setCurrentIndex(2))
+        add("Ctrl+4", lambda: self.pages.setCurrentIndex(3))
         add("Ctrl+L", self.focus_log_search)
         add(QKeySequence.StandardKey.Quit, self.on_quit)
         add("Ctrl+W", self.close)

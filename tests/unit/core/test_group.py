@@ -66,7 +66,7 @@ def test_bad_documents_name_the_key(doc: dict[str, object], path: tuple[str, ...
 def test_invalid_groups_are_refused() -> None:
     with pytest.raises(ValidationError, match="twice"):
         GroupSpec(name="g", servers=("a", "a"))
-    with pytest.raises(ValidationError, match="Invalid server name"):
+    with pytest.raises(ValidationError, match="Invalid group name"):
         GroupSpec(name="Bad Name")
     with pytest.raises(ValidationError, match="external"):
         GroupSpec(name="g", auth=AuthMode.EXTERNAL)
