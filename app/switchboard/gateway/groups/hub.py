@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -145,7 +145,7 @@ class GroupHub:
             host_header = host.decode("latin-1") if host is not None else None
             try:
                 principal = await self._host.authenticator.authenticate(
-                    server=cast(Any, spec),  # the auth port takes groups (g-auth)
+                    server=spec,
                     resource=f"http://{host_header}{path[:i]}/groups/{name}/{kind}",
                     authorization=authorization.decode("latin-1") if authorization else None,
                 )
