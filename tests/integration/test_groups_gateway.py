@@ -267,6 +267,28 @@ async def test_unknown_group_is_404_and_single_member_without_prefix(engine: Eng
         assert await _tool_names(client) == {"get_current_time", "convert_time"}
 
 
+async def test_web_pages_and_removed_groups(engine: Engine, http: httpx.AsyncClient) -> None:
+    """CORS as for servers (a group with sign-in off refuses web pages' preflights, one
+    with sign-in answers them); a removed group's sessions end (404)."""
+    await _members(engine)
+    url = await _group(engine)
+    await engine.add_group(GroupSpec(name="signed", servers=("time",)))
+    preflight = {"origin": "http://localhost:6274", "access-control-request-method": "POST"}
+    r = await http.options(url, headers=preflight)
+    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+    r = await http.options(engine.group_url("signed"), headers=preflight)
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == "http://localhost:6274"
+
+    client = RawClient(http, url)
+    await client.initialize()
+    assert (await client.call("ping"))["result"] == {}
+    await engine.remove_group("g")
+    r = await client.post(rpc("ping"))
+    assert r.status_code == 404
+    assert not engine.gateway.groups.muxes.get("groups/g")
+
+
 async def _wait_for(condition: Any, timeout: float = 15.0) -> None:
     for _ in range(int(timeout / 0.05)):
         if condition():
