@@ -154,3 +154,31 @@ async def test_a_bad_cursor_is_invalid_params(cursor: object) -> None:
     group.submit(session, msg, channel)
     await _answered(channel)
     assert jsonrpc.loads(channel.messages[0])["error"]["code"] == jsonrpc.INVALID_PARAMS
+
+
+async def test_list_changed_is_announced_once_and_only_for_lists_that_changed() -> None:
+    world = World()
+    listings = Listings(world.open, world.state_of)
+    spec = GroupSpec("g", servers=("a", "b"))
+    group = GroupMux(
+        "g",
+        spec_of=lambda: spec,
+        listings=listings,
+        open_client=world.open,
+        state_of=world.state_of,
+    )
+    listings.listeners.append(lambda _server: group.changed())
+    session = Session("groups/g")
+    await group.initialize(session, {})
+    # A restart's states in one go, the lists the same before and after: nothing.
+    for _ in range(3):
+        listings.invalidate("a")
+    await asyncio.sleep(0.05)
+    assert list(session.backlog) == []
+    # A member stops: its tools go (prompts and resources did not change).
+    world.states["b"] = "stopped"
+    listings.invalidate("b")
+    listings.invalidate("b")
+    await asyncio.sleep(0.05)
+    sent = [jsonrpc.loads(m)["method"] for m in session.backlog]
+    assert sent == ["notifications/tools/list_changed"]

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Pending
+from switchboard.gateway.groups.relay import related
 
 if TYPE_CHECKING:
     from switchboard.gateway.groups.listings import MemberClient
-    from switchboard.gateway.groups.runtime import GroupMux, State
+    from switchboard.gateway.groups.relay import State
+    from switchboard.gateway.groups.runtime import GroupMux
 
 
 class Relay:
@@ -47,7 +49,7 @@ class Relay:
         except jsonrpc.JSONDecodeError:
             return
         if isinstance(msg, dict):
-            self.group.related(pending.session, self.state, pending, self.client, msg)
+            related(pending.session, self.state, pending, self.client, msg)
 
 
 def cancel_message(client_id: jsonrpc.MessageId) -> dict[str, Any]:
