@@ -26,10 +26,11 @@ from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
 from switchboard.gateway import Gateway
 from switchboard.homelock import HomeLock
+from switchboard.packages import PackageResolver
 from switchboard.secrets import SecretStore, keyring_resolver
 from switchboard.store.config import ConfigStore
 from switchboard.supervisor.environment import login_shell_path
-from switchboard.supervisor.process import SecretResolver, Spawner, spawn_process
+from switchboard.supervisor.process import CommandResolver, SecretResolver, Spawner, spawn_process
 from switchboard.supervisor.supervisor import Supervisor
 
 
@@ -51,6 +52,8 @@ def build_engine(
     clock: Callable[[], float] = time.time,
     http_transport: httpx.AsyncBaseTransport | None = None,
     cimd_resolver: Resolver = system_resolver,
+    resolve_packages: bool = True,
+    command_resolver: CommandResolver | None = None,
 ) -> Engine:
     """An :class:`Engine` for the home ``paths``, not started yet.
 
@@ -71,6 +74,9 @@ def build_engine(
     - ``http_transport``: the HTTP transport for outgoing requests (external issuers'
       JWKS, client metadata documents, pass-through servers); ``cimd_resolver``: resolves
       a client metadata document's host before it is fetched (RFC 9700 §4.8 SSRF check).
+    - ``resolve_packages``: run npx/uvx/pipx-run servers as their package's own program,
+      installed once per version under ``paths.cache_dir/packages`` (issue 16.1);
+      ``command_resolver`` replaces that resolver (tests).
     """
     events = EventBus()
     if secrets_resolver is None:
@@ -84,6 +90,8 @@ def build_engine(
         secrets=secrets_resolver,
         path_resolver=path_resolver,
         stop_grace=stop_grace,
+        resolver=command_resolver
+        or (PackageResolver(paths.cache_dir / "packages") if resolve_packages else None),
     )
     engine = Engine(
         paths,

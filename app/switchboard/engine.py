@@ -25,7 +25,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard import __version__
-from switchboard.core.errors import ConfigError, ServerNotFound, StoreError, SwitchboardError
+from switchboard.core.errors import (
+    ConfigError,
+    GroupChanged,
+    ServerNotFound,
+    StoreError,
+    SwitchboardError,
+)
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, LogLine, Notice
 from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
@@ -350,8 +356,12 @@ class Engine:
             await self._commit(lambda c: c.with_group(spec))
         self.events.publish(GroupsChanged((spec.name,)))
 
-    async def update_group(self, spec: GroupSpec) -> None:
+    async def update_group(self, spec: GroupSpec, *, expected_tag: str | None = None) -> None:
+        """Replace a group's definition. ``expected_tag``: the :meth:`GroupSpec.tag` the
+        caller's change was based on; GroupChanged (nothing saved) if it is not current."""
         async with self._lock:
+            if expected_tag is not None and self.config.group(spec.name).tag() != expected_tag:
+                raise GroupChanged(spec.name)
             await self._commit(lambda c: c.with_group(spec, replace=True))
         self.events.publish(GroupsChanged((spec.name,)))
 

@@ -156,3 +156,28 @@ async def test_the_tray_toggles_a_group_s_servers(paths: AppPaths, qtbot: QtBot)
             await until(lambda: "g" not in tray.group_actions)
         finally:
             tray.close()
+
+
+async def test_export_a_group_for_a_team_cluster_from_the_window(
+    paths: AppPaths, qtbot: QtBot, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    async with running(paths) as (engine, bridge):
+        await _two_echoes(engine)
+        await engine.add_group(
+            GroupSpec(name="g", servers=("alpha", "beta")).with_tool(
+                "alpha", "sleep", enabled=False
+            )
+        )
+        win = MainWindow(bridge, paths=paths)
+        qtbot.addWidget(win)
+        page = win.groups
+        await until(lambda: page.current == "g")
+        target = Path(str(tmp_path)) / "k8s"
+        await page.export_to(target)
+        manifests = page.last_export
+        # The echo fixtures run a local script: not exportable, and said so.
+        assert [s for s, _ in manifests.skipped] == ["alpha", "beta"]
+        assert (target / "README.md").is_file() and (target / "group-g.yaml").is_file()
+        assert "Not exported" in (target / "README.md").read_text()

@@ -18,6 +18,8 @@ from switchboard.cluster.toolhive import (
     PLACEHOLDER_ISSUER,
     TeamAuth,
     build,
+    needs_tool_lists,
+    tool_names_from_listing,
 )
 from switchboard.core.errors import (
     EngineNotRunning,
@@ -149,11 +151,7 @@ def _export_kubernetes(args: argparse.Namespace, paths: AppPaths, config: Config
 def _live_tool_names(paths: AppPaths, groups: list[GroupSpec]) -> dict[str, list[str]]:
     """Each member's tool names from the running servers (for tool filters), if the
     engine runs; members it cannot list are left out (build() then says what to do)."""
-    wanted = [
-        g
-        for g in groups
-        if any(not c.enabled for m in g.choices.values() for c in m.tools.values())
-    ]
+    wanted = needs_tool_lists(groups)
     if not wanted:
         return {}
     try:
@@ -167,10 +165,8 @@ def _live_tool_names(paths: AppPaths, groups: list[GroupSpec]) -> dict[str, list
                 listing = client.request("GET", f"/groups/{group.name}/listing")
             except SwitchboardError:
                 continue
-            for member in listing.get("members", []) if isinstance(listing, dict) else []:
-                if member.get("error") or not member.get("tools"):
-                    continue
-                names[str(member["server"])] = [str(t["name"]) for t in member["tools"]]
+            if isinstance(listing, dict):
+                names.update(tool_names_from_listing(listing))
     finally:
         client.close()
     return names

@@ -227,6 +227,10 @@ def _status(args: argparse.Namespace, paths: AppPaths) -> int:
         print(_status_line(args.name, status))
         print(f"  url:      {view['url']}")
         print(f"  command:  {_command_line(view['spec'])}")
+        if status.get("resolved_command"):
+            print(f"  runs as:  {status['resolved_command']}")
+        elif status.get("resolution_notice"):
+            print(f"  notice:   {status['resolution_notice']}")
         if status.get("started_at"):
             up = time.time() - status["started_at"]
             print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")

@@ -158,6 +158,25 @@ def build(
     return out
 
 
+def needs_tool_lists(groups: Sequence[GroupSpec]) -> list[GroupSpec]:
+    """The groups that switch tools off: exporting them needs the members' tool lists."""
+    return [
+        g
+        for g in groups
+        if any(not c.enabled for m in g.choices.values() for c in m.tools.values())
+    ]
+
+
+def tool_names_from_listing(listing: Mapping[str, Any]) -> dict[str, list[str]]:
+    """{server: its tool names} from a group listing (``Gateway.group_listing``);
+    members that are down are left out (:func:`build` then says to start them)."""
+    names: dict[str, list[str]] = {}
+    for member in listing.get("members", []):
+        if isinstance(member, Mapping) and not member.get("error") and member.get("tools"):
+            names[str(member["server"])] = [str(t["name"]) for t in member["tools"]]
+    return names
+
+
 def _check_names(names: list[str], what: str) -> None:
     seen: dict[str, str] = {}
     for name in names:

@@ -24,6 +24,7 @@ from switchboard.control.body import read_json
 from switchboard.control.groups import group_routes
 from switchboard.core.errors import (
     ConfigError,
+    GroupChanged,
     GroupExists,
     GroupNotFound,
     ServerExists,
@@ -44,7 +45,7 @@ def error_response(exc: SwitchboardError) -> JSONResponse:
     status = 400
     if isinstance(exc, ServerNotFound | GroupNotFound):
         status = 404
-    elif isinstance(exc, ServerExists | GroupExists):
+    elif isinstance(exc, ServerExists | GroupExists | GroupChanged):
         status = 409
     elif isinstance(exc, ValidationError | ConfigError):
         status = 422

@@ -93,10 +93,16 @@ class ControlClient:
 def _error(resp: httpx.Response) -> ControlAPIError:
     try:
         data = resp.json()
-        return ControlAPIError(str(data.get("message", resp.text)), hint=str(data.get("hint", "")))
+        return ControlAPIError(
+            str(data.get("message", resp.text)),
+            hint=str(data.get("hint", "")),
+            status=resp.status_code,
+        )
     except ValueError:
         return ControlAPIError(
-            f"Switchboard answered HTTP {resp.status_code}.", hint="See its log."
+            f"Switchboard answered HTTP {resp.status_code}.",
+            hint="See its log.",
+            status=resp.status_code,
         )
 
 

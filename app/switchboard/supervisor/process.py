@@ -8,14 +8,16 @@ import dataclasses
 import json
 import logging
 import os
+import shlex
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from switchboard.core.errors import ServerNotRunning, SpawnError, SwitchboardError
 from switchboard.core.events import EventBus, LogLine, StateChanged, Stream
+from switchboard.core.launch import Launch
 from switchboard.core.spec import ServerSpec, Transport
 from switchboard.core.state import ServerState
 from switchboard.supervisor import tree
@@ -56,6 +58,25 @@ async def no_secrets(refs: Mapping[str, str]) -> dict[str, str]:
             hint="Configure the keyring.",
         )
     return {}
+
+
+class CommandResolver(Protocol):
+    """Turns a package-runner command (``npx -y pkg``, ``uvx pkg``) into the package's
+    own program (packages/resolver.py implements it; composition.py injects it).
+
+    Returns what to spawn, None when the command is not one it resolves; raises
+    SwitchboardError when it is one but cannot be resolved (the command then runs as
+    written, with a notice). ``note`` writes progress to the server's log."""
+
+    async def __call__(
+        self,
+        command: str,
+        args: Sequence[str],
+        *,
+        path: str,
+        env: Mapping[str, str],
+        note: Callable[[str], None],
+    ) -> Launch | None: ...
 
 
 class Spawner(Protocol):
@@ -100,6 +121,11 @@ class ServerStatus:
     last_stderr: str
     last_exit: str = ""
     """Why the previous process ended (kept while the restarted one runs)."""
+    resolved_command: str = ""
+    """What actually runs when it differs from the command as written (the package's
+    own program instead of npx/uvx), shell-quoted; "" otherwise."""
+    resolution_notice: str = ""
+    """Why the command runs as written although it is a package runner ("" if not)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -126,8 +152,13 @@ class ManagedServer:
         ready_window: float = READY_WINDOW,
         stdout_limit: int = STREAM_LIMIT,
         scope: str | None = None,
+        resolver: CommandResolver | None = None,
     ) -> None:
         self.spec = spec
+        self._resolver = resolver
+        self.resolved_command: tuple[str, ...] = ()
+        """The argv last spawned in place of the spec's command (empty: as written)."""
+        self.resolution_notice = ""
         self._events = events
         self._path = path
         self._spawner = spawner
@@ -181,6 +212,8 @@ class ManagedServer:
             detail=self.detail,
             last_stderr=self.log.last_text(10),
             last_exit=self.last_exit,
+            resolved_command=shlex.join(self.resolved_command) if self.resolved_command else "",
+            resolution_notice=self.resolution_notice,
         )
 
     # -- public lifecycle -----------------------------------------------------------
@@ -325,12 +358,41 @@ class ManagedServer:
             waiter.cancel()
         return not watch.done() and proc.returncode is None
 
+    async def _resolve(self, spec: ServerSpec) -> Launch:
+        """What to spawn: the package's own program when the resolver knows the
+        command (issue 16.1), else the command as written."""
+        written = Launch((spec.command, *spec.args))
+        if self._resolver is None:
+            return written
+        try:
+            found = await self._resolver(
+                spec.command,
+                spec.args,
+                path=self._path,
+                env=build_env(self._path, spec.env, {}),
+                note=self._system,
+            )
+        except (SwitchboardError, OSError) as exc:
+            self.resolved_command = ()
+            self.resolution_notice = (
+                f"Could not run the package directly ({exc}); running the command as written."
+            )
+            self._system(self.resolution_notice)
+            return written
+        self.resolution_notice = ""
+        self.resolved_command = found.argv if found else ()
+        return found or written
+
     async def _spawn(self) -> asyncio.subprocess.Process:
         spec = self.spec
-        command = resolve_command(spec.command, self._path)
+        launch = await self._resolve(spec)
+        argv = launch.argv
+        command = resolve_command(argv[0], self._path)
         secret_values = await self._secrets(spec.secrets)
         self._redact = Redactor(secret_values.values())
         env = build_env(self._path, spec.env, secret_values)
+        if launch.path:
+            env["PATH"] = os.pathsep.join([*launch.path, env.get("PATH", "")])
         env[tree.SCOPE_VAR] = self.scope
         cwd = os.path.expanduser(spec.cwd) if spec.cwd else None
         if cwd is not None and not os.path.isdir(cwd):
@@ -340,7 +402,7 @@ class ManagedServer:
             )
         stdio = spec.transport is Transport.STDIO
         try:
-            proc = await self._spawner([command, *spec.args], env, cwd, stdio)
+            proc = await self._spawner([command, *argv[1:]], env, cwd, stdio)
         except OSError as exc:
             raise SpawnError(
                 f"Could not start {command}: {exc.strerror or exc}.",
@@ -353,7 +415,10 @@ class ManagedServer:
         )
         if self._on_pgid is not None:
             self._on_pgid(proc.pid, True)
-        self._system(f"started pid {proc.pid}: {command} {' '.join(spec.args)}".rstrip())
+        started = f"started pid {proc.pid}: {shlex.join([command, *argv[1:]])}"
+        if self.resolved_command:
+            started += f" (for: {shlex.join([spec.command, *spec.args])})"
+        self._system(started)
         if stdio:
             assert proc.stdin is not None
             self.stream = StdioStream(spec.name, self._generation, proc.stdin)

@@ -19,6 +19,7 @@ from switchboard.supervisor.environment import login_shell_path
 from switchboard.supervisor.process import (
     READY_WINDOW,
     STREAM_LIMIT,
+    CommandResolver,
     ManagedServer,
     SecretResolver,
     ServerStatus,
@@ -52,7 +53,9 @@ class Supervisor:
         ready_window: float = READY_WINDOW,
         stdout_limit: int = STREAM_LIMIT,
         reap_interval: float = REAP_INTERVAL,
+        resolver: CommandResolver | None = None,
     ) -> None:
+        self._resolver = resolver
         self._events = events
         self._paths = paths
         self._spawner = spawner
@@ -112,6 +115,7 @@ class Supervisor:
             ready_window=self._ready_window,
             stdout_limit=self._stdout_limit,
             scope=self.scope,
+            resolver=self._resolver,
         )
         self._servers[spec.name] = server
         return server

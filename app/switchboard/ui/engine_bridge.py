@@ -15,11 +15,19 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from switchboard.cluster.files import write as write_manifests
+from switchboard.cluster.toolhive import (
+    Manifests,
+    build,
+    needs_tool_lists,
+    tool_names_from_listing,
+)
 from switchboard.core.errors import ServerNotFound, SwitchboardError
 from switchboard.core.events import (
     ConfigChanged,
@@ -419,6 +427,23 @@ class EngineBridge(QObject):
             )
 
         return self.submit(f"Connect {title} to the group {group}", run())
+
+    async def export_cluster(
+        self, target: Path, group: str | None, namespace: str = "default"
+    ) -> Manifests:
+        """ToolHive manifests for ``group`` (or everything) into ``target``, with the
+        tool lists of running members for tool filters (docs/team-cluster.md)."""
+        config = self.engine.config
+        names = [group] if group else []
+        groups = [g for g in config.groups if not names or g.name in names]
+        wanted = {m for g in groups for m in g.servers}
+        servers = [s for s in config.servers if not names or s.name in wanted]
+        tools: dict[str, list[str]] = {}
+        for g in needs_tool_lists(groups):
+            tools.update(tool_names_from_listing(await self.group_listing(g.name)))
+        manifests = build(servers, groups, namespace=namespace, tool_names=tools)
+        await asyncio.to_thread(write_manifests, manifests, target)
+        return manifests
 
     def set_group_running(self, name: str, on: bool) -> asyncio.Task[Any]:
         what = f"{'Start' if on else 'Stop'} the servers of {name}"

@@ -4,6 +4,7 @@ its settings form (save, revert, remove)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
@@ -20,8 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from switchboard.core.errors import ValidationError
+from switchboard.catalog.catalog import Catalog
+from switchboard.catalog.model import CatalogEntry
+from switchboard.catalog.registry import RegistryClient
+from switchboard.catalog.updates import Update, update_for, updated_spec
+from switchboard.core.errors import SwitchboardError, ValidationError
 from switchboard.core.events import StateChanged
+from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import action_icon, state_icon
@@ -44,6 +50,14 @@ def failure_text(detail: str, last_stderr: str) -> str:
     if own and own[-1] not in text:
         text += f"\nIts last output: {own[-1]}"
     return text + "\nThe whole log is below."
+
+
+def runs_as_text(resolved: str, notice: str) -> str:
+    """Beside the command as the person wrote it (Settings tab): what actually runs,
+    when Switchboard runs an npm/PyPI package's own program instead of npx/uvx."""
+    if resolved:
+        return f"Runs as: {resolved}"
+    return notice
 
 
 class ServerDetail(QWidget):
@@ -79,6 +93,17 @@ class ServerDetail(QWidget):
         self.failure.setWordWrap(True)
         self.failure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.failure.setAccessibleName("Why the server failed")
+        self.runs_as = QLabel()
+        self.runs_as.setObjectName("secondary")
+        self.runs_as.setWordWrap(True)
+        self.runs_as.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.runs_as.setAccessibleName("The command that runs")
+        self.update_button = QPushButton()
+        self.update_button.setAccessibleName("Update this server's package")
+        self.update_button.setVisible(False)
+        self.update_button.clicked.connect(self._apply_update)
+        self._catalog: list[CatalogEntry] | None = None
+        self._update: Update | None = None
 
         head = QHBoxLayout()
         head.setSpacing(8)
@@ -87,6 +112,7 @@ class ServerDetail(QWidget):
         head.addWidget(self.state_icon)
         head.addWidget(self.state_text)
         head.addStretch(1)
+        head.addWidget(self.update_button)
         head.addWidget(self.restart)
         head.addWidget(self.toggle)
         url_row = QHBoxLayout()
@@ -135,6 +161,7 @@ class ServerDetail(QWidget):
         layout.setSpacing(8)
         layout.addLayout(head)
         layout.addLayout(url_row)
+        layout.addWidget(self.runs_as)
         layout.addWidget(self.failure)
         layout.addWidget(self.tabs, 1)
         bridge.stateChanged.connect(self._on_state)
@@ -163,6 +190,8 @@ class ServerDetail(QWidget):
         self.toggle.setText("&Stop" if active else "&Start")
         self.toggle.setIcon(action_icon("stop" if active else "start"))
         self.restart.setEnabled(active)
+        self.runs_as.setText(runs_as_text(status.resolved_command, status.resolution_notice))
+        self.runs_as.setVisible(bool(self.runs_as.text()))
         failed = status.state is ServerState.FAILED
         self.failure.setVisible(failed)
         if failed:
@@ -175,6 +204,7 @@ class ServerDetail(QWidget):
             self.form.set_spec(spec)
             self._form_state()
             self.check_secrets()
+            self._show_update(spec)
 
     def check_secrets(self) -> None:
         """Say which of the server's secrets the keyring lacks (asked off the loop)."""
@@ -188,6 +218,40 @@ class ServerDetail(QWidget):
             self.form.show_missing_secrets(missing)
 
         self.bridge.submit("Check secrets", check(), quiet=True)
+
+    def _show_update(self, spec: ServerSpec) -> None:
+        """A newer catalog version of the server's npm/PyPI package: offer it."""
+        if self._catalog is None:
+            self._update = None
+            self.update_button.setVisible(False)
+
+            async def load() -> None:
+                registry = RegistryClient(self.bridge.engine.paths.cache_dir)
+                self._catalog = await asyncio.to_thread(Catalog(registry).entries)
+                if self.name == spec.name:
+                    self._show_update(spec)
+
+            self.bridge.submit("Check for newer versions", load(), quiet=True)
+            return
+        self._update = update_for(spec, self._catalog)
+        self.update_button.setVisible(self._update is not None)
+        if self._update is not None:
+            self.update_button.setText(f"Update to {self._update.newest}")
+            self.update_button.setToolTip(
+                f"The catalog has {self._update.package} {self._update.newest}; it installs "
+                "beside the current version and the server restarts."
+            )
+
+    def _apply_update(self) -> None:
+        update = self._update
+        if update is None or update.server != self.name:
+            return
+        try:
+            spec = updated_spec(self.bridge.spec(self.name), update)
+        except SwitchboardError:
+            return
+        self.update_button.setVisible(False)
+        self.bridge.update_server(spec)
 
     def _on_state(self, event: StateChanged) -> None:
         if event.name == self.name:

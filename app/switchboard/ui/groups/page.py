@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -67,6 +69,8 @@ class GroupsPage(QWidget):
         self.current: str = ""
         self._loading: asyncio.Task[None] | None = None
         self._filling = False
+        self.last_export: Any = None
+        """The manifests of the last export from this page (tests read it)."""
 
         self.list = QListWidget()
         self.list.setAccessibleName("Groups")
@@ -94,6 +98,11 @@ class GroupsPage(QWidget):
         self.connect_button = QPushButton(action_icon("clients"), "Connect a client…")
         self.start_button = QPushButton(action_icon("start"), "Start servers")
         self.stop_button = QPushButton(action_icon("stop"), "Stop servers")
+        self.export_button = QPushButton("Export for a team cluster…")
+        self.export_button.setToolTip(
+            "Write Kubernetes manifests (ToolHive operator) for this group and its servers; "
+            "secrets stay in your keyring. See docs/team-cluster.md."
+        )
         self.naming = QComboBox()
         self.naming.setAccessibleName("Tool names")
         for naming, label in NAMING_LABELS.items():
@@ -125,6 +134,7 @@ class GroupsPage(QWidget):
         run_row.addWidget(self.start_button)
         run_row.addWidget(self.stop_button)
         run_row.addStretch(1)
+        run_row.addWidget(self.export_button)
         el.addLayout(run_row)
         el.addWidget(QLabel("Tool names:"))
         el.addWidget(self.naming)
@@ -172,6 +182,7 @@ class GroupsPage(QWidget):
         self.lean.toggled.connect(self._lean_changed)
         self.members.itemChanged.connect(self._members_changed)
         self.refresh_button.clicked.connect(self.load_tools)
+        self.export_button.clicked.connect(self.ask_export)
         self.tree.toolToggled.connect(
             lambda server, tool, on: self._edit(lambda g: g.with_tool(server, tool, enabled=on))
         )
@@ -396,6 +407,35 @@ class GroupsPage(QWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.buttonClicked.connect(lambda b: self.bridge.remove_group(name) if b is delete else None)
         box.open()
+
+    def ask_export(self) -> None:
+        name = self.current
+        if not name:
+            return
+        folder = QFileDialog.getExistingDirectory(self, f"Export {name} for a team cluster")
+        if folder:
+            self.export_to(Path(folder) / f"switchboard-{name}")
+
+    def export_to(self, target: Path) -> asyncio.Task[None]:
+        """Write the manifests of the current group into ``target`` and say where."""
+        name = self.current
+
+        async def run() -> None:
+            manifests = await self.bridge.export_cluster(target, name)
+            skipped = "".join(f"\n• {s}: {why}." for s, why in manifests.skipped)
+            text = (
+                f"Wrote {len(manifests.documents())} Kubernetes objects to {target}.\n\n"
+                f"Read README.md there: it lists the {len(manifests.secrets)} secret(s) to "
+                "create (their values stay in your keyring) and what to fill in."
+            )
+            if skipped:
+                text += f"\n\nNot exported:{skipped}"
+            box = QMessageBox(QMessageBox.Icon.Information, "Exported", text, parent=self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            self.last_export = manifests
+
+        return self.bridge.submit(f"Export {name} for a team cluster", run())
 
     def copy_url(self) -> None:
         url = self.url.text()
