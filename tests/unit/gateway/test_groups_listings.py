@@ -5,6 +5,7 @@ member's names kept for errors, list_changed invalidation."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -159,10 +160,10 @@ async def test_a_bad_cursor_is_invalid_params(cursor: object) -> None:
 async def test_list_changed_is_announced_once_and_only_for_lists_that_changed() -> None:
     world = World()
     listings = Listings(world.open, world.state_of)
-    spec = GroupSpec("g", servers=("a", "b"))
+    specs = [GroupSpec("g", servers=("a", "b"))]
     group = GroupMux(
         "g",
-        spec_of=lambda: spec,
+        spec_of=lambda: specs[-1],
         listings=listings,
         open_client=world.open,
         state_of=world.state_of,
@@ -182,3 +183,11 @@ async def test_list_changed_is_announced_once_and_only_for_lists_that_changed() 
     await asyncio.sleep(0.05)
     sent = [jsonrpc.loads(m)["method"] for m in session.backlog]
     assert sent == ["notifications/tools/list_changed"]
+    # Lean mode switched on: the same tools, but tools/list now shows the meta-tools.
+    session.backlog.clear()
+    specs.append(dataclasses.replace(specs[-1], lean=True))
+    group.changed()
+    await asyncio.sleep(0.05)
+    assert [jsonrpc.loads(m)["method"] for m in session.backlog] == [
+        "notifications/tools/list_changed"
+    ]

@@ -50,7 +50,7 @@ PASSED_CAPS = ("sampling", "elicitation")
 see ``initialization.py``)."""
 
 _KINDS = {
-    "tools": ("tools",),
+    "tools": ("tools", "lean"),
     "prompts": ("prompts",),
     "resources": ("resources", "templates"),
 }
