@@ -99,6 +99,10 @@ async def test_a_down_member_keeps_its_names_and_says_why() -> None:
     assert down.error == "Server 'b' is failed." and down.state == "failed"
     assert [t["name"] for t in down.tools] == ["b1", "b2", "b3"]
     assert world.clients["b"].closed
+    world.states["b"] = "sleeping"  # on demand: listed as last seen, a call wakes it
+    asleep = await listings.get("b")
+    assert asleep.up and asleep.state == "sleeping"
+    assert [t["name"] for t in asleep.tools] == ["b1", "b2", "b3"]
     missing = await listings.get("zz")
     assert missing.state == "missing" and missing.error is not None
 

@@ -10,13 +10,15 @@ invalidation and tell their sessions ``list_changed``.
 
 It starts nothing: a server that is not running gets a :class:`Listing` with its state
 and an error saying so (its last known lists kept, so that a call to one of its tools
-can name the server that is down).
+can name the server that is down); an on-demand server asleep keeps its last known
+lists as they were (a call wakes it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
@@ -27,6 +29,9 @@ from switchboard.gateway.groups.naming import RUNNING, Listing
 from switchboard.gateway.internal import RpcError
 
 log = logging.getLogger("switchboard.gateway")
+
+SLEEPING = "sleeping"
+"""An on-demand server that is not running until a request comes (``core/state.py``)."""
 
 MAX_PAGES = 100
 """Pages read of one list before giving up on a server that never stops paginating."""
@@ -103,6 +108,9 @@ class Listings:
         state = self._state_of(server)
         if state is None:
             return Listing(server, state="missing", error=f"Server {server!r} is not configured.")
+        if state == SLEEPING and server in self._known:
+            # An on-demand server asleep: its tools stay listed (a call wakes it).
+            return dataclasses.replace(self._known[server], state=state)
         if state != RUNNING:
             known = self._known.get(server) or Listing(server)
             return Listing(
