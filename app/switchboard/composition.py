@@ -26,6 +26,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
 from switchboard.gateway import Gateway
 from switchboard.homelock import HomeLock
+from switchboard.inspector.service import Inspector
 from switchboard.packages import PackageResolver
 from switchboard.secrets import SecretStore, keyring_resolver
 from switchboard.store.config import ConfigStore
@@ -123,6 +124,7 @@ def build_engine(
         groups=lambda: {g.name: engine.group_url(g.name) for g in engine.groups()},
     )
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
+    engine.inspector = Inspector(gateway)
     return engine
 
 

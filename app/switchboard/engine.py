@@ -35,13 +35,15 @@ from switchboard.core.errors import (
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, LogLine, Notice
 from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import ServerSpec, Settings
+from switchboard.core.spec import ServerSpec, Settings, StartMode
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway.guard import OriginHostGuard
+from switchboard.gateway.idle import IdleSleeper, SleeperTask
 from switchboard.homelock import HomeLock
 from switchboard.listener import Listener
 from switchboard.store.atomic import atomic_write
 from switchboard.store.config import Config, ConfigStore
+from switchboard.supervisor.clock import Clock, MonotonicClock
 from switchboard.supervisor.process import ServerStatus
 from switchboard.supervisor.supervisor import Supervisor
 
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from switchboard.clients.sync import ClientSync
     from switchboard.core.auth import Authenticator
     from switchboard.gateway import Gateway
+    from switchboard.inspector.service import Inspector
 
 log = logging.getLogger("switchboard.engine")
 
@@ -68,6 +71,8 @@ class Engine:
     client_sync: ClientSync
     authenticator: Authenticator
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
+    inspector: Inspector
+    """Lists and calls servers' tools, prompts and resources through the gateway."""
 
     def __init__(
         self,
@@ -79,6 +84,7 @@ class Engine:
         home_lock: HomeLock,
         port: int | None = None,
         restore_servers: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.paths = paths
         self.events = events
@@ -98,6 +104,7 @@ class Engine:
         self._prefix_apps: list[tuple[str, ASGIApp]] = []
         self._control_routes: list[Route] = []
         self._lock = asyncio.Lock()
+        self._clock: Clock = clock or MonotonicClock()
 
     def install(self, *, gateway: Gateway, auth: AuthService, client_sync: ClientSync) -> None:
         """Take the services that need the engine themselves (the composition root
@@ -115,6 +122,9 @@ class Engine:
         self.add_control_routes(auth.control_routes())
         # Connected clients follow server changes.
         self.client_sync = client_sync
+        self._sleeper = SleeperTask(
+            IdleSleeper(self.supervisor.servers, gateway.mux_of, self.sleep_server, self._clock)
+        )
 
     # -- lifecycle --------------------------------------------------------------------
     def _become(self, new: EngineState) -> None:
@@ -199,14 +209,19 @@ class Engine:
         log.info("engine ready at %s in %.0f ms", self.base_url, (time.perf_counter() - t0) * 1e3)
         self.client_sync.start()
         if self._restore:
-            wanted = [s.name for s in self.config.servers if s.autostart]
+            for spec in self.config.servers:
+                if spec.start is StartMode.ON_DEMAND:  # no process until a client calls
+                    await self.supervisor.get(spec.name).sleep()
+            wanted = [s.name for s in self.config.servers if s.start is StartMode.ALWAYS]
             await asyncio.gather(*(self._start_quietly(n) for n in wanted), return_exceptions=True)
+        self._sleeper.start()
 
     async def aclose(self) -> None:
         if self.state in (EngineState.CLOSING, EngineState.CLOSED, EngineState.NEW):
             self._become(EngineState.CLOSED)
             return
         self._become(EngineState.CLOSING)
+        await self._sleeper.aclose()
         await self.client_sync.aclose()
         if self.listener is not None:
             await self.listener.aclose()
@@ -246,8 +261,11 @@ class Engine:
     async def add_server(self, spec: ServerSpec) -> None:
         async with self._lock:
             await self._commit(lambda c: c.with_server(spec))
-            self.supervisor.add(spec)
+            server = self.supervisor.add(spec)
         self.events.publish(ConfigChanged((spec.name,)))
+        if spec.start is StartMode.ON_DEMAND and self.state is EngineState.RUNNING:
+            await server.sleep()
+            self._sleeper.sleeper.poke()
 
     async def update_server(self, spec: ServerSpec) -> None:
         """Replace a server's spec; a running server is restarted to apply it."""
@@ -256,8 +274,13 @@ class Engine:
             await self._commit(lambda c: c.with_server(spec, replace=True))
             server.update_spec(spec)
         self.events.publish(ConfigChanged((spec.name,)))
+        self._sleeper.sleeper.poke()
         if server.state.is_active:
             await server.restart()
+        elif spec.start is StartMode.ON_DEMAND and server.state is ServerState.STOPPED:
+            await server.sleep()  # now on demand: a call starts it
+        elif spec.start is not StartMode.ON_DEMAND and server.state is ServerState.SLEEPING:
+            await server.stop()  # no longer on demand: nothing wakes it
 
     async def remove_server(self, name: str) -> None:
         """Remove ``name``; it leaves every group in the same save (a
@@ -294,6 +317,20 @@ class Engine:
         await server.restart()
         return server.status()
 
+    async def wake(self, name: str) -> None:
+        """Start the sleeping on-demand server ``name`` for a client's call (the gateway
+        calls it; see ``GatewayHost.wake``). A server not asleep is left alone."""
+        server = self.supervisor.get(name)
+        if server.wakeable:
+            log.info("server %s: waking for a call", name)
+            await server.wake()
+
+    async def sleep_server(self, name: str) -> ServerStatus:
+        """Put the on-demand server ``name`` to sleep (the idle timer calls it)."""
+        server = self.supervisor.get(name)
+        await server.sleep()
+        return server.status()
+
     async def start_all(self) -> None:
         await asyncio.gather(*(self.start_server(s.name) for s in self.config.servers))
 
@@ -315,12 +352,13 @@ class Engine:
         self.events.publish(ConfigChanged(()))
 
     async def _set_autostart(self, name: str, value: bool) -> None:
-        """Remember whether ``name`` runs, best effort: starting and stopping never fail
-        because the file cannot be written; the person is told instead."""
+        """Remember whether ``name`` runs (start = always | manual; an on-demand server
+        keeps its mode), best effort: starting and stopping never fail because the file
+        cannot be written; the person is told instead."""
         spec = self.config.server(name)
-        if spec.autostart == value:
+        if spec.start is StartMode.ON_DEMAND or spec.autostart == value:
             return
-        new = dataclasses.replace(spec, autostart=value)
+        new = dataclasses.replace(spec, start=StartMode.ALWAYS if value else StartMode.MANUAL)
         async with self._lock:
             self.supervisor.get(name).update_spec(new)
             try:
@@ -481,6 +519,8 @@ class Engine:
             "started_at": self.started_at,
             "servers": len(self.config.servers),
             "running": len([s for s in self.statuses() if s.state is ServerState.RUNNING]),
+            "sleeping": len([s for s in self.statuses() if s.state is ServerState.SLEEPING]),
+            "rss_bytes": self.supervisor.total_rss(),
             "config_file": str(self.paths.config_file),
             "config_warning": self.config_warning,
         }

@@ -24,6 +24,7 @@ from switchboard.cli import (
     clients,
     exchange,
     groups,
+    inspect,
     secrets,
     serve,
     servers,
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_parsers(sub)  # catalog
     exchange.add_parsers(sub)  # export, import
     clients.add_parsers(sub)  # client
+    inspect.add_parsers(sub)  # tools, call
     return p
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import sys
 import time
 from typing import Any
@@ -16,7 +17,15 @@ from typing import Any
 from switchboard.cli.common import Command, SubParsers, control_client
 from switchboard.core.errors import EngineNotRunning, ValidationError
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
+from switchboard.core.spec import (
+    DEFAULT_SLEEP_AFTER,
+    AuthMode,
+    Isolation,
+    ServerSpec,
+    StartMode,
+    Transport,
+)
+from switchboard.core.units import format_bytes
 from switchboard.store.config import ConfigStore
 
 
@@ -54,10 +63,27 @@ def add_parsers(sub: SubParsers) -> None:
         "(never; questions whose caller is unknown are refused)",
     )
     a.add_argument("--description", default="")
+    a.add_argument(
+        "--start-mode",
+        choices=[m.value for m in StartMode],
+        default="manual",
+        help="when it runs: always (from launch), on-demand (asleep until a client calls "
+        "it, asleep again after --sleep-after idle minutes), manual (default: when you "
+        "start it)",
+    )
+    a.add_argument(
+        "--sleep-after",
+        type=float,
+        default=DEFAULT_SLEEP_AFTER,
+        metavar="MINUTES",
+        help=f"idle minutes before an on-demand server sleeps (default {DEFAULT_SLEEP_AFTER:g})",
+    )
     a.add_argument("--start", action="store_true", help="start it right away")
     a.set_defaults(handler=_add)
 
-    sub.add_parser("list", help="list servers").set_defaults(handler=_list)
+    ls = sub.add_parser("list", help="list servers (state, start mode, memory, URL)")
+    ls.add_argument("--json", action="store_true", help="print JSON (rss_bytes per server)")
+    ls.set_defaults(handler=_list)
     r = sub.add_parser("remove", help="remove a server (stops it first)")
     r.add_argument("name")
     r.set_defaults(handler=_remove)
@@ -119,6 +145,8 @@ def _add(args: argparse.Namespace, paths: AppPaths) -> int:
         isolation=Isolation(args.isolation),
         external_issuer=args.issuer,
         description=args.description,
+        start=StartMode(args.start_mode),
+        sleep_after=args.sleep_after,
     )
     try:
         client = control_client(paths)
@@ -140,18 +168,50 @@ def _list(args: argparse.Namespace, paths: AppPaths) -> int:
         client = control_client(paths)
     except EngineNotRunning:
         config = ConfigStore(paths.config_file).load()
+        if args.json:
+            rows = [
+                {"name": s.name, "state": None, "start": s.start.value, "rss_bytes": None}
+                for s in config.servers
+            ]
+            print(json.dumps({"running": False, "servers": rows}, indent=2))
+            return 0
         if not config.servers:
             print("No servers configured. Add one with 'switchboard add NAME -- COMMAND ...'.")
         for spec in config.servers:
-            print(f"{spec.name:20} {'(not running)':14} {_command_line(spec.to_dict())}")
+            print(
+                f"{spec.name:20} {'(not running)':14} {spec.start.value:10} "
+                f"{_command_line(spec.to_dict())}"
+            )
         print("(Switchboard is not running.)")
         return 0
     servers = client.request("GET", "/servers")["servers"]
+    if args.json:
+        rows = [
+            {
+                "name": v["spec"]["name"],
+                "state": v["status"]["state"],
+                "start": v["spec"].get("start", "manual"),
+                "rss_bytes": v["status"].get("rss_bytes"),
+                "url": v["url"],
+            }
+            for v in servers
+        ]
+        print(json.dumps({"running": True, "servers": rows}, indent=2))
+        return 0
     if not servers:
         print("No servers configured. Add one with 'switchboard add NAME -- COMMAND ...'.")
+        return 0
+    print(f"{'NAME':20} {'STATE':14} {'START':10} {'MEMORY':>10}  URL")
+    total = 0
     for view in servers:
         status = view["status"]
-        print(f"{view['spec']['name']:20} {status['state']:14} {view['url']}")
+        rss = status.get("rss_bytes")
+        total += rss or 0
+        print(
+            f"{view['spec']['name']:20} {status['state']:14} "
+            f"{view['spec'].get('start', 'manual'):10} {format_bytes(rss):>10}  {view['url']}"
+        )
+    print(f"{'total':46} {format_bytes(total):>10}")
     return 0
 
 
@@ -235,6 +295,13 @@ def _status(args: argparse.Namespace, paths: AppPaths) -> int:
             up = time.time() - status["started_at"]
             print(f"  uptime:   {datetime.timedelta(seconds=int(up))}")
         print(f"  restarts: {status['restarts']}")
+        spec = view["spec"]
+        start = spec.get("start", "manual")
+        if start == "on-demand":
+            start += f" (sleeps after {spec.get('sleep_after', DEFAULT_SLEEP_AFTER):g} min idle)"
+        print(f"  start:    {start}")
+        if status.get("rss_bytes") is not None:
+            print(f"  memory:   {format_bytes(status['rss_bytes'])} (process tree, resident)")
         if status["state"] == "failed" and status.get("last_stderr"):
             print("  last output:")
             for line in status["last_stderr"].splitlines():
@@ -242,7 +309,12 @@ def _status(args: argparse.Namespace, paths: AppPaths) -> int:
         return 0
     info = client.request("GET", "/info")
     print(f"Switchboard {info['version']} running at {info['url']} (pid {info['pid']})")
-    print(f"  servers: {info['servers']} configured, {info['running']} running")
+    line = f"  servers: {info['servers']} configured, {info['running']} running"
+    if info.get("sleeping"):
+        line += f", {info['sleeping']} asleep"
+    if info.get("rss_bytes"):
+        line += f"; memory {format_bytes(info['rss_bytes'])}"
+    print(line)
     print(f"  config:  {info['config_file']}")
     return 0
 

@@ -23,6 +23,9 @@ _SECRET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 DEFAULT_PORT = 8765
 DEFAULT_REQUEST_TIMEOUT = 600.0
+DEFAULT_SLEEP_AFTER = 15.0
+"""Idle minutes after which an on-demand server is put to sleep."""
+MAX_SLEEP_AFTER = 7 * 24 * 60.0
 
 
 def _refuse_unknown(
@@ -84,6 +87,32 @@ class Isolation(enum.Enum):
     SHARED = "shared"
     """Never queue: full concurrency; a server request whose caller cannot be proven
     (its progress token, or the only causing request in flight) is refused."""
+
+
+class StartMode(enum.Enum):
+    """When a server's process runs (issue 16.2).
+
+    Files written before start modes existed have ``autostart = true | false`` instead:
+    it loads as ``always`` | ``manual`` (:meth:`ServerSpec.from_dict`), and the file is
+    written back with ``start``. Starting an always/manual server by hand makes it
+    ``always`` and stopping it makes it ``manual`` (what ``autostart`` remembered: what
+    ran comes back at the next launch); an on-demand server keeps its mode.
+    """
+
+    ALWAYS = "always"
+    """Started at launch (and kept running, restarted after crashes)."""
+    ON_DEMAND = "on-demand"
+    """Asleep (no process) until a client calls it; the call waits for it to start.
+    After ``sleep_after`` idle minutes it is stopped and sleeps again."""
+    MANUAL = "manual"
+    """Runs only when the person starts it."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Legacy:
+    """Keys older versions wrote (type-checked like the others, then translated)."""
+
+    autostart: bool = False
 
 
 def validate_name(name: str) -> str:
@@ -157,10 +186,17 @@ class ServerSpec:
     auth: AuthMode = AuthMode.SWITCHBOARD
     external_issuer: str | None = None
     description: str = ""
-    autostart: bool = False
-    """Started by the engine at launch (kept True while the server runs)."""
+    start: StartMode = StartMode.MANUAL
+    """When the process runs: see :class:`StartMode`."""
+    sleep_after: float = DEFAULT_SLEEP_AFTER
+    """Idle minutes before an on-demand server sleeps (no request in flight or made)."""
     isolation: Isolation = Isolation.AUTO
     """How client sessions share the stdio process (see :class:`Isolation`)."""
+
+    @property
+    def autostart(self) -> bool:
+        """Started by the engine at launch (``start = "always"``)."""
+        return self.start is StartMode.ALWAYS
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -206,6 +242,18 @@ class ServerSpec:
                 f"Server {self.name!r} uses an external issuer but names none.",
                 hint="Set external_issuer to the issuer URL of your identity provider.",
             )
+        if isinstance(self.sleep_after, bool) or not 0 < self.sleep_after <= MAX_SLEEP_AFTER:
+            raise ValidationError(
+                f"sleep_after {self.sleep_after!r} of server {self.name!r} is out of range.",
+                hint=f"Use a number of idle minutes above 0 and at most {MAX_SLEEP_AFTER:g} "
+                "(a week), e.g. 15.",
+            )
+        if self.start is StartMode.ON_DEMAND and self.transport is not Transport.STDIO:
+            raise ValidationError(
+                f"Server {self.name!r} cannot start on demand: it uses "
+                f"{self.transport.value}, and only stdio servers are started on a call.",
+                hint='Use start = "always" or "manual" for HTTP servers.',
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON/TOML-friendly form (omits defaults to keep files short)."""
@@ -232,7 +280,9 @@ class ServerSpec:
             out["external_issuer"] = self.external_issuer
         if self.description:
             out["description"] = self.description
-        out["autostart"] = self.autostart
+        out["start"] = self.start.value
+        if self.sleep_after != DEFAULT_SLEEP_AFTER:
+            out["sleep_after"] = self.sleep_after
         if self.isolation is not Isolation.AUTO:
             out["isolation"] = self.isolation.value
         return out
@@ -242,7 +292,7 @@ class ServerSpec:
         """Build from :meth:`to_dict` output; unknown keys are an error, not ignored, and
         values of the wrong type are an error naming the key, never coerced.
         ``path`` says where ``data`` sits in a document (for messages and line numbers)."""
-        data = check_table(data, path, "[servers]")
+        data = _translate_legacy(check_table(data, path, "[servers]"), path)
         _refuse_unknown(cls, data, path, "server setting")
         kwargs: dict[str, Any] = dict(data)
         if "name" not in kwargs:
@@ -265,6 +315,10 @@ class ServerSpec:
                 hint="Fix the value in the config.",
                 path=path,
             ) from None
+        if "start" in kwargs:
+            kwargs["start"] = StartMode(kwargs["start"])  # check_fields checked the value
+        if "sleep_after" in kwargs:
+            kwargs["sleep_after"] = float(kwargs["sleep_after"])
         if "isolation" in kwargs:
             try:
                 kwargs["isolation"] = Isolation(kwargs["isolation"])
@@ -305,6 +359,23 @@ class ServerSpec:
                 hint="Fix the value in the config.",
                 path=path,
             ) from None
+
+
+def _translate_legacy(data: Mapping[str, Any], path: tuple[str | int, ...]) -> Mapping[str, Any]:
+    """``autostart = true | false`` (files before start modes) -> ``start = "always" |
+    "manual"``. Both keys at once is an error: they could disagree."""
+    if "autostart" not in data:
+        return data
+    check_fields(_Legacy, {"autostart": data["autostart"]}, path)
+    if "start" in data:
+        raise ValidationError(
+            "A server has both 'autostart' and 'start'.",
+            hint='Keep only start = "always", "on-demand" or "manual".',
+            path=(*path, "autostart"),
+        )
+    out = {k: v for k, v in data.items() if k != "autostart"}
+    out["start"] = (StartMode.ALWAYS if data["autostart"] else StartMode.MANUAL).value
+    return out
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

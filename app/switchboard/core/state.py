@@ -16,6 +16,14 @@ class ServerState(enum.Enum):
                       |           |
                       v           v
                    BACKOFF <- (crash) -> FAILED (crash loop / spawn error)
+
+    An on-demand server (``start = "on-demand"``) has one more state, SLEEPING: no
+    process, and the next client call starts it (issue 16.2)::
+
+        STOPPED -> SLEEPING -> STARTING -> RUNNING -> STOPPING -> SLEEPING (idle)
+                      |
+                      v
+                   STOPPED (the person stops it)
     """
 
     STOPPED = "stopped"
@@ -24,6 +32,8 @@ class ServerState(enum.Enum):
     STOPPING = "stopping"
     BACKOFF = "backoff"
     FAILED = "failed"
+    SLEEPING = "sleeping"
+    """On demand and idle: no process; the gateway starts it on the next call."""
 
     @property
     def is_active(self) -> bool:
@@ -44,16 +54,17 @@ class ServerState(enum.Enum):
 
 
 _TRANSITIONS: dict[ServerState, frozenset[ServerState]] = {
-    ServerState.STOPPED: frozenset({ServerState.STARTING}),
+    ServerState.STOPPED: frozenset({ServerState.STARTING, ServerState.SLEEPING}),
     ServerState.STARTING: frozenset(
         {ServerState.RUNNING, ServerState.BACKOFF, ServerState.FAILED, ServerState.STOPPING}
     ),
     ServerState.RUNNING: frozenset({ServerState.STOPPING, ServerState.BACKOFF, ServerState.FAILED}),
-    ServerState.STOPPING: frozenset({ServerState.STOPPED}),
+    ServerState.STOPPING: frozenset({ServerState.STOPPED, ServerState.SLEEPING}),
     ServerState.BACKOFF: frozenset(
         {ServerState.STARTING, ServerState.STOPPING, ServerState.FAILED}
     ),
     ServerState.FAILED: frozenset({ServerState.STARTING, ServerState.STOPPING}),
+    ServerState.SLEEPING: frozenset({ServerState.STARTING, ServerState.STOPPED}),
 }
 
 

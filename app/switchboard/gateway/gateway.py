@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
@@ -57,6 +58,8 @@ from switchboard.gateway.sessions import (
 from switchboard.gateway.sse import serve_outbox
 from switchboard.gateway.streamable_http import StreamableHTTP
 
+log = logging.getLogger("switchboard.gateway")
+
 if TYPE_CHECKING:
     from switchboard.supervisor.process import ManagedServer
     from switchboard.supervisor.supervisor import Supervisor
@@ -81,6 +84,9 @@ class GatewayHost(Protocol):
     def group(self, name: str) -> GroupSpec:
         """The group's spec (raises GroupNotFound)."""
         ...
+
+    async def wake(self, name: str) -> None:
+        """Start the sleeping on-demand server ``name`` (issue 16.2)."""
 
 
 class Gateway:
@@ -111,6 +117,7 @@ class Gateway:
             max_per_client=max_sessions_per_client,
         )
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._waking: dict[str, asyncio.Task[None]] = {}
         self._http_transport = http_transport
         self._passthrough: Any = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -441,7 +448,9 @@ class Gateway:
             return mux
         deadline = self.clock() + self.start_wait
         while server.stream is None or server.stream.closed:
-            if server.state in _DOWN_STATES:
+            if server.wakeable:  # on demand and asleep: start it, wait as for a start
+                self._wake(name)
+            elif server.state in _DOWN_STATES:
                 raise self.unavailable(server, msg_id, None)
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -457,6 +466,20 @@ class Gateway:
         except Unavailable as exc:
             raise self.unavailable(server, msg_id, exc) from None
         return mux
+
+    def _wake(self, name: str) -> None:
+        """Start one wake of ``name`` (callers wait on its state changes, not on it)."""
+        if name in self._waking:
+            return
+        task = asyncio.get_running_loop().create_task(self._host.wake(name))
+        self._waking[name] = task
+        task.add_done_callback(lambda t: self._woken(name, t))
+
+    def _woken(self, name: str, task: asyncio.Task[None]) -> None:
+        self._waking.pop(name, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The waiting request tries again within a second, until start_wait ends.
+            log.warning("could not wake server %s: %s", name, task.exception())
 
     def unavailable(
         self,

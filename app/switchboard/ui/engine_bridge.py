@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from switchboard.auth.service import AuthService
     from switchboard.clients.sync import ClientSync
     from switchboard.engine import Engine
+    from switchboard.inspector.service import Inspector
     from switchboard.secrets.store import SecretStore
 
 log = logging.getLogger("switchboard.ui")
@@ -197,6 +198,10 @@ class EngineBridge(QObject):
         except ServerNotFound:
             return None
 
+    def memory(self) -> dict[str, int | None]:
+        """Each server's last sampled tree RSS (no /proc read here: a dict lookup)."""
+        return {s.name: s.rss_bytes for s in self.engine.supervisor.servers()}
+
     def logs(self, name: str, n: int = 2000) -> list[LogLine]:
         try:
             return self.engine.logs(name, n)
@@ -295,6 +300,12 @@ class EngineBridge(QObject):
 
     def pending_consents(self) -> list[ConsentRequest]:
         return self.consent.pending()
+
+    @property
+    def inspector(self) -> Inspector:
+        """Lists and calls a running server's tools, prompts and resources (the Tools
+        tab; coroutines for :meth:`submit`, cancel the task to cancel the request)."""
+        return self.engine.inspector
 
     # -- grants (from the auth service) -----------------------------------------------
     @property

@@ -69,7 +69,10 @@ def summary(statuses: Iterable[ServerStatus]) -> str:
         return "No servers configured"
     running = sum(1 for s in items if s.state is ServerState.RUNNING)
     failed = sum(1 for s in items if s.state in (ServerState.FAILED, ServerState.BACKOFF))
+    asleep = sum(1 for s in items if s.state is ServerState.SLEEPING)
     text = f"{running} of {len(items)} server{'s' if len(items) != 1 else ''} running"
+    if asleep:
+        text += f", {asleep} asleep"
     if failed:
         text += f", {failed} failing"
     return text

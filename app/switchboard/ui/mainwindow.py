@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
+from switchboard.core.units import format_bytes
 from switchboard.ui.catalogtab import CatalogTab
 from switchboard.ui.dialogs import AddServerDialog
 from switchboard.ui.engine_bridge import EngineBridge
@@ -214,6 +215,7 @@ class MainWindow(QMainWindow):
         )
         self.bridge.stateChanged.connect(lambda _e: self._update_status())
         self.bridge.configChanged.connect(lambda _e: self._update_status())
+        self.model.memoryChanged.connect(self._update_status)
 
     # -- keyboard ----------------------------------------------------------------------
     def _init_shortcuts(self) -> None:
@@ -367,6 +369,9 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         url = self.bridge.base_url()
         text = summary(self.bridge.statuses())
+        total = self.model.total_memory()
+        if total is not None:
+            text += f"   ·   Memory {format_bytes(total)}"
         self.status_text.setText(f"{text}   ·   Gateway {url}" if url else text)
 
     def show_and_raise(self) -> None:

@@ -176,7 +176,7 @@ def consent_notification(request: ConsentRequest) -> Notification:
         return Notification(
             Kind.CONSENT,
             "A client asks for access again",
-            f"{client} wants to use {request.server} again. You approved it before; "
+            f"{client} wants to use {request.target} again. You approved it before; "
             "approve again only if you just started it.",
             server=request.server,
             request=request,
@@ -185,7 +185,7 @@ def consent_notification(request: ConsentRequest) -> Notification:
     return Notification(
         Kind.CONSENT,
         "A client asks for access",
-        f"{client} wants to use {request.server}. Approve or deny it in Switchboard."
+        f"{client} wants to use {request.target}. Approve or deny it in Switchboard."
         if request.server
         else f"{client} wants to use servers but did not say which. Choose them in Switchboard.",
         server=request.server,

@@ -31,6 +31,7 @@ from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import action_icon, state_icon
+from switchboard.ui.inspector.panel import InspectorPanel
 from switchboard.ui.logview import LogView
 from switchboard.ui.models import STATE_LABELS
 from switchboard.ui.secretdialog import ask_secret
@@ -156,6 +157,8 @@ class ServerDetail(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.log_view, "&Log")
         self.tabs.addTab(scroll, "Se&ttings")
+        self.inspector = InspectorPanel(bridge)
+        self.tabs.addTab(self.inspector, "T&ools")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
@@ -172,6 +175,7 @@ class ServerDetail(QWidget):
             return
         self.name = name
         self.log_view.set_server(name)
+        self.inspector.set_server(name)
         self.refresh(form=True)
 
     def refresh(self, *, form: bool = False) -> None:

@@ -28,7 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from switchboard.core.errors import ValidationError
-from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
+from switchboard.core.spec import (
+    DEFAULT_SLEEP_AFTER,
+    MAX_SLEEP_AFTER,
+    AuthMode,
+    Isolation,
+    ServerSpec,
+    StartMode,
+    Transport,
+)
 
 AUTH_LABELS = {
     AuthMode.SWITCHBOARD: "Switchboard sign-in (recommended)",
@@ -43,6 +51,17 @@ TRANSPORT_LABELS = {
     Transport.STREAMABLE_HTTP: "Local Streamable HTTP URL",
     Transport.SSE: "Local SSE URL",
 }
+START_LABELS = {
+    StartMode.MANUAL: "When I start it",
+    StartMode.ALWAYS: "Always (when Switchboard starts)",
+    StartMode.ON_DEMAND: "On demand (asleep until a client calls it)",
+}
+START_HELP = (
+    "On demand: no process until a client calls the server; the call waits for it to "
+    "start. After the idle minutes below with no call it is stopped and sleeps again "
+    "(clients stay connected)."
+)
+
 ISOLATION_LABELS = {
     Isolation.AUTO: "Automatic (recommended)",
     Isolation.SERIAL: "One request at a time",
@@ -198,6 +217,17 @@ class ServerForm(QWidget):
         for isolation, label in ISOLATION_LABELS.items():
             self.isolation.addItem(label, isolation)
         self.isolation.setToolTip(ISOLATION_HELP)
+        self.start_mode = QComboBox()
+        self.start_mode.setAccessibleName("When the server runs")
+        for start, label in START_LABELS.items():
+            self.start_mode.addItem(label, start)
+        self.start_mode.setToolTip(START_HELP)
+        self.sleep_after = QDoubleSpinBox()
+        self.sleep_after.setRange(0.01, MAX_SLEEP_AFTER)
+        self.sleep_after.setDecimals(2)
+        self.sleep_after.setSuffix(" min idle")
+        self.sleep_after.setValue(DEFAULT_SLEEP_AFTER)
+        self.sleep_after.setAccessibleName("Minutes without a call before it sleeps")
         self.issuer = QLineEdit()
         self.issuer.setPlaceholderText("https://login.example.com/")
         self.issuer.setAccessibleName("External issuer URL")
@@ -236,6 +266,8 @@ class ServerForm(QWidget):
         form.addRow("", self.secrets_note)
         form.addRow("&Timeout", self.timeout)
         form.addRow("S&haring", self.isolation)
+        form.addRow("Runs &when", self.start_mode)
+        form.addRow("S&leeps after", self.sleep_after)
         form.addRow("Sign-&in", self.auth)
         form.addRow("&Issuer", self.issuer)
         form.addRow("", self.auth_warning)
@@ -253,6 +285,8 @@ class ServerForm(QWidget):
         self.auth.currentIndexChanged.connect(self.revalidate)
         self.isolation.currentIndexChanged.connect(self.revalidate)
         self.timeout.valueChanged.connect(self.revalidate)
+        self.start_mode.currentIndexChanged.connect(self.revalidate)
+        self.sleep_after.valueChanged.connect(self.revalidate)
         self.env.changed.connect(self.revalidate)
         self.secrets.changed.connect(self.revalidate)
         self._valid = False
@@ -288,6 +322,8 @@ class ServerForm(QWidget):
         self.auth.setCurrentIndex(self.auth.findData(spec.auth))
         self.isolation.setCurrentIndex(self.isolation.findData(spec.isolation))
         self.timeout.setValue(spec.request_timeout)
+        self.start_mode.setCurrentIndex(self.start_mode.findData(spec.start))
+        self.sleep_after.setValue(spec.sleep_after)
         self.env.set_pairs(dict(spec.env))
         self.secrets.set_pairs(dict(spec.secrets))
         for w in widgets:
@@ -320,6 +356,8 @@ class ServerForm(QWidget):
             if auth is AuthMode.EXTERNAL
             else None,
             "description": self.description.text().strip(),
+            "start": self.start_mode.currentData(),
+            "sleep_after": float(self.sleep_after.value()),
         }
         if self._base is not None:
             return dataclasses.replace(self._base, **values)
@@ -336,6 +374,8 @@ class ServerForm(QWidget):
             self._form.setRowVisible(w, stdio)
         self._form.setRowVisible(self.url, not stdio)
         self._form.setRowVisible(self.isolation, stdio)
+        on_demand = self.start_mode.currentData() is StartMode.ON_DEMAND
+        self._form.setRowVisible(self.sleep_after, on_demand)
         auth: AuthMode | None = self.auth.currentData()
         self._form.setRowVisible(self.issuer, auth is AuthMode.EXTERNAL)
         self._form.setRowVisible(self.auth_warning, auth is AuthMode.OFF)

@@ -1,5 +1,5 @@
 """The servers table of the main window: one row per configured server (name, state,
-uptime, restarts, MCP URL with a copy icon); Space/Enter toggles a server, Ctrl+C copies
+uptime, restarts, memory, MCP URL with a copy icon); Space/Enter toggles a server, Ctrl+C copies
 its URL. The rows come from :class:`switchboard.ui.models.ServersModel`."""
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class ServersTable(QTableView):
         header.resizeSection(Column.STATUS, 130)
         header.resizeSection(Column.UPTIME, metrics.horizontalAdvance("Uptime") + 48)
         header.resizeSection(Column.RESTARTS, metrics.horizontalAdvance("Restarts") + 36)
+        header.resizeSection(Column.MEMORY, metrics.horizontalAdvance("1023.9 MiB") + 28)
         self.setItemDelegateForColumn(Column.URL, UrlDelegate(on_copy, self))
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 

@@ -31,7 +31,6 @@ from switchboard.gateway.internal import RpcError
 log = logging.getLogger("switchboard.gateway")
 
 SLEEPING = "sleeping"
-"""An on-demand server that is not running until a request comes (``core/state.py``)."""
 
 MAX_PAGES = 100
 """Pages read of one list before giving up on a server that never stops paginating."""
@@ -103,15 +102,18 @@ class Listings:
     def cached(self, server: str) -> Listing | None:
         return self._cache.get(server)
 
-    async def get(self, server: str) -> Listing:
-        """The server's lists now (cached while they do not change)."""
+    async def get(self, server: str, *, wake: bool = False) -> Listing:
+        """The server's lists now (cached while they do not change). An on-demand
+        server that is asleep (issue 16.2) gives its last known lists as up (a call
+        wakes it); never listed yet, it is woken to learn them when ``wake`` (a group
+        session needs them), else nothing is started."""
         state = self._state_of(server)
         if state is None:
             return Listing(server, state="missing", error=f"Server {server!r} is not configured.")
-        if state == SLEEPING and server in self._known:
-            # An on-demand server asleep: its tools stay listed (a call wakes it).
+        asleep = state == SLEEPING
+        if asleep and server in self._known:
             return dataclasses.replace(self._known[server], state=state)
-        if state != RUNNING:
+        if state != RUNNING and not (asleep and wake):
             known = self._known.get(server) or Listing(server)
             return Listing(
                 server,

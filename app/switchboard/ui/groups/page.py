@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +45,7 @@ from switchboard.core.spec import validate_name
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.groups.tree import ToolTree
 from switchboard.ui.icons import action_icon
+from switchboard.ui.inspector.panel import InspectorPanel
 
 log = logging.getLogger("switchboard.ui")
 
@@ -155,7 +157,12 @@ class GroupsPage(QWidget):
         self.empty.setMargin(40)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
-        self.stack.addWidget(editor)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(editor, "&Members and tools")
+        self.inspector = InspectorPanel(bridge)  # ui/inspector: try the exposed tools
+        self.tabs.addTab(self.inspector, "T&ry tools")
+        self.stack.addWidget(self.tabs)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         split.addWidget(left)
@@ -243,6 +250,7 @@ class GroupsPage(QWidget):
         spec = self.group()
         if spec is None:
             return
+        self.inspector.set_group(spec.name)
         self._filling = True
         try:
             self.title.setText(f"<b style='font-size:15px'>{_esc(spec.name)}</b>")
