@@ -10,7 +10,8 @@ invalidation and tell their sessions ``list_changed``.
 
 It starts nothing: a server that is not running gets a :class:`Listing` with its state
 and an error saying so (its last known lists kept, so that a call to one of its tools
-can name the server that is down).
+can name the server that is down); an on-demand server asleep keeps its last known
+lists as they were (a call wakes it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.channels import Unavailable
+from switchboard.gateway.channels import Session, Unavailable
 from switchboard.gateway.groups.naming import RUNNING, Listing
 from switchboard.gateway.internal import RpcError
 
@@ -71,6 +72,11 @@ class MemberClient(Protocol):
 
     @property
     def initialize_result(self) -> dict[str, Any]: ...
+
+    @property
+    def session(self) -> Session:
+        """The member session on the server's mux (the direct path submits on it)."""
+        ...
 
 
 OnMessage = Callable[[dict[str, Any]], None]
