@@ -263,20 +263,23 @@ class AuthService:
         self, *, server: ServerSpec | GroupSpec, resource: str, authorization: str | None
     ) -> Principal:
         """See :class:`switchboard.core.auth.Authenticator`; a refused token is audited
-        (its reason, never the token)."""
+        (its reason, never the token). A request without a token is not: every client's
+        first request is one (RFC 9728 discovery starts from its 401), and logging them
+        would let any local program fill the audit log with nothing of note."""
         try:
             return await self.resource.authenticate(
                 server=server, resource=resource, authorization=authorization
             )
         except AuthDenied as exc:
-            self.audit.emit(
-                "token_rejected",
-                target=key_of(server.kind, server.name),
-                outcome=FAILURE,
-                reason=exc.body.get("error_description") if authorization else "no token",
-                error=exc.body.get("error"),
-                status=exc.status,
-            )
+            if authorization:
+                self.audit.emit(
+                    "token_rejected",
+                    target=key_of(server.kind, server.name),
+                    outcome=FAILURE,
+                    reason=exc.body.get("error_description"),
+                    error=exc.body.get("error"),
+                    status=exc.status,
+                )
             raise
 
     @property
