@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -410,7 +411,13 @@ class SettingsPage(QWidget):
 
 
 def _path_label(text: str) -> QLabel:
+    """A file path: selectable, and never what sets the window's minimum width (a long
+    home folder would; the view cuts it and the tooltip has it whole)."""
     label = QLabel(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setObjectName("secondary")
+    label.setToolTip(text)
+    policy = label.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
     return label
