@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.activity import ActivityRecorder
 from switchboard.auth.cimd import Resolver, system_resolver
 from switchboard.auth.consent import ConsentBroker
 from switchboard.auth.keys import KeyStorage
@@ -23,6 +24,7 @@ from switchboard.clients.manager import ClientManager
 from switchboard.clients.sync import ClientSync
 from switchboard.core.events import EventBus
 from switchboard.core.paths import AppPaths
+from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from switchboard.gateway import Gateway
 from switchboard.homelock import HomeLock
@@ -51,6 +53,7 @@ def build_engine(
     clock: Callable[[], float] = time.time,
     http_transport: httpx.AsyncBaseTransport | None = None,
     cimd_resolver: Resolver = system_resolver,
+    record_activity: bool = True,
 ) -> Engine:
     """An :class:`Engine` for the home ``paths``, not started yet.
 
@@ -71,6 +74,7 @@ def build_engine(
     - ``http_transport``: the HTTP transport for outgoing requests (external issuers'
       JWKS, client metadata documents, pass-through servers); ``cimd_resolver``: resolves
       a client metadata document's host before it is fetched (RFC 9700 §4.8 SSRF check).
+    - ``record_activity``: record every gateway request in ``paths.activity_db``.
     """
     events = EventBus()
     if secrets_resolver is None:
@@ -94,7 +98,6 @@ def build_engine(
         port=port,
         restore_servers=restore_servers,
     )
-    gateway = Gateway(engine, http_transport=http_transport)
     auth = AuthService(
         paths,
         issuer=lambda: engine.base_url,
@@ -108,9 +111,43 @@ def build_engine(
         cimd_resolver=cimd_resolver,
         clock=clock,
     )
+    activity = _activity(paths, engine, auth, secrets_resolver) if record_activity else None
+    gateway = Gateway(engine, http_transport=http_transport, activity=activity)
     client_sync = ClientSync(engine, client_manager)
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
+    if activity is not None:
+        from switchboard.control.activity_routes import activity_routes
+
+        engine.activity = activity
+        engine.add_control_routes(activity_routes(activity))
     return engine
+
+
+def _activity(
+    paths: AppPaths, engine: Engine, auth: AuthService, secrets: SecretResolver
+) -> ActivityRecorder:
+    """The activity log: its bounds from the settings, each server's opt-in and secrets."""
+
+    def spec(name: str) -> ServerSpec | None:
+        return next((s for s in engine.config.servers if s.name == name), None)
+
+    def record_arguments(name: str) -> bool:
+        found = spec(name)
+        return found is not None and found.record_arguments
+
+    async def secret_values(name: str) -> list[str]:
+        found = spec(name)
+        if found is None or not found.secrets:
+            return []
+        return list((await secrets(found.secrets)).values())
+
+    return ActivityRecorder(
+        paths.activity_db,
+        settings=lambda: engine.config.settings,
+        record_arguments=record_arguments,
+        secrets_for=secret_values,
+        client_name=lambda cid: (auth.store.get_client(cid) or {}).get("client_name"),
+    )
 
 
 __all__ = ["build_engine"]

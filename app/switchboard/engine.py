@@ -39,6 +39,7 @@ from switchboard.supervisor.process import ServerStatus
 from switchboard.supervisor.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from switchboard.activity import ActivityRecorder
     from switchboard.auth.consent import ConsentBroker
     from switchboard.auth.service import AuthService
     from switchboard.clients.sync import ClientSync
@@ -61,6 +62,8 @@ class Engine:
     client_sync: ClientSync
     authenticator: Authenticator
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
+    activity: ActivityRecorder | None = None
+    """The activity log (issue 15.2), set by the composition root; started and closed here."""
 
     def __init__(
         self,
@@ -158,12 +161,17 @@ class Engine:
         self.admin_token = await asyncio.to_thread(self._ensure_admin_token)
         # Independent: keys/SQLite (auth) and PATH + watchdog (supervisor) overlap.
         results = await asyncio.gather(
-            self.auth.start(), self.supervisor.start(), return_exceptions=True
+            self.auth.start(),
+            self.supervisor.start(),
+            *([self.activity.start()] if self.activity is not None else []),
+            return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             await self.supervisor.aclose()
             await self.auth.aclose()
+            if self.activity is not None:
+                await self.activity.aclose()
             self._become(EngineState.CLOSED)
             raise failures[0]
         for spec in self.config.servers:
@@ -183,6 +191,8 @@ class Engine:
         except BaseException:
             await self.supervisor.aclose()
             await self.auth.aclose()
+            if self.activity is not None:
+                await self.activity.aclose()
             self._become(EngineState.CLOSED)
             raise
         await asyncio.to_thread(self._write_endpoint)
@@ -204,6 +214,8 @@ class Engine:
             await self.listener.aclose()
         await self.supervisor.aclose()
         await self.gateway.aclose()
+        if self.activity is not None:
+            await self.activity.aclose()
         await self.auth.aclose()
         await asyncio.to_thread(self._remove_endpoint)
         self._home_lock.release()

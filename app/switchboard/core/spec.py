@@ -161,6 +161,9 @@ class ServerSpec:
     """Started by the engine at launch (kept True while the server runs)."""
     isolation: Isolation = Isolation.AUTO
     """How client sessions share the stdio process (see :class:`Isolation`)."""
+    record_arguments: bool = False
+    """Keep the arguments and results of its requests in the activity log (secrets
+    redacted); off by default: they can hold personal data."""
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -235,6 +238,8 @@ class ServerSpec:
         out["autostart"] = self.autostart
         if self.isolation is not Isolation.AUTO:
             out["isolation"] = self.isolation.value
+        if self.record_arguments:
+            out["record_arguments"] = True
         return out
 
     @classmethod
@@ -317,6 +322,10 @@ class Settings:
     theme: str = "system"
     access_token_ttl: int = 900
     key_rotation_days: int = 30
+    activity_max_rows: int = 100_000
+    """The activity log keeps at most this many requests (the oldest go first)..."""
+    activity_max_days: int = 30
+    """... and none older than this many days."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
@@ -339,6 +348,14 @@ class Settings:
         if not 1 <= self.key_rotation_days <= 365:
             raise ValidationError(
                 "key_rotation_days must be between 1 and 365.", hint="Fix the setting."
+            )
+        if not 100 <= self.activity_max_rows <= 10_000_000:
+            raise ValidationError(
+                "activity_max_rows must be between 100 and 10000000.", hint="Fix the setting."
+            )
+        if not 1 <= self.activity_max_days <= 3650:
+            raise ValidationError(
+                "activity_max_days must be between 1 and 3650.", hint="Fix the setting."
             )
 
     def to_dict(self) -> dict[str, Any]:

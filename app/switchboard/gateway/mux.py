@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from switchboard.core.activity import CANCELLED, ERROR, OK, TIMEOUT, ActivityRecord, ActivitySink
 from switchboard.core.errors import ServerNotRunning
 from switchboard.core.spec import Isolation
 from switchboard.gateway import jsonrpc
@@ -102,8 +103,11 @@ class StdioMux:
         *,
         timeout: Callable[[], float],
         isolation: Isolation = Isolation.AUTO,
+        activity: ActivitySink | None = None,
     ) -> None:
         self.name = name
+        self.activity = activity
+        """Where finished requests are recorded (``core/activity.py``); None: not recorded."""
         self.isolation = isolation
         """The server's setting; the gateway updates it when the config changes."""
         self.serial = isolation is Isolation.SERIAL
@@ -304,6 +308,12 @@ class StdioMux:
                 pending.token = (upstream_token, token)
         msg["id"] = upstream_id
         line = jsonrpc.dumps(msg)
+        if self.activity is not None:
+            pending.started = time.time()
+            pending.raw = line
+            if isinstance(params, dict):
+                target = params.get("name") or params.get("uri")
+                pending.target = target if type(target) is str else None
         try:
             if method not in NON_CAUSING:
                 pending.causing = True
@@ -406,12 +416,16 @@ class StdioMux:
             pending = self.pending.get(upstream_id)
             if pending is not None and pending.line is None:
                 msg["id"] = pending.client_id
-                if "result" not in msg and not _is_error(msg.get("error")):
+                code = None
+                if "result" not in msg and _is_error(msg.get("error")):
+                    code = msg["error"]["code"]
+                elif "result" not in msg:
                     log.warning(
                         "server %s: invalid response to %s (no result, no valid error)",
                         self.name,
                         pending.method,
                     )
+                    code = jsonrpc.INTERNAL_ERROR
                     msg = {
                         "jsonrpc": "2.0",
                         "id": pending.client_id,
@@ -422,7 +436,7 @@ class StdioMux:
                             f"'switchboard logs {self.name}'.",
                         },
                     }
-                self._finish(upstream_id, jsonrpc.dumps(msg))
+                self._finish(upstream_id, jsonrpc.dumps(msg), code)
                 return
             fut = self._internal.get(upstream_id)
             if fut is not None and not fut.done():
@@ -436,11 +450,14 @@ class StdioMux:
         else:
             self._server.notification(method, msg, line)
 
-    def _finish(self, upstream_id: int, response: bytes | None) -> None:
-        """The request is over: deliver its response (None: cancelled, no response)."""
+    def _finish(self, upstream_id: int, response: bytes | None, code: int | None = None) -> None:
+        """The request is over: deliver its response (None: cancelled, no response);
+        ``code``: the JSON-RPC error code it carries, if any (for the activity record)."""
         pending = self.pending.pop(upstream_id, None)
         if pending is None:
             return
+        if self.activity is not None:
+            self._record(pending, response, code)
         pending.session.inflight.pop(upstream_id, None)
         if pending.token is not None:
             self.progress.pop(pending.token[0], None)
@@ -455,6 +472,37 @@ class StdioMux:
             pending.channel.push(response, True)
         elif isinstance(pending.channel, PostChannel):
             pending.channel.cancel()
+
+    def _record(self, pending: Pending, response: bytes | None, code: int | None) -> None:
+        """Hand the finished request to the activity sink (one tuple, no copies)."""
+        assert self.activity is not None
+        session = pending.session
+        owner: tuple[str | None, str] | None = getattr(session, "owner", None)
+        if response is None:
+            outcome = CANCELLED
+        elif code is None:
+            outcome = OK
+        else:
+            outcome = TIMEOUT if code == jsonrpc.REQUEST_TIMEOUT else ERROR
+        self.activity.record(
+            ActivityRecord(
+                pending.started,
+                time.time() - pending.started,
+                self.name,
+                getattr(session, "via", None),
+                owner[0] if owner is not None else None,
+                owner[1] if owner is not None else None,
+                session.id,
+                pending.method,
+                pending.target,
+                outcome,
+                code,
+                len(pending.raw),
+                len(response) if response is not None else 0,
+                pending.raw,
+                response,
+            )
+        )
 
     def _start(self, pending: Pending) -> None:
         """Write a request that waited in line: its turn has come."""
@@ -490,6 +538,7 @@ class StdioMux:
                     "at a time to know whom to ask; retry, or raise the request timeout in "
                     "the server's settings.",
                 ),
+                jsonrpc.REQUEST_TIMEOUT,
             )
             return
         log.warning(
@@ -512,6 +561,7 @@ class StdioMux:
                 "(the server's request timeout; raise it in the server's settings for "
                 "long-running tools).",
             ),
+            jsonrpc.REQUEST_TIMEOUT,
         )
 
     def _on_end(self) -> None:
@@ -537,6 +587,7 @@ class StdioMux:
                     "It is restarted if its restart policy allows; retry the request.",
                     {"server": self.name, "state": state},
                 ),
+                jsonrpc.SERVER_UNAVAILABLE,
             )
         for fut in self._internal.values():
             if not fut.done():
