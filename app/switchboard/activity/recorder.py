@@ -142,6 +142,11 @@ class ActivityRecorder:
                 raise TimeoutError("activity records were not written in time")
             await asyncio.sleep(self._flush_every / 4)
 
+    async def prune(self) -> None:
+        """Apply the bounds now (the writer does it every :data:`PRUNE_EVERY` s)."""
+        if self._db is not None:
+            await asyncio.to_thread(self._prune, self._db)
+
     # -- readers ---------------------------------------------------------------------------
     def open_reader(self) -> ActivityDB:
         """A read-only connection of the caller's own (use it off the event loop)."""

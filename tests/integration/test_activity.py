@@ -1,0 +1,152 @@
+"""Activity (issue 15.2) end to end: the real engine and gateway, the real ``mcp`` SDK
+client signed in with OAuth as three distinct registered clients, a real stdio server
+(tests/fixtures/echo_server.py); what lands in the activity database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from switchboard.activity import ActivityEntry, ActivityQuery
+from switchboard.core.activity import ERROR, OK
+from switchboard.core.paths import AppPaths
+from switchboard.core.spec import AuthMode
+from switchboard.engine import Engine
+from tests.conftest import FakeSecrets, fixture_cmd, make_test_engine
+from tests.fixtures.gw_helpers import add_started
+from tests.helpers.oauth_flow import ConsentBrowser, MemoryTokenStorage, sdk_provider
+
+pytestmark = pytest.mark.timeout(180)
+
+CALLS = 1000
+
+
+class Approve(ConsentBrowser):
+    async def answer(self, page: httpx.Response, request_id: str) -> None:
+        self.engine.consent.decide(request_id, True)
+
+
+def entries(engine: Engine, q: ActivityQuery | None = None) -> list[ActivityEntry]:
+    assert engine.activity is not None
+    db = engine.activity.open_reader()
+    try:
+        return db.query(q or ActivityQuery(), limit=100_000)
+    finally:
+        db.close()
+
+
+async def test_1000_calls_from_3_oauth_clients_are_1000_records(engine: Engine) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    url = await add_started(engine, "echo", cmd, args, auth=AuthMode.SWITCHBOARD)
+    # Client i makes its share of the calls; every 10th call of "beta" asks for a prompt
+    # the server does not have (a JSON-RPC error), the others call the echo tool.
+    names = ("alpha", "beta", "gamma")
+    shares = {"alpha": 334, "beta": 333, "gamma": 333}
+    expected: dict[tuple[str, str, str], int] = {}
+
+    async def client(name: str) -> None:
+        provider = sdk_provider(url, Approve(engine), MemoryTokenStorage(), name)
+        async with (
+            httpx2.AsyncClient(auth=provider, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http)) as mcp,
+        ):
+            for i in range(shares[name]):
+                if name == "beta" and i % 10 == 0:
+                    with pytest.raises(MCPError):
+                        await mcp.get_prompt("no-such-prompt")
+                    key = (name, "prompts/get", ERROR)
+                else:
+                    await mcp.call_tool("echo", {"text": f"{name} {i}"})
+                    key = (name, "tools/call", OK)
+                expected[key] = expected.get(key, 0) + 1
+
+    await asyncio.gather(*(client(n) for n in names))
+    assert sum(expected.values()) == CALLS
+    assert engine.activity is not None
+    await engine.activity.flush()
+    calls = [e for e in entries(engine) if e.method in ("tools/call", "prompts/get")]
+    assert len(calls) == CALLS
+    got: dict[tuple[str, str, str], int] = {}
+    for e in calls:
+        assert e.client_name is not None, e
+        key = (e.client_name, e.method, e.outcome)
+        got[key] = got.get(key, 0) + 1
+        assert e.server == "echo" and e.client_id and e.subject
+        assert e.target == ("echo" if e.method == "tools/call" else "no-such-prompt")
+        assert e.code == (None if e.outcome == OK else -32601)
+        assert e.arguments is None and e.result is None  # not opted in
+        assert e.duration_ms >= 0 and e.request_size > 0 and e.response_size > 0
+    assert got == expected
+    # Three distinct registered clients, each under its own client_id.
+    ids = {e.client_name: e.client_id for e in calls}
+    assert len(set(ids.values())) == 3
+    figures = engine.activity.server_figures()["echo"]
+    assert figures.calls >= CALLS and figures.errors == expected[("beta", "prompts/get", ERROR)]
+
+
+async def test_arguments_recorded_redacted_only_when_opted_in(
+    paths: AppPaths, http: httpx.AsyncClient
+) -> None:
+    secret = "tok-1234567890-secret"
+    engine = make_test_engine(paths, FakeSecrets({"echo-key": secret}))
+    await engine.start()
+    try:
+        cmd, args = fixture_cmd("echo_server.py")
+        for name, opted in (("plain", False), ("kept", True)):
+            await add_started(
+                engine,
+                name,
+                cmd,
+                args,
+                secrets={"ECHO_SECRET": "echo-key"},
+                record_arguments=opted,
+            )
+            async with Client(engine.server_url(name)) as mcp:
+                await mcp.call_tool("echo", {"text": f"my key is {secret}", "n": 1})
+        assert engine.activity is not None
+        await engine.activity.flush()
+        (plain,) = entries(engine, ActivityQuery(server="plain", target="echo"))
+        (kept,) = entries(engine, ActivityQuery(server="kept", target="echo"))
+        assert plain.arguments is None and plain.result is None
+        assert kept.arguments is not None and kept.result is not None
+        assert json.loads(kept.arguments) == {"text": "my key is [redacted]", "n": 1}
+        assert secret not in kept.result and "[redacted]" in kept.result
+        # Nothing of the secret anywhere in the database file.
+        await engine.activity.aclose()
+        for f in Path(paths.data_dir).glob("activity.sqlite3*"):
+            assert secret.encode() not in f.read_bytes()
+    finally:
+        await engine.aclose()
+
+
+async def test_cli_route_lists_and_filters(engine: Engine, http: httpx.AsyncClient) -> None:
+    cmd, args = fixture_cmd("echo_server.py")
+    await add_started(engine, "echo", cmd, args)
+    async with Client(engine.server_url("echo")) as mcp:
+        await mcp.call_tool("echo", {"text": "one"})
+        with pytest.raises(MCPError):
+            await mcp.get_prompt("nope")
+    from switchboard.control.client import ControlClient
+
+    def ask(**params: str) -> Any:
+        client = ControlClient.connect(engine.paths)  # blocking: off the engine's loop
+        try:
+            return client.request("GET", "/activity", **params)
+        finally:
+            client.close()
+
+    data = await asyncio.to_thread(ask, server="echo", outcome="error")
+    assert [(e["method"], e["target"], e["code"]) for e in data["entries"]] == [
+        ("prompts/get", "nope", -32601)
+    ]
+    data = await asyncio.to_thread(ask, tool="ech")
+    assert [(e["method"], e["outcome"]) for e in data["entries"]] == [("tools/call", "ok")]
