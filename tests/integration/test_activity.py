@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from switchboard.core.spec import AuthMode
 from switchboard.engine import Engine
 from tests.conftest import FakeSecrets, fixture_cmd, make_test_engine
 from tests.fixtures.gw_helpers import add_started
+from tests.helpers.engine_process import ENGINE_ENV
 from tests.helpers.oauth_flow import ConsentBrowser, MemoryTokenStorage, sdk_provider
 
 pytestmark = pytest.mark.timeout(180)
@@ -150,3 +152,53 @@ async def test_cli_route_lists_and_filters(engine: Engine, http: httpx.AsyncClie
     ]
     data = await asyncio.to_thread(ask, tool="ech")
     assert [(e["method"], e["outcome"]) for e in data["entries"]] == [("tools/call", "ok")]
+
+
+async def test_cli_follows_new_requests(engine: Engine) -> None:
+    """``switchboard activity -f --server echo`` (a real CLI process, over the control
+    socket) prints each new call of that server as it happens, and only those."""
+    cmd, args = fixture_cmd("echo_server.py")
+    await add_started(engine, "echo", cmd, args)
+    await add_started(engine, "other", cmd, args)
+    home = engine.paths.data_dir.parent
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "switchboard", "--home", str(home),
+        "activity", "-f", "--json", "--server", "echo",
+        stdout=asyncio.subprocess.PIPE,
+        env=ENGINE_ENV,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        await asyncio.sleep(1.0)  # the CLI starts and subscribes
+        for name in ("other", "echo", "other", "echo"):
+            async with Client(engine.server_url(name)) as mcp:
+                await mcp.call_tool("echo", {"text": name})
+        seen: list[dict[str, Any]] = []
+        while len([e for e in seen if e["method"] == "tools/call"]) < 2:
+            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert line, "the CLI ended"
+            seen.append(json.loads(line))
+        assert {e["server"] for e in seen} == {"echo"}
+        assert [e["target"] for e in seen if e["method"] == "tools/call"] == ["echo", "echo"]
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+def test_cli_reads_the_database_without_an_engine(
+    paths: AppPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from switchboard.activity.store import ActivityDB
+    from switchboard.cli import main
+
+    db = ActivityDB(paths.activity_db)
+    row = [1.8e9, 2.5, "echo", None, "cid", "Claude", "sub", "s1", "tools/call", "search"]
+    db.insert([(*row, "ok", None, 10, 20, None, None), (*row, "error", -32602, 10, 20, None, None)])
+    db.close()
+    assert main(["--home", str(paths.data_dir.parent), "activity", "--outcome", "error"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "Claude" in out[0] and "tools/call search" in out[0]
+    assert "error -32602" in out[0]
+    assert main(["--home", str(paths.data_dir.parent), "activity", "--show", "1"]) == 0
+    details = capsys.readouterr().out
+    assert "arguments: (not recorded" in details and "client: Claude" in details

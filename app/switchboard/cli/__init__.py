@@ -17,7 +17,17 @@ import sys
 from collections.abc import Sequence
 
 from switchboard import __version__
-from switchboard.cli import auth, autostart, catalog, clients, exchange, secrets, serve, servers
+from switchboard.cli import (
+    activity,
+    auth,
+    autostart,
+    catalog,
+    clients,
+    exchange,
+    secrets,
+    serve,
+    servers,
+)
 from switchboard.cli.common import Command
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
@@ -48,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_parsers(sub)  # catalog
     exchange.add_parsers(sub)  # export, import
     clients.add_parsers(sub)  # client
+    activity.add_parsers(sub)  # activity
     return p
 
 

@@ -190,7 +190,7 @@ async def test_age_bound_and_restart(tmp_path: Path, clock: Clock) -> None:
         assert figures.calls == 1
         again.record(call(clock.now, tool="after"))
         await again.flush()
-        assert [e.target for e in read(again)][0] == "after"
+        assert read(again)[0].target == "after"
     finally:
         await again.aclose()
 
