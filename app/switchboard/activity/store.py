@@ -66,6 +66,7 @@ _NAMES = ", ".join(COLUMNS)
 _MARKS = ", ".join("?" * len(COLUMNS))
 INSERT = f"INSERT INTO activity ({_NAMES}) VALUES ({_MARKS})"  # noqa: S608
 _SELECT = f"SELECT id, {_NAMES} FROM activity"  # noqa: S608
+_SUMMARY = _SELECT.replace("arguments, result", "NULL, NULL")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -111,6 +112,8 @@ class ActivityQuery:
     since: float | None = None
     until: float | None = None
     after_id: int | None = None
+    before_id: int | None = None
+    """Keyset paging: only entries older than this id (the next page of a listing)."""
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -136,6 +139,9 @@ class ActivityQuery:
         if self.after_id is not None:
             clauses.append("id > ?")
             args.append(self.after_id)
+        if self.before_id is not None:
+            clauses.append("id < ?")
+            args.append(self.before_id)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
@@ -202,13 +208,17 @@ class ActivityDB:
             return self._db.total_changes - before
 
     # -- reading --------------------------------------------------------------------------
-    def query(self, q: ActivityQuery, limit: int = 200, offset: int = 0) -> list[ActivityEntry]:
+    def query(
+        self, q: ActivityQuery, limit: int = 200, offset: int = 0, *, details: bool = True
+    ) -> list[ActivityEntry]:
         """Matching entries, newest first (or oldest first after ``q.after_id``:
-        a follower reads what came since, in order)."""
+        a follower reads what came since, in order). ``details=False`` leaves out
+        arguments and results (listings; :meth:`get` has them)."""
         where, args = q.where()
         order = "ASC" if q.after_id is not None else "DESC"
+        select = _SELECT if details else _SUMMARY
         rows = self._run(
-            f"{_SELECT}{where} ORDER BY id {order} LIMIT ? OFFSET ?", [*args, limit, offset]
+            f"{select}{where} ORDER BY id {order} LIMIT ? OFFSET ?", [*args, limit, offset]
         )
         return [ActivityEntry(*row) for row in rows]
 

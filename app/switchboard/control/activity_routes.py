@@ -65,7 +65,7 @@ def activity_routes(recorder: ActivityRecorder) -> list[Route]:
         """Oldest first: the newest ``n``, or the first ``n`` after ``q.after_id``."""
         db = recorder.open_reader()
         try:
-            entries = db.query(q, limit=n)
+            entries = db.query(q, limit=n, details=False)
         finally:
             db.close()
         return entries if q.after_id is not None else entries[::-1]

@@ -1,4 +1,4 @@
-"""The main window: three pages (servers, clients & access, settings) under a message
+"""The main window: four pages (servers, clients & access, settings, activity) under a message
 bar, and a status bar with the gateway's address. The servers page is the servers table
 (servertable.py) over the selected server's detail pane (serverdetail.py); the window's
 size, position and splitter are kept between runs (windowstate.py)."""
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
+from switchboard.ui.activity.page import ActivityPage
 from switchboard.ui.catalogtab import CatalogTab
 from switchboard.ui.dialogs import AddServerDialog
 from switchboard.ui.engine_bridge import EngineBridge
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.splitter = self._init_servers_page()
         self.clients = ClientsPage(bridge)
         self.settings = SettingsPage(bridge, paths)
+        self.activity = ActivityPage(getattr(bridge.engine, "activity", None))
         self.pages = self._init_pages()
         self._init_central_widget()
         self._init_status_bar()
@@ -171,6 +173,7 @@ class MainWindow(QMainWindow):
         pages.addTab(self.splitter, action_icon("servers"), "Servers")
         pages.addTab(self.clients, action_icon("clients"), "Clients && access")
         pages.addTab(self.settings, action_icon("settings"), "Settings")
+        pages.addTab(self.activity, action_icon("activity"), "Activity")
         return pages
 
     def _init_central_widget(self) -> None:
@@ -224,6 +227,7 @@ class MainWindow(QMainWindow):
         add("Ctrl+1", lambda: self.pages.setCurrentIndex(0))
         add("Ctrl+2", lambda: self.pages.setCurrentIndex(1))
         add("Ctrl+3", lambda: self.pages.setCurrentIndex(2))
+        add("Ctrl+4", lambda: self.pages.setCurrentIndex(3))
         add("Ctrl+L", self.focus_log_search)
         add(QKeySequence.StandardKey.Quit, self.on_quit)
         add("Ctrl+W", self.close)
