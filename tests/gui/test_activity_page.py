@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from switchboard.activity import ActivityDB
@@ -143,3 +144,41 @@ async def test_paging_and_filters_over_a_big_log(tmp_path: Path, qtbot: QtBot) -
     await until(lambda: (e := model.entry_at(0)) is not None and e.target == "fresh")
     assert model.total == 3 * PAGE + 11
     page.close_model()
+
+
+async def test_servers_table_shows_last_hour_figures(paths: AppPaths, qtbot: QtBot) -> None:
+    from switchboard.ui.activity.sparkline import SPARK_ROLE
+    from switchboard.ui.models import Column, ServersModel
+
+    async with running(paths) as (engine, bridge):
+        model = ServersModel(bridge, tick_ms=0, parent=bridge)
+        cmd, args = fixture_cmd("echo_server.py")
+        url = await add_started(engine, "echo", cmd, args)
+        await until(lambda: model.names() == ["echo"])
+        assert model.index(0, Column.ACTIVITY).data() == "—"
+        async with Client(url) as mcp:
+            for i in range(9):
+                await mcp.call_tool("echo", {"text": str(i)})
+            with contextlib.suppress(MCPError):
+                await mcp.get_prompt("missing")
+        assert engine.activity is not None
+        await engine.activity.flush()
+        model.tick()
+        text = model.index(0, Column.ACTIVITY).data()
+        # initialize is answered by the gateway; the rest went to the server: at least
+        # the 10 calls, one of them an error.
+        calls = engine.activity.server_figures()["echo"].calls
+        assert calls >= 10
+        assert text.startswith(f"{calls} · ") and " err · p50 " in text and "ms" in text
+        spark = model.index(0, Column.ACTIVITY).data(SPARK_ROLE)
+        assert len(spark) == 60 and sum(spark) == calls
+        tip = model.index(0, Column.ACTIVITY).data(Qt.ItemDataRole.ToolTipRole)
+        assert "1 failed or timed out" in tip
+        # The delegate paints it (smoke: a real table, offscreen).
+        from switchboard.ui.servertable import ServersTable
+
+        table = ServersTable(model, lambda url: None)
+        qtbot.addWidget(table)
+        table.resize(900, 200)
+        table.show()
+        table.grab()

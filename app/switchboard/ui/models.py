@@ -22,9 +22,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 
+from switchboard.activity import Figures
 from switchboard.core.events import ConfigChanged, LogLine, StateChanged, Stream
 from switchboard.core.state import ServerState
 from switchboard.supervisor.process import ServerStatus
+from switchboard.ui.activity.sparkline import SPARK_ROLE, figures_text, figures_tooltip
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import state_icon
 
@@ -65,7 +67,8 @@ class Column(enum.IntEnum):
     STATUS = 1
     UPTIME = 2
     RESTARTS = 3
-    URL = 4
+    ACTIVITY = 4
+    URL = 5
 
 
 HEADERS = {
@@ -73,6 +76,7 @@ HEADERS = {
     Column.STATUS: "Status",
     Column.UPTIME: "Uptime",
     Column.RESTARTS: "Restarts",
+    Column.ACTIVITY: "Last hour",
     Column.URL: "MCP URL",
 }
 
@@ -93,6 +97,7 @@ class ServersModel(QAbstractTableModel):
         self._clock = clock
         self._rows: list[ServerStatus] = []
         self._urls: dict[str, str] = {}
+        self._figures: dict[str, Figures] = {}
         self.reload()
         bridge.stateChanged.connect(self._on_state)
         bridge.configChanged.connect(self._on_config)
@@ -132,7 +137,16 @@ class ServersModel(QAbstractTableModel):
 
     def tick(self) -> None:
         """Refresh the uptime column: one signal for the whole column, not one per row
-        (each dataChanged makes the view re-measure and repaint)."""
+        (each dataChanged makes the view re-measure and repaint); and the activity
+        figures (a snapshot of the recorder's memory, no query) when they changed."""
+        activity = getattr(self.bridge.engine, "activity", None)
+        figures = activity.server_figures() if activity is not None else {}
+        if figures != self._figures and self._rows:
+            self._figures = figures
+            bottom = len(self._rows) - 1
+            self.dataChanged.emit(
+                self.index(0, Column.ACTIVITY), self.index(bottom, Column.ACTIVITY)
+            )
         running = [r for r, s in enumerate(self._rows) if s.state is ServerState.RUNNING]
         if running:
             first = self.index(running[0], Column.UPTIME)
@@ -180,6 +194,14 @@ class ServersModel(QAbstractTableModel):
             return status.state
         if role == URL_ROLE:
             return self._urls.get(status.name, "")
+        if col is Column.ACTIVITY:
+            figures = self._figures.get(status.name)
+            if role == SPARK_ROLE:
+                return figures.per_minute if figures is not None else None
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return figures_tooltip(figures)
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+                return figures_text(figures)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(status, col, role == Qt.ItemDataRole.AccessibleTextRole)
         if role == Qt.ItemDataRole.DecorationRole and col is Column.STATUS:
