@@ -102,6 +102,7 @@ def build_engine(
         paths,
         issuer=lambda: engine.base_url,
         servers=lambda: engine.config.servers,
+        groups=lambda: engine.config.groups,
         settings=lambda: engine.config.settings,
         events=events,
         secret_store=secret_store if secret_store is not None else SecretStore(backend=keyring),
@@ -113,7 +114,11 @@ def build_engine(
     )
     activity = _activity(paths, engine, auth, secrets_resolver) if record_activity else None
     gateway = Gateway(engine, http_transport=http_transport, activity=activity)
-    client_sync = ClientSync(engine, client_manager)
+    client_sync = ClientSync(
+        engine,
+        client_manager,
+        groups=lambda: {g.name: engine.group_url(g.name) for g in engine.groups()},
+    )
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
     if activity is not None:
         from switchboard.control.activity_routes import activity_routes

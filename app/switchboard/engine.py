@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard import __version__
 from switchboard.core.errors import ConfigError, ServerNotFound, StoreError, SwitchboardError
-from switchboard.core.events import ConfigChanged, Event, EventBus, LogLine, Notice
+from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, LogLine, Notice
+from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.core.state import EngineState, ServerState
@@ -103,6 +104,7 @@ class Engine:
         self.gateway = gateway
         # The MCP hot path skips Starlette's router (measured: ~56 µs a call).
         self.add_prefix_app("/servers/", gateway)
+        self.add_prefix_app("/groups/", gateway)
         self.auth = auth
         self.consent = auth.broker
         self.authenticator = auth
@@ -264,10 +266,19 @@ class Engine:
             await server.restart()
 
     async def remove_server(self, name: str) -> None:
+        """Remove ``name``; it leaves every group in the same save (a
+        :class:`GroupsChanged` and a notice name those groups)."""
         async with self._lock:
+            edited = self.config.groups_naming(name)
             await self._commit(lambda c: c.without_server(name))
             await self.supervisor.remove(name)
         self.events.publish(ConfigChanged((name,)))
+        if edited:
+            self.events.publish(GroupsChanged(edited))
+            text = f"'{name}' was also removed from group(s): {', '.join(edited)}."
+            self.events.publish(
+                Notice("server-left-groups", "Removed from groups", text, {"groups": list(edited)})
+            )
 
     async def start_server(self, name: str) -> ServerStatus:
         server = self.supervisor.get(name)
@@ -331,6 +342,65 @@ class Engine:
                 self.events.publish(
                     Notice("config-unsaved", "Settings not saved", self.config_warning)
                 )
+
+    # -- groups (issue 14) -----------------------------------------------------------
+    # Saved first like servers; GroupsChanged after every committed change.
+    def groups(self) -> list[GroupSpec]:
+        return list(self.config.groups)
+
+    def group(self, name: str) -> GroupSpec:
+        """The group ``name`` (GroupNotFound); the gateway reads groups through this."""
+        return self.config.group(name)
+
+    def group_url(self, name: str) -> str:
+        """The gateway MCP URL clients use for group ``name`` (``/sse`` for legacy SSE)."""
+        self.config.group(name)
+        return f"{self.base_url}/{GroupSpec.kind}/{name}/mcp"
+
+    async def add_group(self, spec: GroupSpec) -> None:
+        async with self._lock:
+            await self._commit(lambda c: c.with_group(spec))
+        self.events.publish(GroupsChanged((spec.name,)))
+
+    async def update_group(self, spec: GroupSpec) -> None:
+        async with self._lock:
+            await self._commit(lambda c: c.with_group(spec, replace=True))
+        self.events.publish(GroupsChanged((spec.name,)))
+
+    async def rename_group(self, old: str, new: str) -> None:
+        """Rename a group; its members and choices stay (its URL changes)."""
+        async with self._lock:
+            await self._commit(lambda c: c.rename_group(old, new))
+        self.events.publish(GroupsChanged((old, new)))
+
+    async def remove_group(self, name: str) -> None:
+        async with self._lock:
+            await self._commit(lambda c: c.without_group(name))
+        self.events.publish(GroupsChanged((name,)))
+
+    async def start_group(self, name: str) -> list[ServerStatus]:
+        """Start every configured member (missing ones are skipped), like
+        :meth:`start_server` each; the members' statuses, in member order."""
+        members = self._present_members(name)
+        await asyncio.gather(*(self._start_member(m) for m in members))
+        return [self.status(m) for m in members]
+
+    async def stop_group(self, name: str) -> list[ServerStatus]:
+        """Stop every configured member, like :meth:`stop_server` each (also when
+        another group or a client uses it directly)."""
+        members = self._present_members(name)
+        return list(await asyncio.gather(*(self.stop_server(m) for m in members)))
+
+    def _present_members(self, name: str) -> list[str]:
+        return [m for m in self.config.group(name).servers if self.config.has(m)]
+
+    async def _start_member(self, name: str) -> None:
+        # A member that cannot start is reported by its status ("failed"), like
+        # 'switchboard start'; the others start anyway.
+        try:
+            await self.start_server(name)
+        except SwitchboardError as exc:
+            log.warning("group member %s did not start: %s", name, exc)
 
     async def _start_quietly(self, name: str) -> None:
         try:

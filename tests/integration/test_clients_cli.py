@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from switchboard.clients.jsonc import parse
+from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.store.config import Config, ConfigStore
@@ -112,3 +113,50 @@ def test_one_odd_file_does_not_stop_the_others(tmp_path: Path) -> None:
     gone = run(home, sb_home, "disconnect", "codex")
     assert gone.returncode == 0, gone.stderr
     assert codex.read_text() == 'model = "gpt-5-codex"\n'
+
+
+def test_client_cli_connect_a_group(tmp_path: Path) -> None:
+    """``client connect CLIENT --group G``: one entry named after the group, at its URL
+    (Cursor) or through ``connect --group G`` (Claude Desktop); the servers get none."""
+    home = tmp_path / "me"
+    sb_home = tmp_path / "sb"
+    paths = AppPaths.default(sb_home)
+    ConfigStore(paths.config_file).save(
+        Config(
+            settings=Settings(port=18765),
+            servers=(
+                ServerSpec("time", "uvx", ("mcp-server-time",)),
+                ServerSpec("fetch", "uvx", ("mcp-server-fetch",)),
+            ),
+            groups=(GroupSpec("work", servers=("time", "fetch")),),
+        )
+    )
+    cursor = home / ".cursor" / "mcp.json"
+    desktop = home / ".config" / "Claude" / "claude_desktop_config.json"
+    cursor.parent.mkdir(parents=True)
+    cursor.write_text('{\n  // mine\n  "mcpServers": {}\n}\n')
+
+    unknown = run(home, sb_home, "connect", "cursor", "--group", "nope")
+    assert unknown.returncode != 0
+    assert "Unknown group 'nope'" in unknown.stderr and "group list" in unknown.stderr
+
+    done = run(home, sb_home, "connect", "cursor", "claude-desktop", "--group", "work")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("added: work") == 2, done.stdout
+    entries = parse(cursor.read_text())["mcpServers"]
+    assert entries == {"work": {"url": "http://127.0.0.1:18765/groups/work/mcp"}}
+    bridge = parse(desktop.read_text())["mcpServers"]
+    assert list(bridge) == ["work"]
+    assert bridge["work"]["args"][-3:] == ["connect", "--group", "work"]
+    assert "--home" in bridge["work"]["args"]  # this instance's home, as for servers
+
+    listed = run(home, sb_home, "list")
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line.strip()}
+    assert "connected" in rows["cursor"] and "group(s): work" in rows["cursor"]
+
+    gone = run(home, sb_home, "disconnect", "cursor", "--group", "work")
+    assert gone.returncode == 0, gone.stderr
+    assert "removed: work" in gone.stdout
+    assert cursor.read_text() == '{\n  // mine\n  "mcpServers": {}\n}\n'
+    again = run(home, sb_home, "disconnect", "cursor", "--group", "work")
+    assert again.returncode == 1 and "not connected to the group 'work'" in again.stdout

@@ -9,6 +9,7 @@ from pathlib import Path
 from switchboard.clients.jsonc import parse
 from switchboard.clients.known_clients import BY_ID, HostEnv
 from switchboard.clients.manager import ClientManager
+from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
@@ -126,5 +127,41 @@ async def test_a_refused_client_does_not_hold_back_the_others(
         assert codex.read_text() == inline
         failed = [r for r in engine.client_sync.last_reports if r.error]
         assert [r.client for r in failed] == ["codex"]
+    finally:
+        await engine.aclose()
+
+
+async def test_clients_connected_to_a_group_follow_it(paths: AppPaths, tmp_path: Path) -> None:
+    """A client connected to a group keeps one entry for it: new servers do not add
+    entries, a renamed group's entry follows the new name, a removed group's goes."""
+    host = HostEnv("linux", tmp_path / "me", {})
+    command, args = fixture_cmd("echo_server.py")
+    engine = _engine(paths, host)
+    await engine.start()
+    try:
+        await engine.add_server(ServerSpec("old", command, args))
+        await engine.add_group(GroupSpec("work", servers=("old",)))
+        manager = engine.client_sync.manager
+        groups = engine.client_sync.groups()
+        assert groups == {"work": engine.group_url("work")}
+        manager.connect("cursor", engine.client_sync.servers(), group="work", groups=groups)
+        manager.connect("claude-desktop", {}, group="work", groups=groups)
+        assert _cursor(host) == {"work": {"url": engine.group_url("work")}}
+
+        await engine.add_server(ServerSpec("echo", command, args))
+        await engine.client_sync.idle()
+        assert _cursor(host) == {"work": {"url": engine.group_url("work")}}
+
+        await engine.rename_group("work", "team")
+        await engine.client_sync.idle()
+        assert _cursor(host) == {"team": {"url": engine.group_url("team")}}
+        assert _claude_desktop(host) == {
+            "team": {"command": "/sb", "args": ["connect", "--group", "team"]}
+        }
+        assert manager.groups_of("cursor") == ["team"]
+
+        await engine.remove_group("team")
+        await engine.client_sync.idle()
+        assert _cursor(host) == {} and _claude_desktop(host) == {}
     finally:
         await engine.aclose()

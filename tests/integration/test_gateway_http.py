@@ -11,6 +11,7 @@ import pytest
 
 from switchboard.core.auth import ANONYMOUS, AuthDenied, Principal
 from switchboard.core.errors import ListenerError
+from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
@@ -27,7 +28,7 @@ class RecordingAuth:
         self.calls: list[dict[str, Any]] = []
 
     async def authenticate(
-        self, *, server: ServerSpec, resource: str, authorization: str | None
+        self, *, server: ServerSpec | GroupSpec, resource: str, authorization: str | None
     ) -> Principal:
         self.calls.append({"server": server.name, "resource": resource, "auth": authorization})
         if authorization != "Bearer good":

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.auth.targetkeys import GROUPS, key_of, key_url
 from switchboard.core.errors import AuthError, EngineNotRunning, SecretError
 from switchboard.core.paths import AppPaths
 from switchboard.store.atomic import atomic_write
@@ -115,12 +116,14 @@ def get_token(
     paths: AppPaths,
     server: str,
     *,
+    kind: str = "servers",
     secret_store: Any = None,
     transport: httpx.BaseTransport | None = None,
     fresh: bool = False,
 ) -> str:
     """An access token for ``server`` through the running engine (blocking; cached until
     shortly before it expires; ``fresh=True`` skips the cache, e.g. after a 401).
+    ``kind="groups"``: ``server`` names a group; the token is for the group's URL only.
 
     ``transport`` replaces the private channel (tests only).
 
@@ -130,7 +133,7 @@ def get_token(
 
     endpoint = channel.locate(paths)
     base = endpoint.url
-    resource = f"{base}/servers/{server}/mcp"
+    resource = key_url(base, key_of(kind, server))
     key = (str(paths.data_dir), resource)
     with _cache_lock:
         hit = _cache.get(key)
@@ -149,7 +152,7 @@ def get_token(
     if secret is None:
         # No keyring here (an MCP client may spawn us with a stripped environment): the
         # owner-only admin token may ask the engine's control API instead.
-        data = _token_via_control_api(paths, base, server, transport)
+        data = _token_via_control_api(paths, base, server, kind, transport)
         return _remember(key, data)
     try:
         with httpx.Client(transport=transport, timeout=10.0, trust_env=False) as http:
@@ -168,9 +171,10 @@ def get_token(
             code = str(resp.json().get("error", resp.status_code))
         except ValueError:
             code = str(resp.status_code)
+        what = "group" if kind == GROUPS else "server"
         raise AuthError(
-            f"Switchboard refused a token for {server!r} ({code}).",
-            hint="Check that the server exists and uses Switchboard's own authorization.",
+            f"Switchboard refused a token for the {what} {server!r} ({code}).",
+            hint=f"Check that the {what} exists and uses Switchboard's own authorization.",
         )
     return _remember(key, resp.json())
 
@@ -184,7 +188,7 @@ def _remember(key: tuple[str, str], data: dict[str, Any]) -> str:
 
 
 def _token_via_control_api(
-    paths: AppPaths, base: str, server: str, transport: httpx.BaseTransport | None
+    paths: AppPaths, base: str, server: str, kind: str, transport: httpx.BaseTransport | None
 ) -> dict[str, Any]:
     try:
         admin = paths.admin_token_file.read_text("utf-8").strip()
@@ -197,7 +201,8 @@ def _token_via_control_api(
 
     client = ControlClient(base, admin, transport=transport)
     try:
-        data: dict[str, Any] = client.request("POST", "/auth/token", {"server": server})
+        field = "group" if kind == GROUPS else "server"
+        data: dict[str, Any] = client.request("POST", "/auth/token", {field: server})
     finally:
         client.close()
     return data

@@ -7,9 +7,11 @@ engine's events (a ``Notice`` with kind ``"consent"``) or by polling
 :meth:`ConsentBroker.pending`.
 
 A request whose authorization named no server (no RFC 8707 ``resource``, or only the
-gateway's origin) is marked ``choose``: the person picks which of ``choices`` the client
-may use (RFC 8707 §2: the server picks the default audience; the person's pick is it).
-Approving it needs at least one server (:class:`ChoiceRequired`).
+gateway's origin) is marked ``choose``: the person picks which of ``choices`` (servers,
+and groups as ``group:NAME``) the client may use (RFC 8707 §2: the server picks the
+default audience; the person's pick is it). Approving it needs at least one
+(:class:`ChoiceRequired`). A request for a group, and every group among the choices,
+carries the group's member servers (``groups``) so the person sees what it opens.
 
 A remembered approval never answers a request by itself: a public client's identity
 cannot be assured (anyone who knows its client id can start an authorization with its
@@ -34,9 +36,10 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
+from switchboard.auth.targetkeys import GROUPS, label, labels, split_key
 from switchboard.core.loopback import is_loopback_host
 
 log = logging.getLogger("switchboard.auth")
@@ -67,7 +70,8 @@ class ConsentRequest:
     redirect_uri: str
     redirect_host: str
     server: str
-    """The server name (gateway path segment) the token would be for."""
+    """The target key the token would be for: a server name (gateway path segment), or
+    ``group:NAME`` for a group (``auth/targetkeys.py``)."""
     resource: str
     scopes: tuple[str, ...]
     created_at: float
@@ -75,12 +79,24 @@ class ConsentRequest:
     """The person approved this client for this server before and asked to remember it.
     Shown as such (one-click re-approval); it never approves by itself."""
     choices: tuple[str, ...] = ()
-    """For a ``choose`` request: the servers the person may pick from (none preselected)."""
+    """For a ``choose`` request: the keys the person may pick from (none preselected)."""
+    groups: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
+    """The member servers of each group among ``server`` and ``choices``, by key."""
 
     @property
     def choose(self) -> bool:
         """The authorization named no server: the person picks them (``server`` is "")."""
         return bool(self.choices) and not self.server
+
+    @property
+    def target(self) -> str:
+        """What the request is for, as a person reads it: ``time``, or ``group work
+        (servers: time, github)``; "" for a ``choose`` request."""
+        return label(self.server, self.groups) if self.server else ""
+
+    def describe(self, key: str) -> str:
+        """One of ``choices`` as a person reads it (a group with its servers)."""
+        return label(key, self.groups)
 
 
 class RedirectKind(enum.Enum):
@@ -243,9 +259,11 @@ class ConsentBroker:
         scopes: tuple[str, ...],
         previously_approved: bool = False,
         choices: tuple[str, ...] = (),
+        groups: Mapping[str, tuple[str, ...]] | None = None,
     ) -> ConsentRequest:
         """Register a new request (does not wait); makes room under the caps first.
-        ``server=""`` with ``choices``: a "choose servers" request."""
+        ``server=""`` with ``choices``: a "choose servers" request. ``groups``: the
+        member servers of the groups among them, by key."""
         req = ConsentRequest(
             # Hex: an id is typed into the CLI, and one starting with "-" reads as an option.
             id=secrets.token_hex(12),
@@ -259,6 +277,7 @@ class ConsentBroker:
             created_at=time.time(),
             previously_approved=previously_approved,
             choices=choices,
+            groups=dict(groups or {}),
         )
         loop = asyncio.get_running_loop()
         self._make_room(req)
@@ -372,22 +391,22 @@ class ConsentBroker:
 def _check_choice(request: ConsentRequest, picked: tuple[str, ...]) -> tuple[str, ...]:
     if not request.choose:
         if picked and picked != (request.server,):
+            kind, name = split_key(request.server)
+            what, option = ("group", "--group") if kind == GROUPS else ("server", "--server")
             raise ChoiceRequired(
-                f"This request is for the server {request.server!r} only; approve it "
-                "without --server."
+                f"This request is for the {what} {name!r} only; approve it without {option}."
             )
         return ()
     if not picked:
         raise ChoiceRequired(
             f"{request.client_name or request.client_id} did not say which server it wants: "
-            "choose at least one with --server NAME (repeat for more). Servers: "
-            + ", ".join(request.choices)
-            + "."
+            "choose at least one with --server NAME or --group NAME (repeat for more). "
+            "Choices: " + labels(request.choices, request.groups) + "."
         )
     unknown = [s for s in picked if s not in request.choices]
     if unknown:
         raise ChoiceRequired(
-            f"Not a server this request can be approved for: {', '.join(unknown)}. "
-            "Choose from: " + ", ".join(request.choices) + "."
+            f"Not a server this request can be approved for: {labels(unknown)}. "
+            "Choose from: " + labels(request.choices, request.groups) + "."
         )
     return picked

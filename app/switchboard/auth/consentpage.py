@@ -41,6 +41,7 @@ from switchboard.auth.cimd import CIMDError, is_cimd_client_id
 from switchboard.auth.consent import Decision
 from switchboard.auth.models import SCOPE, Client, GrantUser
 from switchboard.auth.registration import REFUSED_FIELD
+from switchboard.auth.targetkeys import GROUPS, key_url, split_key
 from switchboard.auth.targets import (
     InvalidTargetError,
     names_no_server,
@@ -202,6 +203,11 @@ async def authorize(owner: OAuthServer, request: Request) -> Response:
         if server
         else None
     )
+    groups = {
+        key: members
+        for key in (server, *choices)
+        if key and (members := owner.group_members(key)) is not None
+    }
     req = owner.broker.open(
         client_id=client.client_id,
         client_name=client.name,
@@ -213,13 +219,14 @@ async def authorize(owner: OAuthServer, request: Request) -> Response:
         previously_approved=remembered is not None
         and set(scope.split()) <= set(remembered.scope.split()),
         choices=choices,
+        groups=groups,
     )
     csrf = secrets.token_urlsafe(24)
     owner.pending[req.id] = PendingAuthorization(incoming, grant, csrf, user)
     nonce = secrets.token_urlsafe(12)
     rid = html.escape(req.id)
     if server:
-        what = f"the server <strong>{html.escape(server)}</strong>"
+        what = _what(server, groups.get(server, ()))
         how = (
             "Approve or deny it in the Switchboard app, or with "
             f"<code>switchboard consent approve {rid}</code>."
@@ -228,7 +235,8 @@ async def authorize(owner: OAuthServer, request: Request) -> Response:
         what = "servers of this gateway (it did not say which)"
         how = (
             "Choose the servers and approve in the Switchboard app, or with "
-            f"<code>switchboard consent approve {rid} --server NAME</code>."
+            f"<code>switchboard consent approve {rid} --server NAME</code> "
+            "(<code>--group NAME</code> for a group)."
         )
     page = _PAGE.format(
         client=html.escape(client.name),
@@ -250,6 +258,15 @@ async def authorize(owner: OAuthServer, request: Request) -> Response:
         path="/oauth/authorize",
     )
     return response
+
+
+def _what(key: str, members: tuple[str, ...]) -> str:
+    """The consent page's words for one server, or for a group and its member servers."""
+    kind, name = split_key(key)
+    if kind != GROUPS:
+        return f"the server <strong>{html.escape(name)}</strong>"
+    servers = ", ".join(f"<strong>{html.escape(m)}</strong>" for m in members) or "none yet"
+    return f"the group <strong>{html.escape(name)}</strong> (its servers: {servers})"
 
 
 def forget_expired(owner: OAuthServer, request_id: str, decision: Decision) -> None:
@@ -305,16 +322,17 @@ async def continue_authorization(owner: OAuthServer, request: Request) -> Respon
 
 
 def picked(owner: OAuthServer, user: GrantUser, names: tuple[str, ...]) -> GrantUser:
-    """The user of a "choose servers" request with the picked servers' MCP URLs on
-    this listener; those removed meanwhile are dropped (none left: not approved)."""
+    """The user of a "choose servers" request with the picked servers' (and groups')
+    MCP URLs on this listener; those removed meanwhile are dropped (none left: not
+    approved)."""
     iss = owner.issuer()
-    kept = [n for n in names if owner.resolve_resource(f"{iss}/servers/{n}/mcp") == n]
+    kept = [n for n in names if owner.resolve_resource(key_url(iss, n)) == n]
     if len(kept) < len(names):
-        log.info("consent: picked server(s) no longer available dropped")
+        log.info("consent: picked server(s) or group(s) no longer available dropped")
     return dataclasses.replace(
         user,
         server=" ".join(kept),
-        resource=" ".join(f"{iss}/servers/{n}/mcp" for n in kept),
+        resource=" ".join(key_url(iss, n) for n in kept),
     )
 
 

@@ -3,7 +3,7 @@
 What ``switchboard consent``/``switchboard grants`` and the GUI call: list and decide
 pending consent requests (a "choose servers" request takes the picked servers), list and
 revoke grants, forget a remembered consent, and a token for the first-party client
-(``switchboard connect`` when it cannot read the keyring). Errors are
+(``switchboard connect`` when it cannot read the keyring) for a server or a group. Errors are
 ``ValidationError``s the control API answers as 4xx with a hint.
 """
 
@@ -42,8 +42,8 @@ def control_routes(service: AuthService) -> list[Route]:
                 if picked is not None:
                     if not isinstance(picked, list) or not all(isinstance(n, str) for n in picked):
                         raise ValidationError(
-                            'Send "servers" as a list of server names.',
-                            hint="Name each server with --server NAME.",
+                            'Send "servers" as a list of server names (group:NAME for a group).',
+                            hint="Name each server with --server NAME, a group with --group.",
                         )
                     servers = picked
             service.decide(request.path_params["id"], approve, remember, servers)
@@ -62,11 +62,15 @@ def control_routes(service: AuthService) -> list[Route]:
         from switchboard.control.body import read_json
 
         data = await read_json(request)
-        name = data.get("server") if isinstance(data, dict) else None
-        if not isinstance(name, str):
-            raise ValidationError('Send {"server": NAME}.', hint="Name a server.")
+        data = data if isinstance(data, dict) else {}
+        kind = "groups" if "group" in data else "servers"
+        name = data.get("group" if kind == "groups" else "server")
+        if not isinstance(name, str) or ("group" in data and "server" in data):
+            raise ValidationError(
+                'Send {"server": NAME} or {"group": NAME}.', hint="Name a server or a group."
+            )
         return JSONResponse(
-            await service.first_party_token(name), headers={"Cache-Control": "no-store"}
+            await service.first_party_token(name, kind), headers={"Cache-Control": "no-store"}
         )
 
     async def consent_forget(request: Request) -> Response:

@@ -1,12 +1,15 @@
 """The resource-server side: the gateway's Authenticator for Switchboard and external tokens.
 
-For each MCP server (``ServerSpec.auth``): ``switchboard`` checks our own RFC 9068 tokens
-with keys read in process (never HTTP JWKS); ``external`` checks an external OIDC
+For each MCP server (``ServerSpec.auth``) and group (``GroupSpec.auth``, served at
+``/groups/<name>/mcp``): ``switchboard`` checks our own RFC 9068 tokens with keys read
+in process (never HTTP JWKS); ``external`` (servers only) checks an external OIDC
 issuer's tokens with its JWKS over HTTP (cached); ``off`` needs no token. A refusal is
 an RFC 6750 §3 ``WWW-Authenticate: Bearer`` challenge (``error``, a fixed
 ``error_description`` per reason, never exception text, ``scope``) that points at the
-server's RFC 9728 protected resource metadata (§5.1 ``resource_metadata``), served here
-too (:meth:`ResourceServer.routes`).
+endpoint's RFC 9728 protected resource metadata (§5.1 ``resource_metadata``), served here
+too (:meth:`ResourceServer.routes`). A group is a resource of its own: its token's
+audience is the group's URL, which opens neither its member servers' URLs nor the other
+way round (``auth/targetkeys.py``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from switchboard.auth.models import SCOPE
+from switchboard.auth.targetkeys import GROUPS, SERVERS, key_of
 from switchboard.auth.validator import JWKSClient, TokenInvalid, TokenValidator
 from switchboard.core.auth import ANONYMOUS, AuthDenied, Principal
 from switchboard.core.errors import AuthError
+from switchboard.core.group import GroupSpec
 from switchboard.core.loopback import host_of, is_loopback_host
 from switchboard.core.spec import AuthMode, ServerSpec
 
@@ -47,12 +52,14 @@ class ResourceServer:
         *,
         issuer: Callable[[], str],
         servers: Callable[[], Sequence[ServerSpec]],
+        groups: Callable[[], Sequence[GroupSpec]] = tuple,
         own_validator: Callable[[], TokenValidator | None],
         http_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float],
     ) -> None:
         self.issuer = issuer
         self._servers = servers
+        self._groups = groups
         self._own_validator = own_validator
         self._http_transport = http_transport
         self._clock = clock
@@ -72,8 +79,22 @@ class ResourceServer:
                 return spec
         return None
 
+    def group(self, name: str) -> GroupSpec | None:
+        for spec in self._groups():
+            if spec.name == name:
+                return spec
+        return None
+
+    def endpoint(self, kind: str, name: str) -> ServerSpec | GroupSpec | None:
+        """The server (``kind == "servers"``) or group (``"groups"``) called ``name``."""
+        if kind == SERVERS:
+            return self.server(name)
+        return self.group(name) if kind == GROUPS else None
+
     def resolve_resource(self, resource: str) -> str | None:
-        """The server name of a gateway MCP URL on this listener (any loopback spelling)."""
+        """The target key (``auth/targetkeys.py``: a server's name, ``group:NAME`` for a
+        group) of a gateway MCP URL on this listener (any loopback spelling), if it
+        takes Switchboard's tokens."""
         try:
             parts = urlsplit(resource)
             ours = urlsplit(self.issuer())
@@ -89,17 +110,12 @@ class ResourceServer:
         ):
             return None
         segments = parts.path.split("/")
-        if (
-            len(segments) != 4
-            or segments[0]
-            or segments[1] != "servers"
-            or segments[3] not in ("mcp", "sse")
-        ):
+        if len(segments) != 4 or segments[0] or segments[3] not in ("mcp", "sse"):
             return None
-        spec = self.server(segments[2])
+        spec = self.endpoint(segments[1], segments[2])
         if spec is None or spec.auth is not AuthMode.SWITCHBOARD:
             return None
-        return spec.name
+        return key_of(spec.kind, spec.name)
 
     @staticmethod
     def resource_metadata_url(resource: str) -> str:
@@ -108,7 +124,7 @@ class ResourceServer:
 
     # -- the gateway's auth slot ---------------------------------------------------------
     async def authenticate(
-        self, *, server: ServerSpec, resource: str, authorization: str | None
+        self, *, server: ServerSpec | GroupSpec, resource: str, authorization: str | None
     ) -> Principal:
         """See :class:`switchboard.core.auth.Authenticator`."""
         if server.auth is AuthMode.OFF:
@@ -155,14 +171,14 @@ class ResourceServer:
             subject=vt.subject, client_id=vt.client_id, scopes=vt.scopes, token_id=vt.token_id
         )
 
-    def _metadata_for(self, server: ServerSpec, resource: str) -> str:
+    def _metadata_for(self, server: ServerSpec | GroupSpec, resource: str) -> str:
         """The RFC 9728 metadata URL for a challenge: it points at the configured listener,
         whatever the Host said (built only when a request is refused: not on the hot path)."""
         try:
             parts = urlsplit(resource)
             netloc, path = parts.netloc, parts.path
         except ValueError:
-            netloc, path = "", f"/servers/{server.name}/mcp"
+            netloc, path = "", f"/{server.kind}/{server.name}/mcp"
         return self.resource_metadata_url(_listener_origin(self.issuer(), netloc) + path)
 
     @staticmethod
@@ -175,7 +191,7 @@ class ResourceServer:
             {"error": "invalid_token", "error_description": text},
         )
 
-    def _validator_for(self, server: ServerSpec) -> TokenValidator:
+    def _validator_for(self, server: ServerSpec | GroupSpec) -> TokenValidator:
         if server.auth is AuthMode.SWITCHBOARD:
             own = self._own_validator()
             if own is None:
@@ -194,30 +210,30 @@ class ResourceServer:
 
     # -- RFC 9728 ------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
-        """RFC 9728 §3 protected resource metadata, one document per MCP endpoint."""
+        """RFC 9728 §3 protected resource metadata, one document per MCP endpoint (§3.1:
+        the well-known suffix is inserted before the resource's path), for every server
+        and group."""
         return [
             Route(
-                "/.well-known/oauth-protected-resource/servers/{name}/mcp",
+                f"/.well-known/oauth-protected-resource/{kind}/{{name}}/{endpoint}",
                 self._protected_resource,
                 methods=["GET"],
-            ),
-            Route(
-                "/.well-known/oauth-protected-resource/servers/{name}/sse",
-                self._protected_resource,
-                methods=["GET"],
-            ),
+            )
+            for kind in (SERVERS, GROUPS)
+            for endpoint in ("mcp", "sse")
         ]
 
     async def _protected_resource(self, request: Request) -> Response:
         """RFC 9728 metadata; ``resource`` = the MCP URL on the configured listener, spelled
         with the loopback name the client used (see :func:`_listener_origin`)."""
         name = request.path_params["name"]
-        spec = self.server(name)
+        # .../oauth-protected-resource/<kind>/<name>/<endpoint>: the route fixed both.
+        _, kind, _, endpoint = request.url.path.rsplit("/", 3)
+        spec = self.endpoint(kind, name)
         if spec is None or spec.auth is AuthMode.OFF:
             return JSONResponse({"error": "not_found"}, status_code=404)
-        endpoint = request.url.path.rsplit("/", 1)[-1]
         origin = _listener_origin(self.issuer(), request.headers.get("host", ""))
-        resource = f"{origin}/servers/{name}/{endpoint}"
+        resource = f"{origin}/{kind}/{name}/{endpoint}"
         if spec.auth is AuthMode.EXTERNAL:
             servers = [spec.external_issuer or ""]
             scopes: list[str] = []
@@ -228,7 +244,8 @@ class ResourceServer:
             "resource": resource,
             "authorization_servers": servers,
             "bearer_methods_supported": ["header"],
-            "resource_name": spec.description or spec.name,
+            "resource_name": spec.description
+            or (spec.name if kind == SERVERS else f"group {spec.name}"),
         }
         if scopes:
             body["scopes_supported"] = scopes

@@ -143,6 +143,8 @@ class OAuthServer:
         registration_ceiling: int = REGISTRATION_CEILING,
         registration_window: float = REGISTRATION_WINDOW,
         server_urls: Callable[[], list[str]] = list,
+        group_urls: Callable[[], list[str]] = list,
+        group_members: Callable[[str], tuple[str, ...] | None] = lambda key: None,
         unused_client_ttl: float = UNUSED_CLIENT_TTL,
     ) -> None:
         self.store = store
@@ -158,6 +160,11 @@ class OAuthServer:
         self.registration_ceiling = registration_ceiling
         self.registration_window = registration_window
         self.server_urls = server_urls
+        """The MCP URLs of the servers behind our authorization."""
+        self.group_urls = group_urls
+        """The MCP URLs of the groups behind our authorization."""
+        self.group_members = group_members
+        """A group's member servers, by key (None: not a group of ours)."""
         self.limiter = RegistrationLimiter(
             per_source=registration_limit, ceiling=registration_ceiling, window=registration_window
         )

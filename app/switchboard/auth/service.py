@@ -3,7 +3,7 @@
 The engine builds one, mounts :meth:`routes` on the listener and :meth:`control_routes`
 on the control API, and sets ``engine.authenticator = service`` (see
 ``core/auth.py``; the checks themselves are in ``auth/resource.py``). Per server
-(``ServerSpec.auth``):
+(``ServerSpec.auth``) and group (``GroupSpec.auth``: ``switchboard`` or ``off``):
 
 - ``switchboard``: our tokens, keys from the in-process KeyProvider (never HTTP JWKS);
 - ``external``: an external OIDC issuer, keys from its JWKS over HTTP (cached);
@@ -37,10 +37,12 @@ from switchboard.auth.models import SCOPE, GrantUser
 from switchboard.auth.resource import ResourceServer
 from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore
+from switchboard.auth.targetkeys import GROUPS, SERVERS, key_of, key_url, label, split_key
 from switchboard.auth.validator import TokenValidator
 from switchboard.core.auth import Principal
 from switchboard.core.errors import AuthError, SecretError, ValidationError
 from switchboard.core.events import EventBus, Notice
+from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec, Settings
 
@@ -58,6 +60,7 @@ class AuthService:
         *,
         issuer: Callable[[], str],
         servers: Callable[[], Sequence[ServerSpec]],
+        groups: Callable[[], Sequence[GroupSpec]] = tuple,
         settings: Callable[[], Settings] = Settings,
         events: EventBus | None = None,
         secret_store: Any = None,
@@ -72,6 +75,7 @@ class AuthService:
         self._keyring_timeout = keyring_timeout
         self.issuer = issuer
         self._servers = servers
+        self._groups = groups
         self._settings = settings
         self.events = events or EventBus()
         if secret_store is None:
@@ -93,6 +97,7 @@ class AuthService:
         self.resource = ResourceServer(
             issuer=issuer,
             servers=servers,
+            groups=groups,
             own_validator=lambda: self.validator,
             http_transport=http_transport,
             clock=clock,
@@ -151,11 +156,9 @@ class AuthService:
             access_token_ttl=lambda: self._settings().access_token_ttl,
             cimd=self.cimd,
             clock=self._clock,
-            server_urls=lambda: [
-                f"{self.issuer()}/servers/{s.name}/mcp"
-                for s in self._servers()
-                if s.auth is AuthMode.SWITCHBOARD
-            ],
+            server_urls=lambda: self._urls(self._servers()),
+            group_urls=lambda: self._urls(self._groups()),
+            group_members=self.group_members,
         )
         await asyncio.to_thread(self.oauth.load_state)
         self.validator = TokenValidator(
@@ -209,12 +212,31 @@ class AuthService:
                 except Exception:
                     log.exception("pruning unused client registrations failed")
 
+    def _urls(self, specs: Sequence[ServerSpec | GroupSpec]) -> list[str]:
+        """The MCP URLs of ``specs`` that take Switchboard's tokens."""
+        return [
+            key_url(self.issuer(), key_of(s.kind, s.name))
+            for s in specs
+            if s.auth is AuthMode.SWITCHBOARD
+        ]
+
+    def group_members(self, key: str) -> tuple[str, ...] | None:
+        """The member servers of the group ``key`` (``group:NAME``); None when ``key``
+        is not a group."""
+        kind, name = split_key(key)
+        if kind != GROUPS:
+            return None
+        for spec in self._groups():
+            if spec.name == name:
+                return spec.servers
+        return None
+
     def _announce(self, req: ConsentRequest) -> None:
         if req.choose:
             title = f"{req.client_name} asks to use servers (choose which)"
             text = f"Choose and approve: switchboard consent approve {req.id} --server NAME"
         else:
-            title = f"{req.client_name} asks to use {req.server}"
+            title = f"{req.client_name} asks to use {label(req.server, req.groups)}"
             text = f"Approve or deny: switchboard consent approve {req.id}"
         self.events.publish(
             Notice(
@@ -227,11 +249,12 @@ class AuthService:
 
     # -- the resource server (auth/resource.py) ----------------------------------------
     def resolve_resource(self, resource: str) -> str | None:
-        """The server name of a gateway MCP URL on this listener (any loopback spelling)."""
+        """The target key (server name, or ``group:NAME``) of a gateway MCP URL on this
+        listener (any loopback spelling)."""
         return self.resource.resolve_resource(resource)
 
     async def authenticate(
-        self, *, server: ServerSpec, resource: str, authorization: str | None
+        self, *, server: ServerSpec | GroupSpec, resource: str, authorization: str | None
     ) -> Principal:
         """See :class:`switchboard.core.auth.Authenticator`."""
         return await self.resource.authenticate(
@@ -327,23 +350,31 @@ class AuthService:
         for name in grant.servers:
             await asyncio.to_thread(self.store.forget_consent, grant.client_id, name)
 
-    async def first_party_token(self, server: str) -> dict[str, Any]:
+    async def first_party_token(self, server: str, kind: str = SERVERS) -> dict[str, Any]:
         """A token for the first-party client, asked through the control API (admin
         token): the path ``switchboard connect`` takes when it cannot read the keyring
-        (an MCP client spawned it with a stripped environment)."""
+        (an MCP client spawned it with a stripped environment). ``kind``: ``"servers"``
+        or ``"groups"`` (``server`` then names a group)."""
         oauth = self.oauth
         if oauth is None:
             raise AuthError("The auth service is not started.", hint="Start the engine.")
-        resource = f"{self.issuer()}/servers/{server}/mcp"
+        if kind not in (SERVERS, GROUPS):
+            raise ValidationError(f"Unknown kind {kind!r}.", hint="Use servers or groups.")
+        resource = key_url(self.issuer(), key_of(kind, server))
         if self.resolve_resource(resource) is None:
+            what, where = (
+                ("Server", "switchboard list")
+                if kind == SERVERS
+                else ("Group", "switchboard group list")
+            )
             raise ValidationError(
-                f"Server {server!r} does not use Switchboard's authorization.",
-                hint="Check the name with 'switchboard list' and its auth setting.",
+                f"{what} {server!r} does not use Switchboard's authorization.",
+                hint=f"Check the name with '{where}' and its auth setting.",
             )
         client = await asyncio.to_thread(oauth.query_client, connect_client.CLIENT_ID)
         if client is None:
             raise AuthError("The first-party client is missing.", hint="Restart Switchboard.")
-        user = GrantUser(None, connect_client.CLIENT_ID, server, resource, SCOPE)
+        user = GrantUser(None, connect_client.CLIENT_ID, key_of(kind, server), resource, SCOPE)
         return await asyncio.to_thread(
             oauth.generate_token, "client_credentials", client, user, SCOPE, None, False
         )

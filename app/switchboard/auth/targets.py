@@ -1,16 +1,19 @@
-"""Resource indicators (RFC 8707): which server(s) a grant and a token are for.
+"""Resource indicators (RFC 8707): which server(s) or group(s) a grant and a token are for.
 
 An authorization request names one MCP URL of this gateway
-(``http://127.0.0.1:PORT/servers/NAME/mcp``, or ``.../sse``), or names none: no resource
+(``http://127.0.0.1:PORT/servers/NAME/mcp``, a group's ``.../groups/NAME/mcp``, or
+their ``.../sse``), or names none: no resource
 at all (Codex without ``oauth_resource``, rmcp clients such as older Goose) or exactly
 this gateway's origin (older Gemini CLI). For those the default audience (RFC 8707 §2
 lets the server pick one) is what the person picks: the consent request is a "choose
-servers" one, and the code, grant, refresh token and access token (``aud`` an array,
-RFC 9068 §2.2) carry the picked servers' MCP URLs. Any other resource (another origin,
-an unknown server) is refused with ``invalid_target`` and a description naming the MCP
-URL(s) to configure (:func:`resource_hint`). The token request may omit ``resource`` (a
-token for everything granted) or name one granted URL (a token for that one only,
-RFC 8707 §2.2, :func:`token_target`); anything else is ``invalid_target``.
+servers" one (groups are offered beside the servers), and the code, grant, refresh token
+and access token (``aud`` an array, RFC 9068 §2.2) carry the picked MCP URLs. Any other
+resource (another origin, an unknown server or group) is refused with ``invalid_target``
+and a description naming the MCP URL(s) to configure (:func:`resource_hint`). Grants name
+their targets by key (``auth/targetkeys.py``: ``NAME`` or ``group:NAME``). The token
+request may omit ``resource`` (a token for everything granted) or name one granted URL
+(a token for that one only, RFC 8707 §2.2, :func:`token_target`); anything else is
+``invalid_target``.
 """
 
 from __future__ import annotations
@@ -40,28 +43,33 @@ def names_no_server(owner: OAuthServer, resources: list[str]) -> bool:
 
 
 def server_choices(owner: OAuthServer) -> tuple[str, ...]:
-    """The servers a person may pick for a request that named none: those behind
-    Switchboard's own authorization."""
-    names = (owner.resolve_resource(u) for u in owner.server_urls())
+    """The keys a person may pick for a request that named none: the servers, then the
+    groups, behind Switchboard's own authorization."""
+    names = (owner.resolve_resource(u) for u in (*owner.server_urls(), *owner.group_urls()))
     return tuple(dict.fromkeys(n for n in names if n))
 
 
 def resource_hint(owner: OAuthServer, resources: list[str]) -> str:
     """RFC 8707 §2 ``invalid_target`` description that names the fix: the exact MCP URL
-    to configure."""
+    to configure (a server's or a group's)."""
     urls = list(owner.server_urls())
-    example = urls[0] if urls else f"{owner.issuer()}/servers/NAME/mcp"
+    group_urls = list(owner.group_urls())
+    example = (urls or group_urls or [f"{owner.issuer()}/servers/NAME/mcp"])[0]
     if len(resources) > 1:
         what = "Send exactly one resource"
     elif names_no_server(owner, resources):
-        what = "No server of this gateway uses Switchboard's sign-in"
+        what = "No server or group of this gateway uses Switchboard's sign-in"
     else:
-        what = "The resource is not an MCP server of this gateway"
-    shown = ", ".join(urls[:5]) + (", ..." if len(urls) > 5 else "")
-    servers = f" Servers here: {shown}." if urls else ""
+        what = "The resource is not an MCP server or group of this gateway"
+
+    def shown(items: list[str]) -> str:
+        return ", ".join(items[:5]) + (", ..." if len(items) > 5 else "")
+
+    servers = f" Servers here: {shown(urls)}." if urls else ""
+    groups = f" Groups here: {shown(group_urls)}." if group_urls else ""
     return (
-        f"{what}. Set the client's resource to the server's MCP URL, e.g. {example} "
-        f"(Codex: oauth_resource in config.toml).{servers}"
+        f"{what}. Set the client's resource to the server's or group's MCP URL, e.g. "
+        f"{example} (Codex: oauth_resource in config.toml).{servers}{groups}"
     )
 
 

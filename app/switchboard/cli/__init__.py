@@ -24,6 +24,7 @@ from switchboard.cli import (
     catalog,
     clients,
     exchange,
+    groups,
     secrets,
     serve,
     servers,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The order of these calls is the order of the verbs in 'switchboard --help'.
     serve.add_engine_parsers(sub)  # serve, gui
     servers.add_parsers(sub)  # add, list, remove, start, stop, restart, status, logs
+    groups.add_parsers(sub)  # group
     autostart.add_parsers(sub)  # autostart
     servers.add_config_parser(sub)  # config
     serve.add_connect_parser(sub)  # connect

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.auth.consent import redirect_short, redirect_target
+from switchboard.auth.targetkeys import GROUPS, key_of, label, labels
 from switchboard.cli.common import Command, SubParsers, control_client
 from switchboard.core.paths import AppPaths
 
@@ -43,6 +44,14 @@ def add_parsers(sub: SubParsers) -> None:
         metavar="NAME",
         help="for a request that did not say which server it wants ('choose servers' in "
         "'consent list'): a server the client may use; repeat for more",
+    )
+    ap.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="like --server, for a group the client may use (its endpoint only, not its "
+        "servers' own); repeat for more",
     )
     dn = csub.add_parser("deny", help="deny a pending request")
     dn.add_argument("id")
@@ -96,7 +105,8 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
         for req in pending:
             target = redirect_target(req["redirect_uri"])
             again = "  (approved before)" if req.get("previously_approved") else ""
-            server = req["server"] or "(choose servers)"
+            groups = req.get("groups") or {}
+            server = label(req["server"], groups) if req["server"] else "(choose servers)"
             print(
                 f"{req['id']}  {req['client_name']} -> {server}  "
                 f"scopes: {' '.join(req['scopes'])}{again}\n"
@@ -105,7 +115,8 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
             if not req["server"] and req.get("choices"):
                 print(
                     "    it did not say which server it wants; approve with --server NAME "
-                    f"(repeat for more) from: {', '.join(req['choices'])}"
+                    "or --group NAME (repeat for more) from: "
+                    f"{labels(req['choices'], groups)}"
                 )
             if target.warning:
                 print(f"    warning: {target.warning}")
@@ -113,10 +124,11 @@ def _consent_with(client: Any, args: argparse.Namespace) -> int:
     verb = "approve" if args.consent_cmd == "approve" else "deny"
     body: dict[str, Any] = {"remember": bool(getattr(args, "remember", False))}
     servers = list(getattr(args, "server", None) or [])
+    servers += [key_of(GROUPS, g) for g in getattr(args, "group", None) or []]
     if servers:
         body["servers"] = servers
     client.request("POST", f"/consent/{args.id}/{verb}", body)
-    picked = f" for {', '.join(servers)}" if servers and verb == "approve" else ""
+    picked = f" for {labels(servers)}" if servers and verb == "approve" else ""
     print(f"{'Approved' if verb == 'approve' else 'Denied'} {args.id}{picked}.")
     return 0
 
@@ -142,7 +154,7 @@ def grant_rows(grants: Sequence[dict[str, Any]]) -> list[list[str]]:
             str(g.get("client_name") or g["client_id"]),
             str(g["client_id"]),
             redirect_short(str(g.get("redirect_uri") or "")),
-            ", ".join(str(g["server"]).split()),
+            labels(str(g["server"]).split()),
             ", ".join(urlsplit(r).path for r in str(g.get("resource") or "").split()) or "?",
             _when(g.get("created_at")),
             _when(g.get("last_used_at")),

@@ -1,6 +1,7 @@
 """``switchboard client list | connect | disconnect``: point MCP clients (Cursor, VS
 Code, Claude, ...) at Switchboard by editing their config files (only Switchboard's own
-entries; the formats and edits are in :mod:`switchboard.clients`)."""
+entries; the formats and edits are in :mod:`switchboard.clients`). ``--group NAME``
+connects a client to a group: one entry for the group instead of one per server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Callable
 
 from switchboard.cli.common import SubParsers, configured_base_url, control_client
 from switchboard.clients.manager import ClientManager, SyncReport
-from switchboard.core.errors import EngineNotRunning, SwitchboardError
+from switchboard.core.errors import EngineNotRunning, SwitchboardError, ValidationError
+from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.store.config import Config, ConfigStore
 
@@ -33,8 +35,15 @@ def add_parsers(sub: SubParsers) -> None:
     con = verbs.add_parser("connect", help="add Switchboard's servers to a client's config")
     con.add_argument("clients", nargs="*", metavar="CLIENT", help="client id (see 'client list')")
     con.add_argument("--detected", action="store_true", help="every client found installed")
+    con.add_argument(
+        "--group",
+        metavar="NAME",
+        help="add one entry for this group (its /groups/NAME/mcp endpoint) instead of one "
+        "per server; repeat the command for more groups",
+    )
     dis = verbs.add_parser("disconnect", help="remove Switchboard's servers from a client")
     dis.add_argument("clients", nargs="+", metavar="CLIENT")
+    dis.add_argument("--group", metavar="NAME", help="remove only this group's entry")
     c.set_defaults(handler=_client_cmd)
 
 
@@ -42,6 +51,25 @@ def gateway_urls(config: Config) -> dict[str, str]:
     """{server: gateway URL} from the config alone (the port is fixed by the settings)."""
     base = configured_base_url(config.settings)
     return {s.name: f"{base}/servers/{s.name}/mcp" for s in config.servers}
+
+
+def group_urls(config: Config) -> dict[str, str]:
+    """{group: its gateway URL} from the config alone."""
+    base = configured_base_url(config.settings)
+    return {g.name: f"{base}/{GroupSpec.kind}/{g.name}/mcp" for g in config.groups}
+
+
+def current_groups(paths: AppPaths) -> dict[str, str]:
+    """The groups: from the running engine, else the config file."""
+    try:
+        client = control_client(paths)
+    except EngineNotRunning:
+        return group_urls(ConfigStore(paths.config_file).load())
+    try:
+        views = client.request("GET", "/groups")["groups"]
+    finally:
+        client.close()
+    return {v["spec"]["name"]: v["url"] for v in views}
 
 
 def current_servers(paths: AppPaths) -> dict[str, str]:
@@ -63,6 +91,8 @@ def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
         for info in manager.clients():
             flags = "connected" if info.connected else ("installed" if info.installed else "-")
             ours = f"{len(info.ours)} server(s)" if info.ours else ""
+            if info.groups:
+                ours = f"group(s): {', '.join(info.groups)}"
             print(f"{info.kind.id:16} {info.kind.title:17} {flags:10} {ours:12} {info.config_path}")
             if info.error:
                 print(f"{'':16} problem: {info.error}")
@@ -78,6 +108,18 @@ def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
             return 2
         for client_id in ids:
             manager.kind(client_id)
+        group = getattr(args, "group", None)
+        if group is not None:
+            groups = current_groups(paths)
+            if group not in groups:
+                raise ValidationError(
+                    f"Unknown group {group!r}.",
+                    hint="See 'switchboard group list'; create it with 'switchboard group create'.",
+                )
+            failed = _each(
+                manager, ids, lambda cid: manager.connect(cid, {}, group=group, groups=groups)
+            )
+            return 1 if failed else 0
         servers = current_servers(paths)
         failed = _each(manager, ids, lambda cid: manager.connect(cid, servers))
         if not servers:
@@ -85,6 +127,15 @@ def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
         return 1 if failed else 0
     for client_id in args.clients:
         manager.kind(client_id)
+    group = getattr(args, "group", None)
+    if group is not None:
+        groups = current_groups(paths)
+        failed = _each(
+            manager,
+            args.clients,
+            lambda cid: manager.disconnect(cid, group=group, groups=groups),
+        )
+        return 1 if failed else 0
     return 1 if _each(manager, args.clients, manager.disconnect) else 0
 
 

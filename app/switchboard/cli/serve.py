@@ -1,7 +1,7 @@
 """Verbs that run Switchboard itself: ``serve`` (the engine headless), ``gui`` (the
-desktop app) and ``connect NAME`` (the stdio bridge of :mod:`switchboard.gateway.stdio_bridge`:
-MCP stdio transport on one side, Streamable HTTP to the gateway on the other; MCP
-2025-06-18, Basic / Transports)."""
+desktop app) and ``connect [--group] NAME`` (the stdio bridge of
+:mod:`switchboard.gateway.stdio_bridge`: MCP stdio transport on one side, Streamable
+HTTP to the gateway on the other; MCP 2025-06-18, Basic / Transports)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,12 @@ def add_connect_parser(sub: SubParsers) -> None:
         "It reaches Switchboard through its private socket (never a TCP port another "
         "user could hold). A bearer token is taken from SWITCHBOARD_TOKEN when set.",
     )
-    c.add_argument("name", help="server name")
+    c.add_argument("name", help="server name (a group's name with --group)")
+    c.add_argument(
+        "--group",
+        action="store_true",
+        help="NAME is a group: bridge to the group's endpoint (/groups/NAME/mcp)",
+    )
     c.add_argument(
         "--url",
         help="relay to this gateway MCP URL over plain TCP instead (no Switchboard token is "
@@ -92,10 +97,11 @@ def run_serve(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
-def gateway_url(paths: AppPaths, name: str) -> str:
-    """The MCP URL of ``name``: from the running engine's endpoint file, else the
-    configured port. It only names the endpoint: the bytes go through the private socket
-    (the bridge reports 'not running' per request while nothing answers there)."""
+def gateway_url(paths: AppPaths, name: str, kind: str = "servers") -> str:
+    """The MCP URL of server ``name`` (of group ``name`` when ``kind == "groups"``): from
+    the running engine's endpoint file, else the configured port. It only names the
+    endpoint: the bytes go through the private socket (the bridge reports 'not running'
+    per request while nothing answers there)."""
     try:
         data = json.loads(paths.endpoint_file.read_text("utf-8"))
         base = str(data["url"])
@@ -103,10 +109,10 @@ def gateway_url(paths: AppPaths, name: str) -> str:
         from switchboard.store.config import ConfigStore
 
         base = configured_base_url(ConfigStore(paths.config_file).load().settings)
-    return f"{base.rstrip('/')}/servers/{name}/mcp"
+    return f"{base.rstrip('/')}/{kind}/{name}/mcp"
 
 
-def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
+def firstparty_tokens(paths: AppPaths, name: str, kind: str = "servers") -> TokenProvider:
     """Tokens from Switchboard's own authorization server (its first-party client),
     fetched only once the gateway asks for one (a 401), so servers without auth never
     touch the keyring."""
@@ -117,7 +123,7 @@ def firstparty_tokens(paths: AppPaths, name: str) -> TokenProvider:
         from switchboard.auth.connect_client import aget_token
 
         try:
-            return await aget_token(paths, name)
+            return await aget_token(paths, name, kind=kind)
         except SwitchboardError as exc:
             log.warning("connect: no token for %s: %s", name, exc)
             return None
@@ -139,10 +145,11 @@ def run_connect(args: argparse.Namespace, paths: AppPaths) -> int:
             )
         asyncio.run(run_bridge(args.url, env_token))
         return 0
-    url = gateway_url(paths, args.name)
+    kind = "groups" if getattr(args, "group", False) else "servers"
+    url = gateway_url(paths, args.name, kind)
     transport = channel.async_transport(paths, url)
     provider = token_provider_for(url)
     if provider is env_token and not os.environ.get("SWITCHBOARD_TOKEN"):
-        provider = firstparty_tokens(paths, args.name)
+        provider = firstparty_tokens(paths, args.name, kind)
     asyncio.run(run_bridge(url, provider, transport))
     return 0

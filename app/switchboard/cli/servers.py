@@ -159,20 +159,34 @@ def _remove(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
         client = control_client(paths)
     except EngineNotRunning:
-        ConfigStore(paths.config_file).update(lambda c: c.without_server(args.name))
-        print(f"Removed {args.name}.")
+        store = ConfigStore(paths.config_file)
+        edited = store.load().groups_naming(args.name)
+        store.update(lambda c: c.without_server(args.name))
+        print(_removed(args.name, edited))
         _offline_notice()
         return 0
-    client.request("DELETE", f"/servers/{args.name}")
-    print(f"Removed {args.name}.")
+    result = client.request("DELETE", f"/servers/{args.name}") or {}
+    print(_removed(args.name, result.get("groups", [])))
     return 0
+
+
+def _removed(name: str, groups: list[str] | tuple[str, ...]) -> str:
+    if not groups:
+        return f"Removed {name}."
+    return f"Removed {name} (also from group(s): {', '.join(groups)})."
 
 
 def _config(args: argparse.Namespace, paths: AppPaths) -> int:
     store = ConfigStore(paths.config_file)
     if args.action == "check":
         config = store.load()  # a damaged file raises ConfigError with line and hint
-        print(f"{store.path}: OK ({len(config.servers)} servers).")
+        print(f"{store.path}: OK ({len(config.servers)} servers, {len(config.groups)} groups).")
+        for group in config.groups:
+            for server in config.missing_members(group.name):
+                print(
+                    f"  group {group.name}: member {server!r} is not a configured server "
+                    "(shown as missing)"
+                )
         return 0
     try:
         control_client(paths).close()

@@ -1,7 +1,13 @@
 """Detect MCP clients and keep Switchboard's servers in their config files.
 
+A client is connected either to every server (one entry per server, kept in step as
+servers come and go) or to groups (issue 14: one entry per group, named after the
+group, pointing at its ``/groups/<name>/mcp`` URL or running ``switchboard connect
+--group <name>``, instead of one per server); ``clients.json`` remembers which.
+
 Switchboard only ever touches entries it recognizes as its own (their URL is a
-Switchboard gateway URL for that name, or they run ``switchboard connect <name>``).
+Switchboard gateway URL for that name, or they run ``switchboard connect [--group]
+<name>``).
 An entry of the same name that the person made themselves is reported as a conflict
 and left alone. Writes are atomic, keep ``<file>.switchboard.bak`` (the file as it
 was before Switchboard's last change), preserve the file's permissions and follow
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -33,6 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from switchboard.clients.connections import Connections
 from switchboard.clients.formats import Editor, Format, open_editor
 from switchboard.clients.jsonc import parse as parse_jsonc
 from switchboard.clients.known_clients import (
@@ -64,6 +70,8 @@ class ClientInfo:
     ours: tuple[str, ...]
     """Switchboard entries currently in its config."""
     error: str = ""
+    groups: tuple[str, ...] = ()
+    """The groups it is connected to (one entry each instead of one per server)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -126,15 +134,16 @@ def default_connect_command(paths: AppPaths | None = None) -> tuple[str, ...]:
 
 
 def is_ours(entry: Any, name: str, connect: tuple[str, ...] = ()) -> bool:
-    """Is this client entry one that Switchboard wrote for server ``name``?
+    """Is this client entry one that Switchboard wrote for server or group ``name``?
 
-    Yes when it points at a Switchboard gateway URL of that name, or runs
-    ``<switchboard> connect <name>`` (``connect`` is this instance's own argv prefix).
+    Yes when it points at a Switchboard gateway URL of that name (``/servers/<name>/``
+    or ``/groups/<name>/``), or runs ``<switchboard> connect [--group] <name>``
+    (``connect`` is this instance's own argv prefix).
     """
     url_re = re.compile(
         r"^https?://(?:"
         + "|".join(re.escape(host) for host in sorted(LOOPBACK_HOSTS))
-        + r"):\d+/servers/"
+        + r"):\d+/(?:servers|groups)/"
         + re.escape(name)
         + r"/(?:mcp|sse)/?$"
     )
@@ -160,7 +169,9 @@ def is_ours(entry: Any, name: str, connect: tuple[str, ...] = ()) -> bool:
             i = args.index("connect")
             argv = [command, *map(str, args[:i])]
             mentions = any("switchboard" in a.lower() for a in argv)
-            return (mentions or tuple(argv) == connect) and args[i + 1 : i + 2] == [name]
+            rest = args[i + 1 : i + 3]
+            named = rest[:1] == [name] or rest == ["--group", name]
+            return (mentions or tuple(argv) == connect) and named
     return False
 
 
@@ -179,8 +190,10 @@ class ClientManager:
         self.host = host or HostEnv.current()
         self.connect_command = connect_command or default_connect_command(paths)
         self.kinds = {k.id: k for k in kinds}
-        self._state_file = paths.data_dir / "clients.json"
         self._lock = threading.RLock()
+        self._connections = Connections(
+            paths.data_dir / "clients.json", known=lambda i: i in self.kinds, lock=self._lock
+        )
 
     # -- lookup -----------------------------------------------------------------------
     def kind(self, client_id: str) -> ClientKind:
@@ -202,58 +215,43 @@ class ClientManager:
             or any(self.host.which(c) for c in kind.commands)
         )
 
-    def targets(self, servers: Mapping[str, str]) -> list[Target]:
-        """{server name: gateway URL} -> what to write."""
+    def targets(
+        self, servers: Mapping[str, str], groups: Mapping[str, str] | None = None
+    ) -> list[Target]:
+        """{server name: gateway URL} and {group name: group URL} -> what to write (a
+        group's stdio form runs ``connect --group NAME``)."""
         return [
-            Target(name, url, (*self.connect_command, "connect", name))
-            for name, url in sorted(servers.items())
+            *(
+                Target(name, url, (*self.connect_command, "connect", name))
+                for name, url in sorted(servers.items())
+            ),
+            *(
+                Target(name, url, (*self.connect_command, "connect", "--group", name))
+                for name, url in sorted((groups or {}).items())
+            ),
         ]
 
-    # -- connected set ------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self._state_file.read_text("utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("%s unreadable (%s); treating as no clients", self._state_file, exc)
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _save_state(self, data: dict[str, Any]) -> None:
-        atomic_write(self._state_file, (json.dumps(data, indent=2) + "\n").encode())
-
+    # -- connected set (clients.json, clients/connections.py) ----------------------------
     def connected(self) -> list[str]:
-        with self._lock:
-            ids = self._state().get("connected", [])
-            return [i for i in ids if isinstance(i, str) and i in self.kinds]
+        return self._connections.connected()
 
-    def _set_connected(self, client_id: str, on: bool) -> None:
-        with self._lock:
-            data = self._state()
-            ids = set(self.connected())
-            ids.add(client_id) if on else ids.discard(client_id)
-            data["connected"] = sorted(ids)
-            self._save_state(data)
+    def groups_of(self, client_id: str) -> list[str]:
+        """The groups ``client_id`` is connected to ([]: every server, or none)."""
+        return self._connections.groups_of(client_id)
+
+    def _set_connected(self, client_id: str, on: bool, groups: Iterable[str] = ()) -> None:
+        self._connections.set_connected(client_id, on, groups)
+
+    def rename_group(self, old: str, new: str) -> None:
+        """Clients connected to the group ``old`` are now connected to ``new`` (the next
+        sync moves their entry)."""
+        self._connections.rename_group(old, new)
 
     def _created(self, client_id: str, path: Path) -> set[str]:
-        """What Switchboard created in this client's file (to remove with the last entry)."""
-        record = self._state().get("created", {}).get(client_id)
-        if isinstance(record, dict) and record.get("path") == str(path):
-            return {str(p) for p in record.get("parts", [])}
-        return set()
+        return self._connections.created(client_id, path)
 
     def _set_created(self, client_id: str, path: Path, parts: set[str]) -> None:
-        data = self._state()
-        created = data.get("created")
-        created = dict(created) if isinstance(created, dict) else {}
-        if parts:
-            created[client_id] = {"path": str(path), "parts": sorted(parts)}
-        else:
-            created.pop(client_id, None)
-        if created != data.get("created", {}):
-            data["created"] = created
-            self._save_state(data)
+        self._connections.set_created(client_id, path, parts)
 
     # -- reading ------------------------------------------------------------------------
     def _read(self, kind: ClientKind) -> tuple[Path, str, bool, _Encoding]:
@@ -311,25 +309,42 @@ class ClientManager:
                     ours = tuple(self.ours(kind))
                 except ClientConfigError as exc:
                     error = exc.message
-            out.append(ClientInfo(kind, installed, path, kind.id in connected, ours, error))
+            out.append(
+                ClientInfo(
+                    kind,
+                    installed,
+                    path,
+                    kind.id in connected,
+                    ours,
+                    error,
+                    tuple(self.groups_of(kind.id)) if kind.id in connected else (),
+                )
+            )
         return out
 
     # -- writing ------------------------------------------------------------------------
-    def apply(self, kind: ClientKind, servers: Mapping[str, str]) -> SyncReport:
+    def apply(
+        self,
+        kind: ClientKind,
+        servers: Mapping[str, str],
+        groups: Mapping[str, str] | None = None,
+    ) -> SyncReport:
         """Make the client's config hold exactly Switchboard's ``servers``
-        ({name: gateway URL}) among Switchboard's entries; other entries stay.
+        ({name: gateway URL}) and ``groups`` ({name: group URL}) among Switchboard's
+        entries; other entries stay.
 
         Raises ClientConfigError (the file untouched) when the file cannot be edited.
         """
         with self._lock:
             path, text, exists, encoding = self._read(kind)
             with _unexpected(path):
-                return self._apply(kind, servers, path, text, exists, encoding)
+                targets = self.targets(servers, groups)
+                return self._apply(kind, targets, path, text, exists, encoding)
 
     def _apply(
         self,
         kind: ClientKind,
-        servers: Mapping[str, str],
+        targets: list[Target],
         path: Path,
         text: str,
         exists: bool,
@@ -343,7 +358,8 @@ class ClientManager:
         unchanged: list[str] = []
         conflicts: list[str] = []
         removed: list[str] = []
-        for target in self.targets(servers):
+        wanted = {t.name for t in targets}
+        for target in targets:
             old = current.get(target.name)
             if old is not None and not is_ours(old, target.name, self.connect_command):
                 conflicts.append(target.name)
@@ -354,7 +370,7 @@ class ClientManager:
                 unchanged.append(target.name)
         for name, entry in current.items():
             if (
-                name not in servers
+                name not in wanted
                 and is_ours(entry, name, self.connect_command)
                 and editor.remove(name, created)
             ):
@@ -403,26 +419,78 @@ class ClientManager:
         atomic_write(real, data, mode=mode, backup=backup)
         return backup
 
-    def connect(self, client_id: str, servers: Mapping[str, str]) -> SyncReport:
+    def connect(
+        self,
+        client_id: str,
+        servers: Mapping[str, str],
+        *,
+        group: str | None = None,
+        groups: Mapping[str, str] | None = None,
+    ) -> SyncReport:
+        """Connect the client to every server in ``servers`` ({name: URL}); with
+        ``group``, to that group instead (one entry named after it, its URL from
+        ``groups``, {name: group URL}), beside the groups it was connected to before
+        and in place of any per-server entries."""
         kind = self.kind(client_id)
-        report = self.apply(kind, servers)
-        self._set_connected(kind.id, True)
+        if group is None:
+            report = self.apply(kind, servers)
+            self._set_connected(kind.id, True)
+            return report
+        known = groups or {}
+        if group not in known:
+            raise ValidationError(
+                f"Unknown group {group!r}.",
+                hint="See 'switchboard group list'; create it with 'switchboard group create'.",
+            )
+        names = [*self._connected_groups(kind.id), group]
+        report = self.apply(kind, {}, _pick(known, names))
+        self._set_connected(kind.id, True, names)
         return report
 
-    def disconnect(self, client_id: str) -> SyncReport:
+    def disconnect(
+        self,
+        client_id: str,
+        *,
+        group: str | None = None,
+        groups: Mapping[str, str] | None = None,
+    ) -> SyncReport:
+        """Take Switchboard out of the client; with ``group``, only that group's entry
+        (the client stays connected to its other groups, URLs from ``groups``)."""
         kind = self.kind(client_id)
-        report = self.apply(kind, {})
-        self._set_connected(kind.id, False)
+        if group is None:
+            report = self.apply(kind, {})
+            self._set_connected(kind.id, False)
+            return report
+        names = self._connected_groups(kind.id)
+        if group not in names:
+            raise ValidationError(
+                f"{kind.title} is not connected to the group {group!r}.",
+                hint="See 'switchboard client list'.",
+            )
+        names.remove(group)
+        report = self.apply(kind, {}, _pick(groups or {}, names))
+        self._set_connected(kind.id, bool(names), names)
         return report
 
-    def sync(self, servers: Mapping[str, str]) -> list[SyncReport]:
-        """Reconcile every connected client. One client's failure - whatever it is -
-        is logged and reported for that client (``error``); the others still update."""
+    def _connected_groups(self, client_id: str) -> list[str]:
+        return self.groups_of(client_id) if client_id in self.connected() else []
+
+    def sync(
+        self, servers: Mapping[str, str], groups: Mapping[str, str] | None = None
+    ) -> list[SyncReport]:
+        """Reconcile every connected client: those connected to groups get an entry per
+        group of theirs that still exists (``groups``: {name: group URL}), the others one
+        per server. One client's failure - whatever it is - is logged and reported for
+        that client (``error``); the others still update."""
         reports = []
         for client_id in self.connected():
             kind = self.kind(client_id)
             try:
-                reports.append(self.apply(kind, servers))
+                names = self.groups_of(client_id)
+                if names:
+                    reports.append(self.apply(kind, {}, _pick(groups or {}, names)))
+                else:
+                    reports.append(self.apply(kind, servers))
             except Exception as exc:
                 message = exc.message if isinstance(exc, SwitchboardError) else repr(exc)
                 log.warning("could not update %s: %s", kind.title, message)
@@ -430,6 +498,12 @@ class ClientManager:
                     SyncReport(kind.id, self.config_path(kind), error=message, written=False)
                 )
         return reports
+
+
+def _pick(groups: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    """{name: URL} of those ``names`` that are among ``groups`` (a removed group's entry
+    goes, as a removed server's does)."""
+    return {n: groups[n] for n in names if n in groups}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

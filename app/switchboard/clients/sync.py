@@ -1,20 +1,22 @@
-"""Keeps connected clients' configs in step with the engine's servers.
+"""Keeps connected clients' configs in step with the engine's servers and groups.
 
 Subscribed to the engine's events: every ConfigChanged (a server added, removed or
-renamed) reconciles each connected client in a worker thread, so removing a server
-removes it from Cursor, VS Code, ... as well. A reconcile also runs when the engine
-starts, which catches changes made with the CLI while it was not running.
+renamed) and GroupsChanged (a group added, renamed or removed) reconciles each
+connected client in a worker thread, so removing a server removes it from Cursor, VS
+Code, ... as well; a client connected to groups keeps one entry per group of its that
+still exists. A reconcile also runs when the engine starts, which catches changes made
+with the CLI while it was not running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from switchboard.clients.manager import ClientManager, SyncReport
-from switchboard.core.events import ConfigChanged, Event
+from switchboard.core.events import ConfigChanged, Event, GroupsChanged
 from switchboard.core.paths import AppPaths
 from switchboard.store.config import Config
 
@@ -35,9 +37,18 @@ class SyncHost(Protocol):
 class ClientSync:
     """Debounced, single-flight reconcile of client configs on config changes."""
 
-    def __init__(self, engine: SyncHost, manager: ClientManager | None = None) -> None:
+    def __init__(
+        self,
+        engine: SyncHost,
+        manager: ClientManager | None = None,
+        *,
+        groups: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:
+        """``groups``: {group name: its MCP URL} for every group now."""
         self._engine = engine
         self._manager = manager
+        self._groups = groups
+        self._renames: list[tuple[str, str]] = []
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
         self._running = False
@@ -59,7 +70,13 @@ class ClientSync:
         self._schedule()
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, ConfigChanged) and self._running:
+        if isinstance(event, GroupsChanged) and len(event.names) == 2:
+            # A rename names (old, new): clients connected to the old name follow it.
+            old, new = event.names
+            current = self._groups()
+            if old not in current and new in current:
+                self._renames.append((old, new))
+        if isinstance(event, ConfigChanged | GroupsChanged) and self._running:
             self._schedule()
 
     def _schedule(self) -> None:
@@ -70,11 +87,19 @@ class ClientSync:
     def servers(self) -> dict[str, str]:
         return {s.name: self._engine.server_url(s.name) for s in self._engine.config.servers}
 
+    def groups(self) -> dict[str, str]:
+        return dict(self._groups())
+
     async def _run(self) -> None:
         while self._dirty:
             self._dirty = False
+            renames, self._renames = self._renames, []
             try:
-                self.last_reports = await asyncio.to_thread(self.manager.sync, self.servers())
+                for old, new in renames:
+                    await asyncio.to_thread(self.manager.rename_group, old, new)
+                self.last_reports = await asyncio.to_thread(
+                    self.manager.sync, self.servers(), self.groups()
+                )
             except Exception:
                 log.exception("updating MCP client configs failed")
             self.runs += 1

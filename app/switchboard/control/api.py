@@ -21,8 +21,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from switchboard.control.body import read_json
+from switchboard.control.groups import group_routes
 from switchboard.core.errors import (
     ConfigError,
+    GroupExists,
+    GroupNotFound,
     ServerExists,
     ServerNotFound,
     SwitchboardError,
@@ -39,9 +42,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
     status = 400
-    if isinstance(exc, ServerNotFound):
+    if isinstance(exc, ServerNotFound | GroupNotFound):
         status = 404
-    elif isinstance(exc, ServerExists):
+    elif isinstance(exc, ServerExists | GroupExists):
         status = 409
     elif isinstance(exc, ValidationError | ConfigError):
         status = 422
@@ -111,8 +114,10 @@ def control_routes(engine: Engine) -> list[BaseRoute]:
         return JSONResponse(server_view(request.path_params["name"]))
 
     async def delete_server(request: Request) -> Response:
-        await engine.remove_server(request.path_params["name"])
-        return Response(status_code=204)
+        name = request.path_params["name"]
+        edited = engine.config.groups_naming(name)
+        await engine.remove_server(name)
+        return JSONResponse({"groups": list(edited)})  # the groups it left
 
     def action(verb: str) -> Handler:
         async def run(request: Request) -> Response:
@@ -145,6 +150,7 @@ def control_routes(engine: Engine) -> list[BaseRoute]:
         Route("/servers/{name}/stop", guarded(action("stop")), methods=["POST"]),
         Route("/servers/{name}/restart", guarded(action("restart")), methods=["POST"]),
         Route("/servers/{name}/logs", guarded(logs), methods=["GET"]),
+        *group_routes(engine, guarded),
     ]
 
 

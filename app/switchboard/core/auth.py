@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Protocol
 
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import ServerSpec
 
 
@@ -44,12 +45,13 @@ class AuthDenied(Exception):
 
 
 class Authenticator(Protocol):
-    """Decides whether a request may reach ``server``."""
+    """Decides whether a request may reach ``server``: one server, or a group (its
+    ``/groups/<name>/mcp`` endpoint; a group's token is for the group's URL only)."""
 
     async def authenticate(
-        self, *, server: ServerSpec, resource: str, authorization: str | None
+        self, *, server: ServerSpec | GroupSpec, resource: str, authorization: str | None
     ) -> Principal:
-        """``resource`` is the exact MCP URL of the server as the client used it.
+        """``resource`` is the exact MCP URL of the server or group as the client used it.
         ``authorization`` is the raw Authorization header (None if absent).
         Returns the caller or raises :class:`AuthDenied`."""
         ...

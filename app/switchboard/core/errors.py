@@ -8,6 +8,8 @@
     ├── StoreError                   persisting state failed (disk full, permissions)
     ├── ServerNotFound               no server with that name
     ├── ServerExists                 a server with that name exists already
+    ├── GroupNotFound                no group with that name
+    ├── GroupExists                  a group with that name exists already
     ├── IllegalTransition            a state change that the state machine forbids
     ├── SpawnError                   a server process could not be started
     │   └── CommandNotFound          its command is not on the PATH searched
@@ -78,6 +80,28 @@ class ServerExists(SwitchboardError):
         super().__init__(
             f"A server named {name!r} exists already.",
             hint="Pick another name or remove the existing one first.",
+        )
+        self.name = name
+
+
+class GroupNotFound(SwitchboardError):
+    """No group of that name is configured."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"No group named {name!r}.",
+            hint="Run 'switchboard group list' to see configured groups.",
+        )
+        self.name = name
+
+
+class GroupExists(SwitchboardError):
+    """A group of that name is configured already."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"A group named {name!r} exists already.",
+            hint="Pick another name, or delete the existing group first.",
         )
         self.name = name
 

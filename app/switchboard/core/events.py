@@ -56,6 +56,15 @@ class ConfigChanged:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class GroupsChanged:
+    """Groups were added, edited, renamed or removed (also when removing a server took
+    it out of groups). Published after the change is saved and current."""
+
+    names: tuple[str, ...] = ()
+    """The groups concerned (a rename names the old and the new name)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Notice:
     """Something a person should see (consent requested, key warning, ...)."""
 
@@ -65,7 +74,7 @@ class Notice:
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-Event = Union[StateChanged, LogLine, ConfigChanged, Notice]
+Event = Union[StateChanged, LogLine, ConfigChanged, GroupsChanged, Notice]
 Observer = Callable[[Event], None]
 
 

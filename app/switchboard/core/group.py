@@ -159,7 +159,10 @@ class GroupSpec:
     """Groups only take Switchboard's own tokens (the auth port reads this like a server's)."""
 
     def __post_init__(self) -> None:
-        validate_name(self.name)
+        try:
+            validate_name(self.name)
+        except ValidationError as exc:
+            raise ValidationError(f"Invalid group name {self.name!r}.", hint=exc.hint) from None
         servers = tuple(self.servers)
         object.__setattr__(self, "servers", servers)
         for server in servers:
@@ -184,6 +187,29 @@ class GroupSpec:
 
     def with_choices(self, server: str, choices: MemberChoices) -> GroupSpec:
         return dataclasses.replace(self, choices={**self.choices, server: choices})
+
+    def with_tool(self, server: str, tool: str, **change: Any) -> GroupSpec:
+        """A copy with ``server``'s tool ``tool`` changed: ``enabled=``, ``rename=``,
+        ``description=`` (None = back to the server's own)."""
+        member = self.member(server)
+        choice = dataclasses.replace(member.tool(tool), **change)
+        tools = {**member.tools, tool: choice}
+        return self.with_choices(server, dataclasses.replace(member, tools=tools))
+
+    def with_prompt(self, server: str, prompt: str, enabled: bool) -> GroupSpec:
+        member = self.member(server)
+        off = member.prompts_off - {prompt} if enabled else member.prompts_off | {prompt}
+        return self.with_choices(server, dataclasses.replace(member, prompts_off=off))
+
+    def with_resource(self, server: str, uri: str, enabled: bool) -> GroupSpec:
+        member = self.member(server)
+        off = member.resources_off - {uri} if enabled else member.resources_off | {uri}
+        return self.with_choices(server, dataclasses.replace(member, resources_off=off))
+
+    def with_servers(self, servers: tuple[str, ...]) -> GroupSpec:
+        """A copy with these members (choices of servers that left are dropped)."""
+        kept = {k: v for k, v in self.choices.items() if k in servers}
+        return dataclasses.replace(self, servers=tuple(servers), choices=kept)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON/TOML-friendly form (omits defaults to keep files short)."""
@@ -224,6 +250,13 @@ class GroupSpec:
                 hint='Write servers = ["time", "github"].',
                 path=(*path, "servers"),
             )
+        for server in servers:
+            try:
+                validate_name(server)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"Group {name!r}: {exc.message}", hint=exc.hint, path=(*path, "servers")
+                ) from None
         for key, kind in (("lean", bool), ("description", str), ("name", str)):
             if key in data and type(data[key]) is not kind:
                 raise ValidationError(
@@ -248,6 +281,12 @@ class GroupSpec:
                 hint="Use 'switchboard' or 'off'.",
                 path=(*path, "auth"),
             ) from None
+        if auth is AuthMode.EXTERNAL:
+            raise ValidationError(
+                f"Group {name!r} cannot use an external issuer.",
+                hint="Groups take Switchboard's own tokens (auth = 'switchboard') or none ('off').",
+                path=(*path, "auth"),
+            )
         choices_raw = check_table(data.get("choices", {}), (*path, "choices"), "groups.choices")
         choices: dict[str, MemberChoices] = {}
         for server, raw in choices_raw.items():
@@ -272,7 +311,11 @@ class GroupSpec:
                         hint="Known: enabled, rename, description.",
                         path=(*where, "tools", tool, bad[0]),
                     )
-                tools[tool] = ToolChoice(**choice)
+                try:
+                    tools[tool] = ToolChoice(**choice)
+                except ValidationError as exc:
+                    where_rename = (*where, "tools", tool, "rename")
+                    raise ValidationError(exc.message, hint=exc.hint, path=where_rename) from None
             lists: dict[str, frozenset[str]] = {}
             for key in ("prompts_off", "resources_off"):
                 value = raw.get(key, [])

@@ -10,6 +10,7 @@ through (the Origin/Host guard ran already); the composition root
 from __future__ import annotations
 
 from switchboard.core.auth import ANONYMOUS, Principal
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import ServerSpec
 
 
@@ -17,6 +18,6 @@ class LoopbackOnly:
     """No tokens: every request that got past the Origin/Host guard is allowed."""
 
     async def authenticate(
-        self, *, server: ServerSpec, resource: str, authorization: str | None
+        self, *, server: ServerSpec | GroupSpec, resource: str, authorization: str | None
     ) -> Principal:
         return ANONYMOUS

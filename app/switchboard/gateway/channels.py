@@ -156,6 +156,11 @@ class Session:
         self.subscriptions: set[str] = set()
         self.closed = False
         self.last_active = time.monotonic()
+        self.owner: tuple[str | None, str] | None = None
+        """(client_id, subject) of the token that opened the session; None without one
+        (set by the gateway; activity recording reads it)."""
+        self.via: str | None = None
+        """The group whose session opened this one on a member server, else None."""
 
     def send(self, message: bytes) -> None:
         """Deliver a message that belongs to no particular request of this session."""

@@ -48,7 +48,11 @@ class CORS:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        name = path[path.find("/servers/") + 9 :].partition("/")[0]
+        i = path.find("/servers/")
+        if i >= 0:
+            name = path[i + 9 :].partition("/")[0]
+        else:  # a group: the gateway's auth_off takes "groups/<name>"
+            name = "groups/" + path[path.find("/groups/") + 8 :].partition("/")[0]
         if self.auth_off(name):
             if scope["method"] == "OPTIONS":
                 await respond(send, 403, NO_WEB_PAGES, [])

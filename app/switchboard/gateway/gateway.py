@@ -1,4 +1,5 @@
-"""The gateway: every server behind ``/servers/<name>/mcp`` (and legacy ``/sse``).
+"""The gateway: every server behind ``/servers/<name>/mcp`` (and legacy ``/sse``), and
+every group behind ``/groups/<name>/mcp`` (and ``/sse``; see ``groups/``).
 
 A plain ASGI app (no per-request Starlette objects: it is the hot path), mounted on
 the engine's listener behind the Origin/Host guard (``guard.py``) and CORS
@@ -24,21 +25,26 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
 
 import httpx
 from starlette.types import Receive, Scope, Send
 
 from switchboard.core.activity import ActivitySink
 from switchboard.core.auth import AuthDenied, Authenticator
-from switchboard.core.errors import ServerNotFound
-from switchboard.core.events import ConfigChanged, Event, EventBus, StateChanged
+from switchboard.core.errors import GroupNotFound, ServerNotFound
+from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, StateChanged
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import AuthMode, Transport
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Outbox, Session
 from switchboard.gateway.cors import CORS
+from switchboard.gateway.groups.hub import GroupHub
+from switchboard.gateway.groups.runtime import GroupMux
+from switchboard.gateway.groups.target import GroupTarget
 from switchboard.gateway.http_io import JSON, Headers, HTTPError, json_error, respond, rpc_error
+from switchboard.gateway.internal import InternalClient, open_internal
 from switchboard.gateway.legacy_sse import LegacySSE
 from switchboard.gateway.mux import StdioMux, Unavailable
 from switchboard.gateway.sessions import (
@@ -61,6 +67,9 @@ MAX_BODY = 4 * 1024 * 1024
 
 _DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
 
+Target: TypeAlias = "ManagedServer | GroupTarget"
+"""What a transport serves: a server, or a group (``groups/target.py``)."""
+
 
 class GatewayHost(Protocol):
     """What the gateway needs from the engine (the Engine is one)."""
@@ -69,6 +78,10 @@ class GatewayHost(Protocol):
     events: EventBus
     authenticator: Authenticator
     state: EngineState
+
+    def group(self, name: str) -> GroupSpec:
+        """The group's spec (raises GroupNotFound)."""
+        ...
 
 
 class Gateway:
@@ -105,6 +118,7 @@ class Gateway:
         self._http_transport = http_transport
         self._passthrough: Any = None
         self._closing: set[asyncio.Task[None]] = set()
+        self.groups = GroupHub(self, host)
         self.streamable = StreamableHTTP(self)
         self.legacy = LegacySSE(self)
         self._app = CORS(self._dispatch, auth_off=self._auth_off)
@@ -116,6 +130,7 @@ class Gateway:
             for fut in self._waiters.pop(event.name, ()):
                 if not fut.done():
                     fut.set_result(None)
+            self.groups.server_state_changed(event.name)
             if event.new is ServerState.STOPPED and self._passthrough is not None:
                 self._maybe_close_passthrough()
         elif isinstance(event, ConfigChanged):
@@ -131,6 +146,11 @@ class Gateway:
                     self._drop_mux(name)
                 else:
                     mux.set_isolation(spec.isolation)
+            for name in event.names:
+                if self.groups.state_of(name) is None:
+                    self.groups.server_removed(name)
+        elif isinstance(event, GroupsChanged):
+            self.groups.groups_changed(event.names)
 
     def _maybe_close_passthrough(self) -> None:
         """Close the upstream HTTP client once no pass-through server is up (engine
@@ -159,6 +179,9 @@ class Gateway:
             return
         path: str = scope["path"]
         i = path.find("/servers/")
+        if i < 0:
+            await self.groups.dispatch(scope, receive, send, path)
+            return
         name, _, endpoint = path[i + 9 :].partition("/")
         host = authorization = None
         for key, value in scope["headers"]:  # one pass for what every request needs
@@ -172,6 +195,11 @@ class Gateway:
             await respond(send, exc.status, exc.body, exc.headers)
 
     def _auth_off(self, name: str) -> bool:
+        if name.startswith("groups/"):
+            try:
+                return self.groups.spec(name[7:]).auth is AuthMode.OFF
+            except GroupNotFound:
+                return False
         try:
             return self._host.supervisor.get(name).spec.auth is AuthMode.OFF
         except ServerNotFound:
@@ -221,6 +249,18 @@ class Gateway:
         if spec.transport is not Transport.STDIO:
             await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
             return
+        await self.serve(scope, receive, send, server, endpoint, prefix, owner)
+
+    async def serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        server: ManagedServer | GroupTarget,
+        endpoint: str,
+        prefix: str,
+        owner: Owner | None,
+    ) -> None:
         method = scope["method"]
         if endpoint == "mcp":
             if method == "POST":
@@ -240,6 +280,21 @@ class Gateway:
             if method != "POST":
                 raise HTTPError(405, b"", [(b"allow", b"POST")])
             await self.legacy.post(scope, receive, send, server, owner)
+
+    # -- groups -----------------------------------------------------------------------
+    def mux_for(self, key: str) -> StdioMux | GroupMux | None:
+        """The mux of a server or group session key (``name`` or ``groups/<name>``)."""
+        return self._muxes.get(key) or self.groups.muxes.get(key)
+
+    async def server_listing(self, name: str) -> dict[str, Any]:
+        """A server's tools, prompts, resources and templates as it sent them, its state
+        and why they are missing (DESIGN.md). Starts nothing."""
+        return await self.groups.server_listing(name)
+
+    async def group_listing(self, name: str) -> dict[str, Any]:
+        """What each member of group ``name`` offers and what the group exposes of it
+        (DESIGN.md). Raises GroupNotFound."""
+        return await self.groups.group_listing(name)
 
     # -- sessions ---------------------------------------------------------------------
     def session_for(
@@ -266,6 +321,7 @@ class Gateway:
     def _add_session(
         self, session: Session, owner: Owner | None, msg_id: jsonrpc.MessageId
     ) -> None:
+        session.owner = owner
         try:
             self.sessions.add(session, owner)
         except TooManySessions as exc:
@@ -277,7 +333,7 @@ class Gateway:
 
     def _end_session(self, session: Session) -> None:
         self.sessions.pop(session.id)
-        mux = self._muxes.get(session.server)
+        mux = self.mux_for(session.server)
         if mux is not None:
             mux.close_session(session)
         else:
@@ -307,14 +363,65 @@ class Gateway:
             session=session,
         )
 
+    # -- in-process clients (groups, the inspector; see internal.py) -------------------
+    def managed(self, name: str) -> ManagedServer:
+        """The supervised server ``name`` (raises ServerNotFound)."""
+        return self._host.supervisor.get(name)
+
+    def mux_of(self, name: str) -> StdioMux | None:
+        """The server's mux if one was made (a client or internal session opened it)."""
+        return self._muxes.get(name)
+
+    async def open_internal(
+        self,
+        name: str,
+        *,
+        client_info: dict[str, Any],
+        capabilities: dict[str, Any] | None = None,
+        owner: Owner | None = None,
+        via: str | None = None,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+    ) -> InternalClient:
+        """An MCP client session inside the engine on server ``name``'s mux (see
+        ``internal.py``): raises ServerNotFound, or Unavailable when the server is down
+        or is not a stdio server."""
+        server = self.managed(name)
+        if server.spec.transport is not Transport.STDIO:
+            raise Unavailable(
+                f"Server {name!r} is a {server.spec.transport.value} server: the gateway "
+                "passes its requests through and cannot open a session on it itself.",
+                "pass-through",
+            )
+        return await open_internal(
+            self,
+            name,
+            client_info=client_info,
+            capabilities=capabilities,
+            owner=owner,
+            via=via,
+            on_message=on_message,
+        )
+
     # -- the server's process ---------------------------------------------------------
-    def is_down(self, server: ManagedServer) -> bool:
+    def is_down(self, server: ManagedServer | GroupTarget) -> bool:
         """Stopped, stopping or failed: nothing will answer until someone starts it."""
         return server.state in _DOWN_STATES
 
-    async def ready_mux(self, server: ManagedServer, msg_id: jsonrpc.MessageId) -> StdioMux:
+    @overload
+    async def ready_mux(self, server: ManagedServer, msg_id: jsonrpc.MessageId) -> StdioMux: ...
+    @overload
+    async def ready_mux(
+        self, server: ManagedServer | GroupTarget, msg_id: jsonrpc.MessageId
+    ) -> StdioMux | GroupMux: ...
+    async def ready_mux(
+        self, server: ManagedServer | GroupTarget, msg_id: jsonrpc.MessageId
+    ) -> StdioMux | GroupMux:
         """The server's mux, ready for requests: waits up to ``start_wait`` for a
-        starting process; 503 (:meth:`unavailable`) if there is none."""
+        starting process; 503 (:meth:`unavailable`) if there is none. A group's is
+        always ready."""
+        if type(server) is GroupTarget:
+            return server.mux
+        assert not isinstance(server, GroupTarget)
         name = server.name
         mux = self._muxes.get(name)
         if mux is None:
@@ -362,7 +469,10 @@ class Gateway:
         return mux
 
     def unavailable(
-        self, server: ManagedServer, msg_id: jsonrpc.MessageId, exc: Unavailable | None
+        self,
+        server: ManagedServer | GroupTarget,
+        msg_id: jsonrpc.MessageId,
+        exc: Unavailable | None,
     ) -> HTTPError:
         """503 naming the server, its state and what to do."""
         state = server.state.value
@@ -407,6 +517,7 @@ class Gateway:
         )
 
     async def aclose(self) -> None:
+        self.groups.close()
         for name in list(self._muxes):
             self._drop_mux(name)
         if self._passthrough is not None:

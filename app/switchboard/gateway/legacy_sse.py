@@ -1,6 +1,7 @@
 """The legacy HTTP+SSE transport (MCP 2024-11-05 basic/transports, "HTTP with SSE") for
-stdio servers: ``GET /servers/<name>/sse`` opens the session's stream, whose first
-event names the ``.../messages?session_id=...`` endpoint the client POSTs to.
+stdio servers (and groups, ``/groups/<name>/sse``): ``GET /servers/<name>/sse`` opens the
+session's stream, whose first event names the ``.../messages?session_id=...`` endpoint
+the client POSTs to.
 
 Answers and errors about the server's state go on the stream, not in the POST's
 response: legacy clients give up on a session whose POST fails.
@@ -27,8 +28,7 @@ from switchboard.gateway.mux import Unavailable
 from switchboard.gateway.sessions import Owner
 
 if TYPE_CHECKING:
-    from switchboard.gateway.gateway import Gateway
-    from switchboard.supervisor.process import ManagedServer
+    from switchboard.gateway.gateway import Gateway, Target
 
 
 class LegacySSE:
@@ -42,7 +42,7 @@ class LegacySSE:
         scope: Scope,
         receive: Receive,
         send: Send,
-        server: ManagedServer,
+        server: Target,
         prefix: str,
         owner: Owner | None,
     ) -> None:
@@ -53,7 +53,8 @@ class LegacySSE:
         gw._add_session(session, owner, None)
         box = Outbox()
         session.attach(box)
-        endpoint = f"{prefix}/servers/{server.name}/messages?session_id={session.id}".encode()
+        base = server.name if "/" in server.name else f"servers/{server.name}"  # groups/<g>
+        endpoint = f"{prefix}/{base}/messages?session_id={session.id}".encode()
         try:
             await gw.serve_stream(
                 receive, send, box, [], b"event: endpoint\ndata: " + endpoint + b"\n\n"
@@ -62,7 +63,7 @@ class LegacySSE:
             gw._end_session(session)
 
     async def post(
-        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, owner: Owner | None
+        self, scope: Scope, receive: Receive, send: Send, server: Target, owner: Owner | None
     ) -> None:
         gw = self._gw
         content_type = None
@@ -90,12 +91,12 @@ class LegacySSE:
                 result = await mux.initialize(session, msg.get("params") or {})
                 session.send(jsonrpc.result(msg_id, result))
             elif method is None or "id" not in msg:
-                mux = gw._muxes.get(server.name) or await gw.ready_mux(server, None)
+                mux = gw.mux_for(server.name) or await gw.ready_mux(server, None)
                 if not mux.ready():
                     await gw.ready_mux(server, None)
                 mux.notify(session, msg)
             else:
-                mux = gw._muxes.get(server.name) or await gw.ready_mux(server, msg_id)
+                mux = gw.mux_for(server.name) or await gw.ready_mux(server, msg_id)
                 if not mux.ready():
                     mux = await gw.ready_mux(server, msg_id)
                 mux.submit(session, msg, session)

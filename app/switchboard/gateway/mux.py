@@ -477,7 +477,7 @@ class StdioMux:
         """Hand the finished request to the activity sink (one tuple, no copies)."""
         assert self.activity is not None
         session = pending.session
-        owner: tuple[str | None, str] | None = getattr(session, "owner", None)
+        owner = session.owner
         if response is None:
             outcome = CANCELLED
         elif code is None:
@@ -489,7 +489,7 @@ class StdioMux:
                 pending.started,
                 time.time() - pending.started,
                 self.name,
-                getattr(session, "via", None),
+                session.via,
                 owner[0] if owner is not None else None,
                 owner[1] if owner is not None else None,
                 session.id,

@@ -1,5 +1,7 @@
 """MCP Streamable HTTP for stdio servers (MCP 2025-11-25 basic/transports, "Streamable
-HTTP"): ``POST``, ``GET`` and ``DELETE`` on ``/servers/<name>/mcp``.
+HTTP"): ``POST``, ``GET`` and ``DELETE`` on ``/servers/<name>/mcp`` (and on a group's
+``/groups/<name>/mcp``, whose :class:`~switchboard.gateway.groups.runtime.GroupMux` is
+driven like a server's mux).
 
 A POST is answered as JSON, or as an SSE stream when the server sends requests or
 notifications for it first; ``GET`` opens the session's stream for server-initiated
@@ -40,8 +42,7 @@ from switchboard.gateway.resumption import POST as POST_STREAM
 from switchboard.gateway.sessions import Owner
 
 if TYPE_CHECKING:
-    from switchboard.gateway.gateway import Gateway
-    from switchboard.supervisor.process import ManagedServer
+    from switchboard.gateway.gateway import Gateway, Target
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -53,7 +54,7 @@ class StreamableHTTP:
         self._gw = gateway
 
     async def post(
-        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, owner: Owner | None
+        self, scope: Scope, receive: Receive, send: Send, server: Target, owner: Owner | None
     ) -> None:
         gw = self._gw
         content_type = accept = session_id = version = None
@@ -124,7 +125,7 @@ class StreamableHTTP:
             )
             return
         session = gw.session_for(server.name, session_id, msg_id, owner)
-        found = gw._muxes.get(server.name)
+        found = gw._muxes.get(server.name) or gw.groups.muxes.get(server.name)
         if found is None or session.closed:
             raise rpc_error(404, msg_id, jsonrpc.INVALID_REQUEST, "Session not found.")
         mux = found
@@ -235,7 +236,7 @@ class StreamableHTTP:
             channel.release(owner)
 
     async def get(
-        self, scope: Scope, receive: Receive, send: Send, server: ManagedServer, owner: Owner | None
+        self, scope: Scope, receive: Receive, send: Send, server: Target, owner: Owner | None
     ) -> None:
         gw = self._gw
         accept = session_id = last_event_id = None
@@ -299,7 +300,7 @@ class StreamableHTTP:
             session.detach(box)
             session.last_active = gw.clock()
 
-    async def delete(self, scope: Scope, server: ManagedServer, owner: Owner | None) -> None:
+    async def delete(self, scope: Scope, server: Target, owner: Owner | None) -> None:
         session_id = None
         for key, value in scope["headers"]:
             if key == b"mcp-session-id":

@@ -1,4 +1,4 @@
-"""The config file: servers and settings, human-readable TOML, versioned.
+"""The config file: servers, groups and settings, human-readable TOML, versioned.
 
 Writes are atomic and keep :data:`GENERATIONS` backups of the last good files
 (``config.toml.bak``, ``.bak.1``, ``.bak.2``, newest first). A damaged file — unparseable,
@@ -24,7 +24,15 @@ from typing import Any
 
 import tomli_w
 
-from switchboard.core.errors import ConfigError, ServerExists, ServerNotFound, ValidationError
+from switchboard.core.errors import (
+    ConfigError,
+    GroupExists,
+    GroupNotFound,
+    ServerExists,
+    ServerNotFound,
+    ValidationError,
+)
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.store.atomic import atomic_write
 
@@ -46,10 +54,15 @@ _HEADER = (
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Config:
-    """The whole persisted configuration."""
+    """The whole persisted configuration.
+
+    A group may name servers that do not exist (yet): they are shown as missing, never
+    an error. Removing or renaming a server edits every group that names it in the same
+    value, so one save commits both."""
 
     settings: Settings = dataclasses.field(default_factory=Settings)
     servers: tuple[ServerSpec, ...] = ()
+    groups: tuple[GroupSpec, ...] = ()
 
     def server(self, name: str) -> ServerSpec:
         for spec in self.servers:
@@ -72,23 +85,92 @@ class Config:
         return dataclasses.replace(self, servers=servers)
 
     def without_server(self, name: str) -> Config:
+        """The config without server ``name``; it leaves every group too (members and
+        choices: :meth:`groups_naming` says which groups that edits)."""
         self.server(name)
-        return dataclasses.replace(self, servers=tuple(s for s in self.servers if s.name != name))
+        return dataclasses.replace(
+            self,
+            servers=tuple(s for s in self.servers if s.name != name),
+            groups=tuple(_group_without(g, name) for g in self.groups),
+        )
+
+    def rename_server(self, old: str, new: str) -> Config:
+        """Server ``old`` renamed to ``new``; every group naming it follows (its place
+        among the members and its choices are kept)."""
+        spec = self.server(old)
+        if old == new:
+            return self
+        if self.has(new):
+            raise ServerExists(new)
+        renamed = dataclasses.replace(spec, name=new)
+        return dataclasses.replace(
+            self,
+            servers=tuple(renamed if s.name == old else s for s in self.servers),
+            groups=tuple(_group_renaming(g, old, new) for g in self.groups),
+        )
+
+    def groups_naming(self, server: str) -> tuple[str, ...]:
+        """The groups that list ``server`` as a member or hold choices for it."""
+        return tuple(g.name for g in self.groups if server in g.servers or server in g.choices)
+
+    # -- groups ---------------------------------------------------------------------
+    def group(self, name: str) -> GroupSpec:
+        for spec in self.groups:
+            if spec.name == name:
+                return spec
+        raise GroupNotFound(name)
+
+    def has_group(self, name: str) -> bool:
+        return any(g.name == name for g in self.groups)
+
+    def with_group(self, spec: GroupSpec, *, replace: bool = False) -> Config:
+        if self.has_group(spec.name):
+            if not replace:
+                raise GroupExists(spec.name)
+            groups = tuple(spec if g.name == spec.name else g for g in self.groups)
+        else:
+            if replace:
+                raise GroupNotFound(spec.name)
+            groups = (*self.groups, spec)
+        return dataclasses.replace(self, groups=groups)
+
+    def without_group(self, name: str) -> Config:
+        self.group(name)
+        return dataclasses.replace(self, groups=tuple(g for g in self.groups if g.name != name))
+
+    def rename_group(self, old: str, new: str) -> Config:
+        """Group ``old`` renamed to ``new``, members and choices kept, same place."""
+        spec = self.group(old)
+        if old == new:
+            return self
+        if self.has_group(new):
+            raise GroupExists(new)
+        renamed = dataclasses.replace(spec, name=new)
+        return dataclasses.replace(
+            self, groups=tuple(renamed if g.name == old else g for g in self.groups)
+        )
+
+    def missing_members(self, group: str) -> tuple[str, ...]:
+        """Members of ``group`` that are not configured servers (shown as missing)."""
+        return tuple(s for s in self.group(group).servers if not self.has(s))
 
     def to_document(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "version": SCHEMA_VERSION,
             "settings": self.settings.to_dict(),
             "servers": [s.to_dict() for s in self.servers],
         }
+        if self.groups:
+            doc["groups"] = [g.to_dict() for g in self.groups]
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Config:
-        unknown = sorted(set(doc) - {"version", "settings", "servers"})
+        unknown = sorted(set(doc) - {"version", "settings", "servers", "groups"})
         if unknown:
             raise ValidationError(
                 f"Unknown top-level key(s): {', '.join(unknown)}.",
-                hint="The file holds version, [settings] and [[servers]] only.",
+                hint="The file holds version, [settings], [[servers]] and [[groups]] only.",
                 path=(unknown[0],),
             )
         settings = Settings.from_dict(doc.get("settings", {}), ("settings",))
@@ -104,7 +186,46 @@ class Config:
             raise ValidationError(
                 f"Duplicate server name(s): {', '.join(dupes)}.", hint="Rename or remove one."
             )
-        return cls(settings=settings, servers=servers)
+        groups_raw = doc.get("groups", [])
+        if not isinstance(groups_raw, list):
+            raise ValidationError(
+                "'groups' must be a list of tables.", hint="Use [[groups]].", path=("groups",)
+            )
+        groups = tuple(GroupSpec.from_dict(g, ("groups", i)) for i, g in enumerate(groups_raw))
+        seen: set[str] = set()
+        for i, group in enumerate(groups):
+            if group.name in seen:
+                raise ValidationError(
+                    f"Duplicate group name: {group.name}.",
+                    hint="Rename or remove one of the [[groups]] entries.",
+                    path=("groups", i, "name"),
+                )
+            seen.add(group.name)
+        return cls(settings=settings, servers=servers, groups=groups)
+
+
+def _group_without(group: GroupSpec, server: str) -> GroupSpec:
+    if server not in group.servers and server not in group.choices:
+        return group
+    return dataclasses.replace(
+        group,
+        servers=tuple(s for s in group.servers if s != server),
+        choices={k: v for k, v in group.choices.items() if k != server},
+    )
+
+
+def _group_renaming(group: GroupSpec, old: str, new: str) -> GroupSpec:
+    if old not in group.servers and old not in group.choices:
+        return group
+    if new in group.servers:
+        # Both were members: the renamed server takes the place of the one it names now.
+        servers = tuple(s for s in group.servers if s != old)
+    else:
+        servers = tuple(new if s == old else s for s in group.servers)
+    choices = {k: v for k, v in group.choices.items() if k != old}
+    if old in group.choices:  # the renamed server's choices win over a missing namesake's
+        choices[new] = group.choices[old]
+    return dataclasses.replace(group, servers=servers, choices=choices)
 
 
 def migrate(doc: dict[str, Any], migrations: dict[int, Migration] | None = None) -> dict[str, Any]:
@@ -158,8 +279,10 @@ class ConfigStore:
             try:
                 return parse(raw)
             except ConfigError as exc:
+                # The value's own hint ("Use prefix, priority, manual.") stays with it.
+                fix = f" {exc.hint}" if exc.hint else ""
                 raise ConfigError(
-                    f"The config file {self.path} is damaged: {exc.message}",
+                    f"The config file {self.path} is damaged: {exc.message}{fix}",
                     hint=self._restore_hint(),
                 ) from exc
 
@@ -257,11 +380,6 @@ def parse(raw: bytes) -> Config:
         raise ValidationError(f"{where}{exc.message}", hint=exc.hint, path=exc.path) from exc
 
 
-def key_re(key: str) -> re.Pattern[str]:
-    """A ``key = ...`` line (bare or quoted key)."""
-    return re.compile(rf"^\s*(?:\"{re.escape(key)}\"|{re.escape(key)})\s*=")
-
-
 def _is_good(raw: bytes) -> bool:
     try:
         parse(raw)
@@ -275,39 +393,82 @@ def _has_content(text: str) -> bool:
 
 
 def locate(text: str, path: tuple[str | int, ...]) -> int | None:
-    """The 1-based line of the value at ``path`` in a config file, best effort."""
+    """The 1-based line of the value at ``path`` in a config file, best effort.
+
+    ``path`` is a ValidationError's path, e.g. ``("groups", 1, "choices", "time",
+    "tools", "now", "rename")``: the line defining that key, else the nearest enclosing
+    table or key that is written in the file (``[[groups]]``, ``[groups.choices.time]``).
+    """
     if not path:
         return None
-    lines = text.splitlines()
-    if path[0] == "servers" and len(path) >= 2 and isinstance(path[1], int):
-        starts = [i for i, ln in enumerate(lines) if re.match(r"^\s*\[\[\s*servers\s*\]\]", ln)]
-        if path[1] >= len(starts):
+    best: tuple[int, int] | None = None  # (matched length, line)
+    for where, line in _key_lines(text.splitlines()):
+        n = min(len(where), len(path))
+        if where[:n] != path[:n]:
+            continue
+        if len(where) > len(path):
+            n = len(path)  # a key inside the table the path names: that table's line
+        if best is None or n > best[0]:
+            best = (n, line)
+            if n == len(path) and len(where) == len(path):
+                break
+    return best[1] if best else None
+
+
+_KEY_PART = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*""")
+_ARRAY_HEADER = re.compile(r"^\s*\[\[(.*)\]\]\s*(?:#.*)?$")
+_TABLE_HEADER = re.compile(r"^\s*\[(.*)\]\s*(?:#.*)?$")
+
+
+def _dotted(text: str) -> tuple[str, ...] | None:
+    """A TOML dotted key (``groups.choices."my.server"``) as its parts."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        m = _KEY_PART.match(text, pos)
+        if m is None or m.end() == pos:
             return None
-        begin = starts[path[1]]
-        end = starts[path[1] + 1] if path[1] + 1 < len(starts) else len(lines)
-        if len(path) >= 3 and isinstance(path[-1], str):
-            pattern = key_re(path[-1])
-            for i in range(begin, end):
-                if pattern.match(lines[i]):
-                    return i + 1
-        return begin + 1
-    if path[0] == "settings" and len(path) >= 2 and isinstance(path[1], str):
-        pattern = key_re(path[1])
-        in_settings = False
-        for i, ln in enumerate(lines):
-            if re.match(r"^\s*\[", ln):
-                in_settings = bool(re.match(r"^\s*\[\s*settings\s*\]", ln))
-            elif in_settings and pattern.match(ln):
-                return i + 1
-    pattern = key_re(str(path[0]))
-    for i, ln in enumerate(lines):
-        if re.match(r"^\s*\[", ln):
-            if re.match(rf"^\s*\[+\s*{re.escape(str(path[0]))}\s*\]", ln):
-                return i + 1
-            break
-        if pattern.match(ln):
-            return i + 1
-    return None
+        bare = m.group(3)
+        parts.append(bare if bare is not None else (m.group(1) or m.group(2) or ""))
+        pos = m.end()
+        if pos == len(text):
+            return tuple(parts)
+        if text[pos] != ".":
+            return None
+        pos += 1
+
+
+def _key_lines(lines: list[str]) -> list[tuple[tuple[str | int, ...], int]]:
+    """Every header and ``key = value`` line with the document path it defines (array
+    tables get their index: the second ``[[groups]]`` is ``("groups", 1)``)."""
+    out: list[tuple[tuple[str | int, ...], int]] = []
+    counts: dict[tuple[str, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        array = _ARRAY_HEADER.match(line)
+        header = array or _TABLE_HEADER.match(line)
+        if header:
+            parts = _dotted(header.group(1))
+            if parts is None:
+                continue
+            if array:
+                counts[parts] = counts.get(parts, -1) + 1
+            where: list[str | int] = []
+            for j in range(1, len(parts) + 1):
+                where.append(parts[j - 1])
+                if parts[:j] in counts and (j < len(parts) or array):
+                    where.append(counts[parts[:j]])
+            table = tuple(where)
+            out.append((table, number))
+            continue
+        key, sep, _ = line.partition("=")
+        parts = _dotted(key) if sep else None
+        if parts is not None:
+            out.append(((*table, *parts), number))
+    return out
 
 
 def _drop_none(value: Any) -> Any:

@@ -82,7 +82,7 @@ class ConsentDialog(QDialog):
         if request.choose:
             title = QLabel(f"<b>{_esc(client)}</b> wants to use servers — choose which")
         else:
-            title = QLabel(f"<b>{_esc(client)}</b> wants to use <b>{_esc(request.server)}</b>")
+            title = QLabel(f"<b>{_esc(client)}</b> wants to use <b>{_esc(request.target)}</b>")
         title.setObjectName("dialogTitle")
         title.setWordWrap(True)
         title.setTextFormat(Qt.TextFormat.RichText)
@@ -96,7 +96,7 @@ class ConsentDialog(QDialog):
         self.previously_note: QLabel | None = None
         if request.previously_approved:
             note = _box(
-                f"You approved {client} for {request.server} before and asked Switchboard "
+                f"You approved {client} for {request.target} before and asked Switchboard "
                 "to remember it. Any program can ask in its name, so Switchboard asks "
                 "again for each new sign-in: approve if you just started or reconnected "
                 f"{client}.",
@@ -114,11 +114,11 @@ class ConsentDialog(QDialog):
         self.redirect_label = _value(request.redirect_uri or "?", "Redirect URI")
         self.where_label = _value(_where(target), "Where the answer goes")
         self.where_label.setObjectName("secondary")
-        self.server_label = _value(request.server, "Server")
+        self.server_label = _value(request.target, "Server")
         self.server_boxes: dict[str, QCheckBox] = {}
         self.choose_box: QFrame | None = None
         if request.choose:
-            self.choose_box = self._checklist(client, request.choices)
+            self.choose_box = self._checklist(client, request)
         scopes = request.scopes or ("mcp",)
         self.scopes_label = _value(
             "\n".join(f"• {describe_scope(s)}" for s in scopes), "Requested access"
@@ -182,8 +182,9 @@ class ConsentDialog(QDialog):
         self.finished.connect(self._on_finished)
         self.deny_button.setFocus()
 
-    def _checklist(self, client: str, choices: tuple[str, ...]) -> QFrame:
-        """One unticked box per server; ticking one enables Approve."""
+    def _checklist(self, client: str, request: ConsentRequest) -> QFrame:
+        """One unticked box per server (and group, with its servers); ticking one
+        enables Approve."""
         frame = QFrame()
         frame.setObjectName("serverChoices")
         frame.setAccessibleName("Servers the client may use")
@@ -195,9 +196,10 @@ class ConsentDialog(QDialog):
         hint.setObjectName("secondary")
         hint.setTextFormat(Qt.TextFormat.PlainText)
         box_layout.addWidget(hint)
-        for name in choices:
-            check = QCheckBox(name.replace("&", "&&"))
-            check.setAccessibleName(f"Allow {name}")
+        for name in request.choices:
+            text = request.describe(name)
+            check = QCheckBox(text.replace("&", "&&"))
+            check.setAccessibleName(f"Allow {text}")
             check.setChecked(False)
             check.toggled.connect(self._choice_changed)
             self.server_boxes[name] = check

@@ -66,7 +66,7 @@ def test_bad_documents_name_the_key(doc: dict[str, object], path: tuple[str, ...
 def test_invalid_groups_are_refused() -> None:
     with pytest.raises(ValidationError, match="twice"):
         GroupSpec(name="g", servers=("a", "a"))
-    with pytest.raises(ValidationError, match="Invalid server name"):
+    with pytest.raises(ValidationError, match="Invalid group name"):
         GroupSpec(name="Bad Name")
     with pytest.raises(ValidationError, match="external"):
         GroupSpec(name="g", auth=AuthMode.EXTERNAL)
@@ -87,3 +87,22 @@ def test_kinds_name_the_gateway_path() -> None:
     assert GroupSpec.kind == "groups"
     assert ServerSpec.kind == "servers"
     assert GroupSpec(name="g").external_issuer is None
+
+
+def test_edits_return_new_values_and_drop_what_is_back_to_default() -> None:
+    spec = GroupSpec(name="g", servers=("a", "b"))
+    off = spec.with_tool("a", "echo", enabled=False)
+    assert not off.member("a").tool("echo").enabled
+    assert spec.member("a").tool("echo").enabled  # unchanged original
+    renamed = off.with_tool("a", "echo", rename="say", description="Says.")
+    assert renamed.member("a").tool("echo") == ToolChoice(False, "say", "Says.")
+    back = renamed.with_tool("a", "echo", enabled=True, rename=None, description=None)
+    assert back.choices == {}
+    p = spec.with_prompt("b", "hello", False)
+    assert p.member("b").prompts_off == {"hello"}
+    assert p.with_prompt("b", "hello", True).choices == {}
+    r = spec.with_resource("b", "file:///x", False)
+    assert r.member("b").resources_off == {"file:///x"}
+    assert r.with_resource("b", "file:///x", True).choices == {}
+    assert off.with_servers(("b",)).choices == {}
+    assert off.with_servers(("a", "c")).servers == ("a", "c")
