@@ -91,7 +91,10 @@ class ActivityModel(QAbstractTableModel):
     def __init__(self, source: ActivitySource, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._source = source
-        self._rows: list[ActivityEntry] = []
+        self._rows: list[tuple[Any, ...]] = []
+        """Rows as the database gives them (``ActivityEntry`` field order; index 0 is
+        the id): tuples of atoms, which the cyclic GC untracks, so a long listing does
+        not make every full collection (run on the GUI thread) slower."""
         self.query = ActivityQuery()
         self.total = 0
         self._generation = 0
@@ -152,7 +155,7 @@ class ActivityModel(QAbstractTableModel):
         self._set_busy(True)
         self._submit(
             "reset",
-            lambda db: (db.query(query, PAGE, details=False), db.count(query)),
+            lambda db: (db.rows(query, PAGE, details=False), db.count(query)),
         )
 
     def refresh(self) -> None:
@@ -170,9 +173,9 @@ class ActivityModel(QAbstractTableModel):
         if self._busy or (not self._rows and self._more):
             self._live.start()  # the first page is still on its way
             return
-        newest = self._rows[0].id if self._rows else 0
+        newest = self._rows[0][0] if self._rows else 0
         q = dataclasses.replace(self.query, after_id=newest)
-        self._submit("live", lambda db: (db.query(q, MAX_LIVE, details=False), None))
+        self._submit("live", lambda db: (db.rows(q, MAX_LIVE, details=False), None))
 
     # -- results (the GUI thread) ----------------------------------------------------------
     def _set_busy(self, busy: bool) -> None:
@@ -188,7 +191,8 @@ class ActivityModel(QAbstractTableModel):
                 self.detailsReady.emit(rows)
             return
         if kind == "live":
-            new = [e for e in reversed(rows) if not self._rows or e.id > self._rows[0].id]
+            newest = self._rows[0][0] if self._rows else 0
+            new = [row for row in reversed(rows) if row[0] > newest]
             if new:
                 self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
                 self._rows[:0] = new
@@ -215,12 +219,12 @@ class ActivityModel(QAbstractTableModel):
         if not self.canFetchMore(parent):
             return
         self._set_busy(True)
-        q = dataclasses.replace(self.query, before_id=self._rows[-1].id)
-        self._submit("more", lambda db: (db.query(q, PAGE, details=False), None))
+        q = dataclasses.replace(self.query, before_id=self._rows[-1][0])
+        self._submit("more", lambda db: (db.rows(q, PAGE, details=False), None))
 
     # -- Qt model API --------------------------------------------------------------------------
     def entry_at(self, row: int) -> ActivityEntry | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return ActivityEntry(*self._rows[row]) if 0 <= row < len(self._rows) else None
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -236,9 +240,10 @@ class ActivityModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        e = self.entry_at(index.row())
-        if e is None:
+        row = index.row()
+        if not 0 <= row < len(self._rows):
             return None
+        e = ActivityEntry(*self._rows[row])
         col = index.column()
         if role == ENTRY_ROLE:
             return e
