@@ -13,9 +13,9 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from switchboard.core.activity import ERROR, TIMEOUT
+from switchboard.core.activity import ERROR, TIMEOUT, ActivityRecord
 
 WINDOW_MINUTES = 60
 STEP = 1.1
@@ -58,20 +58,29 @@ class FigureBook:
         self._servers: dict[str, dict[int, _Minute]] = {}
 
     def add(self, ts: float, duration_ms: float, server: str, outcome: str) -> None:
-        minute = int(ts // 60)
         with self._lock:
-            minutes = self._servers.setdefault(server, {})
-            bucket = minutes.get(minute)
-            if bucket is None:
-                bucket = minutes[minute] = _Minute()
-                oldest = minute - WINDOW_MINUTES
-                for m in [m for m in minutes if m <= oldest]:
-                    del minutes[m]
-            bucket.calls += 1
-            if outcome in (ERROR, TIMEOUT):
-                bucket.errors += 1
-            b = int(math.log(max(duration_ms, 0.01)) / _LOG_STEP)
-            bucket.bins[b] = bucket.bins.get(b, 0) + 1
+            self._add(ts, duration_ms, server, outcome)
+
+    def add_many(self, records: Iterable[ActivityRecord]) -> None:
+        """Records as the recorder writes them (one lock for the batch)."""
+        with self._lock:
+            for r in records:
+                self._add(r.ts, r.duration * 1000, r.server, r.outcome)
+
+    def _add(self, ts: float, duration_ms: float, server: str, outcome: str) -> None:
+        minute = int(ts // 60)
+        minutes = self._servers.setdefault(server, {})
+        bucket = minutes.get(minute)
+        if bucket is None:
+            bucket = minutes[minute] = _Minute()
+            oldest = minute - WINDOW_MINUTES
+            for m in [m for m in minutes if m <= oldest]:
+                del minutes[m]
+        bucket.calls += 1
+        if outcome in (ERROR, TIMEOUT):
+            bucket.errors += 1
+        b = int(math.log(max(duration_ms, 0.01)) / _LOG_STEP)
+        bucket.bins[b] = bucket.bins.get(b, 0) + 1
 
     def snapshot(self) -> dict[str, Figures]:
         now = int(self._clock() // 60)

@@ -187,15 +187,16 @@ class ActivityRecorder:
             batch.append(queue.popleft())
         if not batch:
             return
+        # Per batch, not per record: who opted in, the clients' names.
+        opted = {server: self._record_arguments(server) for server in {r.server for r in batch}}
+        names = {cid: self._name(cid) for cid in {r.client_id for r in batch}}
         try:
-            db.insert([self._row(r) for r in batch])
+            db.insert([self._row(r, opted[r.server], names[r.client_id]) for r in batch])
         except SwitchboardError as exc:
             log.error("activity: %d record(s) lost: %s", len(batch), exc.message)
             self.written += len(batch)
             return
-        add = self.figures.add
-        for r in batch:
-            add(r.ts, r.duration * 1000, r.server, r.outcome)
+        self.figures.add_many(batch)
         self.last_id = db.last_id()
         self.written += len(batch)
         if self._listeners and self._loop is not None:
@@ -210,9 +211,9 @@ class ActivityRecorder:
             except Exception:
                 log.exception("activity listener failed")
 
-    def _row(self, r: ActivityRecord) -> tuple[Any, ...]:
+    def _row(self, r: ActivityRecord, opted: bool, name: str | None) -> tuple[Any, ...]:
         arguments = result = None
-        if r.request is not None and self._record_arguments(r.server):
+        if opted and r.request is not None:
             redactor = self._redactor(r.server)
             if redactor is None:
                 arguments = result = NOT_KEPT
@@ -226,7 +227,7 @@ class ActivityRecorder:
             r.server,
             r.via,
             r.client_id,
-            self._name(r.client_id),
+            name,
             r.subject,
             r.session,
             r.method,

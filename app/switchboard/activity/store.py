@@ -39,9 +39,10 @@ CREATE TABLE IF NOT EXISTS activity (
     result TEXT
 );
 CREATE INDEX IF NOT EXISTS activity_ts ON activity (ts);
-CREATE INDEX IF NOT EXISTS activity_server ON activity (server, id);
-CREATE INDEX IF NOT EXISTS activity_client ON activity (client_id, id);
 """
+# One index only (age bound, time filter): every index costs each insert, on the hot
+# write path; filters by server/client/tool scan (100,000 rows: tens of ms, off the
+# event loop and the GUI thread), newest first by the rowid.
 
 COLUMNS = (
     "ts",
