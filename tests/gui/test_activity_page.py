@@ -182,3 +182,33 @@ async def test_servers_table_shows_last_hour_figures(paths: AppPaths, qtbot: QtB
         table.resize(900, 200)
         table.show()
         table.grab()
+
+
+async def test_settings_page_sets_the_activity_bounds(paths: AppPaths, qtbot: QtBot) -> None:
+    async with running(paths) as (engine, bridge):
+        win = MainWindow(bridge, paths=paths)
+        qtbot.addWidget(win)
+        page = win.settings
+        assert page.activity_rows.value() == 100_000 and page.activity_days.value() == 30
+        await bridge.drain()
+        page.activity_rows.setValue(150)
+        page.activity_days.setValue(7)
+        await page.save()
+        settings = engine.config.settings
+        assert (settings.activity_max_rows, settings.activity_max_days) == (150, 7)
+        # The recorder applies the new bounds (it does every 30 s; at once here).
+        assert engine.activity is not None
+        cmd, args = fixture_cmd("echo_server.py")
+        url = await add_started(engine, "echo", cmd, args)
+        async with Client(url) as mcp:
+            for i in range(200):
+                await mcp.call_tool("echo", {"text": str(i)})
+        await engine.activity.flush()
+        await engine.activity.prune()
+        db = engine.activity.open_reader()
+        try:
+            from switchboard.activity import ActivityQuery
+
+            assert db.count(ActivityQuery()) == 150
+        finally:
+            db.close()

@@ -13,6 +13,7 @@ import shlex
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -203,6 +204,12 @@ class ServerForm(QWidget):
         self.issuer.setAccessibleName("External issuer URL")
         self.description = QLineEdit()
         self.description.setAccessibleName("Description")
+        self.record_arguments = QCheckBox("Keep arguments and results in Activity")
+        self.record_arguments.setToolTip(
+            "Off: Activity records who called what, when, and how it went, never the\n"
+            "arguments or results (they can hold personal data). On: they are kept too,\n"
+            "with the server's secrets and anything that looks like a token redacted."
+        )
         self.auth.setToolTip(
             "Switchboard sign-in: each client asks you once, in this app.\n"
             "External: tokens from your identity provider.\n"
@@ -240,6 +247,7 @@ class ServerForm(QWidget):
         form.addRow("&Issuer", self.issuer)
         form.addRow("", self.auth_warning)
         form.addRow("&Description", self.description)
+        form.addRow("Acti&vity", self.record_arguments)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(form)
@@ -249,6 +257,7 @@ class ServerForm(QWidget):
         for line in (self.name, self.command, self.args, self.url, self.cwd, self.issuer):
             line.textChanged.connect(self.revalidate)
         self.description.textChanged.connect(self.revalidate)
+        self.record_arguments.toggled.connect(self.revalidate)
         self.transport.currentIndexChanged.connect(self.revalidate)
         self.auth.currentIndexChanged.connect(self.revalidate)
         self.isolation.currentIndexChanged.connect(self.revalidate)
@@ -288,6 +297,7 @@ class ServerForm(QWidget):
         self.auth.setCurrentIndex(self.auth.findData(spec.auth))
         self.isolation.setCurrentIndex(self.isolation.findData(spec.isolation))
         self.timeout.setValue(spec.request_timeout)
+        self.record_arguments.setChecked(spec.record_arguments)
         self.env.set_pairs(dict(spec.env))
         self.secrets.set_pairs(dict(spec.secrets))
         for w in widgets:
@@ -320,6 +330,7 @@ class ServerForm(QWidget):
             if auth is AuthMode.EXTERNAL
             else None,
             "description": self.description.text().strip(),
+            "record_arguments": self.record_arguments.isChecked(),
         }
         if self._base is not None:
             return dataclasses.replace(self._base, **values)
