@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from switchboard.activity import ActivityEntry, ActivityQuery
 from switchboard.core.activity import ERROR, OK
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import AuthMode
+from switchboard.core.spec import AuthMode, Transport
 from switchboard.engine import Engine
 from tests.conftest import FakeSecrets, fixture_cmd, make_test_engine
 from tests.fixtures.gw_helpers import add_started
@@ -202,3 +202,23 @@ def test_cli_reads_the_database_without_an_engine(
     assert main(["--home", str(paths.data_dir.parent), "activity", "--show", "1"]) == 0
     details = capsys.readouterr().out
     assert "arguments: (not recorded" in details and "client: Claude" in details
+
+
+async def test_pass_through_requests_are_recorded(engine: Engine) -> None:
+    """A server that speaks Streamable HTTP itself (the SDK's, upstream of the gateway):
+    its calls are recorded too, outcome read from the answer (JSON or SSE)."""
+    from tests.integration.test_gateway_passthrough import add_http
+
+    await add_http(engine, "web", Transport.STREAMABLE_HTTP)
+    async with Client(engine.server_url("web")) as mcp:
+        await mcp.call_tool("echo", {"text": "through"})
+        with pytest.raises(MCPError):
+            await mcp.get_prompt("nope")
+    assert engine.activity is not None
+    await engine.activity.flush()
+    found = entries(engine, ActivityQuery(server="web"))
+    calls = [(e.method, e.target, e.outcome, e.code) for e in found if e.target]
+    assert ("tools/call", "echo", OK, None) in calls
+    assert any(m == "prompts/get" and o == ERROR and c is not None for m, _, o, c in calls)
+    call = next(e for e in found if e.target == "echo")
+    assert call.response_size > 0 and call.arguments is None

@@ -511,7 +511,7 @@ class Gateway:
         if server.state is not ServerState.RUNNING:
             raise self.unavailable(server, None, None)
         if self._passthrough is None:
-            self._passthrough = PassThrough(self._http_transport)
+            self._passthrough = PassThrough(self._http_transport, self.activity)
         await self._passthrough.handle(
             scope, receive, send, server.spec, endpoint, prefix, self.max_body, owner
         )
