@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from switchboard.core.activity import CANCELLED, ERROR, OK, TIMEOUT, ActivityRecord, ActivitySink
+from switchboard.core.activity import ActivitySink
 from switchboard.core.errors import ServerNotRunning
 from switchboard.core.spec import Isolation
 from switchboard.gateway import jsonrpc
@@ -59,6 +59,7 @@ from switchboard.gateway.initialization import (
     negotiated_version,
     upstream_params,
 )
+from switchboard.gateway.recording import record_finished, record_initialize
 from switchboard.gateway.server_messages import ServerMessages
 from switchboard.gateway.subscriptions import Subscriptions
 from switchboard.gateway.timeouts import Deadlines
@@ -242,6 +243,7 @@ class StdioMux:
         """Answer a client's ``initialize``: the first one initializes the process."""
         if not isinstance(params, dict):
             params = {}
+        started = time.time()
         session.capabilities = declared(params.get("capabilities"))
         first = self.init_params is None
         if first:
@@ -251,7 +253,11 @@ class StdioMux:
         except Unavailable:
             if first and self.init_result is None:
                 self.init_params = None  # the next client's initialize tries again
+            if self.activity is not None:
+                record_initialize(self.activity, self.name, session, started, False)
             raise
+        if self.activity is not None:
+            record_initialize(self.activity, self.name, session, started, True)
         result = dict(self.init_result or {})
         version = negotiated_version(params.get("protocolVersion"), result)
         session.protocol_version = version
@@ -457,7 +463,7 @@ class StdioMux:
         if pending is None:
             return
         if self.activity is not None:
-            self._record(pending, response, code)
+            record_finished(self.activity, self.name, pending, response, code)
         pending.session.inflight.pop(upstream_id, None)
         if pending.token is not None:
             self.progress.pop(pending.token[0], None)
@@ -472,37 +478,6 @@ class StdioMux:
             pending.channel.push(response, True)
         elif isinstance(pending.channel, PostChannel):
             pending.channel.cancel()
-
-    def _record(self, pending: Pending, response: bytes | None, code: int | None) -> None:
-        """Hand the finished request to the activity sink (one tuple, no copies)."""
-        assert self.activity is not None
-        session = pending.session
-        owner = session.owner
-        if response is None:
-            outcome = CANCELLED
-        elif code is None:
-            outcome = OK
-        else:
-            outcome = TIMEOUT if code == jsonrpc.REQUEST_TIMEOUT else ERROR
-        self.activity.record(
-            ActivityRecord(
-                pending.started,
-                time.time() - pending.started,
-                self.name,
-                session.via,
-                owner[0] if owner is not None else None,
-                owner[1] if owner is not None else None,
-                session.id,
-                pending.method,
-                pending.target,
-                outcome,
-                code,
-                len(pending.raw),
-                len(response) if response is not None else 0,
-                pending.raw,
-                response,
-            )
-        )
 
     def _start(self, pending: Pending) -> None:
         """Write a request that waited in line: its turn has come."""
