@@ -152,6 +152,25 @@ async def test_cli_route_lists_and_filters(engine: Engine, http: httpx.AsyncClie
     ]
     data = await asyncio.to_thread(ask, tool="ech")
     assert [(e["method"], e["outcome"]) for e in data["entries"]] == [("tools/call", "ok")]
+    assert "arguments" not in data["entries"][0]  # listings stay small; details by id
+
+    def get(path: str, **params: str) -> Any:
+        client = ControlClient.connect(engine.paths)
+        try:
+            return client.request("GET", path, **params)
+        finally:
+            client.close()
+
+    one = await asyncio.to_thread(get, f"/activity/{data['entries'][0]['id']}")
+    assert one["target"] == "echo" and one["arguments"] is None
+    figures = await asyncio.to_thread(get, "/activity-figures")
+    assert figures["echo"]["errors"] == 1 and len(figures["echo"]["per_minute"]) == 60
+    from switchboard.core.errors import SwitchboardError
+
+    for path, params in (("/activity", {"outcome": "bad"}), ("/activity/999999", {})):
+        with pytest.raises(SwitchboardError) as failed:
+            await asyncio.to_thread(get, path, **params)
+        assert failed.value.hint  # a sentence and what to do, never a stack trace
 
 
 async def test_cli_follows_new_requests(engine: Engine) -> None:

@@ -12,6 +12,7 @@ last-hour figures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -72,7 +73,10 @@ def activity_routes(recorder: ActivityRecorder) -> list[Route]:
 
     async def listing(request: Request) -> Response:
         q, n = _query(request)
-        await recorder.flush()
+        # What was just done shows up (the writer waits at most FLUSH_EVERY); a stuck
+        # writer does not hold the listing up.
+        with contextlib.suppress(TimeoutError):
+            await recorder.flush(timeout=1.0)
         entries = await asyncio.to_thread(read, q, n)
         if request.query_params.get("follow") != "1":
             return JSONResponse({"entries": [_trim(e) for e in entries]})
