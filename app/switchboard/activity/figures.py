@@ -20,6 +20,7 @@ from switchboard.core.activity import ERROR, TIMEOUT, ActivityRecord
 WINDOW_MINUTES = 60
 STEP = 1.1
 _LOG_STEP = math.log(STEP)
+_PER_STEP = 1 / _LOG_STEP
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,16 +60,24 @@ class FigureBook:
 
     def add(self, ts: float, duration_ms: float, server: str, outcome: str) -> None:
         with self._lock:
-            self._add(ts, duration_ms, server, outcome)
+            bucket = self._bucket(server, int(ts // 60))
+            _count(bucket, duration_ms, outcome)
 
     def add_many(self, records: Iterable[ActivityRecord]) -> None:
-        """Records as the recorder writes them (one lock for the batch)."""
+        """Records as the recorder writes them (one lock, one bucket lookup per server
+        and minute of the batch: this runs for every request)."""
         with self._lock:
+            key: tuple[str, int] | None = None
+            bucket = None
             for r in records:
-                self._add(r.ts, r.duration * 1000, r.server, r.outcome)
+                minute = int(r.ts // 60)
+                if key != (r.server, minute):
+                    key = (r.server, minute)
+                    bucket = self._bucket(r.server, minute)
+                assert bucket is not None
+                _count(bucket, r.duration * 1000, r.outcome)
 
-    def _add(self, ts: float, duration_ms: float, server: str, outcome: str) -> None:
-        minute = int(ts // 60)
+    def _bucket(self, server: str, minute: int) -> _Minute:
         minutes = self._servers.setdefault(server, {})
         bucket = minutes.get(minute)
         if bucket is None:
@@ -76,11 +85,7 @@ class FigureBook:
             oldest = minute - WINDOW_MINUTES
             for m in [m for m in minutes if m <= oldest]:
                 del minutes[m]
-        bucket.calls += 1
-        if outcome in (ERROR, TIMEOUT):
-            bucket.errors += 1
-        b = int(math.log(max(duration_ms, 0.01)) / _LOG_STEP)
-        bucket.bins[b] = bucket.bins.get(b, 0) + 1
+        return bucket
 
     def snapshot(self) -> dict[str, Figures]:
         now = int(self._clock() // 60)
@@ -100,6 +105,15 @@ class FigureBook:
                 calls = sum(per_minute)
                 out[server] = Figures(calls, errors, _median(bins, calls), tuple(per_minute))
         return out
+
+
+def _count(bucket: _Minute, duration_ms: float, outcome: str) -> None:
+    bucket.calls += 1
+    if outcome in (ERROR, TIMEOUT):
+        bucket.errors += 1
+    b = int(math.log(duration_ms if duration_ms > 0.01 else 0.01) * _PER_STEP)
+    bins = bucket.bins
+    bins[b] = bins.get(b, 0) + 1
 
 
 def _median(bins: dict[int, int], total: int) -> float | None:
