@@ -151,7 +151,7 @@ def record_cost(n: int = 200_000) -> tuple[float, float]:
     """CPU microseconds per request: building the record + ``record()`` on the loop (what
     the mux adds to a request), and the writer thread's (row, insert, figures). The
     writer writes what accumulated in one go here; at 3,000 calls/s it writes batches of
-    ~300 every 0.1 s, the same per-record work."""
+    ~750 every 0.25 s, about the same per-record work."""
     import orjson
 
     from switchboard.activity import ActivityRecorder

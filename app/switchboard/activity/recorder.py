@@ -35,7 +35,7 @@ from switchboard.core.spec import Settings
 
 log = logging.getLogger("switchboard.activity")
 
-FLUSH_EVERY = 0.1
+FLUSH_EVERY = 0.25
 """Seconds between writes (records wait at most this long in memory)."""
 PRUNE_EVERY = 30.0
 MAX_QUEUE = 200_000
