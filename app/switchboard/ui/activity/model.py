@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import datetime
 import enum
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -240,37 +240,57 @@ class ActivityModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # Called for every visible cell and role on each paint: plain tuple lookups, an
+        # early exit for the roles this model leaves to the style.
+        if role not in _ROLES:
+            return None
         row = index.row()
         if not 0 <= row < len(self._rows):
             return None
-        e = ActivityEntry(*self._rows[row])
+        t = self._rows[row]
         col = index.column()
-        if role == ENTRY_ROLE:
-            return e
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self._text(e, col)
-        if role == Qt.ItemDataRole.ForegroundRole and col == Col.OUTCOME and e.outcome != OK:
-            return QBrush(QColor("#9A6700" if e.outcome == CANCELLED else "#CF222E"))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (Col.DURATION, Col.SIZE):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and col == Col.CLIENT:
-            return e.client_id or "authorization off: no client"
-        return None
+        if role in (DISPLAY, ACCESSIBLE):
+            return _text(t, col)
+        if role == FOREGROUND:
+            if col == Col.OUTCOME and t[F_OUTCOME] != OK:
+                return _CANCELLED_BRUSH if t[F_OUTCOME] == CANCELLED else _ERROR_BRUSH
+            return None
+        if role == ALIGNMENT:
+            return _RIGHT if col in (Col.DURATION, Col.SIZE) else None
+        if role == TOOLTIP:
+            return (t[F_CLIENT_ID] or "authorization off: no client") if col == Col.CLIENT else None
+        return ActivityEntry(*t)  # ENTRY_ROLE
 
-    @staticmethod
-    def _text(e: ActivityEntry, col: int) -> str:
-        if col == Col.TIME:
-            return datetime.datetime.fromtimestamp(e.ts).strftime("%H:%M:%S.%f")[:-3]
-        if col == Col.SERVER:
-            return f"{e.server} (via {e.via})" if e.via else e.server
-        if col == Col.CLIENT:
-            return e.client
-        if col == Col.METHOD:
-            return e.method
-        if col == Col.TARGET:
-            return e.target or ""
-        if col == Col.OUTCOME:
-            return outcome_text(e)
-        if col == Col.DURATION:
-            return f"{e.duration_ms:.1f} ms"
-        return f"{size_text(e.request_size)} / {size_text(e.response_size)}"
+
+# Positions in a row tuple (ActivityEntry's field order).
+F_TS, F_DURATION, F_SERVER, F_VIA, F_CLIENT_ID, F_CLIENT_NAME = 1, 2, 3, 4, 5, 6
+F_METHOD, F_TARGET, F_OUTCOME, F_CODE, F_SIZE_IN, F_SIZE_OUT = 9, 10, 11, 12, 13, 14
+DISPLAY = Qt.ItemDataRole.DisplayRole
+ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole
+FOREGROUND = Qt.ItemDataRole.ForegroundRole
+ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_ROLES = frozenset({DISPLAY, ACCESSIBLE, FOREGROUND, ALIGNMENT, TOOLTIP, ENTRY_ROLE})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ERROR_BRUSH = QBrush(QColor("#CF222E"))
+_CANCELLED_BRUSH = QBrush(QColor("#9A6700"))
+
+
+def _text(t: tuple[Any, ...], col: int) -> str:
+    if col == Col.TIME:
+        ts = t[F_TS]
+        return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+    if col == Col.SERVER:
+        return f"{t[F_SERVER]} (via {t[F_VIA]})" if t[F_VIA] else str(t[F_SERVER])
+    if col == Col.CLIENT:
+        return str(t[F_CLIENT_NAME] or t[F_CLIENT_ID] or "-")
+    if col == Col.METHOD:
+        return str(t[F_METHOD])
+    if col == Col.TARGET:
+        return str(t[F_TARGET] or "")
+    if col == Col.OUTCOME:
+        code = t[F_CODE]
+        return t[F_OUTCOME] if code is None or t[F_OUTCOME] == OK else f"{t[F_OUTCOME]} ({code})"
+    if col == Col.DURATION:
+        return f"{t[F_DURATION]:.1f} ms"
+    return f"{size_text(t[F_SIZE_IN])} / {size_text(t[F_SIZE_OUT])}"
