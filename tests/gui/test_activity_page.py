@@ -3,6 +3,7 @@ lazy paging over a big log (reads off the GUI thread)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -212,3 +213,36 @@ async def test_settings_page_sets_the_activity_bounds(paths: AppPaths, qtbot: Qt
             assert db.count(ActivityQuery()) == 150
         finally:
             db.close()
+
+
+async def test_following_keeps_the_table_bounded_and_pauses_while_hidden(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    from switchboard.ui.activity.model import KEEP_FOLLOWING
+
+    path = tmp_path / "activity.sqlite3"
+    fill(path, PAGE)
+    source = FileSource(path)
+    page = ActivityPage(source)
+    qtbot.addWidget(page)
+    page.show()
+    model = page.model
+    assert model is not None
+    await until(lambda: model.rowCount() == PAGE and not model._busy)
+    # A busy gateway: 1,500 new requests while the top is in view.
+    fill(path, 3 * KEEP_FOLLOWING // 2)
+    for listener in source.listeners:
+        listener(0)
+    await until(lambda: model.total == PAGE + 3 * KEEP_FOLLOWING // 2)
+    assert model.rowCount() == KEEP_FOLLOWING  # the oldest dropped...
+    assert model.canFetchMore()  # ...and fetched again by scrolling
+    # Hidden: nothing is fetched; shown again: it catches up.
+    page.hide()
+    fill(path, 10)
+    for listener in source.listeners:
+        listener(0)
+    await asyncio.sleep(0.6)
+    assert model.total == PAGE + 3 * KEEP_FOLLOWING // 2
+    page.show()
+    await until(lambda: model.total == PAGE + 3 * KEEP_FOLLOWING // 2 + 10)
+    page.close_model()

@@ -41,6 +41,9 @@ LIVE_MS = 250
 """New requests are added at most this often."""
 MAX_LIVE = 5000
 """At most this many new rows are added at once (the rest come by scrolling)."""
+KEEP_FOLLOWING = 2 * PAGE
+"""Rows kept while following the newest: older ones are dropped (and fetched again by
+scrolling), so a busy gateway does not grow the table without end."""
 
 Index = QModelIndex | QPersistentModelIndex
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -110,6 +113,8 @@ class ActivityModel(QAbstractTableModel):
         self._unsubscribe = source.subscribe(lambda last_id: self._on_written())
         self.following = True
         """Add new entries on top as they come (the page turns it off while scrolled)."""
+        self.visible = True
+        """Fetch new entries only while someone can see them (the page sets it)."""
 
     def close(self) -> None:
         self._unsubscribe()
@@ -166,7 +171,7 @@ class ActivityModel(QAbstractTableModel):
         self._submit("details", lambda db: (db.get(entry_id), None))
 
     def _on_written(self) -> None:
-        if self.following and not self._live.isActive():
+        if self.following and self.visible and not self._live.isActive():
             self._live.start()
 
     def _fetch_live(self) -> None:
@@ -199,6 +204,11 @@ class ActivityModel(QAbstractTableModel):
                 self.endInsertRows()
                 self.total += len(new)
                 self.totalChanged.emit(self.total)
+            if self.following and len(self._rows) > KEEP_FOLLOWING:
+                self.beginRemoveRows(QModelIndex(), KEEP_FOLLOWING, len(self._rows) - 1)
+                del self._rows[KEEP_FOLLOWING:]
+                self.endRemoveRows()
+                self._more = True
             return
         self._set_busy(False)
         if kind == "reset":

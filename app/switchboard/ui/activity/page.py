@@ -13,7 +13,7 @@ import json
 import time
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -121,7 +121,8 @@ class ActivityPage(QWidget):
         table.selectionModel().selectionChanged.connect(self._selected)
         table.verticalScrollBar().valueChanged.connect(self._scrolled)
         self._shown: int | None = None
-        self.apply_filters()
+        self._loaded = False
+        model.visible = False  # nothing is read until the page is first shown
 
     @staticmethod
     def _edit(placeholder: str, tip: str) -> QLineEdit:
@@ -173,6 +174,19 @@ class ActivityPage(QWidget):
     def _show_details(self, entry: ActivityEntry) -> None:
         if entry.id == self._shown:
             self.details.setPlainText(details_text(entry, full=True))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.model is not None and not self.model.visible:
+            self.model.visible = True
+            if not self._loaded or self.model.following:
+                self._loaded = True
+                self.apply_filters()  # first show, or what came while hidden
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if self.model is not None:
+            self.model.visible = False
 
     def close_model(self) -> None:
         if self.model is not None:
