@@ -241,3 +241,21 @@ async def test_pass_through_requests_are_recorded(engine: Engine) -> None:
     assert any(m == "prompts/get" and o == ERROR and c is not None for m, _, o, c in calls)
     call = next(e for e in found if e.target == "echo")
     assert call.response_size > 0 and call.arguments is None
+
+
+async def test_group_calls_are_recorded_on_the_member_via_the_group(engine: Engine) -> None:
+    """A call through /groups/<name>/mcp reaches the member server over an internal
+    session: recorded under the member, ``via`` the group, filterable by either."""
+    from switchboard.core.group import GroupSpec
+
+    cmd, args = fixture_cmd("echo_server.py")
+    await add_started(engine, "echo", cmd, args)
+    await engine.add_group(GroupSpec(name="team", servers=("echo",), auth=AuthMode.OFF))
+    async with Client(engine.group_url("team")) as mcp:
+        tools = {t.name for t in (await mcp.list_tools()).tools}
+        await mcp.call_tool(next(t for t in tools if t.endswith("echo")), {"text": "hi"})
+    assert engine.activity is not None
+    await engine.activity.flush()
+    (call,) = [e for e in entries(engine, ActivityQuery(server="team")) if e.target == "echo"]
+    assert (call.server, call.via, call.method, call.outcome) == ("echo", "team", "tools/call", OK)
+    assert call in entries(engine, ActivityQuery(server="echo"))
