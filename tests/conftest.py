@@ -67,6 +67,8 @@ def make_test_engine(
     seams.setdefault("path_resolver", lambda: os.environ["PATH"])
     seams.setdefault("stop_grace", 2.0)
     seams.setdefault("keyring", MemoryKeyringBackend())
+    # npx/uvx commands run as written unless a test asks for the package resolver.
+    seams.setdefault("resolve_packages", False)
     return build_engine(
         paths, secrets_resolver=secrets if secrets is not None else FakeSecrets(), **seams
     )

@@ -28,10 +28,14 @@ from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
 from switchboard.gateway import Gateway
 from switchboard.homelock import HomeLock
+from switchboard.inspector.service import Inspector
+from switchboard.packages import PackageResolver
+from switchboard.remote.oauth import Browser, system_browser
+from switchboard.remote.service import RemoteService
 from switchboard.secrets import SecretStore, keyring_resolver
 from switchboard.store.config import ConfigStore
 from switchboard.supervisor.environment import login_shell_path
-from switchboard.supervisor.process import SecretResolver, Spawner, spawn_process
+from switchboard.supervisor.process import CommandResolver, SecretResolver, Spawner, spawn_process
 from switchboard.supervisor.supervisor import Supervisor
 
 
@@ -53,6 +57,10 @@ def build_engine(
     clock: Callable[[], float] = time.time,
     http_transport: httpx.AsyncBaseTransport | None = None,
     cimd_resolver: Resolver = system_resolver,
+    browser: Browser = system_browser,
+    remote_transport: httpx.AsyncBaseTransport | None = None,
+    resolve_packages: bool = True,
+    command_resolver: CommandResolver | None = None,
     record_activity: bool = True,
 ) -> Engine:
     """An :class:`Engine` for the home ``paths``, not started yet.
@@ -74,6 +82,12 @@ def build_engine(
     - ``http_transport``: the HTTP transport for outgoing requests (external issuers'
       JWKS, client metadata documents, pass-through servers); ``cimd_resolver``: resolves
       a client metadata document's host before it is fetched (RFC 9700 §4.8 SSRF check).
+    - ``browser``: opens a remote server's sign-in page (tests: a scripted browser);
+      ``remote_transport``: the HTTP transport to remote servers and their providers
+      (default ``http_transport``). Their tokens live in ``keyring`` only.
+    - ``resolve_packages``: run npx/uvx/pipx-run servers as their package's own program,
+      installed once per version under ``paths.cache_dir/packages`` (issue 16.1);
+      ``command_resolver`` replaces that resolver (tests).
     - ``record_activity``: record every gateway request in ``paths.activity_db``.
     """
     events = EventBus()
@@ -81,13 +95,23 @@ def build_engine(
         secrets_resolver = (
             keyring_resolver if keyring is None else SecretStore(backend=keyring).resolve
         )
+    remote = RemoteService(
+        SecretStore(backend=keyring),
+        secrets_resolver,
+        browser=browser,
+        http_transport=remote_transport or http_transport,
+        clock=clock,
+    )
     supervisor = Supervisor(
         events,
         paths,
+        remote_factory=remote.factory,
         spawner=spawner,
         secrets=secrets_resolver,
         path_resolver=path_resolver,
         stop_grace=stop_grace,
+        resolver=command_resolver
+        or (PackageResolver(paths.cache_dir / "packages") if resolve_packages else None),
     )
     engine = Engine(
         paths,
@@ -120,6 +144,8 @@ def build_engine(
         groups=lambda: {g.name: engine.group_url(g.name) for g in engine.groups()},
     )
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
+    engine.inspector = Inspector(gateway)
+    engine.remote = remote
     if activity is not None:
         from switchboard.control.activity_routes import activity_routes
 

@@ -103,7 +103,7 @@ def consent_broker(engine: Engine) -> ConsentBroker:
     return engine.consent
 
 
-def make_engine(paths: AppPaths, secrets: Any = None) -> Engine:
+def make_engine(paths: AppPaths, secrets: Any = None, **seams: Any) -> Engine:
     """A test engine that never reads or writes the real user's MCP client configs."""
     from switchboard.clients.known_clients import HostEnv
     from switchboard.clients.manager import ClientManager
@@ -111,16 +111,16 @@ def make_engine(paths: AppPaths, secrets: Any = None) -> Engine:
     manager = ClientManager(
         paths, host=HostEnv("linux", paths.data_dir / "fakehome", {}), connect_command=("/sb",)
     )
-    return make_test_engine(paths, secrets, client_manager=manager)
+    return make_test_engine(paths, secrets, client_manager=manager, **seams)
 
 
 @contextlib.asynccontextmanager
 async def running(
-    paths: AppPaths, *, with_broker: bool = False, secret_store: Any = None
+    paths: AppPaths, *, with_broker: bool = False, secret_store: Any = None, **seams: Any
 ) -> AsyncIterator[tuple[Engine, EngineBridge]]:
     """A started engine (temporary home, port 0) and a bridge; both closed on exit.
     (``with_broker``: kept for the callers; every engine has its consent broker.)"""
-    engine = make_engine(paths)
+    engine = make_engine(paths, **seams)
     await engine.start()
     bridge = EngineBridge(engine, log_flush_ms=10, secret_store=secret_store)
     try:

@@ -29,7 +29,7 @@ async def test_live_rows_filters_and_details(paths: AppPaths, qtbot: QtBot) -> N
         qtbot.addWidget(win)
         win.show()
         page = win.activity
-        assert win.pages.tabText(3) == "Activity"
+        assert win.pages.tabText(win.pages.indexOf(page)) == "Activity"
         win.pages.setCurrentWidget(page)
         model = page.model
         assert model is not None

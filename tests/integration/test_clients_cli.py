@@ -160,3 +160,52 @@ def test_client_cli_connect_a_group(tmp_path: Path) -> None:
     assert cursor.read_text() == '{\n  // mine\n  "mcpServers": {}\n}\n'
     again = run(home, sb_home, "disconnect", "cursor", "--group", "work")
     assert again.returncode == 1 and "not connected to the group 'work'" in again.stdout
+
+
+def test_connect_to_a_team_url_is_one_entry_that_syncs_leave_alone(tmp_path: Path) -> None:
+    """Issue 17.3: ``client connect --remote URL`` moves a client to the team's cluster."""
+    home = tmp_path / "me"
+    sb_home = tmp_path / "sb"
+    paths = AppPaths.default(sb_home)
+    ConfigStore(paths.config_file).save(
+        Config(
+            settings=Settings(port=18765),
+            servers=(ServerSpec("time", "uvx", ("mcp-server-time",)),),
+        )
+    )
+    cursor = home / ".cursor" / "mcp.json"
+    cursor.parent.mkdir(parents=True)
+    cursor.write_text('{\n  // mine\n  "mcpServers": {}\n}\n')
+    team = "https://mcp.example.com/dev/mcp"
+    done = run(home, sb_home, "connect", "cursor", "claude-desktop", "--remote", team)
+    assert done.returncode == 0, done.stderr
+    assert "added: dev" in done.stdout
+    assert parse(cursor.read_text())["mcpServers"]["dev"] == {"url": team}
+    desktop = json.loads((home / ".config" / "Claude" / "claude_desktop_config.json").read_text())
+    assert desktop["mcpServers"]["dev"]["command"] == "npx"
+    assert desktop["mcpServers"]["dev"]["args"][-1] == team
+    assert "mcp-remote@" in desktop["mcpServers"]["dev"]["args"][1]
+
+    # Connecting (and disconnecting) the local servers keeps the team entry.
+    assert run(home, sb_home, "connect", "cursor").returncode == 0
+    assert set(parse(cursor.read_text())["mcpServers"]) == {"dev", "time"}
+    assert run(home, sb_home, "disconnect", "cursor").returncode == 0
+    assert set(parse(cursor.read_text())["mcpServers"]) == {"dev"}
+
+    # Another URL under the same name is not overwritten; plain http off this computer
+    # is refused; --name picks the entry's name.
+    other = run(
+        home,
+        sb_home,
+        "connect",
+        "cursor",
+        "--remote",
+        "https://other.example/x/mcp",
+        "--name",
+        "dev",
+    )
+    assert other.returncode == 1
+    assert "skipped dev" in other.stdout and "does not manage" not in other.stdout
+    assert parse(cursor.read_text())["mcpServers"]["dev"] == {"url": team}
+    plain = run(home, sb_home, "connect", "cursor", "--remote", "http://10.0.0.5/mcp")
+    assert plain.returncode != 0 and "https" in plain.stderr

@@ -12,7 +12,6 @@ from switchboard.control import channel
 from switchboard.core.group import GroupSpec
 from switchboard.core.spec import ServerSpec
 from switchboard.engine import Engine
-from switchboard.gateway import Gateway
 from tests.conftest import fixture_cmd
 
 
@@ -61,12 +60,9 @@ async def test_group_routes(engine: Engine) -> None:
     assert [s["state"] for s in stopped.json()["servers"]] == ["stopped"]
 
     listing = await call(engine, "GET", "/groups/work/listing")
-    if hasattr(Gateway, "group_listing"):
-        assert listing.status_code == 200
-        assert listing.json()["group"] == "work"
-    else:
-        assert listing.status_code == 501
-        assert listing.json()["message"] == "This Switchboard cannot list a group's live tools yet."
+    assert listing.status_code == 200
+    (member,) = listing.json()["members"]
+    assert (listing.json()["group"], member["server"], member["state"]) == ("work", "a", "stopped")
 
     gone = await call(engine, "DELETE", "/servers/a")
     assert gone.status_code == 200 and gone.json() == {"groups": ["work"]}
@@ -99,3 +95,20 @@ async def test_bad_group_requests_get_clear_errors(engine: Engine) -> None:
         assert answer.status_code == status, (method, path, answer.text)
         assert message in answer.json()["message"], answer.json()
         assert answer.json()["hint"]
+
+
+async def test_a_stale_read_change_write_is_refused_not_lost(engine: Engine) -> None:
+    await engine.add_group(GroupSpec("dev", servers=("a",)))
+    seen = engine.group("dev").tag()
+    await engine.update_group(GroupSpec("dev", servers=("a", "b")))  # the app, meanwhile
+
+    stale = await call(engine, "PUT", "/groups/dev?expect=" + seen, {"lean": True})
+
+    assert stale.status_code == 409
+    assert "was changed meanwhile" in stale.json()["message"]
+    assert engine.group("dev") == GroupSpec("dev", servers=("a", "b"))  # nothing lost
+    fresh = engine.group("dev").tag()
+    body = {"servers": ["a", "b"], "lean": True}
+    ok = await call(engine, "PUT", "/groups/dev?expect=" + fresh, body)
+    assert ok.status_code == 200
+    assert engine.group("dev").lean and engine.group("dev").servers == ("a", "b")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from switchboard.core.errors import GroupExists, GroupNotFound
+from switchboard.core.errors import GroupChanged, GroupExists, GroupNotFound
 from switchboard.core.events import Event, GroupsChanged, Notice
 from switchboard.core.group import GroupSpec, MemberChoices, ToolChoice
 from switchboard.core.paths import AppPaths
@@ -52,7 +52,10 @@ async def test_group_changes_are_saved_then_announced(engine: Engine) -> None:
         await engine.add_group(GroupSpec("dev"))
 
     chosen = dev.with_choices("a", MemberChoices(tools={"t": ToolChoice(enabled=False)}))
-    await engine.update_group(chosen)
+    with pytest.raises(GroupChanged, match="changed meanwhile"):
+        await engine.update_group(chosen, expected_tag=GroupSpec("dev").tag())
+    assert engine.group("dev") == dev
+    await engine.update_group(chosen, expected_tag=dev.tag())
     await engine.rename_group("dev", "work")
     assert engine.group("work").choices == chosen.choices
     with pytest.raises(GroupNotFound, match="No group named 'dev'"):

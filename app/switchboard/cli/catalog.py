@@ -1,4 +1,4 @@
-"""``switchboard catalog search | show | install | sync``: find MCP servers in the
+"""``switchboard catalog search | show | install | update | sync``: find MCP servers in the
 bundled catalog and the official MCP registry (its ``/v0.1/servers`` API, see
 :mod:`switchboard.catalog.registry`) and add them, showing the exact command first."""
 
@@ -8,26 +8,37 @@ import argparse
 import asyncio
 import getpass
 import os
+import shlex
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 from switchboard.catalog.catalog import Catalog
 from switchboard.catalog.model import CatalogEntry
 from switchboard.catalog.plan import InstallPlan, plan_install
 from switchboard.catalog.registry import DEFAULT_REGISTRY, RegistryClient
+from switchboard.catalog.updates import find_updates, update_for, updated_spec
 from switchboard.cli.common import SubParsers, control_client
 from switchboard.cli.secrets import missing_secrets
-from switchboard.core.errors import EngineNotRunning, SwitchboardError, ValidationError
+from switchboard.core.errors import (
+    EngineNotRunning,
+    ServerNotFound,
+    SwitchboardError,
+    ValidationError,
+)
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.secrets.store import SecretStore
 from switchboard.store.config import ConfigStore
 
+if TYPE_CHECKING:
+    from switchboard.control.client import ControlClient
+
 REGISTRY_ENV = "SWITCHBOARD_REGISTRY"
 
 
 def add_parsers(sub: SubParsers) -> None:
-    """``catalog search | show | install | sync``."""
+    """``catalog search | show | install | update | sync``."""
     c = sub.add_parser(
         "catalog",
         help="find and install MCP servers from the catalog",
@@ -68,6 +79,16 @@ def add_parsers(sub: SubParsers) -> None:
     i.add_argument("--latest", action="store_true", help="run the newest version, not the pinned")
     i.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     i.add_argument("--start", action="store_true", help="start it right away")
+    u = verbs.add_parser(
+        "update",
+        help="show servers whose package has a newer version, or update one",
+        description="Without NAME: list the configured servers whose npm/PyPI package has a "
+        "newer version in the catalog (run 'catalog sync' first for the registry's newest). "
+        "With NAME: change that server's command to the newer version (it installs beside "
+        "the old one at the next start; a running server restarts).",
+    )
+    u.add_argument("name", nargs="?", help="the server to update")
+    u.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     sy = verbs.add_parser("sync", help="fetch the registry into the local cache")
     sy.add_argument("--full", action="store_true", help="fetch everything, not just changes")
     c.set_defaults(handler=_catalog)
@@ -139,6 +160,59 @@ def _add_spec(paths: AppPaths, spec: ServerSpec, start: bool) -> None:
         client.close()
 
 
+def _configured(paths: AppPaths) -> tuple[list[ServerSpec], ControlClient | None]:
+    """The configured servers (from the engine when it runs, else the config file)."""
+    try:
+        client = control_client(paths)
+    except EngineNotRunning:
+        return list(ConfigStore(paths.config_file).load().servers), None
+    views = client.request("GET", "/servers")["servers"]
+    return [ServerSpec.from_dict(v["spec"]) for v in views], client
+
+
+def _update(args: argparse.Namespace, paths: AppPaths, catalog: Catalog) -> int:
+    specs, client = _configured(paths)
+    try:
+        entries = catalog.entries()
+        if not args.name:
+            found = find_updates(specs, entries)
+            for item in found:
+                print(f"{item.describe()}  (switchboard catalog update {item.server})")
+            if not found:
+                print(
+                    "Every server runs the newest version the catalog knows. "
+                    "('switchboard catalog sync' fetches the registry's newest.)"
+                )
+            return 0
+        spec = next((s for s in specs if s.name == args.name), None)
+        if spec is None:
+            raise ServerNotFound(args.name)
+        update = update_for(spec, entries)
+        if update is None:
+            print(
+                f"{spec.name} runs the newest version the catalog knows "
+                "(or no catalog package). 'switchboard catalog sync' fetches the registry."
+            )
+            return 0
+        new = updated_spec(spec, update)
+        print(update.describe())
+        print(f"  now: {shlex.join([spec.command, *spec.args])}")
+        print(f"  new: {shlex.join([new.command, *new.args])}")
+        if not args.yes and not _confirm("Update this server?"):
+            print("Nothing was changed.")
+            return 1
+        if client is None:
+            ConfigStore(paths.config_file).update(lambda c: c.with_server(new, replace=True))
+            print(f"Updated {spec.name}. (Switchboard is not running; it applies when it starts.)")
+        else:
+            client.request("PUT", f"/servers/{spec.name}", new.to_dict())
+            print(f"Updated {spec.name}; {update.newest} installs at its next start.")
+        return 0
+    finally:
+        if client is not None:
+            client.close()
+
+
 def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
     registry = _registry(args, paths)
     catalog = Catalog(registry)
@@ -148,6 +222,8 @@ def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
         kind = "changes since the last sync" if result.incremental else "full listing"
         print(f"Fetched {result.fetched} entries ({kind}); {result.total} in the cache.")
         return 0
+    if verb == "update":
+        return _update(args, paths, catalog)
     if verb == "search":
         query = " ".join(args.query)
         found = asyncio.run(registry.search(query)) if args.online else catalog.search(query)

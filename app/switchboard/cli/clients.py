@@ -1,18 +1,22 @@
 """``switchboard client list | connect | disconnect``: point MCP clients (Cursor, VS
 Code, Claude, ...) at Switchboard by editing their config files (only Switchboard's own
 entries; the formats and edits are in :mod:`switchboard.clients`). ``--group NAME``
-connects a client to a group: one entry for the group instead of one per server."""
+connects a client to a group: one entry for the group instead of one per server;
+``--remote URL`` to a team's endpoint (docs/team-cluster.md) instead of this computer."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from switchboard.cli.common import SubParsers, configured_base_url, control_client
 from switchboard.clients.manager import ClientManager, SyncReport
 from switchboard.core.errors import EngineNotRunning, SwitchboardError, ValidationError
 from switchboard.core.group import GroupSpec
+from switchboard.core.loopback import is_loopback_host
 from switchboard.core.paths import AppPaths
+from switchboard.core.spec import suggest_name, validate_name
 from switchboard.store.config import Config, ConfigStore
 
 
@@ -41,10 +45,36 @@ def add_parsers(sub: SubParsers) -> None:
         help="add one entry for this group (its /groups/NAME/mcp endpoint) instead of one "
         "per server; repeat the command for more groups",
     )
+    con.add_argument(
+        "--remote",
+        metavar="URL",
+        help="add one entry pointing at a team's MCP URL instead (e.g. a ToolHive cluster, "
+        "docs/team-cluster.md); the client signs in there itself",
+    )
+    con.add_argument("--name", help="with --remote: the entry's name (default: from the URL)")
     dis = verbs.add_parser("disconnect", help="remove Switchboard's servers from a client")
     dis.add_argument("clients", nargs="+", metavar="CLIENT")
     dis.add_argument("--group", metavar="NAME", help="remove only this group's entry")
     c.set_defaults(handler=_client_cmd)
+
+
+def remote_entry(url: str, name: str | None) -> tuple[str, str]:
+    """(URL, entry name) for ``client connect --remote``: https, or http on loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationError(
+            f"{url!r} is not an MCP URL.", hint="Give the https URL of the team's MCP endpoint."
+        )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValidationError(
+            f"{url!r} is plain http to another computer: tokens would cross the network "
+            "unencrypted.",
+            hint="Use the endpoint's https URL.",
+        )
+    if name is None:
+        segments = [s for s in parts.path.split("/") if s and s not in ("mcp", "sse")]
+        name = suggest_name(segments[-1] if segments else parts.hostname)
+    return url, validate_name(name)
 
 
 def gateway_urls(config: Config) -> dict[str, str]:
@@ -108,6 +138,21 @@ def _client_cmd(args: argparse.Namespace, paths: AppPaths) -> int:
             return 2
         for client_id in ids:
             manager.kind(client_id)
+        if args.remote:
+            url, name = remote_entry(args.remote, args.name)
+            reports: list[SyncReport] = []
+
+            def add(cid: str) -> SyncReport:
+                reports.append(manager.add_remote(cid, name, url))
+                return reports[-1]
+
+            failed = _each(manager, ids, add)
+            if any(r.added or r.updated or r.unchanged for r in reports):
+                print(
+                    f"'{name}' points at {url}; Switchboard does not manage this entry "
+                    "(remove it in the client's settings)."
+                )
+            return 1 if failed or any(r.conflicts for r in reports) else 0
         group = getattr(args, "group", None)
         if group is not None:
             groups = current_groups(paths)

@@ -6,11 +6,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from switchboard.cli.common import SubParsers, control_client
 from switchboard.cli.secrets import missing_secrets
-from switchboard.core.errors import EngineNotRunning, ServerNotFound, StoreError, ValidationError
+from switchboard.cluster.files import servers_from_yaml, write
+from switchboard.cluster.toolhive import (
+    CRD_CHART_VERSION,
+    PLACEHOLDER_CLIENT_ID,
+    PLACEHOLDER_ISSUER,
+    TeamAuth,
+    build,
+    needs_tool_lists,
+    tool_names_from_listing,
+)
+from switchboard.core.errors import (
+    EngineNotRunning,
+    ServerNotFound,
+    StoreError,
+    SwitchboardError,
+    ValidationError,
+)
 from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
@@ -35,11 +52,25 @@ def add_parsers(sub: SubParsers) -> None:
         metavar="NAME",
         help="only these servers or groups (a group brings its configured members)",
     )
+    e.add_argument(
+        "--kubernetes",
+        metavar="DIR",
+        help="write ToolHive operator manifests for a team cluster into DIR instead "
+        "(MCPServer, MCPGroup, VirtualMCPServer, MCPToolConfig, kustomization.yaml; "
+        "secrets as references only)",
+    )
+    e.add_argument("--group", metavar="G", help="with --kubernetes: this group and its servers")
+    e.add_argument("--namespace", default="default", help="with --kubernetes (default: default)")
+    e.add_argument("--issuer", help="with --kubernetes: your identity provider's issuer URL")
+    e.add_argument("--client-id", help="with --kubernetes: its client id for the cluster")
+    e.add_argument("--audience", help="with --kubernetes: the audience tokens carry")
     e.set_defaults(handler=_export)
     im = sub.add_parser(
         "import",
-        help="add servers and groups from an export file (never overwrites)",
-        description="Add the servers and groups of an export file. Invalid files import "
+        help="add servers and groups from an export file or ToolHive MCPServer YAML "
+        "(never overwrites)",
+        description="Add the servers and groups of an export file, or the servers of "
+        "ToolHive MCPServer manifests (YAML). Invalid files import "
         "nothing; a server or group whose name exists with a different definition is "
         "reported, not overwritten. A group's members that are not configured are kept "
         "(shown as missing).",
@@ -51,6 +82,8 @@ def add_parsers(sub: SubParsers) -> None:
 
 def _export(args: argparse.Namespace, paths: AppPaths) -> int:
     config = ConfigStore(paths.config_file).load()
+    if args.kubernetes:
+        return _export_kubernetes(args, paths, config)
     servers, groups = _selected(config, args.names)
     text = export_servers(servers, groups)
     if args.file == "-":
@@ -65,6 +98,78 @@ def _export(args: argparse.Namespace, paths: AppPaths) -> int:
         ) from exc
     print(f"Exported {len(servers)} server(s) and {len(groups)} group(s) to {target}.")
     return 0
+
+
+def _export_kubernetes(args: argparse.Namespace, paths: AppPaths, config: Config) -> int:
+    names = list(args.names)
+    if args.file != "-":
+        names.insert(0, args.file)  # no FILE with --kubernetes: the first word is a name
+    if args.group:
+        if not config.has_group(args.group):
+            raise ValidationError(
+                f"No group named {args.group!r}.", hint="'switchboard group list' shows them."
+            )
+        names.append(args.group)
+    servers, groups = _selected(config, names)
+    auth = TeamAuth(
+        issuer=args.issuer or PLACEHOLDER_ISSUER,
+        client_id=args.client_id or PLACEHOLDER_CLIENT_ID,
+        audience=args.audience or "",
+    )
+    manifests = build(
+        servers,
+        groups,
+        namespace=args.namespace,
+        auth=auth,
+        tool_names=_live_tool_names(paths, groups),
+    )
+    target = Path(args.kubernetes)
+    write(manifests, target)
+    print(
+        f"Wrote {len(manifests.documents())} object(s) for {len(servers) - len(manifests.skipped)} "
+        f"server(s) and {len(groups)} group(s) to {target} (ToolHive operator "
+        f"{CRD_CHART_VERSION}, namespace {args.namespace})."
+    )
+    for name, why in manifests.skipped:
+        print(f"Not exported: {name}: {why}.")
+    for note in manifests.notes:
+        print(f"Note: {note}")
+    if manifests.secrets:
+        print(
+            f"{len(manifests.secrets)} secret(s) to create in the cluster: see "
+            f"{target / 'README.md'} (values are not in the files)."
+        )
+    if auth.is_placeholder and "oidc.yaml" in manifests.files:
+        print(
+            f"Fill in your identity provider in {target / 'oidc.yaml'} "
+            "(or use --issuer/--client-id)."
+        )
+    print(f"Apply with: kubectl apply -k {target}")
+    return 0
+
+
+def _live_tool_names(paths: AppPaths, groups: list[GroupSpec]) -> dict[str, list[str]]:
+    """Each member's tool names from the running servers (for tool filters), if the
+    engine runs; members it cannot list are left out (build() then says what to do)."""
+    wanted = needs_tool_lists(groups)
+    if not wanted:
+        return {}
+    try:
+        client = control_client(paths)
+    except EngineNotRunning:
+        return {}
+    names: dict[str, list[str]] = {}
+    try:
+        for group in wanted:
+            try:
+                listing = client.request("GET", f"/groups/{group.name}/listing")
+            except SwitchboardError:
+                continue
+            if isinstance(listing, dict):
+                names.update(tool_names_from_listing(listing))
+    finally:
+        client.close()
+    return names
 
 
 def _selected(config: Config, names: list[str]) -> tuple[list[ServerSpec], list[GroupSpec]]:
@@ -93,8 +198,12 @@ def _import(args: argparse.Namespace, paths: AppPaths) -> int:
         raise ValidationError(
             f"Cannot read {source}: {exc.strerror}.", hint="Check the path."
         ) from exc
-    exported = parse_export_file(text, str(source))
-    specs, groups = exported.servers, exported.groups
+    if source.suffix in (".yaml", ".yml") or "kind: MCPServer" in text:
+        specs: Sequence[ServerSpec] = servers_from_yaml(text, str(source))
+        groups: Sequence[GroupSpec] = ()
+    else:
+        exported = parse_export_file(text, str(source))
+        specs, groups = exported.servers, exported.groups
     store = ConfigStore(paths.config_file)
     report = plan_import(store.load(), specs, groups)
     for line in report.lines():

@@ -15,11 +15,17 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from switchboard.cli.common import Command, SubParsers, configured_base_url, control_client
-from switchboard.core.errors import ControlAPIError, EngineNotRunning, ValidationError
+from switchboard.cli.groupview import describe, listing_lines
+from switchboard.core.errors import (
+    ControlAPIError,
+    EngineNotRunning,
+    GroupChanged,
+    ValidationError,
+)
 from switchboard.core.group import GroupSpec, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
@@ -222,10 +228,21 @@ class _Groups:
     def edit(self, name: str, change: Change) -> tuple[GroupSpec, GroupSpec]:
         """Apply ``change`` to the group; (before, after)."""
         if self.client is not None:
-            before = self.get(name)
-            after = change(before)
-            self.client.request("PUT", f"/groups/{name}", after.to_dict())
-            return before, after
+            # Read, change, write only if nobody changed it meanwhile (the app's Groups
+            # page, another command); then read again and redo the change.
+            for _ in range(5):
+                before = self.get(name)
+                after = change(before)
+                try:
+                    self.client.request(
+                        "PUT", f"/groups/{name}", after.to_dict(), expect=before.tag()
+                    )
+                except ControlAPIError as exc:
+                    if exc.status == 409:
+                        continue
+                    raise
+                return before, after
+            raise GroupChanged(name)
         seen: list[GroupSpec] = []
 
         def apply(config: Config) -> Config:
@@ -348,76 +365,14 @@ def _show(groups: _Groups, args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     spec = GroupSpec.from_dict(view["spec"])
-    for line in _describe(spec, view):
+    for line in describe(spec, view):
         print(line)
     if listing is None:
         print(f"  live tools: {listing_note}")
     else:
-        for line in _listing_lines(listing):
+        for line in listing_lines(listing):
             print(line)
     return 0
-
-
-def _describe(spec: GroupSpec, view: dict[str, Any]) -> Iterator[str]:
-    yield f"Group {spec.name}"
-    yield f"  url:      {view['url']}"
-    yield f"  legacy:   {view['sse_url']}"
-    yield f"  naming:   {spec.naming.value}"
-    yield f"  lean:     {'on' if spec.lean else 'off'}"
-    yield f"  auth:     {spec.auth.value}"
-    if spec.description:
-        yield f"  about:    {spec.description}"
-    yield "  members:" if view["members"] else "  members:  (none; add some with 'group add')"
-    for m in view["members"]:
-        state = "MISSING (not a configured server)" if m["missing"] else m["state"]
-        yield f"    {m['server']:20} {state}"
-    choices = list(_choice_lines(spec))
-    if choices:
-        yield "  choices:"
-        yield from (f"    {line}" for line in choices)
-
-
-def _choice_lines(spec: GroupSpec) -> Iterator[str]:
-    for server, member in sorted(spec.choices.items()):
-        for tool, choice in sorted(member.tools.items()):
-            if not choice.enabled:
-                yield f"{server}: tool {tool} off"
-            if choice.rename is not None:
-                yield f"{server}: tool {tool} renamed to {choice.rename}"
-            if choice.description is not None:
-                yield f"{server}: tool {tool} described as {choice.description!r}"
-        for prompt in sorted(member.prompts_off):
-            yield f"{server}: prompt {prompt} off"
-        for uri in sorted(member.resources_off):
-            yield f"{server}: resource {uri} off"
-
-
-def _listing_lines(listing: dict[str, Any]) -> Iterator[str]:
-    """``Gateway.group_listing``: per member, each tool and prompt as the group exposes
-    it (``-`` and why when hidden), and how many resources it offers."""
-    yield f"  live tools ({listing.get('exposed_tools', 0)} exposed):"
-    for member in listing.get("members", []):
-        head = f"    {member.get('server')} ({member.get('state')})"
-        if member.get("error"):
-            head += f": {member['error']}"
-        yield head
-        for tool in member.get("tools", []):
-            lines = str(tool.get("description") or "").strip().splitlines()
-            about = lines[0][:60] if lines else ""
-            yield f"      {_exposed(tool):40} {tool.get('name')!s:28} {about}".rstrip()
-        for prompt in member.get("prompts", []):
-            yield f"      {_exposed(prompt):40} prompt {prompt.get('name')}"
-        resources = member.get("resources", [])
-        if resources:
-            hidden = sum(1 for r in resources if r.get("hidden_by"))
-            yield f"      {len(resources)} resource(s), {hidden} hidden"
-
-
-def _exposed(item: dict[str, Any]) -> str:
-    if item.get("exposed"):
-        return str(item["exposed"])
-    why = item.get("hidden_by") or ("off" if not item.get("enabled", True) else "")
-    return f"- ({why})" if why else "-"
 
 
 def _require_member(spec: GroupSpec, server: str) -> None:

@@ -133,6 +133,21 @@ def default_connect_command(paths: AppPaths | None = None) -> tuple[str, ...]:
     return base
 
 
+MCP_REMOTE = ("npx", "-y", "mcp-remote@0.15.1")
+"""The stdio form of a remote entry (mcp-remote signs in with the remote's OAuth)."""
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a parsed entry."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def is_ours(entry: Any, name: str, connect: tuple[str, ...] = ()) -> bool:
     """Is this client entry one that Switchboard wrote for server or group ``name``?
 
@@ -341,6 +356,24 @@ class ClientManager:
                 targets = self.targets(servers, groups)
                 return self._apply(kind, targets, path, text, exists, encoding)
 
+    def add_remote(self, client_id: str, name: str, url: str) -> SyncReport:
+        """Write one entry ``name`` pointing at a remote MCP URL (a team's cluster,
+        docs/team-cluster.md) beside whatever else the client has. Clients that take
+        URLs get the URL (they sign in to the team's identity provider themselves);
+        stdio-only clients get ``npx -y mcp-remote URL``, which signs in for them. The
+        entry is not Switchboard's: later syncs and ``disconnect`` leave it alone. An
+        entry of that name that is not the same URL is a conflict, never overwritten."""
+        kind = self.kind(client_id)
+        with self._lock:
+            path, text, exists, encoding = self._read(kind)
+            with _unexpected(path):
+                editor, _ = self._editor(kind, text, path)
+                old = editor.entries().get(name)
+                if old is not None and url not in _strings(old):
+                    return SyncReport(kind.id, path, conflicts=(name,), written=False)
+                target = Target(name, url, (*MCP_REMOTE, url))
+                return self._apply(kind, [target], path, text, exists, encoding, prune=False)
+
     def _apply(
         self,
         kind: ClientKind,
@@ -349,6 +382,8 @@ class ClientManager:
         text: str,
         exists: bool,
         encoding: _Encoding,
+        *,
+        prune: bool = True,
     ) -> SyncReport:
         editor, build = self._editor(kind, text, path)
         created = self._created(kind.id, path) if exists else set()
@@ -361,7 +396,7 @@ class ClientManager:
         wanted = {t.name for t in targets}
         for target in targets:
             old = current.get(target.name)
-            if old is not None and not is_ours(old, target.name, self.connect_command):
+            if prune and old is not None and not is_ours(old, target.name, self.connect_command):
                 conflicts.append(target.name)
                 continue
             if editor.put(target.name, build(target)):
@@ -370,7 +405,8 @@ class ClientManager:
                 unchanged.append(target.name)
         for name, entry in current.items():
             if (
-                name not in wanted
+                prune
+                and name not in wanted
                 and is_ours(entry, name, self.connect_command)
                 and editor.remove(name, created)
             ):

@@ -86,6 +86,12 @@ class ControlClient:
                 "The connection to Switchboard was lost.", hint="Is it still running?"
             ) from exc
 
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._http.close()
 
@@ -93,10 +99,16 @@ class ControlClient:
 def _error(resp: httpx.Response) -> ControlAPIError:
     try:
         data = resp.json()
-        return ControlAPIError(str(data.get("message", resp.text)), hint=str(data.get("hint", "")))
+        return ControlAPIError(
+            str(data.get("message", resp.text)),
+            hint=str(data.get("hint", "")),
+            status=resp.status_code,
+        )
     except ValueError:
         return ControlAPIError(
-            f"Switchboard answered HTTP {resp.status_code}.", hint="See its log."
+            f"Switchboard answered HTTP {resp.status_code}.",
+            hint="See its log.",
+            status=resp.status_code,
         )
 
 

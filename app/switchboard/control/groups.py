@@ -1,11 +1,13 @@
 """Control-API routes for groups (issue 14): ``/api/v1/groups[...]``.
 
 ``GET/POST /groups``, ``GET/PUT/DELETE /groups/{name}``, ``POST /groups/{name}/rename``
-(``{"name": NEW}``), ``POST /groups/{name}/start|stop`` and ``GET
-/groups/{name}/listing`` (the live, merged tools of the members from
-``Gateway.group_listing``). Bodies are :meth:`GroupSpec.to_dict` documents, validated
-strictly by :meth:`GroupSpec.from_dict`. Registered by :func:`control.api.control_routes`
-behind the same admin guard as every other control route.
+(``{"name": NEW}``), ``POST /groups/{name}/start|stop`` and ``GET /groups/{name}/listing``
+(the live, merged tools of the members from ``Gateway.group_listing``). A PUT may carry
+``?expect=TAG``, the :meth:`GroupSpec.tag` its change was based on: 409 when the group
+changed meanwhile, so a read-change-write never loses another edit. Bodies are
+:meth:`GroupSpec.to_dict` documents, validated strictly by :meth:`GroupSpec.from_dict`.
+Registered by :func:`control.api.control_routes` behind the same admin guard as every
+other control route.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from switchboard.control.body import read_json
-from switchboard.core.errors import ValidationError
+from switchboard.core.errors import SwitchboardError, ValidationError
 from switchboard.core.group import GroupSpec
 
 if TYPE_CHECKING:
@@ -68,7 +70,9 @@ def group_routes(engine: Engine, guarded: Callable[[Handler], Handler]) -> list[
                 "The group's name in the body differs from the one in the URL.",
                 hint=f"Rename it with POST /api/v1/groups/{name}/rename.",
             )
-        await engine.update_group(GroupSpec.from_dict(data))
+        # ?expect=TAG (GroupSpec.tag of what the change was based on): 409 if stale.
+        expected = request.query_params.get("expect")
+        await engine.update_group(GroupSpec.from_dict(data), expected_tag=expected)
         return JSONResponse(group_view(engine, name))
 
     async def rename_group(request: Request) -> Response:
@@ -101,18 +105,10 @@ def group_routes(engine: Engine, guarded: Callable[[Handler], Handler]) -> list[
     async def listing(request: Request) -> Response:
         name = request.path_params["name"]
         engine.group(name)  # GroupNotFound -> 404 first
-        group_listing = getattr(engine.gateway, "group_listing", None)
-        if group_listing is None:
-            return JSONResponse(
-                {
-                    "error": "NotImplemented",
-                    "message": "This Switchboard cannot list a group's live tools yet.",
-                    "hint": "'switchboard group show NAME' lists its members and choices.",
-                },
-                status_code=501,
-            )
         try:
-            result: dict[str, Any] = await group_listing(name)
+            result = await engine.gateway.group_listing(name)
+        except SwitchboardError:
+            raise
         except Exception:
             log.exception("listing group %s failed", name)
             return JSONResponse(

@@ -10,6 +10,7 @@
     ├── ServerExists                 a server with that name exists already
     ├── GroupNotFound                no group with that name
     ├── GroupExists                  a group with that name exists already
+    ├── GroupChanged                 a group changed since the caller read it
     ├── IllegalTransition            a state change that the state machine forbids
     ├── SpawnError                   a server process could not be started
     │   └── CommandNotFound          its command is not on the PATH searched
@@ -106,6 +107,18 @@ class GroupExists(SwitchboardError):
         self.name = name
 
 
+class GroupChanged(SwitchboardError):
+    """A read-change-write of a group found it changed meanwhile; nothing was saved."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Group {name!r} was changed meanwhile (in the app or by another command); "
+            "nothing was saved.",
+            hint="Run the command again.",
+        )
+        self.name = name
+
+
 class IllegalTransition(SwitchboardError):
     """A state change the server state machine does not allow."""
 
@@ -150,7 +163,11 @@ class UntrustedChannel(SwitchboardError):
 
 
 class ControlAPIError(SwitchboardError):
-    """The running engine's control API refused a request."""
+    """The running engine's control API refused a request (``status``: its HTTP status)."""
+
+    def __init__(self, message: str, *, hint: str = "", status: int = 0) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
 
 
 class AuthError(SwitchboardError):

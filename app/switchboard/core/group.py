@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -210,6 +211,12 @@ class GroupSpec:
         """A copy with these members (choices of servers that left are dropped)."""
         kept = {k: v for k, v in self.choices.items() if k in servers}
         return dataclasses.replace(self, servers=tuple(servers), choices=kept)
+
+    def tag(self) -> str:
+        """A hash of this definition: an entity tag (RFC 9110 section 8.8.3) that a
+        read-change-write client sends back so a change made meanwhile is not lost."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON/TOML-friendly form (omits defaults to keep files short)."""

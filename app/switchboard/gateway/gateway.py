@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
@@ -35,7 +36,7 @@ from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import GroupNotFound, ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, StateChanged
 from switchboard.core.group import GroupSpec
-from switchboard.core.spec import AuthMode, Transport
+from switchboard.core.spec import AuthMode
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Outbox, Session
@@ -58,6 +59,8 @@ from switchboard.gateway.sessions import (
 from switchboard.gateway.sse import serve_outbox
 from switchboard.gateway.streamable_http import StreamableHTTP
 
+log = logging.getLogger("switchboard.gateway")
+
 if TYPE_CHECKING:
     from switchboard.supervisor.process import ManagedServer
     from switchboard.supervisor.supervisor import Supervisor
@@ -65,7 +68,12 @@ if TYPE_CHECKING:
 MAX_BODY = 4 * 1024 * 1024
 """Largest POST body accepted (a JSON-RPC message); bigger -> 413."""
 
-_DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
+_DOWN_STATES = {
+    ServerState.STOPPED,
+    ServerState.STOPPING,
+    ServerState.FAILED,
+    ServerState.NEEDS_SIGN_IN,
+}
 
 Target: TypeAlias = "ManagedServer | GroupTarget"
 """What a transport serves: a server, or a group (``groups/target.py``)."""
@@ -82,6 +90,9 @@ class GatewayHost(Protocol):
     def group(self, name: str) -> GroupSpec:
         """The group's spec (raises GroupNotFound)."""
         ...
+
+    async def wake(self, name: str) -> None:
+        """Start the sleeping on-demand server ``name`` (issue 16.2)."""
 
 
 class Gateway:
@@ -115,6 +126,7 @@ class Gateway:
             max_per_client=max_sessions_per_client,
         )
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._waking: dict[str, asyncio.Task[None]] = {}
         self._http_transport = http_transport
         self._passthrough: Any = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -142,7 +154,7 @@ class Gateway:
                     spec = self._host.supervisor.get(name).spec
                 except ServerNotFound:
                     spec = None
-                if spec is None or spec.transport is not Transport.STDIO:
+                if spec is None or not spec.muxed:
                     self._drop_mux(name)
                 else:
                     mux.set_isolation(spec.isolation)
@@ -156,7 +168,7 @@ class Gateway:
         """Close the upstream HTTP client once no pass-through server is up (engine
         shutdown stops every server, so nothing is left open)."""
         for server in self._host.supervisor.servers():
-            if server.spec.transport is not Transport.STDIO and server.state.is_active:
+            if not server.spec.muxed and server.state.is_active:
                 return
         passthrough, self._passthrough = self._passthrough, None
         task = asyncio.get_running_loop().create_task(passthrough.aclose())
@@ -246,7 +258,7 @@ class Gateway:
                 [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
             ) from None
         owner = owner_of(principal)
-        if spec.transport is not Transport.STDIO:
+        if not spec.muxed:
             await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
             return
         await self.serve(scope, receive, send, server, endpoint, prefix, owner)
@@ -386,7 +398,7 @@ class Gateway:
         ``internal.py``): raises ServerNotFound, or Unavailable when the server is down
         or is not a stdio server."""
         server = self.managed(name)
-        if server.spec.transport is not Transport.STDIO:
+        if not server.spec.muxed:
             raise Unavailable(
                 f"Server {name!r} is a {server.spec.transport.value} server: the gateway "
                 "passes its requests through and cannot open a session on it itself.",
@@ -451,7 +463,11 @@ class Gateway:
             return mux
         deadline = self.clock() + self.start_wait
         while server.stream is None or server.stream.closed:
-            if server.state in _DOWN_STATES:
+            if server.wakeable:  # on demand and asleep: start it, wait as for a start
+                self._wake(name)
+            elif server.state in _DOWN_STATES or (
+                server.spec.remote and server.state is ServerState.BACKOFF
+            ):  # a remote that cannot be reached: say so now, not after start_wait
                 raise self.unavailable(server, msg_id, None)
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -467,6 +483,20 @@ class Gateway:
         except Unavailable as exc:
             raise self.unavailable(server, msg_id, exc) from None
         return mux
+
+    def _wake(self, name: str) -> None:
+        """Start one wake of ``name`` (callers wait on its state changes, not on it)."""
+        if name in self._waking:
+            return
+        task = asyncio.get_running_loop().create_task(self._host.wake(name))
+        self._waking[name] = task
+        task.add_done_callback(lambda t: self._woken(name, t))
+
+    def _woken(self, name: str, task: asyncio.Task[None]) -> None:
+        self._waking.pop(name, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The waiting request tries again within a second, until start_wait ends.
+            log.warning("could not wake server %s: %s", name, task.exception())
 
     def unavailable(
         self,
@@ -484,6 +514,16 @@ class Gateway:
         hint = f"Start it: 'switchboard start {server.name}' or from the tray."
         if server.state is ServerState.FAILED:
             hint = f"It failed: see 'switchboard logs {server.name}', fix it, then start it again."
+        elif (
+            not isinstance(server, GroupTarget)
+            and server.spec.remote
+            and server.state is ServerState.BACKOFF
+        ):
+            message = f"Remote server {server.name!r} is unreachable: {server.detail}"
+            hint = "Switchboard keeps retrying; check the network or the provider's status."
+        elif server.state is ServerState.NEEDS_SIGN_IN:
+            message = f"Remote server {server.name!r} needs sign-in."
+            hint = f"Sign in once in Switchboard: 'switchboard signin {server.name}' or the window."
         return HTTPError(
             503,
             jsonrpc.error(

@@ -8,14 +8,16 @@ import dataclasses
 import json
 import logging
 import os
+import shlex
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from switchboard.core.errors import ServerNotRunning, SpawnError, SwitchboardError
 from switchboard.core.events import EventBus, LogLine, StateChanged, Stream
+from switchboard.core.launch import Launch
 from switchboard.core.spec import ServerSpec, Transport
 from switchboard.core.state import ServerState
 from switchboard.supervisor import tree
@@ -25,6 +27,7 @@ from switchboard.supervisor.containment import ProcessTree, wait_exit
 from switchboard.supervisor.environment import build_env, resolve_command
 from switchboard.supervisor.lines import LineReader, response_id, size_text, truncated
 from switchboard.supervisor.logs import Redactor, ServerLog
+from switchboard.supervisor.memory import Target
 from switchboard.supervisor.stream import StdioStream
 
 log = logging.getLogger("switchboard.supervisor")
@@ -45,6 +48,8 @@ READY_WINDOW = 1.0
 EOF_GRACE = 0.5
 """After stdout closes, how long a process has to exit on its own before it is stopped."""
 
+SLEEP_DETAIL = "asleep — wakes on the next call"
+
 SecretResolver = Callable[[Mapping[str, str]], Awaitable[dict[str, str]]]
 """Turns {ENV_VAR: secret name} into {ENV_VAR: value}; raises SecretError."""
 
@@ -56,6 +61,25 @@ async def no_secrets(refs: Mapping[str, str]) -> dict[str, str]:
             hint="Configure the keyring.",
         )
     return {}
+
+
+class CommandResolver(Protocol):
+    """Turns a package-runner command (``npx -y pkg``, ``uvx pkg``) into the package's
+    own program (packages/resolver.py implements it; composition.py injects it).
+
+    Returns what to spawn, None when the command is not one it resolves; raises
+    SwitchboardError when it is one but cannot be resolved (the command then runs as
+    written, with a notice). ``note`` writes progress to the server's log."""
+
+    async def __call__(
+        self,
+        command: str,
+        args: Sequence[str],
+        *,
+        path: str,
+        env: Mapping[str, str],
+        note: Callable[[str], None],
+    ) -> Launch | None: ...
 
 
 class Spawner(Protocol):
@@ -100,6 +124,13 @@ class ServerStatus:
     last_stderr: str
     last_exit: str = ""
     """Why the previous process ended (kept while the restarted one runs)."""
+    resolved_command: str = ""
+    """What actually runs when it differs from the command as written (the package's
+    own program instead of npx/uvx), shell-quoted; "" otherwise."""
+    resolution_notice: str = ""
+    """Why the command runs as written although it is a package runner ("" if not)."""
+    rss_bytes: int | None = None
+    """Resident memory of the process tree (all its processes), None without a process."""
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -126,8 +157,13 @@ class ManagedServer:
         ready_window: float = READY_WINDOW,
         stdout_limit: int = STREAM_LIMIT,
         scope: str | None = None,
+        resolver: CommandResolver | None = None,
     ) -> None:
         self.spec = spec
+        self._resolver = resolver
+        self.resolved_command: tuple[str, ...] = ()
+        """The argv last spawned in place of the spec's command (empty: as written)."""
+        self.resolution_notice = ""
         self._events = events
         self._path = path
         self._spawner = spawner
@@ -162,6 +198,9 @@ class ManagedServer:
         self._exit_reason: str | None = None
         self._tree: ProcessTree | None = None
         self.last_exit = ""
+        self._halt_to: ServerState | None = None
+        self.rss_bytes: int | None = None
+        """Resident memory of the whole process tree, sampled by the supervisor."""
 
     @property
     def name(self) -> str:
@@ -170,6 +209,13 @@ class ManagedServer:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc and self._proc.returncode is None else None
+
+    def memory_target(self) -> Target | None:
+        """What :func:`switchboard.supervisor.memory.sample` needs, while a process runs."""
+        proc, found = self._proc, self._tree
+        if proc is None or proc.returncode is not None or found is None or found.proc is not proc:
+            return None
+        return Target(proc.pid, found.leader_start, self._scope_entry)
 
     def status(self) -> ServerStatus:
         return ServerStatus(
@@ -181,13 +227,16 @@ class ManagedServer:
             detail=self.detail,
             last_stderr=self.log.last_text(10),
             last_exit=self.last_exit,
+            resolved_command=shlex.join(self.resolved_command) if self.resolved_command else "",
+            resolution_notice=self.resolution_notice,
+            rss_bytes=self.rss_bytes,
         )
 
     # -- public lifecycle -----------------------------------------------------------
     async def start(self) -> None:
         """Start (or restart from FAILED). Returns once the first spawn settled."""
         if self.state is ServerState.STOPPING:
-            await self.wait_for({ServerState.STOPPED})
+            await self.wait_for({ServerState.STOPPED, ServerState.SLEEPING})
         if self._task is not None and not self._task.done():
             return
         self._stopping = False
@@ -200,13 +249,52 @@ class ManagedServer:
 
     async def stop(self) -> None:
         """SIGTERM the process group, SIGKILL after the grace period, end in STOPPED."""
+        if self.state is ServerState.SLEEPING:
+            self._set_state(ServerState.STOPPED, "stopped")
+            return
+        if await self._halt(ServerState.STOPPED, "stopped") is ServerState.SLEEPING:
+            self._set_state(ServerState.STOPPED, "stopped")  # it was falling asleep meanwhile
+
+    async def sleep(self) -> None:
+        """Put an on-demand server to sleep (issue 16.2): its stream is closed first, so
+        no new request reaches the dying process (the gateway wakes it again instead),
+        then the tree is stopped as by :meth:`stop`, ending in SLEEPING."""
         if self.state is ServerState.STOPPED:
+            self._set_state(ServerState.SLEEPING, SLEEP_DETAIL)
             return
+        if self.state is not ServerState.RUNNING:
+            return  # starting, crashing or stopping: not idle
+        self._close_stream()
+        await self._halt(ServerState.SLEEPING, SLEEP_DETAIL)
+
+    @property
+    def wakeable(self) -> bool:
+        """Asleep, or on its way to sleep: a call starts it (:meth:`wake`)."""
+        return self.state is ServerState.SLEEPING or (
+            self.state is ServerState.STOPPING and self._halt_to is ServerState.SLEEPING
+        )
+
+    async def wake(self) -> None:
+        """Start a sleeping server (waits for a sleep under way to finish first)."""
+        if self.state is ServerState.STOPPING and self._halt_to is ServerState.SLEEPING:
+            await self.wait_for({ServerState.SLEEPING, ServerState.STOPPED})
+        if self.state is ServerState.SLEEPING:
+            await self.start()
+
+    async def _halt(self, final: ServerState, detail: str) -> ServerState:
+        """Stop the process tree and end in ``final``; returns the state it ended in
+        (another halt under way may end elsewhere)."""
+        if self.state in (ServerState.STOPPED, ServerState.SLEEPING):
+            return self.state
         if self.state is ServerState.STOPPING:
-            await self.wait_for({ServerState.STOPPED})
-            return
+            await self.wait_for({ServerState.STOPPED, ServerState.SLEEPING})
+            return self.state
         self._stopping = True
-        self._set_state(ServerState.STOPPING, "stopping")
+        self._halt_to = final
+        self._set_state(
+            ServerState.STOPPING,
+            "stopping" if final is ServerState.STOPPED else "idle: going to sleep",
+        )
         proc = self._proc
         if proc is not None and proc.returncode is None:
             await self._terminate(proc)
@@ -220,7 +308,10 @@ class ManagedServer:
             await self._terminate(self._proc)
         self._close_stream()
         self.started_at = None
-        self._set_state(ServerState.STOPPED, "stopped")
+        self.rss_bytes = None
+        self._halt_to = None
+        self._set_state(final, detail)
+        return final
 
     async def restart(self) -> None:
         await self.stop()
@@ -325,12 +416,41 @@ class ManagedServer:
             waiter.cancel()
         return not watch.done() and proc.returncode is None
 
+    async def _resolve(self, spec: ServerSpec) -> Launch:
+        """What to spawn: the package's own program when the resolver knows the
+        command (issue 16.1), else the command as written."""
+        written = Launch((spec.command, *spec.args))
+        if self._resolver is None:
+            return written
+        try:
+            found = await self._resolver(
+                spec.command,
+                spec.args,
+                path=self._path,
+                env=build_env(self._path, spec.env, {}),
+                note=self._system,
+            )
+        except (SwitchboardError, OSError) as exc:
+            self.resolved_command = ()
+            self.resolution_notice = (
+                f"Could not run the package directly ({exc}); running the command as written."
+            )
+            self._system(self.resolution_notice)
+            return written
+        self.resolution_notice = ""
+        self.resolved_command = found.argv if found else ()
+        return found or written
+
     async def _spawn(self) -> asyncio.subprocess.Process:
         spec = self.spec
-        command = resolve_command(spec.command, self._path)
+        launch = await self._resolve(spec)
+        argv = launch.argv
+        command = resolve_command(argv[0], self._path)
         secret_values = await self._secrets(spec.secrets)
         self._redact = Redactor(secret_values.values())
         env = build_env(self._path, spec.env, secret_values)
+        if launch.path:
+            env["PATH"] = os.pathsep.join([*launch.path, env.get("PATH", "")])
         env[tree.SCOPE_VAR] = self.scope
         cwd = os.path.expanduser(spec.cwd) if spec.cwd else None
         if cwd is not None and not os.path.isdir(cwd):
@@ -340,7 +460,7 @@ class ManagedServer:
             )
         stdio = spec.transport is Transport.STDIO
         try:
-            proc = await self._spawner([command, *spec.args], env, cwd, stdio)
+            proc = await self._spawner([command, *argv[1:]], env, cwd, stdio)
         except OSError as exc:
             raise SpawnError(
                 f"Could not start {command}: {exc.strerror or exc}.",
@@ -353,7 +473,10 @@ class ManagedServer:
         )
         if self._on_pgid is not None:
             self._on_pgid(proc.pid, True)
-        self._system(f"started pid {proc.pid}: {command} {' '.join(spec.args)}".rstrip())
+        started = f"started pid {proc.pid}: {shlex.join([command, *argv[1:]])}"
+        if self.resolved_command:
+            started += f" (for: {shlex.join([spec.command, *spec.args])})"
+        self._system(started)
         if stdio:
             assert proc.stdin is not None
             self.stream = StdioStream(spec.name, self._generation, proc.stdin)

@@ -15,13 +15,29 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from switchboard.cluster.files import write as write_manifests
+from switchboard.cluster.toolhive import (
+    Manifests,
+    build,
+    needs_tool_lists,
+    tool_names_from_listing,
+)
 from switchboard.core.errors import ServerNotFound, SwitchboardError
-from switchboard.core.events import ConfigChanged, Event, LogLine, Notice, StateChanged
+from switchboard.core.events import (
+    ConfigChanged,
+    Event,
+    GroupsChanged,
+    LogLine,
+    Notice,
+    StateChanged,
+)
+from switchboard.core.group import GroupSpec
 from switchboard.core.spec import ServerSpec, Settings
 from switchboard.supervisor.process import ServerStatus
 
@@ -30,6 +46,7 @@ if TYPE_CHECKING:
     from switchboard.auth.service import AuthService
     from switchboard.clients.sync import ClientSync
     from switchboard.engine import Engine
+    from switchboard.inspector.service import Inspector
     from switchboard.secrets.store import SecretStore
 
 log = logging.getLogger("switchboard.ui")
@@ -77,6 +94,8 @@ class EngineBridge(QObject):
     """``list[LogLine]``, in order, batched."""
     configChanged = Signal(object)
     """:class:`ConfigChanged`"""
+    groupsChanged = Signal(object)
+    """:class:`GroupsChanged`"""
     notice = Signal(object)
     """:class:`Notice`"""
     consentRequested = Signal(object)
@@ -121,6 +140,8 @@ class EngineBridge(QObject):
             self.stateChanged.emit(event)
         elif isinstance(event, ConfigChanged):
             self.configChanged.emit(event)
+        elif isinstance(event, GroupsChanged):
+            self.groupsChanged.emit(event)
         elif isinstance(event, Notice):
             self.notice.emit(event)
 
@@ -176,6 +197,10 @@ class EngineBridge(QObject):
             return self.engine.status(name)
         except ServerNotFound:
             return None
+
+    def memory(self) -> dict[str, int | None]:
+        """Each server's last sampled tree RSS (no /proc read here: a dict lookup)."""
+        return {s.name: s.rss_bytes for s in self.engine.supervisor.servers()}
 
     def logs(self, name: str, n: int = 2000) -> list[LogLine]:
         try:
@@ -257,6 +282,22 @@ class EngineBridge(QObject):
     def update_server(self, spec: ServerSpec) -> asyncio.Task[None]:
         return self.submit(f"Save {spec.name}", self.engine.update_server(spec))
 
+    # -- remote servers (remote/) ---------------------------------------------------------
+    def sign_in_status(self, name: str) -> dict[str, Any] | None:
+        """A remote server's sign-in state; None for a local server."""
+        try:
+            if not self.engine.config.server(name).remote or self.engine.remote is None:
+                return None
+            return self.engine.sign_in_status(name)
+        except SwitchboardError:
+            return None
+
+    def sign_in(self, name: str) -> asyncio.Task[dict[str, Any]]:
+        return self.submit(f"Sign in to {name}", self.engine.sign_in(name))
+
+    def sign_out(self, name: str) -> asyncio.Task[dict[str, Any]]:
+        return self.submit(f"Sign out of {name}", self.engine.sign_out(name))
+
     def remove_server(self, name: str) -> asyncio.Task[None]:
         return self.submit(f"Remove {name}", self.engine.remove_server(name))
 
@@ -275,6 +316,12 @@ class EngineBridge(QObject):
 
     def pending_consents(self) -> list[ConsentRequest]:
         return self.consent.pending()
+
+    @property
+    def inspector(self) -> Inspector:
+        """Lists and calls a running server's tools, prompts and resources (the Tools
+        tab; coroutines for :meth:`submit`, cancel the task to cancel the request)."""
+        return self.engine.inspector
 
     # -- grants (from the auth service) -----------------------------------------------
     @property
@@ -369,6 +416,66 @@ class EngineBridge(QObject):
                 await asyncio.to_thread(sync.manager.disconnect, client_id)
 
         return self.submit(f"{'Connect' if on else 'Disconnect'} {title}", run())
+
+    # -- groups ------------------------------------------------------------------------
+    def groups(self) -> list[GroupSpec]:
+        return self.engine.groups()
+
+    def group_url(self, name: str) -> str:
+        try:
+            return self.engine.group_url(name)
+        except SwitchboardError:
+            return ""
+
+    async def group_listing(self, name: str) -> dict[str, Any]:
+        """The group's members and their tools from the live servers (gateway)."""
+        return await self.engine.gateway.group_listing(name)
+
+    def add_group(self, spec: GroupSpec) -> asyncio.Task[None]:
+        return self.submit(f"Create group {spec.name}", self.engine.add_group(spec))
+
+    def save_group(self, spec: GroupSpec) -> asyncio.Task[None]:
+        return self.submit(f"Change group {spec.name}", self.engine.update_group(spec), quiet=True)
+
+    def rename_group(self, old: str, new: str) -> asyncio.Task[None]:
+        return self.submit(f"Rename group {old}", self.engine.rename_group(old, new))
+
+    def remove_group(self, name: str) -> asyncio.Task[None]:
+        return self.submit(f"Delete group {name}", self.engine.remove_group(name))
+
+    def connect_group(self, client_id: str, title: str, group: str) -> asyncio.Task[None]:
+        """Write one entry for ``group`` into that client's config (instead of one per
+        server); the client-config service keeps it in step afterwards."""
+        sync = self.client_sync
+
+        async def run() -> None:
+            await asyncio.to_thread(
+                sync.manager.connect, client_id, sync.servers(), group=group, groups=sync.groups()
+            )
+
+        return self.submit(f"Connect {title} to the group {group}", run())
+
+    async def export_cluster(
+        self, target: Path, group: str | None, namespace: str = "default"
+    ) -> Manifests:
+        """ToolHive manifests for ``group`` (or everything) into ``target``, with the
+        tool lists of running members for tool filters (docs/team-cluster.md)."""
+        config = self.engine.config
+        names = [group] if group else []
+        groups = [g for g in config.groups if not names or g.name in names]
+        wanted = {m for g in groups for m in g.servers}
+        servers = [s for s in config.servers if not names or s.name in wanted]
+        tools: dict[str, list[str]] = {}
+        for g in needs_tool_lists(groups):
+            tools.update(tool_names_from_listing(await self.group_listing(g.name)))
+        manifests = build(servers, groups, namespace=namespace, tool_names=tools)
+        await asyncio.to_thread(write_manifests, manifests, target)
+        return manifests
+
+    def set_group_running(self, name: str, on: bool) -> asyncio.Task[Any]:
+        what = f"{'Start' if on else 'Stop'} the servers of {name}"
+        work = self.engine.start_group(name) if on else self.engine.stop_group(name)
+        return self.submit(what, work)
 
 
 def _grant_view(g: Mapping[str, Any]) -> GrantView:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from switchboard import autostart
 from switchboard.auth.consent import ConsentRequest, redirect_short
+from switchboard.auth.targetkeys import labels
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
 from switchboard.ui.engine_bridge import ClientView, EngineBridge, GrantView
@@ -57,7 +58,7 @@ GRANT_COLUMNS = (
 def grant_cells(g: GrantView) -> tuple[str, ...]:
     """The row of a grant in the "Clients with access" table (:data:`GRANT_COLUMNS`):
     enough to tell two grants of the same app apart."""
-    server = g.server or "all servers"
+    server = labels(g.server.split()) or "all servers"
     endpoint = urlsplit(g.resource).path.rsplit("/", 1)[-1] if g.resource else ""
     if endpoint and endpoint != "mcp":
         server = f"{server} ({endpoint})"
@@ -190,7 +191,7 @@ class ClientsPage(QWidget):
             for c, text in enumerate(
                 (
                     client,
-                    req.server or "(choose servers)",
+                    req.target or "(choose servers)",
                     redirect_short(req.redirect_uri),
                     _when(req.created_at),
                 )

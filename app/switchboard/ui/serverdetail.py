@@ -4,6 +4,7 @@ its settings form (save, revert, remove)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
@@ -20,15 +21,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from switchboard.core.errors import ValidationError
+from switchboard.catalog.catalog import Catalog
+from switchboard.catalog.model import CatalogEntry
+from switchboard.catalog.registry import RegistryClient
+from switchboard.catalog.updates import Update, update_for, updated_spec
+from switchboard.core.errors import SwitchboardError, ValidationError
 from switchboard.core.events import StateChanged
+from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import action_icon, state_icon
+from switchboard.ui.inspector.panel import InspectorPanel
 from switchboard.ui.logview import LogView
 from switchboard.ui.models import STATE_LABELS
 from switchboard.ui.secretdialog import ask_secret
 from switchboard.ui.serverform import ServerForm
+from switchboard.ui.signin import SignInRow
 
 
 def failure_text(detail: str, last_stderr: str) -> str:
@@ -44,6 +52,14 @@ def failure_text(detail: str, last_stderr: str) -> str:
     if own and own[-1] not in text:
         text += f"\nIts last output: {own[-1]}"
     return text + "\nThe whole log is below."
+
+
+def runs_as_text(resolved: str, notice: str) -> str:
+    """Beside the command as the person wrote it (Settings tab): what actually runs,
+    when Switchboard runs an npm/PyPI package's own program instead of npx/uvx."""
+    if resolved:
+        return f"Runs as: {resolved}"
+    return notice
 
 
 class ServerDetail(QWidget):
@@ -79,6 +95,17 @@ class ServerDetail(QWidget):
         self.failure.setWordWrap(True)
         self.failure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.failure.setAccessibleName("Why the server failed")
+        self.runs_as = QLabel()
+        self.runs_as.setObjectName("secondary")
+        self.runs_as.setWordWrap(True)
+        self.runs_as.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.runs_as.setAccessibleName("The command that runs")
+        self.update_button = QPushButton()
+        self.update_button.setAccessibleName("Update this server's package")
+        self.update_button.setVisible(False)
+        self.update_button.clicked.connect(self._apply_update)
+        self._catalog: list[CatalogEntry] | None = None
+        self._update: Update | None = None
 
         head = QHBoxLayout()
         head.setSpacing(8)
@@ -87,6 +114,7 @@ class ServerDetail(QWidget):
         head.addWidget(self.state_icon)
         head.addWidget(self.state_text)
         head.addStretch(1)
+        head.addWidget(self.update_button)
         head.addWidget(self.restart)
         head.addWidget(self.toggle)
         url_row = QHBoxLayout()
@@ -130,11 +158,16 @@ class ServerDetail(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.log_view, "&Log")
         self.tabs.addTab(scroll, "Se&ttings")
+        self.inspector = InspectorPanel(bridge)
+        self.tabs.addTab(self.inspector, "T&ools")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
         layout.addLayout(head)
         layout.addLayout(url_row)
+        self.signin = SignInRow(bridge)
+        layout.addWidget(self.signin)
+        layout.addWidget(self.runs_as)
         layout.addWidget(self.failure)
         layout.addWidget(self.tabs, 1)
         bridge.stateChanged.connect(self._on_state)
@@ -145,6 +178,7 @@ class ServerDetail(QWidget):
             return
         self.name = name
         self.log_view.set_server(name)
+        self.inspector.set_server(name)
         self.refresh(form=True)
 
     def refresh(self, *, form: bool = False) -> None:
@@ -159,10 +193,13 @@ class ServerDetail(QWidget):
             text += f" · PID {status.pid}"
         self.state_text.setText(text)
         self.url.setText(self.bridge.server_url(name))
+        self.signin.show_server(name)
         active = status.state.is_active
         self.toggle.setText("&Stop" if active else "&Start")
         self.toggle.setIcon(action_icon("stop" if active else "start"))
         self.restart.setEnabled(active)
+        self.runs_as.setText(runs_as_text(status.resolved_command, status.resolution_notice))
+        self.runs_as.setVisible(bool(self.runs_as.text()))
         failed = status.state is ServerState.FAILED
         self.failure.setVisible(failed)
         if failed:
@@ -175,6 +212,7 @@ class ServerDetail(QWidget):
             self.form.set_spec(spec)
             self._form_state()
             self.check_secrets()
+            self._show_update(spec)
 
     def check_secrets(self) -> None:
         """Say which of the server's secrets the keyring lacks (asked off the loop)."""
@@ -188,6 +226,40 @@ class ServerDetail(QWidget):
             self.form.show_missing_secrets(missing)
 
         self.bridge.submit("Check secrets", check(), quiet=True)
+
+    def _show_update(self, spec: ServerSpec) -> None:
+        """A newer catalog version of the server's npm/PyPI package: offer it."""
+        if self._catalog is None:
+            self._update = None
+            self.update_button.setVisible(False)
+
+            async def load() -> None:
+                registry = RegistryClient(self.bridge.engine.paths.cache_dir)
+                self._catalog = await asyncio.to_thread(Catalog(registry).entries)
+                if self.name == spec.name:
+                    self._show_update(spec)
+
+            self.bridge.submit("Check for newer versions", load(), quiet=True)
+            return
+        self._update = update_for(spec, self._catalog)
+        self.update_button.setVisible(self._update is not None)
+        if self._update is not None:
+            self.update_button.setText(f"Update to {self._update.newest}")
+            self.update_button.setToolTip(
+                f"The catalog has {self._update.package} {self._update.newest}; it installs "
+                "beside the current version and the server restarts."
+            )
+
+    def _apply_update(self) -> None:
+        update = self._update
+        if update is None or update.server != self.name:
+            return
+        try:
+            spec = updated_spec(self.bridge.spec(self.name), update)
+        except SwitchboardError:
+            return
+        self.update_button.setVisible(False)
+        self.bridge.update_server(spec)
 
     def _on_state(self, event: StateChanged) -> None:
         if event.name == self.name:

@@ -1,6 +1,6 @@
 """The servers table of the main window: one row per configured server (name, state,
-uptime, restarts, last hour's activity with a sparkline, MCP URL with a copy icon);
-Space/Enter toggles a server, Ctrl+C copies its URL. The rows come from
+uptime, restarts, memory, last hour's activity with a sparkline, MCP URL with a copy
+icon); Space/Enter toggles a server, Ctrl+C copies its URL. The rows come from
 :class:`switchboard.ui.models.ServersModel`."""
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class ServersTable(QTableView):
         header.resizeSection(Column.STATUS, 130)
         header.resizeSection(Column.UPTIME, metrics.horizontalAdvance("Uptime") + 48)
         header.resizeSection(Column.RESTARTS, metrics.horizontalAdvance("Restarts") + 36)
+        header.resizeSection(Column.MEMORY, metrics.horizontalAdvance("1023.9 MiB") + 28)
         header.resizeSection(Column.ACTIVITY, metrics.horizontalAdvance("999 · 10% err") + 80)
         self.setItemDelegateForColumn(Column.ACTIVITY, SparklineDelegate(self))
         self.setItemDelegateForColumn(Column.URL, UrlDelegate(on_copy, self))

@@ -16,7 +16,7 @@ from switchboard.core.state import ServerState
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import Overall, action_icon, is_dark, overall_state, state_icon, summary
 from switchboard.ui.icons import tray_icon as make_tray_icon
-from switchboard.ui.models import STATE_LABELS
+from switchboard.ui.models import SLEEPING_TIP, STATE_LABELS
 from switchboard.ui.notify import (
     Channel,
     Notification,
@@ -87,6 +87,7 @@ class TrayController(QObject):
         self.header = QAction("Switchboard", self)
         self.header.setEnabled(False)
         self.server_actions: dict[str, QAction] = {}
+        self.group_actions: dict[str, QAction] = {}
         self.start_all = QAction(action_icon("start"), "Start all", self)
         self.start_all.triggered.connect(lambda: self.bridge.start_all())
         self.stop_all = QAction(action_icon("stop"), "Stop all", self)
@@ -114,6 +115,7 @@ class TrayController(QObject):
 
         bridge.stateChanged.connect(self._on_state)
         bridge.configChanged.connect(self._on_config)
+        bridge.groupsChanged.connect(self._on_groups)
         # Pending consent requests sit at the top of the menu until decided.
         bridge.consentRequested.connect(lambda _r: self._pending_changed())
         bridge.consentDecided.connect(lambda _id: self._pending_changed())
@@ -123,6 +125,7 @@ class TrayController(QObject):
     def rebuild_menu(self) -> None:
         self.menu.clear()  # deletes the menu-owned server actions (not the fixed ones)
         self.server_actions.clear()
+        self.group_actions.clear()
         self.consent_actions.clear()
         self.menu.addAction(self.header)
         self.menu.addSeparator()
@@ -147,12 +150,55 @@ class TrayController(QObject):
             self.server_actions[spec.name] = action
             self.menu.addAction(action)
             self._update_action(spec.name)
+        self._add_group_actions()
         self.menu.addSeparator()
         self.menu.addAction(self.start_all)
         self.menu.addAction(self.stop_all)
         self.menu.addSeparator()
         self.menu.addAction(self.open_action)
         self.menu.addAction(self.quit_action)
+
+    def _add_group_actions(self) -> None:
+        """A check box per group: on when all its servers run; toggling starts or stops
+        them (the group's own endpoint is always served)."""
+        groups = self.bridge.groups()
+        if not groups:
+            return
+        self.menu.addSeparator()
+        label = QAction("Groups", self.menu)
+        label.setEnabled(False)
+        self.menu.addAction(label)
+        for group in groups:
+            action = QAction(group.name, self.menu)
+            action.setCheckable(True)
+            action.triggered.connect(
+                lambda checked, name=group.name: self.toggle_group(name, checked)
+            )
+            self.group_actions[group.name] = action
+            self.menu.addAction(action)
+            self._update_group_action(group.name)
+
+    def toggle_group(self, name: str, on: bool) -> None:
+        task = self.bridge.set_group_running(name, on)
+        task.add_done_callback(lambda _t: self._update_group_action(name))
+
+    def _update_group_action(self, name: str) -> None:
+        action = self.group_actions.get(name)
+        group = next((g for g in self.bridge.groups() if g.name == name), None)
+        if action is None or group is None:
+            return
+        statuses = [s for s in (self.bridge.status(n) for n in group.servers) if s is not None]
+        running = sum(1 for s in statuses if s.state.is_active)
+        action.setChecked(bool(statuses) and running == len(statuses))
+        action.setText(f"{name}\t{running}/{len(group.servers)} running")
+        action.setToolTip(", ".join(group.servers) or "no servers")
+        action.setEnabled(bool(statuses))
+
+    def _on_groups(self, _event: object) -> None:
+        if [g.name for g in self.bridge.groups()] != list(self.group_actions):
+            self.rebuild_menu()
+        for name in self.group_actions:
+            self._update_group_action(name)
 
     def _consent_action(self, request: ConsentRequest) -> QAction:
         client = (request.client_name or request.client_id).replace("&", "&&")
@@ -182,7 +228,8 @@ class TrayController(QObject):
         action.setChecked(status.state.is_active)
         action.setText(f"{name}\t{STATE_LABELS[status.state]}")
         action.setIcon(state_icon(status.state))
-        action.setToolTip(status.detail or STATE_LABELS[status.state])
+        tip = SLEEPING_TIP if status.state is ServerState.SLEEPING else status.detail
+        action.setToolTip(tip or STATE_LABELS[status.state])
         action.setEnabled(status.state is not ServerState.STOPPING)
 
     def refresh(self) -> None:
@@ -197,6 +244,8 @@ class TrayController(QObject):
         self.header.setText(f"Switchboard — {text}")
         for name in self.server_actions:
             self._update_action(name)
+        for name in self.group_actions:
+            self._update_group_action(name)
 
     def _theme_changed(self) -> None:
         self.dark = is_dark()

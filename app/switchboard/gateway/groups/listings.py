@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ from switchboard.gateway.groups.naming import RUNNING, Listing
 from switchboard.gateway.internal import RpcError
 
 log = logging.getLogger("switchboard.gateway")
+
+SLEEPING = "sleeping"
 
 MAX_PAGES = 100
 """Pages read of one list before giving up on a server that never stops paginating."""
@@ -93,12 +96,18 @@ class Listings:
     def cached(self, server: str) -> Listing | None:
         return self._cache.get(server)
 
-    async def get(self, server: str) -> Listing:
-        """The server's lists now (cached while they do not change)."""
+    async def get(self, server: str, *, wake: bool = False) -> Listing:
+        """The server's lists now (cached while they do not change). An on-demand
+        server that is asleep (issue 16.2) gives its last known lists as up (a call
+        wakes it); never listed yet, it is woken to learn them when ``wake`` (a group
+        session needs them), else nothing is started."""
         state = self._state_of(server)
         if state is None:
             return Listing(server, state="missing", error=f"Server {server!r} is not configured.")
-        if state != RUNNING:
+        asleep = state == SLEEPING
+        if asleep and server in self._known:
+            return dataclasses.replace(self._known[server], state=state)
+        if state != RUNNING and not (asleep and wake):
             known = self._known.get(server) or Listing(server)
             return Listing(
                 server,

@@ -108,7 +108,7 @@ class GroupMux:
         if found is not None and (self._merged_spec is spec or self._merged_spec == spec):
             return found
         edition = self._edition
-        listings = await asyncio.gather(*(self._listings.get(s) for s in spec.servers))
+        listings = await asyncio.gather(*(self._listings.get(s, wake=True) for s in spec.servers))
         merged = merge(spec, {listing.server: listing for listing in listings})
         if edition == self._edition:
             self._merged, self._merged_spec = merged, spec

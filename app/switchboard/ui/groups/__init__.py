@@ -1,0 +1,1 @@
+"""The Groups page of the window (issue 14): groups of servers and their tools."""
