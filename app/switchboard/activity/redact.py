@@ -30,8 +30,12 @@ _KEYS = re.compile(
     r"|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|glpat-[A-Za-z0-9_-]{20,})"
 )
 _SECRET_NAME = re.compile(
-    r"(?i)(passw|secret|token|authori[sz]ation|api[-_]?key|private[-_]?key|credential|cookie)"
+    r"(?i)^(?:.*[-_.])?(?:passw(?:or)?d|passphrase|secret|client[-_]?secret|token|"
+    r"access[-_]?token|refresh[-_]?token|authori[sz]ation|auth|api[-_]?key|apikey|"
+    r"private[-_]?key|credentials?|cookie|session[-_]?id)$"
 )
+"""Member names whose string value is a credential: ``password``, ``github_token``,
+``X-Api-Key``... (not ``max_tokens`` or ``author``)."""
 
 
 class Redactor:
@@ -54,9 +58,7 @@ class Redactor:
         if isinstance(value, dict):
             return {
                 self.text(str(k)): (
-                    REDACTED
-                    if _SECRET_NAME.search(str(k)) and isinstance(v, str | int | float)
-                    else self.walk(v)
+                    REDACTED if isinstance(v, str) and _SECRET_NAME.match(str(k)) else self.walk(v)
                 )
                 for k, v in value.items()
             }

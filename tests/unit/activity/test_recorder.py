@@ -209,6 +209,10 @@ async def test_opted_in_arguments_are_kept_redacted(tmp_path: Path, clock: Clock
                     "header": "Authorization: Bearer abc.DEF-123_xyz",
                     "nested": [{"password": "hunter22", "note": jwt}],
                     "ab": "abc",
+                    "github_token": "plain-looking",
+                    "X-Api-Key": "k",
+                    "max_tokens": 100,
+                    "author": "Ada",
                 },
                 result={"content": [{"type": "text", "text": f"echo {secret}"}]},
             )
@@ -225,6 +229,8 @@ async def test_opted_in_arguments_are_kept_redacted(tmp_path: Path, clock: Clock
         assert args["header"] == "Authorization: Bearer [redacted]"
         assert args["nested"] == [{"password": "[redacted]", "note": "[redacted]"}]
         assert args["ab"] == "abc"  # too short to be searched for: ordinary text stays
+        assert args["github_token"] == args["X-Api-Key"] == "[redacted]"
+        assert (args["max_tokens"], args["author"]) == (100, "Ada")  # not credentials
         assert json.loads(echo.result)["content"][0]["text"] == "echo [redacted]"
     finally:
         await rec.aclose()
