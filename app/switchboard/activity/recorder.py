@@ -20,6 +20,7 @@ import collections
 import concurrent.futures
 import contextlib
 import logging
+import operator
 import threading
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -34,6 +35,9 @@ from switchboard.core.errors import SwitchboardError
 from switchboard.core.spec import Settings
 
 log = logging.getLogger("switchboard.activity")
+
+_SERVER = operator.itemgetter(2)
+_CLIENT = operator.itemgetter(4)
 
 FLUSH_EVERY = 0.25
 """Seconds between writes (records wait at most this long in memory)."""
@@ -187,11 +191,20 @@ class ActivityRecorder:
             batch.append(queue.popleft())
         if not batch:
             return
-        # Per batch, not per record: who opted in, the clients' names.
-        opted = {server: self._record_arguments(server) for server in {r.server for r in batch}}
-        names = {cid: self._name(cid) for cid in {r.client_id for r in batch}}
+        # Per batch, not per record: who opted in, the clients' names (looked up again
+        # after CACHE_FOR). The usual batch (nobody opted in) has no Python work per
+        # record: the records go to SQLite as they are (store.INSERT_RECORDS).
+        opted = {s: self._record_arguments(s) for s in set(map(_SERVER, batch))}
+        client_ids = set(map(_CLIENT, batch))
         try:
-            db.insert([self._row(r, opted[r.server], names[r.client_id]) for r in batch])
+            stale = [c for c in client_ids if c is not None and self._stale_name(c)]
+            if stale:
+                db.set_client_names([(c, self._name(c)) for c in stale])
+            if any(opted.values()):
+                names = {c: self._name(c) for c in client_ids}
+                db.insert([self._row(r, opted[r.server], names[r.client_id]) for r in batch])
+            else:
+                db.insert_records(batch)
         except SwitchboardError as exc:
             log.error("activity: %d record(s) lost: %s", len(batch), exc.message)
             self.written += len(batch)
@@ -239,6 +252,10 @@ class ActivityRecorder:
             arguments,
             result,
         )
+
+    def _stale_name(self, client_id: str) -> bool:
+        cached = self._names.get(client_id)
+        return cached is None or time.monotonic() - cached[0] >= CACHE_FOR
 
     def _name(self, client_id: str | None) -> str | None:
         if client_id is None:
