@@ -155,7 +155,7 @@ def record_cost(n: int = 200_000) -> tuple[float, float]:
     import orjson
 
     from switchboard.activity import ActivityRecorder
-    from switchboard.core.activity import OK, ActivityRecord
+    from switchboard.core.activity import OK
     from switchboard.core.spec import Settings
 
     params = {"name": "echo", "arguments": {"text": "hello"}}
@@ -173,9 +173,7 @@ def record_cost(n: int = 200_000) -> tuple[float, float]:
             started = time.time()
             duration = time.time() - started
             recorder.record(
-                ActivityRecord(
-                    started, duration, "echo", None, "client", "person", *what, request, response
-                )
+                (started, duration, "echo", None, "client", "person", *what, request, response)
             )
         loop = time.thread_time() - t0
         await recorder.start()

@@ -30,7 +30,7 @@ from typing import Any
 from switchboard.activity.figures import FigureBook, Figures
 from switchboard.activity.redact import Redactor, arguments_of, result_of
 from switchboard.activity.store import ActivityDB
-from switchboard.core.activity import ActivityRecord
+from switchboard.core.activity import ActivityRecord, RecordView
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.spec import Settings
 
@@ -202,7 +202,7 @@ class ActivityRecorder:
                 db.set_client_names([(c, self._name(c)) for c in stale])
             if any(opted.values()):
                 names = {c: self._name(c) for c in client_ids}
-                db.insert([self._row(r, opted[r.server], names[r.client_id]) for r in batch])
+                db.insert([self._row(r, opted[r[2]], names[r[4]]) for r in batch])
             else:
                 db.insert_records(batch)
         except SwitchboardError as exc:
@@ -224,7 +224,8 @@ class ActivityRecorder:
             except Exception:
                 log.exception("activity listener failed")
 
-    def _row(self, r: ActivityRecord, opted: bool, name: str | None) -> tuple[Any, ...]:
+    def _row(self, record: ActivityRecord, opted: bool, name: str | None) -> tuple[Any, ...]:
+        r = RecordView._make(record)
         arguments = result = None
         if opted and r.request is not None:
             redactor = self._redactor(r.server)

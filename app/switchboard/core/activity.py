@@ -6,7 +6,7 @@ gateway builds one :class:`ActivityRecord` when the life of a request ends and g
 it to an :class:`ActivitySink`; ``switchboard.activity`` implements the sink (SQLite on
 its own thread). Neither imports the other: both depend on this module only.
 
-Arguments and results are never part of the record by value: ``request`` and
+Arguments and results are never part of the record by value: its ``request`` and
 ``response`` are the raw JSON-RPC bytes the gateway already had (no copy), and the
 recorder keeps them only for servers that opted in (``ServerSpec.record_arguments``),
 with secret values redacted.
@@ -28,37 +28,49 @@ TIMEOUT = "timeout"
 OUTCOMES = (OK, ERROR, CANCELLED, TIMEOUT)
 
 
-class ActivityRecord(NamedTuple):
-    """One MCP request through the gateway, at its end.
+ActivityRecord = tuple[
+    float,  # ts: wall-clock seconds when the request arrived
+    float,  # duration: seconds from arrival to its end (response, cancellation, timeout)
+    str,  # server
+    str | None,  # via: the group whose endpoint the request came through
+    str | None,  # client_id: the access token's client (None: authorization off)
+    str | None,  # subject
+    str,  # session
+    str,  # method
+    str | None,  # target: params.name (tool, prompt) or params.uri (resource)
+    str,  # outcome: one of OUTCOMES
+    int | None,  # code: the JSON-RPC error code (ERROR, TIMEOUT)
+    int,  # request_size
+    int,  # response_size
+    bytes | None,  # request: raw, kept only where the server opted in (redacted)
+    bytes | None,  # response: idem
+]
+"""One MCP request through the gateway, at its end: a plain tuple on purpose. It is built
+once per request on the event loop (the hot path) and waits a fraction of a second for
+the writer thread: a NamedTuple would be a tracked object the cyclic GC counts and
+promotes (measured: ten times the cost, and gen-2 collections), a plain tuple of this
+size comes from the interpreter's free list. Read it with :class:`RecordView`."""
 
-    A tuple on purpose: it is built once per request on the event loop (the hot path)
-    and handed to another thread as is.
-    """
+
+class RecordView(NamedTuple):
+    """Named fields over an :data:`ActivityRecord` (``RecordView._make(record)``); for
+    readers off the hot path (tests, redaction), never built per request."""
 
     ts: float
-    """Wall-clock seconds when the request arrived."""
     duration: float
-    """Seconds from arrival to its end (response, cancellation or timeout)."""
     server: str
     via: str | None
-    """The group whose endpoint the request came through, or None."""
     client_id: str | None
-    """The access token's client (None: authorization off)."""
     subject: str | None
     session: str
     method: str
     target: str | None
-    """The tool or prompt name (``params.name``) or resource URI (``params.uri``)."""
     outcome: str
-    """One of :data:`OUTCOMES`."""
     code: int | None
-    """The JSON-RPC error code when ``outcome`` is ERROR or TIMEOUT."""
     request_size: int
     response_size: int
-    request: bytes | None = None
-    """The raw request (kept only where the server opted in, redacted)."""
-    response: bytes | None = None
-    """The raw response (idem)."""
+    request: bytes | None
+    response: bytes | None
 
 
 class ActivitySink(Protocol):
@@ -75,4 +87,5 @@ __all__ = [
     "TIMEOUT",
     "ActivityRecord",
     "ActivitySink",
+    "RecordView",
 ]

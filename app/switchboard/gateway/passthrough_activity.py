@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from switchboard.core.activity import ERROR, OK, TIMEOUT, ActivityRecord, ActivitySink
+from switchboard.core.activity import ERROR, OK, TIMEOUT, ActivitySink
 from switchboard.gateway import jsonrpc
 
 KEEP = 1024 * 1024
@@ -95,7 +95,7 @@ class PassThroughCall:
                 outcome = TIMEOUT if code == jsonrpc.REQUEST_TIMEOUT else ERROR
         server, client, subject, session, method, target = self._meta
         self._sink.record(
-            ActivityRecord(
+            (
                 self._started,
                 time.time() - self._started,
                 server,

@@ -3,7 +3,7 @@
 Called only while recording (the mux checks its sink first), once per request when its
 life ends: answered (``ok`` or a JSON-RPC error code), cancelled (no response: MCP
 2025-11-25 ``utilities/cancellation``, or its session ended while it waited in line),
-timed out (-32001), or failed with the process (-32000). One tuple per request, no
+timed out (-32001), or failed with the process (-32000). One plain tuple per request, no
 copies: the request and response bytes are the ones the mux already had.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from switchboard.core.activity import CANCELLED, ERROR, OK, TIMEOUT, ActivityRecord, ActivitySink
+from switchboard.core.activity import CANCELLED, ERROR, OK, TIMEOUT, ActivitySink
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Pending, Session
 
@@ -29,7 +29,7 @@ def record_finished(
     else:
         outcome = TIMEOUT if code == jsonrpc.REQUEST_TIMEOUT else ERROR
     sink.record(
-        ActivityRecord(
+        (
             pending.started,
             time.time() - pending.started,
             server,
@@ -56,7 +56,7 @@ def record_initialize(
     once; see ``initialization.py``): sizes unknown (0)."""
     owner = session.owner
     sink.record(
-        ActivityRecord(
+        (
             started,
             time.time() - started,
             server,
@@ -70,5 +70,7 @@ def record_initialize(
             None if ok else jsonrpc.SERVER_UNAVAILABLE,
             0,
             0,
+            None,
+            None,
         )
     )

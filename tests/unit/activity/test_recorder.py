@@ -46,7 +46,7 @@ def call(
         }
     )
     response = orjson.dumps({"jsonrpc": "2.0", "id": 7, "result": result or {"content": []}})
-    return ActivityRecord(
+    return (
         ts,
         duration,
         server,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from switchboard.core.activity import CANCELLED, ERROR, OK, TIMEOUT, ActivityRecord
+from switchboard.core.activity import CANCELLED, ERROR, OK, TIMEOUT, ActivityRecord, RecordView
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.mux import StdioMux
 from tests.unit.gateway.test_mux import World, call, final
@@ -13,10 +13,11 @@ from tests.unit.gateway.test_mux import World, call, final
 
 class Sink:
     def __init__(self) -> None:
-        self.records: list[ActivityRecord] = []
+        self.records: list[RecordView] = []
 
     def record(self, record: ActivityRecord) -> None:
-        self.records.append(record)
+        assert type(record) is tuple  # a plain tuple: no per-request object for the GC
+        self.records.append(RecordView._make(record))
 
 
 def recording(timeout: float = 30.0) -> tuple[World, Sink]:
