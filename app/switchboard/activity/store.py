@@ -10,8 +10,6 @@ bound. Reads go through :class:`ActivityQuery` (filters) and return
 from __future__ import annotations
 
 import dataclasses
-import functools
-import itertools
 import operator
 import sqlite3
 import threading
@@ -72,33 +70,15 @@ _MARKS = ", ".join("?" * len(COLUMNS))
 INSERT = f"INSERT INTO activity ({_NAMES}) VALUES ({_MARKS})"  # noqa: S608
 _SELECT = f"SELECT id, {_NAMES} FROM activity"  # noqa: S608
 _SUMMARY = _SELECT.replace("arguments, result", "NULL, NULL")
+INSERT_RECORDS = f"""INSERT INTO activity ({_NAMES}) VALUES (
+    ?1, max(?2, 0) * 1000, ?3, ?4, ?5,
+    (SELECT name FROM client_names WHERE client_id = ?5),
+    ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL
+)"""  # noqa: S608
+"""The first 13 fields of ``core.activity.ActivityRecord`` (:data:`RECORD_FIELDS`), with
+no work per record in Python: the duration in ms and the client's name (from
+``client_names``) are computed by SQLite; the raw request and response are not bound."""
 RECORD_FIELDS = operator.itemgetter(*range(13))
-"""What is stored of a ``core.activity.ActivityRecord`` when no arguments are kept."""
-CHUNK = 250
-"""Records per INSERT statement (:func:`insert_records_sql`)."""
-
-
-@functools.lru_cache(maxsize=4)
-def insert_records_sql(rows: int) -> str:
-    """One INSERT of ``rows`` records (:data:`RECORD_FIELDS`, 13 parameters each), with
-    no work per record in Python: SQLite computes the duration in ms and looks the
-    client's name up in ``client_names``; the raw request and response are not bound.
-
-    One statement for many rows, not ``executemany``: the sqlite3 module lets go of the
-    GIL around every step, and with a step per row the writer and a busy event loop
-    handed the GIL back and forth for every request (bench/activity_bench.py, 7-9k calls/s:
-    +15 us of engine CPU per request with executemany, +10 us like this, although this
-    costs more alone: 5.8 against 3.2 us a row); here it is one step per :data:`CHUNK`."""
-    values = []
-    for k in range(rows):
-        p = [f"?{13 * k + i}" for i in range(1, 14)]
-        name = f"(SELECT name FROM client_names WHERE client_id = {p[4]})"  # noqa: S608
-        rest = ", ".join(p[5:])
-        values.append(
-            f"({p[0]}, max({p[1]}, 0) * 1000, {p[2]}, {p[3]}, {p[4]}, {name}, {rest}, NULL, NULL)"
-        )
-    # Only "?N" placeholders and the fixed column names: no value is ever in the text.
-    return f"INSERT INTO activity ({_NAMES}) VALUES {', '.join(values)}"  # noqa: S608
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -234,22 +214,8 @@ class ActivityDB:
                 ) from exc
 
     def insert_records(self, records: Sequence[Sequence[Any]]) -> None:
-        """A batch of records, no arguments or results kept (:func:`insert_records_sql`),
-        in one transaction: full chunks share one prepared statement, the rest one more."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                for i in range(0, len(records), CHUNK):
-                    chunk = records[i : i + CHUNK]
-                    params = list(itertools.chain.from_iterable(map(RECORD_FIELDS, chunk)))
-                    self._db.execute(insert_records_sql(len(chunk)), params)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise StoreError(
-                    f"Could not write activity records: {exc}.", hint="See the log."
-                ) from exc
+        """:data:`INSERT_RECORDS` for a batch (no arguments or results kept)."""
+        self.insert(map(RECORD_FIELDS, records), INSERT_RECORDS)
 
     def set_client_names(self, names: Iterable[tuple[str, str | None]]) -> None:
         with self._lock:
