@@ -302,3 +302,17 @@ async def test_an_unusable_database_is_logged_and_records_are_dropped(
     rec.record(call(clock.now))  # never raises, keeps nothing
     await rec.flush()
     await rec.aclose()
+
+
+async def test_big_batches_are_written_whole_with_names_and_milliseconds(
+    recorder: ActivityRecorder, clock: Clock
+) -> None:
+    n = 1234  # one transaction
+    for i in range(n):
+        recorder.record(call(clock.now + i, tool=f"t{i}", client=f"c{i % 3}", duration=0.004))
+    await recorder.flush()
+    entries = read(recorder)
+    assert [e.target for e in entries] == [f"t{i}" for i in reversed(range(n))]
+    assert all(e.client_name == f"name-of-{e.client_id}" for e in entries)
+    assert all(e.duration_ms == pytest.approx(4.0) for e in entries)
+    assert all(e.arguments is None and e.result is None for e in entries)
