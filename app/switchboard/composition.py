@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.activity import ActivityRecorder
 from switchboard.audit import AuditedConfigStore, AuditLog, audit_states
 from switchboard.auth.cimd import Resolver, system_resolver
 from switchboard.auth.consent import ConsentBroker
@@ -22,9 +23,12 @@ from switchboard.auth.keys import KeyStorage
 from switchboard.auth.service import AuthService
 from switchboard.clients.manager import ClientManager
 from switchboard.clients.sync import ClientSync
+from switchboard.core.activity import ActivitySink
 from switchboard.core.audit import AuditSink
 from switchboard.core.events import EventBus
 from switchboard.core.paths import AppPaths
+from switchboard.core.spec import ServerSpec
+from switchboard.core.telemetry import FanOut
 from switchboard.engine import Engine
 from switchboard.gateway import Gateway
 from switchboard.homelock import HomeLock
@@ -63,6 +67,7 @@ def build_engine(
     remote_transport: httpx.AsyncBaseTransport | None = None,
     resolve_packages: bool = True,
     command_resolver: CommandResolver | None = None,
+    record_activity: bool = True,
 ) -> Engine:
     """An :class:`Engine` for the home ``paths``, not started yet.
 
@@ -91,6 +96,7 @@ def build_engine(
     - ``resolve_packages``: run npx/uvx/pipx-run servers as their package's own program,
       installed once per version under ``paths.cache_dir/packages`` (issue 16.1);
       ``command_resolver`` replaces that resolver (tests).
+    - ``record_activity``: record every gateway request in ``paths.activity_db``.
     """
     events = EventBus()
     audit = audit if audit is not None else AuditLog.for_paths(paths)
@@ -126,7 +132,6 @@ def build_engine(
         port=port,
         restore_servers=restore_servers,
     )
-    gateway = Gateway(engine, http_transport=http_transport)
     auth = AuthService(
         paths,
         issuer=lambda: engine.base_url,
@@ -142,19 +147,54 @@ def build_engine(
         clock=clock,
         audit=audit,
     )
+    activity = _activity(paths, engine, auth, secrets_resolver) if record_activity else None
+    # One per-request hook (core/activity.py) for the activity log and OpenTelemetry
+    # (settings.otlp_endpoint; off: nothing imported, ~0.1 us per request).
+    telemetry = Telemetry(lambda: engine.config.settings.otlp_endpoint)
+    sink: ActivitySink = telemetry if activity is None else FanOut(activity, telemetry)
+    gateway = Gateway(engine, http_transport=http_transport, activity=sink)
     client_sync = ClientSync(
         engine,
         client_manager,
         groups=lambda: {g.name: engine.group_url(g.name) for g in engine.groups()},
     )
     engine.install(gateway=gateway, auth=auth, client_sync=client_sync)
-    # OpenTelemetry (settings.otlp_endpoint): a sink for the gateway's per-request records
-    # (core/telemetry.py), beside the activity recorder once both are on main:
-    # Gateway(..., activity=FanOut(recorder, telemetry)). Off: nothing imported.
-    engine.telemetry = Telemetry(lambda: engine.config.settings.otlp_endpoint)
+    engine.telemetry = telemetry
     engine.inspector = Inspector(gateway)
     engine.remote = remote
+    if activity is not None:
+        from switchboard.control.activity_routes import activity_routes
+
+        engine.activity = activity
+        engine.add_control_routes(activity_routes(activity))
     return engine
+
+
+def _activity(
+    paths: AppPaths, engine: Engine, auth: AuthService, secrets: SecretResolver
+) -> ActivityRecorder:
+    """The activity log: its bounds from the settings, each server's opt-in and secrets."""
+
+    def spec(name: str) -> ServerSpec | None:
+        return next((s for s in engine.config.servers if s.name == name), None)
+
+    def record_arguments(name: str) -> bool:
+        found = spec(name)
+        return found is not None and found.record_arguments
+
+    async def secret_values(name: str) -> list[str]:
+        found = spec(name)
+        if found is None or not found.secrets:
+            return []
+        return list((await secrets(found.secrets)).values())
+
+    return ActivityRecorder(
+        paths.activity_db,
+        settings=lambda: engine.config.settings,
+        record_arguments=record_arguments,
+        secrets_for=secret_values,
+        client_name=lambda cid: (auth.store.get_client(cid) or {}).get("client_name"),
+    )
 
 
 __all__ = ["build_engine"]

@@ -48,6 +48,7 @@ from switchboard.supervisor.process import ServerStatus
 from switchboard.supervisor.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from switchboard.activity import ActivityRecorder
     from switchboard.auth.consent import ConsentBroker
     from switchboard.auth.service import AuthService
     from switchboard.clients.sync import ClientSync
@@ -75,6 +76,8 @@ class Engine:
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
     telemetry: Telemetry | None = None
     """OpenTelemetry export of gateway requests (``settings.otlp_endpoint``)."""
+    activity: ActivityRecorder | None = None
+    """The activity log (issue 15.2), set by the composition root; started and closed here."""
     inspector: Inspector
     """Lists and calls servers' tools, prompts and resources through the gateway."""
     remote: RemoteService | None = None
@@ -182,12 +185,17 @@ class Engine:
         self.admin_token = await asyncio.to_thread(self._ensure_admin_token)
         # Independent: keys/SQLite (auth) and PATH + watchdog (supervisor) overlap.
         results = await asyncio.gather(
-            self.auth.start(), self.supervisor.start(), return_exceptions=True
+            self.auth.start(),
+            self.supervisor.start(),
+            *([self.activity.start()] if self.activity is not None else []),
+            return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             await self.supervisor.aclose()
             await self.auth.aclose()
+            if self.activity is not None:
+                await self.activity.aclose()
             self._become(EngineState.CLOSED)
             raise failures[0]
         for spec in self.config.servers:
@@ -207,6 +215,8 @@ class Engine:
         except BaseException:
             await self.supervisor.aclose()
             await self.auth.aclose()
+            if self.activity is not None:
+                await self.activity.aclose()
             self._become(EngineState.CLOSED)
             raise
         await asyncio.to_thread(self._write_endpoint)
@@ -233,6 +243,8 @@ class Engine:
             await self.listener.aclose()
         await self.supervisor.aclose()
         await self.gateway.aclose()
+        if self.activity is not None:
+            await self.activity.aclose()
         if self.remote is not None:
             await self.remote.aclose()
         await self.auth.aclose()

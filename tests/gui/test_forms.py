@@ -190,6 +190,23 @@ def test_the_sharing_setting_round_trips_and_only_shows_for_stdio(qtbot: QtBot) 
     assert not form.isolation.isVisible()
 
 
+def test_keeping_arguments_in_activity_is_off_by_default_and_round_trips(qtbot: QtBot) -> None:
+    form = ServerForm()
+    qtbot.addWidget(form)
+    _fill(form, "echo", "npx")
+    assert not form.record_arguments.isChecked()
+    assert form.spec().record_arguments is False
+    form.set_spec(ServerSpec(name="kept", command="npx", record_arguments=True))
+    assert form.record_arguments.isChecked() and not form.is_dirty()
+    assert "redacted" in form.record_arguments.toolTip()
+    form.record_arguments.setChecked(False)
+    assert form.is_dirty() and form.spec().record_arguments is False
+    spec = ServerSpec(name="kept", command="npx", record_arguments=True)
+    assert spec.to_dict()["record_arguments"] is True
+    assert "record_arguments" not in ServerSpec(name="plain", command="npx").to_dict()
+    assert ServerSpec.from_dict(spec.to_dict()) == spec
+
+
 async def test_the_catalog_tab_proposes_a_remote_entry_as_a_remote_server(qtbot: QtBot) -> None:
     from switchboard.catalog.model import CatalogEntry
     from switchboard.catalog.plan import plan_install

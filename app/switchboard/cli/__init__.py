@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from switchboard import __version__
 from switchboard.cli import (
+    activity,
     auth,
     autostart,
     catalog,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_parsers(sub)  # catalog
     exchange.add_parsers(sub)  # export, import
     clients.add_parsers(sub)  # client
+    activity.add_parsers(sub)  # activity
     inspect.add_parsers(sub)  # tools, call
     return p
 

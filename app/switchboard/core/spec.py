@@ -207,6 +207,9 @@ class ServerSpec:
     oauth_client_id: str | None = None
     """Remote servers: a client id the person registered with the provider by hand
     (its secret, if any, is a keyring secret; see ``remote/vault.py``)."""
+    record_arguments: bool = False
+    """Keep the arguments and results of its requests in the activity log (secrets
+    redacted); off by default: they can hold personal data."""
 
     @property
     def autostart(self) -> bool:
@@ -356,6 +359,8 @@ class ServerSpec:
             out["sleep_after"] = self.sleep_after
         if self.isolation is not Isolation.AUTO:
             out["isolation"] = self.isolation.value
+        if self.record_arguments:
+            out["record_arguments"] = True
         if self.remote:
             out["remote"] = True
         if self.headers:
@@ -468,6 +473,10 @@ class Settings:
     otlp_endpoint: str = ""
     """OpenTelemetry: the OTLP/HTTP endpoint gateway traces and metrics go to, e.g.
     ``http://127.0.0.1:4318`` ("" = off, the default; ``switchboard/telemetry``)."""
+    activity_max_rows: int = 100_000
+    """The activity log keeps at most this many requests (the oldest go first)..."""
+    activity_max_days: int = 30
+    """... and none older than this many days."""
 
     def __post_init__(self) -> None:
         check_otlp_endpoint(self.otlp_endpoint)
@@ -491,6 +500,14 @@ class Settings:
         if not 1 <= self.key_rotation_days <= 365:
             raise ValidationError(
                 "key_rotation_days must be between 1 and 365.", hint="Fix the setting."
+            )
+        if not 100 <= self.activity_max_rows <= 10_000_000:
+            raise ValidationError(
+                "activity_max_rows must be between 100 and 10000000.", hint="Fix the setting."
+            )
+        if not 1 <= self.activity_max_days <= 3650:
+            raise ValidationError(
+                "activity_max_days must be between 1 and 3650.", hint="Fix the setting."
             )
 
     def to_dict(self) -> dict[str, Any]:

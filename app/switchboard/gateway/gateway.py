@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from switchboard.core.activity import ActivitySink
 from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import GroupNotFound, ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, StateChanged
@@ -108,8 +109,11 @@ class Gateway:
         clock: Callable[[], float] = time.monotonic,
         max_sessions: int = MAX_SESSIONS,
         max_sessions_per_client: int = MAX_PER_CLIENT,
+        activity: ActivitySink | None = None,
     ) -> None:
         self._host = host
+        self.activity = activity
+        """Where every forwarded request is recorded when it ends (None: nowhere)."""
         self.max_body = max_body
         self.keepalive = keepalive
         self.start_wait = start_wait
@@ -447,7 +451,13 @@ class Gateway:
                 except ServerNotFound:
                     return 1.0
 
-            mux = StdioMux(name, stream_source, timeout=timeout, isolation=server.spec.isolation)
+            mux = StdioMux(
+                name,
+                stream_source,
+                timeout=timeout,
+                isolation=server.spec.isolation,
+                activity=self.activity,
+            )
             self._muxes[name] = mux
         if mux.ready():
             return mux
@@ -541,7 +551,7 @@ class Gateway:
         if server.state is not ServerState.RUNNING:
             raise self.unavailable(server, None, None)
         if self._passthrough is None:
-            self._passthrough = PassThrough(self._http_transport)
+            self._passthrough = PassThrough(self._http_transport, self.activity)
         await self._passthrough.handle(
             scope, receive, send, server.spec, endpoint, prefix, self.max_body, owner
         )

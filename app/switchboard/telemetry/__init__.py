@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from switchboard.core.activity import ActivityRecord, RecordView
 from switchboard.core.telemetry import RequestRecord
 
 if TYPE_CHECKING:
@@ -36,13 +37,18 @@ class Telemetry:
         self.error: str | None = None
         """Why the export could not start (the SDK is not installed), for a person."""
 
-    def record(self, record: RequestRecord) -> None:
+    def record(self, record: ActivityRecord | RequestRecord) -> None:
+        """One finished request from the gateway's hook (a plain ``ActivityRecord``
+        tuple; named only when exported, so off costs nothing more)."""
         endpoint = self._endpoint()
         if endpoint != self.endpoint:
             self.apply(endpoint)
         exporter = self.exporter
         if exporter is not None:
-            exporter.record(record)
+            if isinstance(record, tuple):
+                exporter.record(RecordView._make(record))
+            else:
+                exporter.record(record)
 
     def apply(self, endpoint: str) -> None:
         """Export to ``endpoint`` from now on ("" = stop). The old exporter flushes and

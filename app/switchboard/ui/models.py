@@ -23,10 +23,12 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 
+from switchboard.activity import Figures
 from switchboard.core.events import ConfigChanged, LogLine, StateChanged, Stream
 from switchboard.core.state import ServerState
 from switchboard.core.units import format_bytes
 from switchboard.supervisor.process import ServerStatus
+from switchboard.ui.activity.sparkline import SPARK_ROLE, figures_text, figures_tooltip
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import state_icon
 
@@ -76,7 +78,8 @@ class Column(enum.IntEnum):
     UPTIME = 2
     RESTARTS = 3
     MEMORY = 4
-    URL = 5
+    ACTIVITY = 5
+    URL = 6
 
 
 HEADERS = {
@@ -85,6 +88,7 @@ HEADERS = {
     Column.UPTIME: "Uptime",
     Column.RESTARTS: "Restarts",
     Column.MEMORY: "Memory",
+    Column.ACTIVITY: "Last hour",
     Column.URL: "MCP URL",
 }
 
@@ -109,6 +113,7 @@ class ServersModel(QAbstractTableModel):
         self._clock = clock
         self._rows: list[ServerStatus] = []
         self._urls: dict[str, str] = {}
+        self._figures: dict[str, Figures] = {}
         self._rss: dict[str, int | None] = {}
         self.reload()
         bridge.stateChanged.connect(self._on_state)
@@ -151,7 +156,16 @@ class ServersModel(QAbstractTableModel):
 
     def tick(self) -> None:
         """Refresh the uptime column: one signal for the whole column, not one per row
-        (each dataChanged makes the view re-measure and repaint)."""
+        (each dataChanged makes the view re-measure and repaint); and the activity
+        figures (a snapshot of the recorder's memory, no query) when they changed."""
+        activity = getattr(self.bridge.engine, "activity", None)
+        figures = activity.server_figures() if activity is not None else {}
+        if figures != self._figures and self._rows:
+            self._figures = figures
+            bottom = len(self._rows) - 1
+            self.dataChanged.emit(
+                self.index(0, Column.ACTIVITY), self.index(bottom, Column.ACTIVITY)
+            )
         running = [r for r, s in enumerate(self._rows) if s.state is ServerState.RUNNING]
         if running:
             first = self.index(running[0], Column.UPTIME)
@@ -216,6 +230,14 @@ class ServersModel(QAbstractTableModel):
             return status.state
         if role == URL_ROLE:
             return self._urls.get(status.name, "")
+        if col is Column.ACTIVITY:
+            figures = self._figures.get(status.name)
+            if role == SPARK_ROLE:
+                return figures.per_minute if figures is not None else None
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return figures_tooltip(figures)
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+                return figures_text(figures)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(status, col, role == Qt.ItemDataRole.AccessibleTextRole)
         if role == Qt.ItemDataRole.DecorationRole and col is Column.STATUS:

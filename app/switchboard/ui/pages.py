@@ -296,7 +296,7 @@ class ClientsPage(QWidget):
 
 
 class SettingsPage(QWidget):
-    """Port, start at login, appearance, and where the files are."""
+    """Port, start at login, appearance, how much activity is kept, where the files are."""
 
     def __init__(
         self, bridge: EngineBridge, paths: AppPaths | None = None, parent: QWidget | None = None
@@ -327,6 +327,18 @@ class SettingsPage(QWidget):
             "Send a trace span per gateway request and request metrics to this "
             "OTLP/HTTP collector. Empty: off."
         )
+        self.activity_rows = QSpinBox()
+        self.activity_rows.setRange(100, 10_000_000)
+        self.activity_rows.setSingleStep(10_000)
+        self.activity_rows.setGroupSeparatorShown(True)
+        self.activity_rows.setSuffix(" requests")
+        self.activity_rows.setMaximumWidth(220)
+        self.activity_rows.setAccessibleName("Activity keeps at most this many requests")
+        self.activity_days = QSpinBox()
+        self.activity_days.setRange(1, 3650)
+        self.activity_days.setSuffix(" days")
+        self.activity_days.setMaximumWidth(140)
+        self.activity_days.setAccessibleName("Activity keeps requests for this many days")
         self.save_button = QPushButton("&Save settings")
         self.save_button.setAccessibleName("Save settings")
         self.save_button.clicked.connect(self.save)
@@ -342,6 +354,8 @@ class SettingsPage(QWidget):
         form.addRow("", self.start_at_login)
         form.addRow("&Appearance", self.theme)
         form.addRow("&OpenTelemetry (OTLP/HTTP)", self.otlp)
+        form.addRow("Activity &keeps", self.activity_rows)
+        form.addRow("… for at &most", self.activity_days)
         if paths is not None:
             form.addRow("Config file", _path_label(str(paths.config_file)))
             form.addRow("Server logs", _path_label(str(paths.log_dir)))
@@ -377,6 +391,8 @@ class SettingsPage(QWidget):
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self.otlp.setText(s.otlp_endpoint)
         self.start_at_login.setChecked(s.start_at_login)
+        self.activity_rows.setValue(s.activity_max_rows)
+        self.activity_days.setValue(s.activity_max_days)
         # The login entry is the truth (it may have been removed by hand); reading it
         # touches files, so off the loop.
         self.bridge.submit("Read start at login", self._read_autostart(), quiet=True)
@@ -396,6 +412,8 @@ class SettingsPage(QWidget):
             theme=str(self.theme.currentData()),
             start_at_login=self.start_at_login.isChecked(),
             otlp_endpoint=self.otlp.text().strip(),
+            activity_max_rows=self.activity_rows.value(),
+            activity_max_days=self.activity_days.value(),
         )
         on = await asyncio.to_thread(autostart.is_enabled)
         if on != new.start_at_login:

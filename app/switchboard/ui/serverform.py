@@ -241,6 +241,12 @@ class ServerForm(QWidget):
         self.issuer.setAccessibleName("External issuer URL")
         self.description = QLineEdit()
         self.description.setAccessibleName("Description")
+        self.record_arguments = QCheckBox("Keep arguments and results in Activity")
+        self.record_arguments.setToolTip(
+            "Off: Activity records who called what, when, and how it went, never the\n"
+            "arguments or results (they can hold personal data). On: they are kept too,\n"
+            "with the server's secrets and anything that looks like a token redacted."
+        )
         self.auth.setToolTip(
             "Switchboard sign-in: each client asks you once, in this app.\n"
             "External: tokens from your identity provider.\n"
@@ -281,6 +287,7 @@ class ServerForm(QWidget):
         form.addRow("&Issuer", self.issuer)
         form.addRow("", self.auth_warning)
         form.addRow("&Description", self.description)
+        form.addRow("Acti&vity", self.record_arguments)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(form)
@@ -290,6 +297,7 @@ class ServerForm(QWidget):
         for line in (self.name, self.command, self.args, self.url, self.cwd, self.issuer):
             line.textChanged.connect(self.revalidate)
         self.description.textChanged.connect(self.revalidate)
+        self.record_arguments.toggled.connect(self.revalidate)
         self.transport.currentIndexChanged.connect(self.revalidate)
         self.remote.toggled.connect(self.revalidate)
         self.auth.currentIndexChanged.connect(self.revalidate)
@@ -333,6 +341,7 @@ class ServerForm(QWidget):
         self.auth.setCurrentIndex(self.auth.findData(spec.auth))
         self.isolation.setCurrentIndex(self.isolation.findData(spec.isolation))
         self.timeout.setValue(spec.request_timeout)
+        self.record_arguments.setChecked(spec.record_arguments)
         self.start_mode.setCurrentIndex(self.start_mode.findData(spec.start))
         self.sleep_after.setValue(spec.sleep_after)
         self.env.set_pairs(dict(spec.env))
@@ -367,6 +376,7 @@ class ServerForm(QWidget):
             if auth is AuthMode.EXTERNAL
             else None,
             "description": self.description.text().strip(),
+            "record_arguments": self.record_arguments.isChecked(),
             "start": self.start_mode.currentData(),
             "sleep_after": float(self.sleep_after.value()),
         }
