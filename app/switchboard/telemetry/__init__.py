@@ -13,7 +13,7 @@ import atexit
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from switchboard.core.activity import ActivityRecord, RecordView
 from switchboard.core.telemetry import RequestRecord
@@ -45,10 +45,10 @@ class Telemetry:
             self.apply(endpoint)
         exporter = self.exporter
         if exporter is not None:
-            if isinstance(record, tuple):
+            if type(record) is tuple:  # the gateway's plain record
                 exporter.record(RecordView._make(record))
-            else:
-                exporter.record(record)
+            else:  # already named (a RecordView, a test's record)
+                exporter.record(cast(RequestRecord, record))
 
     def apply(self, endpoint: str) -> None:
         """Export to ``endpoint`` from now on ("" = stop). The old exporter flushes and
