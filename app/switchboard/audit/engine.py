@@ -79,6 +79,11 @@ class AuditedConfigStore(ConfigStore):
         self._actor = actor
         self._last: Config | None = None
 
+    @property
+    def inner(self) -> ConfigStore:
+        """The store that reads and writes the file (e.g. one a test passed in)."""
+        return self._inner
+
     def load(self) -> Config:
         config = self._inner.load()
         self._last = config
