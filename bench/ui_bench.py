@@ -103,14 +103,19 @@ def _env(display: str) -> dict[str, str]:
 
 def _home(servers: int, running: bool = False) -> Path:
     from switchboard.core.paths import AppPaths
-    from switchboard.core.spec import ServerSpec, Settings
+    from switchboard.core.spec import ServerSpec, Settings, StartMode
     from switchboard.store.config import Config, ConfigStore
 
     home = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     paths = AppPaths.default(home)
     paths.ensure()
     specs = tuple(
-        ServerSpec(name=f"s{i}", command=sys.executable, args=("-u", str(ECHO)), autostart=running)
+        ServerSpec(
+            name=f"s{i}",
+            command=sys.executable,
+            args=("-u", str(ECHO)),
+            start=StartMode.ALWAYS if running else StartMode.MANUAL,
+        )
         for i in range(servers)
     )
     ConfigStore(paths.config_file).save(Config(settings=Settings(port=0), servers=specs))

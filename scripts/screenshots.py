@@ -6,7 +6,7 @@
 
 Uses a throw-away home with a few demo servers (the test fixtures: a healthy one, one
 that keeps crashing, one stopped), a real engine, and a fake consent request. Writes
-main-window, main-window-settings, add-server, tray-menu (whole screen, menu open
+main-window, main-window-settings, main-window-tools, add-server, tray-menu (whole screen, menu open
 under the tray icon), consent, consent-app, consent-choose (the server checklist) and
 clients PNGs, plus *-dark variants with --dark.
 """
@@ -171,6 +171,17 @@ async def shoot(out: Path, dark: bool) -> None:
     win.detail.tabs.setCurrentIndex(1)
     await asyncio.sleep(0.3)
     grab(win, "main-window-settings")
+    win.select("time")
+    panel = win.detail.inspector
+    win.detail.tabs.setCurrentWidget(panel)
+    await _wait(lambda: panel.select("tool", "echo"))
+    text = panel.form.editors[("text",)]
+    text.setText("Hello from the Tools tab")  # type: ignore[attr-defined]
+    text.textEdited.emit(text.text())  # type: ignore[attr-defined]
+    panel.submit()
+    await _wait(lambda: panel.result.outcome is not None)
+    await asyncio.sleep(0.3)
+    grab(win, "main-window-tools")
     win.detail.tabs.setCurrentIndex(0)
 
     dialog = win.open_add_dialog()

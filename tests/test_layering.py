@@ -83,6 +83,7 @@ def test_contracts_hold_on_a_copy_of_the_tree(tree_copy: Path) -> None:
         ("core/_probe.py", "import switchboard.store.config\n", "core imports nothing"),
         ("supervisor/_probe.py", "import switchboard.gateway\n", "engine > auth"),
         ("gateway/_probe.py", "import switchboard.auth.keys\n", "engine > auth"),
+        ("gateway/_probe.py", "import switchboard.inspector\n", "engine > auth"),
     ],
 )
 def test_contracts_catch_a_wrong_import(

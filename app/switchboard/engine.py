@@ -35,22 +35,28 @@ from switchboard.core.errors import (
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, LogLine, Notice
 from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import ServerSpec, Settings
+from switchboard.core.spec import ServerSpec, Settings, StartMode
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway.guard import OriginHostGuard
+from switchboard.gateway.idle import IdleSleeper, SleeperTask
 from switchboard.homelock import HomeLock
 from switchboard.listener import Listener
 from switchboard.store.atomic import atomic_write
 from switchboard.store.config import Config, ConfigStore
+from switchboard.supervisor.clock import Clock, MonotonicClock
 from switchboard.supervisor.process import ServerStatus
 from switchboard.supervisor.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from switchboard.activity import ActivityRecorder
     from switchboard.auth.consent import ConsentBroker
     from switchboard.auth.service import AuthService
     from switchboard.clients.sync import ClientSync
     from switchboard.core.auth import Authenticator
     from switchboard.gateway import Gateway
+    from switchboard.inspector.service import Inspector
+    from switchboard.remote.service import RemoteService
+    from switchboard.telemetry import Telemetry
 
 log = logging.getLogger("switchboard.engine")
 
@@ -68,6 +74,14 @@ class Engine:
     client_sync: ClientSync
     authenticator: Authenticator
     """The gateway's auth slot: per server, our tokens / an external issuer / off."""
+    telemetry: Telemetry | None = None
+    """OpenTelemetry export of gateway requests (``settings.otlp_endpoint``)."""
+    activity: ActivityRecorder | None = None
+    """The activity log (issue 15.2), set by the composition root; started and closed here."""
+    inspector: Inspector
+    """Lists and calls servers' tools, prompts and resources through the gateway."""
+    remote: RemoteService | None = None
+    """Remote servers' upstream side (sign-in, tokens); set by the composition root."""
 
     def __init__(
         self,
@@ -79,6 +93,7 @@ class Engine:
         home_lock: HomeLock,
         port: int | None = None,
         restore_servers: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.paths = paths
         self.events = events
@@ -98,6 +113,7 @@ class Engine:
         self._prefix_apps: list[tuple[str, ASGIApp]] = []
         self._control_routes: list[Route] = []
         self._lock = asyncio.Lock()
+        self._clock: Clock = clock or MonotonicClock()
 
     def install(self, *, gateway: Gateway, auth: AuthService, client_sync: ClientSync) -> None:
         """Take the services that need the engine themselves (the composition root
@@ -115,6 +131,9 @@ class Engine:
         self.add_control_routes(auth.control_routes())
         # Connected clients follow server changes.
         self.client_sync = client_sync
+        self._sleeper = SleeperTask(
+            IdleSleeper(self.supervisor.servers, gateway.mux_of, self.sleep_server, self._clock)
+        )
 
     # -- lifecycle --------------------------------------------------------------------
     def _become(self, new: EngineState) -> None:
@@ -166,12 +185,17 @@ class Engine:
         self.admin_token = await asyncio.to_thread(self._ensure_admin_token)
         # Independent: keys/SQLite (auth) and PATH + watchdog (supervisor) overlap.
         results = await asyncio.gather(
-            self.auth.start(), self.supervisor.start(), return_exceptions=True
+            self.auth.start(),
+            self.supervisor.start(),
+            *([self.activity.start()] if self.activity is not None else []),
+            return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             await self.supervisor.aclose()
             await self.auth.aclose()
+            if self.activity is not None:
+                await self.activity.aclose()
             self._become(EngineState.CLOSED)
             raise failures[0]
         for spec in self.config.servers:
@@ -191,6 +215,8 @@ class Engine:
         except BaseException:
             await self.supervisor.aclose()
             await self.auth.aclose()
+            if self.activity is not None:
+                await self.activity.aclose()
             self._become(EngineState.CLOSED)
             raise
         await asyncio.to_thread(self._write_endpoint)
@@ -199,20 +225,31 @@ class Engine:
         log.info("engine ready at %s in %.0f ms", self.base_url, (time.perf_counter() - t0) * 1e3)
         self.client_sync.start()
         if self._restore:
-            wanted = [s.name for s in self.config.servers if s.autostart]
+            for spec in self.config.servers:
+                if spec.start is StartMode.ON_DEMAND:  # no process until a client calls
+                    await self.supervisor.get(spec.name).sleep()
+            wanted = [s.name for s in self.config.servers if s.start is StartMode.ALWAYS]
             await asyncio.gather(*(self._start_quietly(n) for n in wanted), return_exceptions=True)
+        self._sleeper.start()
 
     async def aclose(self) -> None:
         if self.state in (EngineState.CLOSING, EngineState.CLOSED, EngineState.NEW):
             self._become(EngineState.CLOSED)
             return
         self._become(EngineState.CLOSING)
+        await self._sleeper.aclose()
         await self.client_sync.aclose()
         if self.listener is not None:
             await self.listener.aclose()
         await self.supervisor.aclose()
         await self.gateway.aclose()
+        if self.activity is not None:
+            await self.activity.aclose()
+        if self.remote is not None:
+            await self.remote.aclose()
         await self.auth.aclose()
+        if self.telemetry is not None:  # export what is pending, stop the SDK's threads
+            await asyncio.to_thread(self.telemetry.close)
         await asyncio.to_thread(self._remove_endpoint)
         self._home_lock.release()
         self._become(EngineState.CLOSED)
@@ -246,23 +283,38 @@ class Engine:
     async def add_server(self, spec: ServerSpec) -> None:
         async with self._lock:
             await self._commit(lambda c: c.with_server(spec))
-            self.supervisor.add(spec)
+            server = self.supervisor.add(spec)
         self.events.publish(ConfigChanged((spec.name,)))
+        if spec.start is StartMode.ON_DEMAND and self.state is EngineState.RUNNING:
+            await server.sleep()
+            self._sleeper.sleeper.poke()
 
     async def update_server(self, spec: ServerSpec) -> None:
         """Replace a server's spec; a running server is restarted to apply it."""
         async with self._lock:
             server = self.supervisor.get(spec.name)
             await self._commit(lambda c: c.with_server(spec, replace=True))
+            if server.spec.remote != spec.remote:  # another kind of server object
+                active = server.state.is_active
+                await self.supervisor.remove(spec.name)
+                server = self.supervisor.add(spec)
+                if active:
+                    await server.start()
             server.update_spec(spec)
         self.events.publish(ConfigChanged((spec.name,)))
+        self._sleeper.sleeper.poke()
         if server.state.is_active:
             await server.restart()
+        elif spec.start is StartMode.ON_DEMAND and server.state is ServerState.STOPPED:
+            await server.sleep()  # now on demand: a call starts it
+        elif spec.start is not StartMode.ON_DEMAND and server.state is ServerState.SLEEPING:
+            await server.stop()  # no longer on demand: nothing wakes it
 
     async def remove_server(self, name: str) -> None:
         """Remove ``name``; it leaves every group in the same save (a
         :class:`GroupsChanged` and a notice name those groups)."""
         async with self._lock:
+            remote = self.supervisor.get(name).spec.remote
             edited = self.config.groups_naming(name)
             await self._commit(lambda c: c.without_server(name))
             await self.supervisor.remove(name)
@@ -273,6 +325,27 @@ class Engine:
             self.events.publish(
                 Notice("server-left-groups", "Removed from groups", text, {"groups": list(edited)})
             )
+        if remote and self.remote is not None:
+            await self.remote.forget(name)  # its tokens leave the keyring with it
+
+    # -- remote servers (remote/) ------------------------------------------------------
+    def _remote_service(self) -> RemoteService:
+        if self.remote is None:
+            raise SwitchboardError("Remote servers are not available in this engine.")
+        return self.remote
+
+    async def sign_in(self, name: str) -> dict[str, Any]:
+        """Sign in to remote server ``name`` in the browser; then it runs."""
+        server = self.supervisor.get(name)
+        result = await self._remote_service().sign_in(server)
+        await self._set_autostart(name, True)
+        return result
+
+    async def sign_out(self, name: str) -> dict[str, Any]:
+        return await self._remote_service().sign_out(self.supervisor.get(name))
+
+    def sign_in_status(self, name: str) -> dict[str, Any]:
+        return self._remote_service().status(self.supervisor.get(name))
 
     async def start_server(self, name: str) -> ServerStatus:
         server = self.supervisor.get(name)
@@ -292,6 +365,20 @@ class Engine:
         server = self.supervisor.get(name)
         await self._set_autostart(name, True)
         await server.restart()
+        return server.status()
+
+    async def wake(self, name: str) -> None:
+        """Start the sleeping on-demand server ``name`` for a client's call (the gateway
+        calls it; see ``GatewayHost.wake``). A server not asleep is left alone."""
+        server = self.supervisor.get(name)
+        if server.wakeable:
+            log.info("server %s: waking for a call", name)
+            await server.wake()
+
+    async def sleep_server(self, name: str) -> ServerStatus:
+        """Put the on-demand server ``name`` to sleep (the idle timer calls it)."""
+        server = self.supervisor.get(name)
+        await server.sleep()
         return server.status()
 
     async def start_all(self) -> None:
@@ -315,12 +402,13 @@ class Engine:
         self.events.publish(ConfigChanged(()))
 
     async def _set_autostart(self, name: str, value: bool) -> None:
-        """Remember whether ``name`` runs, best effort: starting and stopping never fail
-        because the file cannot be written; the person is told instead."""
+        """Remember whether ``name`` runs (start = always | manual; an on-demand server
+        keeps its mode), best effort: starting and stopping never fail because the file
+        cannot be written; the person is told instead."""
         spec = self.config.server(name)
-        if spec.autostart == value:
+        if spec.start is StartMode.ON_DEMAND or spec.autostart == value:
             return
-        new = dataclasses.replace(spec, autostart=value)
+        new = dataclasses.replace(spec, start=StartMode.ALWAYS if value else StartMode.MANUAL)
         async with self._lock:
             self.supervisor.get(name).update_spec(new)
             try:
@@ -481,6 +569,8 @@ class Engine:
             "started_at": self.started_at,
             "servers": len(self.config.servers),
             "running": len([s for s in self.statuses() if s.state is ServerState.RUNNING]),
+            "sleeping": len([s for s in self.statuses() if s.state is ServerState.SLEEPING]),
+            "rss_bytes": self.supervisor.total_rss(),
             "config_file": str(self.paths.config_file),
             "config_warning": self.config_warning,
         }

@@ -15,6 +15,7 @@ import pytest
 
 from switchboard.auth.consent import ChoiceRequired
 from switchboard.cli import main as cli_main
+from switchboard.core.group import GroupSpec
 from switchboard.engine import Engine
 from tests.clients.replay import Shape, authorize, pkce, register, status_with
 from tests.helpers.oauth_flow import consent_form, continue_after_consent
@@ -136,3 +137,53 @@ async def test_a_request_for_one_server_takes_no_other_server(
     with pytest.raises(ChoiceRequired, match="for the server 'echo' only"):
         engine.consent.decide(rid, True, servers=["notes"])
     assert engine.consent.decide(rid, True, servers=["echo"])
+
+
+async def test_cli_picks_a_group_and_grants_list_names_it(
+    engine: Engine,
+    http: httpx.AsyncClient,
+    url: str,
+    other_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``consent list`` shows the groups among the choices with their servers;
+    ``consent approve ID --group NAME`` grants the group's URL, not its servers'."""
+    home = str(Path(engine.paths.config_dir).parent)
+    await engine.add_group(GroupSpec(name="work", servers=("echo", "notes")))
+    group_url = engine.group_url("work")
+
+    async def cli(*argv: str, ok: bool = True) -> str:
+        code = await asyncio.to_thread(cli_main, ["--home", home, *argv])
+        out = capsys.readouterr()
+        assert (code == 0) is ok, (code, out.err)
+        return out.out if ok else out.err
+
+    client = await register(http, engine, RMCP)
+    verifier, challenge = pkce()
+    page = await authorize(http, engine, RMCP, client, url, challenge)
+    rid, csrf = consent_form(page)
+    listing = await cli("consent", "list")
+    assert "approve with --server NAME or --group NAME" in listing
+    assert "echo, notes, group work (servers: echo, notes)" in listing
+    refused = await cli("consent", "approve", rid, "--group", "home", ok=False)
+    assert "Not a server this request can be approved for: group home" in refused
+    said = await cli("consent", "approve", rid, "--group", "work")
+    assert f"Approved {rid} for group work." in said
+    r = await continue_after_consent(http, engine.base_url, rid, csrf)
+    code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
+    r = await http.post(
+        f"{engine.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client["client_id"],
+            "code_verifier": verifier,
+        },
+    )
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    assert await status_with(group_url, token) == 200
+    assert await status_with(url, token) == 401
+    rows = await cli("grants", "list")
+    assert "group work" in rows and "/groups/work/mcp" in rows

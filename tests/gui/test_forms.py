@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
+from switchboard.core.spec import AuthMode, Isolation, ServerSpec, StartMode, Transport
 from switchboard.ui.dialogs import AddServerDialog
 from switchboard.ui.serverform import ServerForm
 
@@ -91,7 +91,7 @@ def test_editing_an_existing_spec_round_trips_and_tracks_changes(qtbot: QtBot) -
         command="npx",
         args=("-y", "@modelcontextprotocol/server-github"),
         secrets={"GITHUB_TOKEN": "github.token"},
-        autostart=True,
+        start=StartMode.ALWAYS,
         description="GitHub",
     )
     form = ServerForm(name_editable=False)
@@ -101,7 +101,28 @@ def test_editing_an_existing_spec_round_trips_and_tracks_changes(qtbot: QtBot) -
     assert form.name.isReadOnly()
     form.args.setText("-y @modelcontextprotocol/server-github --read-only")
     assert form.is_dirty()
-    assert form.spec().autostart is True  # fields the form does not show are kept
+    assert form.spec().autostart is True  # the start mode is kept
+
+
+def test_start_mode_on_demand_shows_the_idle_minutes(qtbot: QtBot) -> None:
+    """Issue 16.2: the form sets when a server runs, and its idle minutes on demand."""
+    form = ServerForm()
+    qtbot.addWidget(form)
+    _fill(form, "time", "uvx", "mcp-server-time")
+    assert form.spec().start is StartMode.MANUAL and form.sleep_after.isHidden()
+    form.start_mode.setCurrentIndex(form.start_mode.findData(StartMode.ON_DEMAND))
+    assert not form.sleep_after.isHidden()
+    form.sleep_after.setValue(5)
+    spec = form.spec()
+    assert spec.start is StartMode.ON_DEMAND and spec.sleep_after == 5.0
+    # Only stdio servers are started on a call: an HTTP one says so, in the form.
+    form.transport.setCurrentIndex(form.transport.findData(Transport.STREAMABLE_HTTP))
+    form.url.setText("http://127.0.0.1:3001/mcp")
+    assert not form.valid and "only stdio servers" in form.error.text()
+    edited = ServerForm()
+    qtbot.addWidget(edited)
+    edited.set_spec(spec)
+    assert edited.spec() == spec and not edited.is_dirty()
 
 
 def test_add_dialog_refuses_an_existing_name_and_returns_the_spec(qtbot: QtBot) -> None:
@@ -167,3 +188,53 @@ def test_the_sharing_setting_round_trips_and_only_shows_for_stdio(qtbot: QtBot) 
     assert form.isolation.isVisible()
     form.transport.setCurrentIndex(form.transport.findData(Transport.SSE))
     assert not form.isolation.isVisible()
+
+
+def test_keeping_arguments_in_activity_is_off_by_default_and_round_trips(qtbot: QtBot) -> None:
+    form = ServerForm()
+    qtbot.addWidget(form)
+    _fill(form, "echo", "npx")
+    assert not form.record_arguments.isChecked()
+    assert form.spec().record_arguments is False
+    form.set_spec(ServerSpec(name="kept", command="npx", record_arguments=True))
+    assert form.record_arguments.isChecked() and not form.is_dirty()
+    assert "redacted" in form.record_arguments.toolTip()
+    form.record_arguments.setChecked(False)
+    assert form.is_dirty() and form.spec().record_arguments is False
+    spec = ServerSpec(name="kept", command="npx", record_arguments=True)
+    assert spec.to_dict()["record_arguments"] is True
+    assert "record_arguments" not in ServerSpec(name="plain", command="npx").to_dict()
+    assert ServerSpec.from_dict(spec.to_dict()) == spec
+
+
+async def test_the_catalog_tab_proposes_a_remote_entry_as_a_remote_server(qtbot: QtBot) -> None:
+    from switchboard.catalog.model import CatalogEntry
+    from switchboard.catalog.plan import plan_install
+    from switchboard.ui.catalogtab import CatalogTab
+
+    entry = CatalogEntry.from_json(
+        {
+            "server": {
+                "name": "com.example/notes",
+                "title": "Notes",
+                "description": "Hosted notes.",
+                "remotes": [{"type": "streamable-http", "url": "https://notes.example/mcp"}],
+            }
+        }
+    )
+    dialog = AddServerDialog(set())
+    qtbot.addWidget(dialog)
+    tab = CatalogTab(load=lambda: [entry], plan=lambda e: plan_install(e))
+    dialog.add_source(tab, "Catalog")
+    tab.chosen.connect(dialog.propose)
+    await tab.load()
+    qtbot.mouseClick(tab.use, Qt.MouseButton.LeftButton)
+    assert dialog.sources.currentIndex() == dialog.custom_index
+    assert dialog.form.url.text() == "https://notes.example/mcp"
+    assert dialog.form.remote.isChecked()
+    spec = dialog.form.spec()
+    assert spec.remote and spec.url == "https://notes.example/mcp" and not spec.command
+    assert "signin" in dialog.note.text()
+    # Unticking "remote" makes it a local HTTP server (and https stays valid for that).
+    dialog.form.remote.setChecked(False)
+    assert not dialog.form.spec().remote

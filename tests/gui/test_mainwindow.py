@@ -12,6 +12,7 @@ from switchboard.core.paths import AppPaths
 from switchboard.core.spec import RestartPolicy, ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.ui.mainwindow import MainWindow
+from switchboard.ui.models import Column
 from tests.conftest import fixture_cmd
 from tests.gui.conftest import running, until
 from tests.helpers.keyrings import MemoryKeyringBackend
@@ -60,6 +61,12 @@ async def test_add_start_log_copy_stop(paths: AppPaths, qtbot: QtBot) -> None:
         # Copy the MCP URL with the detail button.
         qtbot.mouseClick(win.detail.copy_url, Qt.MouseButton.LeftButton)
         assert QGuiApplication.clipboard().text() == engine.server_url("echo")
+
+        # Its tree's memory (issue 16.3): in the table and, as the total, the status bar.
+        await engine.supervisor.sample_memory()  # the sampler task's work, without waiting
+        win.model.tick()
+        assert "MiB" in win.model.index(0, Column.MEMORY).data()
+        assert "Memory " in win.status_text.text() and "MiB" in win.status_text.text()
 
         # Stop from the detail pane: the process is gone.
         qtbot.mouseClick(win.detail.toggle, Qt.MouseButton.LeftButton)

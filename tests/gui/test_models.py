@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from PySide6.QtCore import Qt
 
 from switchboard.core.events import LogLine, Stream
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import RestartPolicy, ServerSpec
+from switchboard.core.spec import RestartPolicy, ServerSpec, StartMode
 from switchboard.core.state import ServerState
 from switchboard.engine import Engine
 from switchboard.ui.engine_bridge import EngineBridge
@@ -149,3 +150,27 @@ async def _log_model(engine: Engine, bridge: EngineBridge) -> None:
     assert model.rowCount() == 50
     assert model.index(49, 0).data().endswith("spam 119")
     assert model.index(0, 0).data().endswith("spam 70")
+
+
+async def test_a_sleeping_server_and_memory_are_shown(paths: AppPaths) -> None:
+    """Issue 16.2/16.3: an on-demand server shows "Asleep" (not "Stopped"), with its own
+    tooltip; a running server's tree memory fills the Memory column and the total."""
+    async with running(paths) as (engine, bridge):
+        model = ServersModel(bridge, tick_ms=0, parent=bridge)
+        lazy = dataclasses.replace(_spec("lazy"), start=StartMode.ON_DEMAND)
+        await bridge.add_server(lazy)
+        await bridge.add_server(_spec("busy"), start=True)
+        await until(lambda: model.index(0, 0).data(STATE_ROLE) is ServerState.SLEEPING)
+        assert model.index(0, Column.STATUS).data() == "Asleep"
+        tip = model.index(0, Column.STATUS).data(Qt.ItemDataRole.ToolTipRole)
+        assert "wakes on the next call" in tip
+        assert model.index(0, Column.MEMORY).data() == "—"
+        assert summary(bridge.statuses()) == "1 of 2 servers running, 1 asleep"
+        await until(lambda: model.index(1, 0).data(STATE_ROLE) is ServerState.RUNNING)
+        await engine.supervisor.sample_memory()  # what the sampler task does every 5 s
+        model.tick()
+        shown = model.index(1, Column.MEMORY).data()
+        assert shown.endswith("MiB"), shown
+        total = model.total_memory()
+        assert total is not None and total == engine.status("busy").rss_bytes
+        await bridge.stop_server("busy")

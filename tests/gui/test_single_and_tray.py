@@ -7,7 +7,7 @@ import uuid
 from pytestqt.qtbot import QtBot
 
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import RestartPolicy, ServerSpec
+from switchboard.core.spec import RestartPolicy, ServerSpec, StartMode
 from switchboard.core.state import ServerState
 from switchboard.ui.icons import Overall
 from switchboard.ui.single_instance import SingleInstance, instance_key
@@ -72,6 +72,25 @@ async def test_tray_menu_toggles_servers_and_tracks_state(paths: AppPaths) -> No
         tray.open_action.trigger()
         tray.quit_action.trigger()
         assert opened == [True] and quits == [True]
+        tray.close()
+
+
+async def test_tray_shows_an_asleep_server_apart_from_a_stopped_one(paths: AppPaths) -> None:
+    """Issue 16.2: "Asleep" with its own tooltip, never "Stopped"; clicking starts it."""
+    async with running(paths) as (engine, bridge):
+        cmd, args = fixture_cmd("echo_server.py")
+        await engine.add_server(
+            ServerSpec(name="lazy", command=cmd, args=args, start=StartMode.ON_DEMAND)
+        )
+        await engine.add_server(ServerSpec(name="off", command=cmd, args=args))
+        tray = TrayController(bridge, open_window=lambda: None, on_quit=lambda: None, parent=bridge)
+        lazy, off = tray.server_actions["lazy"], tray.server_actions["off"]
+        assert lazy.text() == "lazy\tAsleep" and off.text() == "off\tStopped"
+        assert "wakes on the next call" in lazy.toolTip()
+        assert "1 asleep" in tray.icon.toolTip()
+        lazy.trigger()  # check -> start now (it sleeps again when idle)
+        await until(lambda: engine.status("lazy").state is ServerState.RUNNING)
+        await engine.stop_server("lazy")
         tray.close()
 
 

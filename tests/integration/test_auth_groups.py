@@ -390,7 +390,7 @@ async def test_unknown_group_is_invalid_target_naming_group_urls(
         query = parse_qs(urlsplit(r.headers["location"]).query)
         assert query["error"] == ["invalid_target"]
         text = query["error_description"][0]
-        assert "not an MCP server or group of this gateway" in text, text
+        assert "not an MCP server of this gateway nor one of its groups" in text, text
         assert f"Groups here: {WORK_URL}, {ISSUER}/groups/echo/mcp." in text, text
         assert "/groups/pub/" not in text  # auth off: not ours to grant
     assert service.broker.pending() == []

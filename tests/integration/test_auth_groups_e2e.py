@@ -39,10 +39,6 @@ from tests.helpers.oauth_flow import (
     sdk_provider,
 )
 
-# The group endpoint is the gateway's (branch g-gateway); until it is merged there is no
-# /groups/ route to sign in to.
-pytest.importorskip("switchboard.gateway.groups", reason="the group endpoint is not merged yet")
-
 pytestmark = pytest.mark.timeout(120)
 
 INIT = {

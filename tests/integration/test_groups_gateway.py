@@ -24,7 +24,7 @@ from switchboard.core.group import GroupSpec, MemberChoices, Naming, ToolChoice
 from switchboard.core.spec import AuthMode, RestartPolicy
 from switchboard.engine import Engine
 from tests.conftest import fixture_cmd
-from tests.fixtures.gw_helpers import add_started
+from tests.fixtures.gw_helpers import RawClient, add_started, rpc
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -205,6 +205,31 @@ async def test_a_member_killed_mid_call_fails_the_call_promptly(engine: Engine) 
         assert text_of(result) == "again"
 
 
+async def test_cancelling_a_forwarded_call_ends_it_without_a_response(
+    engine: Engine, http: httpx.AsyncClient
+) -> None:
+    await _members(engine)
+    url = await _group(engine)
+    client = RawClient(http, url)
+    await client.initialize()
+    await client.call("tools/list")
+    # The first call opens this session's member session; the second goes straight on
+    # the member's mux (groups/direct.py).
+    first = await client.call("tools/call", {"name": "asker__echo", "arguments": {"text": "1"}})
+    assert first["result"]["content"][0]["text"] == "1"
+    slow = asyncio.ensure_future(
+        client.post(rpc("tools/call", {"name": "asker__wait", "arguments": {"seconds": 30}}, 7))
+    )
+    await asyncio.sleep(0.5)
+    cancel = rpc("notifications/cancelled", {"requestId": 7, "reason": "test"}, msg_id=None)
+    assert (await client.post(cancel)).status_code == 202
+    response = await asyncio.wait_for(slow, 10)
+    assert response.status_code == 202  # no response for a cancelled request
+    again = await client.call("tools/call", {"name": "asker__echo", "arguments": {"text": "2"}})
+    assert again["result"]["content"][0]["text"] == "2"
+    assert not engine.gateway.groups.muxes["groups/g"].sessions[client.session_id or ""].inflight
+
+
 async def test_legacy_sse_group_endpoint(engine: Engine) -> None:
     await _members(engine)
     await _group(engine)
@@ -240,6 +265,28 @@ async def test_unknown_group_is_404_and_single_member_without_prefix(engine: Eng
     url = await _group(engine, servers=("time",), naming=Naming.PRIORITY)
     async with Client(url) as client:
         assert await _tool_names(client) == {"get_current_time", "convert_time"}
+
+
+async def test_web_pages_and_removed_groups(engine: Engine, http: httpx.AsyncClient) -> None:
+    """CORS as for servers (a group with sign-in off refuses web pages' preflights, one
+    with sign-in answers them); a removed group's sessions end (404)."""
+    await _members(engine)
+    url = await _group(engine)
+    await engine.add_group(GroupSpec(name="signed", servers=("time",)))
+    preflight = {"origin": "http://localhost:6274", "access-control-request-method": "POST"}
+    r = await http.options(url, headers=preflight)
+    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+    r = await http.options(engine.group_url("signed"), headers=preflight)
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == "http://localhost:6274"
+
+    client = RawClient(http, url)
+    await client.initialize()
+    assert (await client.call("ping"))["result"] == {}
+    await engine.remove_group("g")
+    r = await client.post(rpc("ping"))
+    assert r.status_code == 404
+    assert not engine.gateway.groups.muxes.get("groups/g")
 
 
 async def _wait_for(condition: Any, timeout: float = 15.0) -> None:

@@ -1,4 +1,4 @@
-"""The official TypeScript MCP SDK against a group (issue 14): one endpoint
+"""The official TypeScript and Python MCP SDKs against a group (issue 14): one endpoint
 ``/groups/g/mcp`` for the real ``@modelcontextprotocol/server-everything``,
 ``@modelcontextprotocol/server-filesystem`` (npm, pinned) and ``mcp-server-time``
 (PyPI). The client side is tests/interop/js/ts_group.mjs (the SDK does all protocol
@@ -8,6 +8,7 @@ mid-call."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
 import json
 import os
@@ -18,14 +19,22 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+import httpx2
+import mcp_types as types
 import pytest
 import pytest_asyncio
+from mcp import Client
+from mcp.client.session import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from switchboard.core.group import GroupSpec, MemberChoices, ToolChoice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec
 from switchboard.engine import Engine
 from tests.conftest import make_test_engine
+from tests.helpers.oauth_flow import ConsentBrowser, MemoryTokenStorage, sdk_provider
 from tests.interop.conftest import JS, NpmKit
 
 pytestmark = [pytest.mark.npm, pytest.mark.timeout(300)]
@@ -157,6 +166,8 @@ async def test_ts_sdk_through_a_group_of_three_real_servers(
         assert "group-sampled<" in calls["sampling"]["value"][0]
         assert len(calls["sampled"]) == 1 and "group-prompt" in calls["sampled"][0]
         assert calls["caps"]["tools"]["listChanged"] is True
+        assert calls["progress"]["ok"], calls["progress"]
+        assert calls["progress"]["value"]["seen"] == [[1, 3], [2, 3], [3, 3]]
 
         # The group changes: its sessions hear tools/list_changed.
         spec = engine.group("g")
@@ -194,3 +205,65 @@ async def test_ts_sdk_through_a_group_of_three_real_servers(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+class _Approve(ConsentBrowser):
+    """The person approves the sign-in in the app."""
+
+    async def answer(self, page: httpx.Response, request_id: str) -> None:
+        self.engine.consent.decide(request_id, True)
+
+
+async def test_python_sdk_signs_in_to_the_group_and_uses_every_member(
+    group_engine: tuple[Engine, Path],
+) -> None:
+    """The official ``mcp`` Python SDK with its OAuthClientProvider against the same
+    three real servers, the group behind Switchboard's sign-in."""
+    engine, shared = group_engine
+    await engine.add_group(
+        dataclasses.replace(engine.group("g"), name="secure", auth=AuthMode.SWITCHBOARD)
+    )
+    url = engine.group_url("secure")
+
+    async def sampling(
+        context: ClientRequestContext, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
+        content = params.messages[0].content
+        assert isinstance(content, types.TextContent)
+        return types.CreateMessageResult(
+            role="assistant",
+            model="py-model",
+            content=types.TextContent(type="text", text=f"py<{content.text}>"),
+        )
+
+    storage = MemoryTokenStorage()
+    provider = sdk_provider(url, _Approve(engine), storage, "py-sdk-group")
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=60) as http,
+        Client(streamable_http_client(url, http_client=http), sampling_callback=sampling) as client,
+    ):
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"everything__echo", "filesystem__list_directory", "time__get_current_time"} <= names
+        assert "filesystem__write_file" not in names
+        echo = await client.call_tool("everything__echo", {"message": "py"})
+        assert _text(echo) == "Echo: py"
+        listed = await client.call_tool("filesystem__list_directory", {"path": str(shared)})
+        assert "hello.txt" in _text(listed)
+        now = await client.call_tool("time__get_current_time", {"timezone": "Asia/Tokyo"})
+        assert "Asia/Tokyo" in _text(now)
+        with pytest.raises(MCPError, match="switched off"):
+            await client.call_tool("filesystem__write_file", {"path": "x", "content": "y"})
+        sampled = await client.call_tool(
+            "everything__trigger-sampling-request", {"prompt": "py-prompt", "maxTokens": 5}
+        )
+        assert "py<" in _text(sampled)
+    assert storage.tokens is not None
+    validator = engine.auth.validator
+    assert validator is not None
+    assert (await validator.validate(storage.tokens.access_token, url)).audience == (url,)
+
+
+def _text(result: types.CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, types.TextContent)
+    return block.text

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from switchboard.audit.engine import AuditedConfigStore
 from switchboard.core.errors import StoreError
 from switchboard.core.events import Event, GroupsChanged
 from switchboard.core.group import GroupSpec
@@ -19,6 +20,14 @@ from tests.conftest import FakeSecrets, fixture_cmd, make_test_engine
 from tests.reliability.test_config_faults import FullStore
 
 
+def full_store(engine: Engine) -> FullStore:
+    """The store the test passed in (the engine audits saves through a wrapper)."""
+    store = engine.store
+    inner = store.inner if isinstance(store, AuditedConfigStore) else store
+    assert isinstance(inner, FullStore)
+    return inner
+
+
 @pytest.fixture
 async def full_engine(paths: AppPaths, fake_secrets: FakeSecrets) -> AsyncIterator[Engine]:
     eng = make_test_engine(paths, fake_secrets, config_store=FullStore(paths.config_file))
@@ -26,8 +35,7 @@ async def full_engine(paths: AppPaths, fake_secrets: FakeSecrets) -> AsyncIterat
     try:
         yield eng
     finally:
-        assert isinstance(eng.store, FullStore)
-        eng.store.full = False
+        full_store(eng).full = False
         await eng.aclose()
 
 
@@ -40,7 +48,7 @@ async def test_failed_server_removal_leaves_server_and_groups_as_they_were(
     full_engine: Engine,
 ) -> None:
     engine = full_engine
-    assert isinstance(engine.store, FullStore)
+    store = full_store(engine)
     await engine.add_server(echo("a"))
     await engine.add_group(GroupSpec("dev", servers=("a", "b")))
     await engine.start_server("a")
@@ -49,7 +57,7 @@ async def test_failed_server_removal_leaves_server_and_groups_as_they_were(
     file_before = engine.paths.config_file.read_bytes()
     events: list[Event] = []
     engine.subscribe(events.append)
-    engine.store.full = True
+    store.full = True
 
     with pytest.raises(StoreError, match="Nothing was changed"):
         await engine.remove_server("a")
@@ -59,20 +67,20 @@ async def test_failed_server_removal_leaves_server_and_groups_as_they_were(
     assert engine.paths.config_file.read_bytes() == file_before
     assert engine.status("a").state is ServerState.RUNNING and engine.status("a").pid == pid
     assert not [e for e in events if isinstance(e, GroupsChanged)]
-    engine.store.full = False
+    store.full = False
     await engine.remove_server("a")
     assert engine.group("dev").servers == ("b",)
 
 
 async def test_failed_group_changes_change_nothing(full_engine: Engine) -> None:
     engine = full_engine
-    assert isinstance(engine.store, FullStore)
+    store = full_store(engine)
     await engine.add_group(GroupSpec("dev", servers=("a",)))
     before = engine.config
     file_before = engine.paths.config_file.read_bytes()
     events: list[Event] = []
     engine.subscribe(events.append)
-    engine.store.full = True
+    store.full = True
 
     changes = [
         engine.add_group(GroupSpec("new")),

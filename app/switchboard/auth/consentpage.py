@@ -48,6 +48,7 @@ from switchboard.auth.targets import (
     resource_hint,
     server_choices,
 )
+from switchboard.core.audit import APPROVED, DENIED, EXPIRED, PERSON
 
 if TYPE_CHECKING:
     from switchboard.auth.server import OAuthServer
@@ -309,6 +310,16 @@ async def continue_authorization(owner: OAuthServer, request: Request) -> Respon
         user = picked(owner, user, owner.broker.chosen(rid))
         approved = bool(user.server)
     client_id = pending.grant.client.client_id
+    owner.audit.emit(
+        "consent",
+        actor=PERSON,
+        target=user.server or None,
+        outcome=APPROVED if approved else EXPIRED if decision is Decision.EXPIRED else DENIED,
+        client=client_id,
+        client_name=pending.grant.client.name,
+        redirect_host=urlsplit(pending.grant.redirect_uri).netloc or None,
+        remembered=bool(approved and remember),
+    )
     for name in user.server.split() if approved else ():
         if remember:
             await asyncio.to_thread(owner.store.remember_consent, client_id, name, user.scope)

@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
 from authlib.oauth2.rfc6749 import errors as oauth_errors
@@ -28,6 +29,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from switchboard.auth.models import AUTH_METHODS, AuthCode, Client, GrantUser, RefreshToken
 from switchboard.auth.store import GrantRecord
 from switchboard.auth.targets import InvalidTargetError, token_target
+from switchboard.core.audit import SUCCESS
 
 if TYPE_CHECKING:
     from switchboard.auth.server import OAuthServer
@@ -129,6 +131,16 @@ class AuthorizationCodeGrant(_OurGrant, grants.AuthorizationCodeGrant):  # type:
             )
         )
         owner.used_codes[authorization_code.code] = grant_id
+        owner.audit.emit(
+            "sign_in",
+            actor=authorization_code.client_id,
+            target=user.server,
+            outcome=SUCCESS,
+            client_name=getattr(self.request.client, "name", None),
+            redirect_host=urlsplit(authorization_code.redirect_uri).netloc or None,
+            grant=grant_id,
+            grant_type="authorization_code",
+        )
         return dataclasses.replace(
             user, grant_id=grant_id, scope=authorization_code.scope, target=self._target
         )

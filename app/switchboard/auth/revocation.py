@@ -31,7 +31,9 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         if isinstance(token, RefreshToken):
             owner.revoke_grant_sync(token.grant.id, "revoked_by_client")
         elif isinstance(token, AccessToken) and token.token.token_id:
-            owner.revoke_jti_sync(token.token.token_id, token.token.expires_at)
+            owner.revoke_jti_sync(
+                token.token.token_id, token.token.expires_at, token.token.client_id
+            )
 
 
 async def revoke(owner: OAuthServer, request: Request) -> Response:

@@ -27,6 +27,7 @@ listener (``issuer``), never from the request's Host header.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import secrets
 import time
@@ -76,6 +77,14 @@ from switchboard.auth.revocation import Revocation, revoke
 from switchboard.auth.store import AuthStore
 from switchboard.auth.tokens import access_token_claims, sign_access_token
 from switchboard.auth.validator import TokenInvalid, TokenValidator, VerifiedToken
+from switchboard.core.audit import (
+    FAILURE,
+    NO_AUDIT,
+    PERSON,
+    SUCCESS,
+    SWITCHBOARD,
+    AuditSink,
+)
 
 log = logging.getLogger("switchboard.auth")
 
@@ -123,6 +132,14 @@ class SwitchboardAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         pass
 
 
+_REVOKERS = {
+    "revoked_by_user": PERSON,
+    "authorization_code_reuse": SWITCHBOARD,
+    "refresh_token_reuse": SWITCHBOARD,
+}
+"""Who revoked a grant, by its reason (otherwise the grant's client)."""
+
+
 class OAuthServer:
     """The authorization server's state, shared by the endpoints and grants (codes in
     memory, the rest in SQLite); its routes come from :func:`authorization_server_routes`."""
@@ -146,8 +163,10 @@ class OAuthServer:
         group_urls: Callable[[], list[str]] = list,
         group_members: Callable[[str], tuple[str, ...] | None] = lambda key: None,
         unused_client_ttl: float = UNUSED_CLIENT_TTL,
+        audit: AuditSink = NO_AUDIT,
     ) -> None:
         self.store = store
+        self.audit = audit
         self.keys = keys
         self.broker = broker
         self.issuer = issuer
@@ -235,11 +254,27 @@ class OAuthServer:
 
     def revoke_grant_sync(self, grant_id: str, reason: str) -> bool:
         self.revoked_grants.add(grant_id)
-        return self.store.revoke_grant(grant_id, reason)
+        revoked = self.store.revoke_grant(grant_id, reason)
+        if revoked:
+            grant = self.store.get_grant(grant_id)
+            client = grant.client_id if grant is not None else None
+            self.audit.emit(
+                "grant_revoked",
+                actor=_REVOKERS.get(reason, client),
+                target=grant.server if grant is not None else None,
+                outcome=SUCCESS,
+                reason=reason,
+                client=client,
+                grant=grant_id,
+            )
+        return revoked
 
-    def revoke_jti_sync(self, jti: str, expires_at: float) -> None:
+    def revoke_jti_sync(self, jti: str, expires_at: float, client_id: str | None = None) -> None:
         self.revoked_jtis.add(jti)
         self.store.revoke_jti(jti, expires_at)
+        self.audit.emit(
+            "token_revoked", actor=client_id, outcome=SUCCESS, reason="revoked_by_client", jti=jti
+        )
 
     def verify_own_token_sync(self, token: str) -> VerifiedToken | None:
         """One of our access tokens, checked for signature, issuer and expiry (any audience)."""
@@ -288,7 +323,21 @@ async def token(owner: OAuthServer, request: Request) -> Response:
     incoming = await read_request(request)
     if isinstance(incoming, Response):
         return incoming
-    return await run(owner.server.create_token_response, incoming)
+    response = await run(owner.server.create_token_response, incoming)
+    if response.status_code >= 400:
+        try:
+            error = json.loads(bytes(response.body)).get("error")
+        except (ValueError, AttributeError):
+            error = None
+        owner.audit.emit(
+            "token_failed",
+            actor=incoming.form.get("client_id") or None,
+            outcome=FAILURE,
+            reason=error if isinstance(error, str) else f"HTTP {response.status_code}",
+            grant_type=incoming.form.get("grant_type"),
+            status=response.status_code,
+        )
+    return response
 
 
 Handler = Callable[["OAuthServer", Request], Awaitable[Response]]

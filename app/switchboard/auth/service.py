@@ -39,7 +39,8 @@ from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore
 from switchboard.auth.targetkeys import GROUPS, SERVERS, key_of, key_url, label, split_key
 from switchboard.auth.validator import TokenValidator
-from switchboard.core.auth import Principal
+from switchboard.core.audit import FAILURE, NO_AUDIT, PERSON, SUCCESS, AuditSink
+from switchboard.core.auth import AuthDenied, Principal
 from switchboard.core.errors import AuthError, SecretError, ValidationError
 from switchboard.core.events import EventBus, Notice
 from switchboard.core.group import GroupSpec
@@ -70,7 +71,11 @@ class AuthService:
         cimd_resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.time,
         keyring_timeout: float = 15.0,
+        audit: AuditSink = NO_AUDIT,
     ) -> None:
+        self.audit = audit
+        """Security-relevant events (``core/audit.py``): sign-ins, consents, revocations,
+        refused tokens."""
         self.paths = paths
         self._keyring_timeout = keyring_timeout
         self.issuer = issuer
@@ -159,6 +164,7 @@ class AuthService:
             server_urls=lambda: self._urls(self._servers()),
             group_urls=lambda: self._urls(self._groups()),
             group_members=self.group_members,
+            audit=self.audit,
         )
         await asyncio.to_thread(self.oauth.load_state)
         self.validator = TokenValidator(
@@ -256,10 +262,25 @@ class AuthService:
     async def authenticate(
         self, *, server: ServerSpec | GroupSpec, resource: str, authorization: str | None
     ) -> Principal:
-        """See :class:`switchboard.core.auth.Authenticator`."""
-        return await self.resource.authenticate(
-            server=server, resource=resource, authorization=authorization
-        )
+        """See :class:`switchboard.core.auth.Authenticator`; a refused token is audited
+        (its reason, never the token). A request without a token is not: every client's
+        first request is one (RFC 9728 discovery starts from its 401), and logging them
+        would let any local program fill the audit log with nothing of note."""
+        try:
+            return await self.resource.authenticate(
+                server=server, resource=resource, authorization=authorization
+            )
+        except AuthDenied as exc:
+            if authorization:
+                self.audit.emit(
+                    "token_rejected",
+                    target=key_of(server.kind, server.name),
+                    outcome=FAILURE,
+                    reason=exc.body.get("error_description"),
+                    error=exc.body.get("error"),
+                    status=exc.status,
+                )
+            raise
 
     @property
     def jwks_fetches(self) -> int:
@@ -375,9 +396,17 @@ class AuthService:
         if client is None:
             raise AuthError("The first-party client is missing.", hint="Restart Switchboard.")
         user = GrantUser(None, connect_client.CLIENT_ID, key_of(kind, server), resource, SCOPE)
-        return await asyncio.to_thread(
+        token = await asyncio.to_thread(
             oauth.generate_token, "client_credentials", client, user, SCOPE, None, False
         )
+        self.audit.emit(
+            "sign_in",
+            actor=connect_client.CLIENT_ID,
+            target=user.server,
+            outcome=SUCCESS,
+            grant_type="client_credentials",
+        )
+        return token
 
     async def forget_consent(self, client_id: str, server: str) -> None:
         if not await asyncio.to_thread(self.store.forget_consent, client_id, server):
@@ -385,6 +414,9 @@ class AuthService:
                 f"No remembered consent for {client_id!r} on {server!r}.",
                 hint="Run 'switchboard grants list'.",
             )
+        self.audit.emit(
+            "consent_forgotten", actor=PERSON, target=server, outcome=SUCCESS, client=client_id
+        )
 
     def control_routes(self) -> list[Route]:
         """The control API's consent and grant routes (``auth/control_routes.py``)."""

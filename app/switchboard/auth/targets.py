@@ -60,7 +60,7 @@ def resource_hint(owner: OAuthServer, resources: list[str]) -> str:
     elif names_no_server(owner, resources):
         what = "No server or group of this gateway uses Switchboard's sign-in"
     else:
-        what = "The resource is not an MCP server or group of this gateway"
+        what = "The resource is not an MCP server of this gateway nor one of its groups"
 
     def shown(items: list[str]) -> str:
         return ", ".join(items[:5]) + (", ..." if len(items) > 5 else "")

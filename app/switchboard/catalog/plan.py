@@ -69,6 +69,18 @@ class InstallPlan:
         return shlex.join(self.argv)
 
     def describe(self) -> str:
+        if self.spec.remote:
+            lines = [
+                f"Server:   {self.spec.name}  ({self.entry.display}, {self.entry.name})",
+                f"Remote:   {self.spec.transport.value} at {self.spec.url}",
+            ]
+            if self.secrets:
+                lines.append("Headers (values from the keyring, never written to files):")
+                lines += [
+                    f"  {n.env} <- secret {n.secret!r}  {n.description}" for n in self.secrets
+                ]
+            lines += [f"Note:     {n}" for n in self.notes]
+            return "\n".join(lines)
         lines = [
             f"Server:   {self.spec.name}  ({self.entry.display}, {self.entry.name})",
             f"Package:  {self.package.registry_type} {self.package.identifier}"
@@ -86,6 +98,21 @@ class InstallPlan:
             lines.append(f"Serves:   {self.spec.transport.value} at {self.spec.url}")
         lines += [f"Note:     {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def _remote_plan(entry: CatalogEntry, name: str, secrets: Mapping[str, str]) -> InstallPlan:
+    """A remote-only entry (or one whose packages cannot run here): ``remotes.py``."""
+    from switchboard.catalog.remotes import remote_plan_parts
+
+    package, spec, needs, notes = remote_plan_parts(entry, name, secrets)
+    return InstallPlan(
+        entry=entry,
+        package=package,
+        runtime="",
+        spec=spec,
+        secrets=tuple(SecretNeed(h, ref, d, r) for h, ref, d, r in needs),
+        notes=tuple(notes),
+    )
 
 
 def _runtime(package: Package, which: Which) -> str | None:
@@ -302,7 +329,12 @@ def plan_install(
             f"{entry.display} was withdrawn from the registry.", hint="Pick another server."
         )
     spec_name = validate_name(name or entry.handle)
-    package, runtime = choose_package(entry, which, registry_type)
+    try:
+        package, runtime = choose_package(entry, which, registry_type)
+    except CatalogError:
+        if not entry.remotes or registry_type not in (None, "remote"):
+            raise
+        return _remote_plan(entry, spec_name, secrets or {})
     values = args or {}
     env_map, secret_map, needs = _environment(
         spec_name, package.environment_variables, env or {}, secrets or {}, values

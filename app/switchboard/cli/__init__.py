@@ -18,12 +18,15 @@ from collections.abc import Sequence
 
 from switchboard import __version__
 from switchboard.cli import (
+    activity,
     auth,
     autostart,
     catalog,
     clients,
     exchange,
     groups,
+    inspect,
+    remote,
     secrets,
     serve,
     servers,
@@ -50,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The order of these calls is the order of the verbs in 'switchboard --help'.
     serve.add_engine_parsers(sub)  # serve, gui
     servers.add_parsers(sub)  # add, list, remove, start, stop, restart, status, logs
+    remote.add_parsers(sub)  # signin, signout
     groups.add_parsers(sub)  # group
     autostart.add_parsers(sub)  # autostart
     servers.add_config_parser(sub)  # config
@@ -59,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_parsers(sub)  # catalog
     exchange.add_parsers(sub)  # export, import
     clients.add_parsers(sub)  # client
+    activity.add_parsers(sub)  # activity
+    inspect.add_parsers(sub)  # tools, call
     return p
 
 

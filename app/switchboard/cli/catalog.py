@@ -13,6 +13,7 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING
 
+from switchboard.audit import offline_config_store
 from switchboard.catalog.catalog import Catalog
 from switchboard.catalog.model import CatalogEntry
 from switchboard.catalog.plan import InstallPlan, plan_install
@@ -147,7 +148,7 @@ def _add_spec(paths: AppPaths, spec: ServerSpec, start: bool) -> None:
     try:
         client = control_client(paths)
     except EngineNotRunning:
-        ConfigStore(paths.config_file).update(lambda c: c.with_server(spec))
+        offline_config_store(paths).update(lambda c: c.with_server(spec))
         print(f"Added {spec.name}. (Switchboard is not running; it applies when it starts.)")
         return
     try:
@@ -202,7 +203,7 @@ def _update(args: argparse.Namespace, paths: AppPaths, catalog: Catalog) -> int:
             print("Nothing was changed.")
             return 1
         if client is None:
-            ConfigStore(paths.config_file).update(lambda c: c.with_server(new, replace=True))
+            offline_config_store(paths).update(lambda c: c.with_server(new, replace=True))
             print(f"Updated {spec.name}. (Switchboard is not running; it applies when it starts.)")
         else:
             client.request("PUT", f"/servers/{spec.name}", new.to_dict())

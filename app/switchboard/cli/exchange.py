@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from switchboard.audit import offline_config_store
 from switchboard.cli.common import SubParsers, control_client
 from switchboard.cli.secrets import missing_secrets
 from switchboard.cluster.files import servers_from_yaml, write
@@ -204,7 +205,7 @@ def _import(args: argparse.Namespace, paths: AppPaths) -> int:
     else:
         exported = parse_export_file(text, str(source))
         specs, groups = exported.servers, exported.groups
-    store = ConfigStore(paths.config_file)
+    store = offline_config_store(paths)
     report = plan_import(store.load(), specs, groups)
     for line in report.lines():
         print(line)

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from switchboard.audit import offline_config_store
 from switchboard.cli.common import Command, SubParsers, configured_base_url, control_client
 from switchboard.cli.groupview import describe, listing_lines
 from switchboard.core.errors import (
@@ -29,7 +30,7 @@ from switchboard.core.errors import (
 from switchboard.core.group import GroupSpec, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode
-from switchboard.store.config import Config, ConfigStore
+from switchboard.store.config import Config
 
 if TYPE_CHECKING:
     from switchboard.control.client import ControlClient
@@ -181,7 +182,7 @@ class _Groups:
 
     def __init__(self, paths: AppPaths, *, need_engine: bool = False) -> None:
         self.paths = paths
-        self.store = ConfigStore(paths.config_file)
+        self.store = offline_config_store(paths)
         self.client: ControlClient | None
         try:
             self.client = control_client(paths)

@@ -83,6 +83,7 @@ def _secret(args: argparse.Namespace, paths: AppPaths) -> int:
         store.check()
         value = read_secret_value(args.name)
         store.set(args.name, value)
+        _audit(paths, "secret_set", args.name)
         print(f"Stored secret {args.name!r} in the keyring.")
         return 0
     refs = _references(paths)
@@ -107,6 +108,7 @@ def _secret(args: argparse.Namespace, paths: AppPaths) -> int:
     # rm
     removed = store.delete(args.name)
     if removed:
+        _audit(paths, "secret_removed", args.name)
         print(f"Removed secret {args.name!r}.")
     else:
         print(f"No secret named {args.name!r} was in the keyring.")
@@ -117,6 +119,14 @@ def _secret(args: argparse.Namespace, paths: AppPaths) -> int:
             file=sys.stderr,
         )
     return 0 if removed else 1
+
+
+def _audit(paths: AppPaths, event: str, name: str) -> None:
+    """The audit log gets the secret's name, never its value (``docs/audit-log.md``)."""
+    from switchboard.audit import AuditLog
+    from switchboard.core.audit import CLI, SUCCESS
+
+    AuditLog.for_paths(paths, sync=True).emit(event, actor=CLI, target=name, outcome=SUCCESS)
 
 
 def missing_secrets(paths: AppPaths, names: list[str]) -> list[str]:

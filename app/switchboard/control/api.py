@@ -22,6 +22,8 @@ from starlette.routing import BaseRoute, Route
 
 from switchboard.control.body import read_json
 from switchboard.control.groups import group_routes
+from switchboard.control.inspect_api import inspect_routes
+from switchboard.control.remote_routes import remote_routes
 from switchboard.core.errors import (
     ConfigError,
     GroupChanged,
@@ -151,7 +153,9 @@ def control_routes(engine: Engine) -> list[BaseRoute]:
         Route("/servers/{name}/stop", guarded(action("stop")), methods=["POST"]),
         Route("/servers/{name}/restart", guarded(action("restart")), methods=["POST"]),
         Route("/servers/{name}/logs", guarded(logs), methods=["GET"]),
+        *remote_routes(engine, guarded),
         *group_routes(engine, guarded),
+        *inspect_routes(engine, guarded),
     ]
 
 

@@ -86,6 +86,12 @@ class ControlClient:
                 "The connection to Switchboard was lost.", hint="Is it still running?"
             ) from exc
 
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._http.close()
 

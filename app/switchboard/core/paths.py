@@ -84,6 +84,11 @@ class AppPaths:
     def auth_db(self) -> Path:
         return self.data_dir / "auth.sqlite3"
 
+    @property
+    def activity_db(self) -> Path:
+        """Every gateway request (issue 15.2; bounded by the settings)."""
+        return self.data_dir / "activity.sqlite3"
+
     def server_log(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 

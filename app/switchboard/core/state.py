@@ -16,6 +16,14 @@ class ServerState(enum.Enum):
                       |           |
                       v           v
                    BACKOFF <- (crash) -> FAILED (crash loop / spawn error)
+
+    An on-demand server (``start = "on-demand"``) has one more state, SLEEPING: no
+    process, and the next client call starts it (issue 16.2)::
+
+        STOPPED -> SLEEPING -> STARTING -> RUNNING -> STOPPING -> SLEEPING (idle)
+                      |
+                      v
+                   STOPPED (the person stops it)
     """
 
     STOPPED = "stopped"
@@ -24,11 +32,21 @@ class ServerState(enum.Enum):
     STOPPING = "stopping"
     BACKOFF = "backoff"
     FAILED = "failed"
+    SLEEPING = "sleeping"
+    """On demand and idle: no process; the gateway starts it on the next call."""
+    NEEDS_SIGN_IN = "needs-sign-in"
+    """A remote server that has no valid upstream token: waits for the person to sign
+    in (not a failure; ``remote/``)."""
 
     @property
     def is_active(self) -> bool:
         """True while the server is wanted up (running or on its way there)."""
-        return self in (ServerState.STARTING, ServerState.RUNNING, ServerState.BACKOFF)
+        return self in (
+            ServerState.STARTING,
+            ServerState.RUNNING,
+            ServerState.BACKOFF,
+            ServerState.NEEDS_SIGN_IN,
+        )
 
     def can_become(self, new: ServerState) -> bool:
         return new in _TRANSITIONS[self]
@@ -44,16 +62,31 @@ class ServerState(enum.Enum):
 
 
 _TRANSITIONS: dict[ServerState, frozenset[ServerState]] = {
-    ServerState.STOPPED: frozenset({ServerState.STARTING}),
+    ServerState.STOPPED: frozenset({ServerState.STARTING, ServerState.SLEEPING}),
     ServerState.STARTING: frozenset(
-        {ServerState.RUNNING, ServerState.BACKOFF, ServerState.FAILED, ServerState.STOPPING}
+        {
+            ServerState.RUNNING,
+            ServerState.BACKOFF,
+            ServerState.FAILED,
+            ServerState.STOPPING,
+            ServerState.NEEDS_SIGN_IN,
+        }
     ),
-    ServerState.RUNNING: frozenset({ServerState.STOPPING, ServerState.BACKOFF, ServerState.FAILED}),
-    ServerState.STOPPING: frozenset({ServerState.STOPPED}),
+    ServerState.RUNNING: frozenset(
+        {
+            ServerState.STOPPING,
+            ServerState.BACKOFF,
+            ServerState.FAILED,
+            ServerState.NEEDS_SIGN_IN,
+        }
+    ),
+    ServerState.NEEDS_SIGN_IN: frozenset({ServerState.STARTING, ServerState.STOPPING}),
+    ServerState.STOPPING: frozenset({ServerState.STOPPED, ServerState.SLEEPING}),
     ServerState.BACKOFF: frozenset(
         {ServerState.STARTING, ServerState.STOPPING, ServerState.FAILED}
     ),
     ServerState.FAILED: frozenset({ServerState.STARTING, ServerState.STOPPING}),
+    ServerState.SLEEPING: frozenset({ServerState.STARTING, ServerState.STOPPED}),
 }
 
 

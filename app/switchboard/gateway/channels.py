@@ -226,7 +226,10 @@ class Pending:
         "deadline",
         "line",
         "method",
+        "raw",
         "session",
+        "started",
+        "target",
         "token",
         "upstream_id",
     )
@@ -252,3 +255,9 @@ class Pending:
         """May make the server ask the client something (see ``_NON_CAUSING``)."""
         self.line: bytes | None = None
         """The message to write upstream while the request waits in line (serialized)."""
+        self.started = 0.0
+        """Wall-clock arrival, for the activity record (set only while recording)."""
+        self.raw: bytes = b""
+        """The request as written upstream, for the activity record (idem)."""
+        self.target: str | None = None
+        """Tool/prompt name or resource URI, for the activity record (idem)."""

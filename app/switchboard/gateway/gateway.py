@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
@@ -30,11 +31,12 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from switchboard.core.activity import ActivitySink
 from switchboard.core.auth import AuthDenied, Authenticator
 from switchboard.core.errors import GroupNotFound, ServerNotFound
 from switchboard.core.events import ConfigChanged, Event, EventBus, GroupsChanged, StateChanged
 from switchboard.core.group import GroupSpec
-from switchboard.core.spec import AuthMode, Transport
+from switchboard.core.spec import AuthMode
 from switchboard.core.state import EngineState, ServerState
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Outbox, Session
@@ -65,6 +67,8 @@ from switchboard.gateway.sessions import (
 from switchboard.gateway.sse import serve_outbox
 from switchboard.gateway.streamable_http import StreamableHTTP
 
+log = logging.getLogger("switchboard.gateway")
+
 if TYPE_CHECKING:
     from switchboard.supervisor.process import ManagedServer
     from switchboard.supervisor.supervisor import Supervisor
@@ -72,7 +76,12 @@ if TYPE_CHECKING:
 MAX_BODY = 4 * 1024 * 1024
 """Largest POST body accepted (a JSON-RPC message); bigger -> 413."""
 
-_DOWN_STATES = {ServerState.STOPPED, ServerState.STOPPING, ServerState.FAILED}
+_DOWN_STATES = {
+    ServerState.STOPPED,
+    ServerState.STOPPING,
+    ServerState.FAILED,
+    ServerState.NEEDS_SIGN_IN,
+}
 
 Target: TypeAlias = "ManagedServer | GroupTarget"
 """What a transport serves: a server, or a group (``groups/target.py``)."""
@@ -90,6 +99,9 @@ class GatewayHost(Protocol):
         """The group's spec (raises GroupNotFound)."""
         ...
 
+    async def wake(self, name: str) -> None:
+        """Start the sleeping on-demand server ``name`` (issue 16.2)."""
+
 
 class Gateway:
     """ASGI app serving every configured server under ``/servers/<name>/...``."""
@@ -105,8 +117,11 @@ class Gateway:
         clock: Callable[[], float] = time.monotonic,
         max_sessions: int = MAX_SESSIONS,
         max_sessions_per_client: int = MAX_PER_CLIENT,
+        activity: ActivitySink | None = None,
     ) -> None:
         self._host = host
+        self.activity = activity
+        """Where every forwarded request is recorded when it ends (None: nowhere)."""
         self.max_body = max_body
         self.keepalive = keepalive
         self.start_wait = start_wait
@@ -119,6 +134,7 @@ class Gateway:
             max_per_client=max_sessions_per_client,
         )
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._waking: dict[str, asyncio.Task[None]] = {}
         self._http_transport = http_transport
         self._passthrough: Any = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -146,7 +162,7 @@ class Gateway:
                     spec = self._host.supervisor.get(name).spec
                 except ServerNotFound:
                     spec = None
-                if spec is None or spec.transport is not Transport.STDIO:
+                if spec is None or not spec.muxed:
                     self._drop_mux(name)
                 else:
                     mux.set_isolation(spec.isolation)
@@ -160,7 +176,7 @@ class Gateway:
         """Close the upstream HTTP client once no pass-through server is up (engine
         shutdown stops every server, so nothing is left open)."""
         for server in self._host.supervisor.servers():
-            if server.spec.transport is not Transport.STDIO and server.state.is_active:
+            if not server.spec.muxed and server.state.is_active:
                 return
         passthrough, self._passthrough = self._passthrough, None
         task = asyncio.get_running_loop().create_task(passthrough.aclose())
@@ -250,7 +266,7 @@ class Gateway:
                 [(b"www-authenticate", denied.www_authenticate.encode("latin-1"))],
             ) from None
         owner = owner_of(principal)
-        if spec.transport is not Transport.STDIO:
+        if not spec.muxed:
             await self._pass_through(scope, receive, send, server, endpoint, prefix, owner)
             return
         await self.serve(scope, receive, send, server, endpoint, prefix, owner)
@@ -390,7 +406,7 @@ class Gateway:
         ``internal.py``): raises ServerNotFound, or Unavailable when the server is down
         or is not a stdio server."""
         server = self.managed(name)
-        if server.spec.transport is not Transport.STDIO:
+        if not server.spec.muxed:
             raise Unavailable(
                 f"Server {name!r} is a {server.spec.transport.value} server: the gateway "
                 "passes its requests through and cannot open a session on it itself.",
@@ -443,13 +459,23 @@ class Gateway:
                 except ServerNotFound:
                     return 1.0
 
-            mux = StdioMux(name, stream_source, timeout=timeout, isolation=server.spec.isolation)
+            mux = StdioMux(
+                name,
+                stream_source,
+                timeout=timeout,
+                isolation=server.spec.isolation,
+                activity=self.activity,
+            )
             self._muxes[name] = mux
         if mux.ready():
             return mux
         deadline = self.clock() + self.start_wait
         while server.stream is None or server.stream.closed:
-            if server.state in _DOWN_STATES:
+            if server.wakeable:  # on demand and asleep: start it, wait as for a start
+                self._wake(name)
+            elif server.state in _DOWN_STATES or (
+                server.spec.remote and server.state is ServerState.BACKOFF
+            ):  # a remote that cannot be reached: say so now, not after start_wait
                 raise self.unavailable(server, msg_id, None)
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -465,6 +491,20 @@ class Gateway:
         except Unavailable as exc:
             raise self.unavailable(server, msg_id, exc) from None
         return mux
+
+    def _wake(self, name: str) -> None:
+        """Start one wake of ``name`` (callers wait on its state changes, not on it)."""
+        if name in self._waking:
+            return
+        task = asyncio.get_running_loop().create_task(self._host.wake(name))
+        self._waking[name] = task
+        task.add_done_callback(lambda t: self._woken(name, t))
+
+    def _woken(self, name: str, task: asyncio.Task[None]) -> None:
+        self._waking.pop(name, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The waiting request tries again within a second, until start_wait ends.
+            log.warning("could not wake server %s: %s", name, task.exception())
 
     def unavailable(
         self,
@@ -482,6 +522,16 @@ class Gateway:
         hint = f"Start it: 'switchboard start {server.name}' or from the tray."
         if server.state is ServerState.FAILED:
             hint = f"It failed: see 'switchboard logs {server.name}', fix it, then start it again."
+        elif (
+            not isinstance(server, GroupTarget)
+            and server.spec.remote
+            and server.state is ServerState.BACKOFF
+        ):
+            message = f"Remote server {server.name!r} is unreachable: {server.detail}"
+            hint = "Switchboard keeps retrying; check the network or the provider's status."
+        elif server.state is ServerState.NEEDS_SIGN_IN:
+            message = f"Remote server {server.name!r} needs sign-in."
+            hint = f"Sign in once in Switchboard: 'switchboard signin {server.name}' or the window."
         return HTTPError(
             503,
             jsonrpc.error(
@@ -509,7 +559,7 @@ class Gateway:
         if server.state is not ServerState.RUNNING:
             raise self.unavailable(server, None, None)
         if self._passthrough is None:
-            self._passthrough = PassThrough(self._http_transport)
+            self._passthrough = PassThrough(self._http_transport, self.activity)
         await self._passthrough.handle(
             scope, receive, send, server.spec, endpoint, prefix, self.max_body, owner
         )

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from switchboard.core.activity import ActivitySink
 from switchboard.core.errors import ServerNotRunning
 from switchboard.core.spec import Isolation
 from switchboard.gateway import jsonrpc
@@ -58,6 +59,7 @@ from switchboard.gateway.initialization import (
     negotiated_version,
     upstream_params,
 )
+from switchboard.gateway.recording import record_finished, record_initialize
 from switchboard.gateway.server_messages import ServerMessages
 from switchboard.gateway.subscriptions import Subscriptions
 from switchboard.gateway.timeouts import Deadlines
@@ -102,8 +104,11 @@ class StdioMux:
         *,
         timeout: Callable[[], float],
         isolation: Isolation = Isolation.AUTO,
+        activity: ActivitySink | None = None,
     ) -> None:
         self.name = name
+        self.activity = activity
+        """Where finished requests are recorded (``core/activity.py``); None: not recorded."""
         self.isolation = isolation
         """The server's setting; the gateway updates it when the config changes."""
         self.serial = isolation is Isolation.SERIAL
@@ -238,6 +243,7 @@ class StdioMux:
         """Answer a client's ``initialize``: the first one initializes the process."""
         if not isinstance(params, dict):
             params = {}
+        started = time.time()
         session.capabilities = declared(params.get("capabilities"))
         first = self.init_params is None
         if first:
@@ -247,7 +253,11 @@ class StdioMux:
         except Unavailable:
             if first and self.init_result is None:
                 self.init_params = None  # the next client's initialize tries again
+            if self.activity is not None:
+                record_initialize(self.activity, self.name, session, started, False)
             raise
+        if self.activity is not None:
+            record_initialize(self.activity, self.name, session, started, True)
         result = dict(self.init_result or {})
         version = negotiated_version(params.get("protocolVersion"), result)
         session.protocol_version = version
@@ -304,6 +314,12 @@ class StdioMux:
                 pending.token = (upstream_token, token)
         msg["id"] = upstream_id
         line = jsonrpc.dumps(msg)
+        if self.activity is not None:
+            pending.started = time.time()
+            pending.raw = line
+            if isinstance(params, dict):
+                target = params.get("name") or params.get("uri")
+                pending.target = target if type(target) is str else None
         try:
             if method not in NON_CAUSING:
                 pending.causing = True
@@ -406,12 +422,16 @@ class StdioMux:
             pending = self.pending.get(upstream_id)
             if pending is not None and pending.line is None:
                 msg["id"] = pending.client_id
-                if "result" not in msg and not _is_error(msg.get("error")):
+                code = None
+                if "result" not in msg and _is_error(msg.get("error")):
+                    code = msg["error"]["code"]
+                elif "result" not in msg:
                     log.warning(
                         "server %s: invalid response to %s (no result, no valid error)",
                         self.name,
                         pending.method,
                     )
+                    code = jsonrpc.INTERNAL_ERROR
                     msg = {
                         "jsonrpc": "2.0",
                         "id": pending.client_id,
@@ -422,7 +442,7 @@ class StdioMux:
                             f"'switchboard logs {self.name}'.",
                         },
                     }
-                self._finish(upstream_id, jsonrpc.dumps(msg))
+                self._finish(upstream_id, jsonrpc.dumps(msg), code)
                 return
             fut = self._internal.get(upstream_id)
             if fut is not None and not fut.done():
@@ -436,11 +456,14 @@ class StdioMux:
         else:
             self._server.notification(method, msg, line)
 
-    def _finish(self, upstream_id: int, response: bytes | None) -> None:
-        """The request is over: deliver its response (None: cancelled, no response)."""
+    def _finish(self, upstream_id: int, response: bytes | None, code: int | None = None) -> None:
+        """The request is over: deliver its response (None: cancelled, no response);
+        ``code``: the JSON-RPC error code it carries, if any (for the activity record)."""
         pending = self.pending.pop(upstream_id, None)
         if pending is None:
             return
+        if self.activity is not None:
+            record_finished(self.activity, self.name, pending, response, code)
         pending.session.inflight.pop(upstream_id, None)
         if pending.token is not None:
             self.progress.pop(pending.token[0], None)
@@ -490,6 +513,7 @@ class StdioMux:
                     "at a time to know whom to ask; retry, or raise the request timeout in "
                     "the server's settings.",
                 ),
+                jsonrpc.REQUEST_TIMEOUT,
             )
             return
         log.warning(
@@ -512,6 +536,7 @@ class StdioMux:
                 "(the server's request timeout; raise it in the server's settings for "
                 "long-running tools).",
             ),
+            jsonrpc.REQUEST_TIMEOUT,
         )
 
     def _on_end(self) -> None:
@@ -537,6 +562,7 @@ class StdioMux:
                     "It is restarted if its restart policy allows; retry the request.",
                     {"server": self.name, "state": state},
                 ),
+                jsonrpc.SERVER_UNAVAILABLE,
             )
         for fut in self._internal.values():
             if not fut.done():

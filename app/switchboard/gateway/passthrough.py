@@ -23,9 +23,11 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from switchboard.core.activity import ActivitySink
 from switchboard.core.spec import ServerSpec, Transport
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.http_io import respond, wait_disconnect
+from switchboard.gateway.passthrough_activity import PassThroughCall
 from switchboard.gateway.sessions import Bindings, Owner
 
 log = logging.getLogger("switchboard.gateway")
@@ -56,7 +58,12 @@ _FORWARD_RESPONSE = frozenset(
 class PassThrough:
     """Forwards gateway requests to servers' own local HTTP endpoints."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        activity: ActivitySink | None = None,
+    ) -> None:
+        self.activity = activity
         self._client = httpx.AsyncClient(
             transport=transport,
             trust_env=False,
@@ -163,6 +170,12 @@ class PassThrough:
                 [],
             )
             return
+        call = None
+        if method == "POST" and spec.transport is Transport.STREAMABLE_HTTP:
+            session = response.headers.get("mcp-session-id") or (
+                session_key[2] if session_key is not None else None
+            )
+            call = PassThroughCall.start(self.activity, spec.name, body, owner, session)
         issued = response.headers.get("mcp-session-id")
         if issued is not None and response.status_code < 300:
             self.bindings.bind(("mcp", spec.name, issued), owner)
@@ -197,10 +210,14 @@ class PassThrough:
                             continue
                         rewrite = False
                     if chunk:
+                        if call is not None:
+                            call.feed(chunk)
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if pending:
                     await send({"type": "http.response.body", "body": pending, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+                if call is not None:
+                    call.finish(response.status_code, is_sse)
 
             if not is_sse:
                 await pump()

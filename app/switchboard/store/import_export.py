@@ -34,7 +34,7 @@ import tomli_w
 
 from switchboard.core.errors import ValidationError
 from switchboard.core.group import GroupSpec
-from switchboard.core.spec import ServerSpec
+from switchboard.core.spec import ServerSpec, StartMode
 from switchboard.store.config import Config
 
 EXPORT_KEY = "switchboard_export"
@@ -43,7 +43,8 @@ EXPORT_VERSION = 1
 
 def _portable(spec: ServerSpec) -> dict[str, Any]:
     data = spec.to_dict()
-    data.pop("autostart", None)
+    if spec.start is not StartMode.ON_DEMAND:  # always/manual: whether it ran here
+        data.pop("start", None)
     return data
 
 
@@ -153,7 +154,11 @@ def parse_export_file(text: str, source: str = "the import file") -> Exported:
     for i, raw in enumerate(doc.get("servers", []), 1):
         label = raw.get("name", f"#{i}") if isinstance(raw, dict) else f"#{i}"
         if isinstance(raw, dict):
-            raw = {k: v for k, v in raw.items() if k != "autostart"}
+            raw = {
+                k: v
+                for k, v in raw.items()
+                if k != "autostart" and (k != "start" or v == StartMode.ON_DEMAND.value)
+            }
         try:
             specs.append(ServerSpec.from_dict(raw))
         except ValidationError as exc:
@@ -191,7 +196,9 @@ def plan_import(
     conflicts: list[Conflict] = []
     for spec in specs:
         if not config.has(spec.name):
-            added.append(dataclasses.replace(spec, autostart=False))
+            if spec.start is StartMode.ALWAYS:
+                spec = dataclasses.replace(spec, start=StartMode.MANUAL)
+            added.append(spec)
             continue
         mine, theirs = _portable(config.server(spec.name)), _portable(spec)
         differs = tuple(sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k)))

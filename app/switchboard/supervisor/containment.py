@@ -31,7 +31,7 @@ class ProcessTree:
     ) -> None:
         self.proc = proc
         self._scope_entry = scope_entry
-        self._leader_start = leader_start
+        self.leader_start = leader_start
         self._grace = grace
         self._say = say
 
@@ -39,7 +39,7 @@ class ProcessTree:
         """The live processes of this tree, escaped ones included (Linux)."""
         if not tree.supported():
             return {}
-        return tree.members(self.proc.pid, self._leader_start, self._scope_entry)
+        return tree.members(self.proc.pid, self.leader_start, self._scope_entry)
 
     async def terminate(self) -> None:
         """SIGTERM the group and every escaped descendant, SIGKILL after the grace."""

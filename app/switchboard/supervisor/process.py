@@ -27,6 +27,7 @@ from switchboard.supervisor.containment import ProcessTree, wait_exit
 from switchboard.supervisor.environment import build_env, resolve_command
 from switchboard.supervisor.lines import LineReader, response_id, size_text, truncated
 from switchboard.supervisor.logs import Redactor, ServerLog
+from switchboard.supervisor.memory import Target
 from switchboard.supervisor.stream import StdioStream
 
 log = logging.getLogger("switchboard.supervisor")
@@ -46,6 +47,8 @@ READY_WINDOW = 1.0
 
 EOF_GRACE = 0.5
 """After stdout closes, how long a process has to exit on its own before it is stopped."""
+
+SLEEP_DETAIL = "asleep — wakes on the next call"
 
 SecretResolver = Callable[[Mapping[str, str]], Awaitable[dict[str, str]]]
 """Turns {ENV_VAR: secret name} into {ENV_VAR: value}; raises SecretError."""
@@ -126,6 +129,8 @@ class ServerStatus:
     own program instead of npx/uvx), shell-quoted; "" otherwise."""
     resolution_notice: str = ""
     """Why the command runs as written although it is a package runner ("" if not)."""
+    rss_bytes: int | None = None
+    """Resident memory of the process tree (all its processes), None without a process."""
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -193,6 +198,9 @@ class ManagedServer:
         self._exit_reason: str | None = None
         self._tree: ProcessTree | None = None
         self.last_exit = ""
+        self._halt_to: ServerState | None = None
+        self.rss_bytes: int | None = None
+        """Resident memory of the whole process tree, sampled by the supervisor."""
 
     @property
     def name(self) -> str:
@@ -201,6 +209,13 @@ class ManagedServer:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc and self._proc.returncode is None else None
+
+    def memory_target(self) -> Target | None:
+        """What :func:`switchboard.supervisor.memory.sample` needs, while a process runs."""
+        proc, found = self._proc, self._tree
+        if proc is None or proc.returncode is not None or found is None or found.proc is not proc:
+            return None
+        return Target(proc.pid, found.leader_start, self._scope_entry)
 
     def status(self) -> ServerStatus:
         return ServerStatus(
@@ -214,13 +229,14 @@ class ManagedServer:
             last_exit=self.last_exit,
             resolved_command=shlex.join(self.resolved_command) if self.resolved_command else "",
             resolution_notice=self.resolution_notice,
+            rss_bytes=self.rss_bytes,
         )
 
     # -- public lifecycle -----------------------------------------------------------
     async def start(self) -> None:
         """Start (or restart from FAILED). Returns once the first spawn settled."""
         if self.state is ServerState.STOPPING:
-            await self.wait_for({ServerState.STOPPED})
+            await self.wait_for({ServerState.STOPPED, ServerState.SLEEPING})
         if self._task is not None and not self._task.done():
             return
         self._stopping = False
@@ -233,13 +249,52 @@ class ManagedServer:
 
     async def stop(self) -> None:
         """SIGTERM the process group, SIGKILL after the grace period, end in STOPPED."""
+        if self.state is ServerState.SLEEPING:
+            self._set_state(ServerState.STOPPED, "stopped")
+            return
+        if await self._halt(ServerState.STOPPED, "stopped") is ServerState.SLEEPING:
+            self._set_state(ServerState.STOPPED, "stopped")  # it was falling asleep meanwhile
+
+    async def sleep(self) -> None:
+        """Put an on-demand server to sleep (issue 16.2): its stream is closed first, so
+        no new request reaches the dying process (the gateway wakes it again instead),
+        then the tree is stopped as by :meth:`stop`, ending in SLEEPING."""
         if self.state is ServerState.STOPPED:
+            self._set_state(ServerState.SLEEPING, SLEEP_DETAIL)
             return
+        if self.state is not ServerState.RUNNING:
+            return  # starting, crashing or stopping: not idle
+        self._close_stream()
+        await self._halt(ServerState.SLEEPING, SLEEP_DETAIL)
+
+    @property
+    def wakeable(self) -> bool:
+        """Asleep, or on its way to sleep: a call starts it (:meth:`wake`)."""
+        return self.state is ServerState.SLEEPING or (
+            self.state is ServerState.STOPPING and self._halt_to is ServerState.SLEEPING
+        )
+
+    async def wake(self) -> None:
+        """Start a sleeping server (waits for a sleep under way to finish first)."""
+        if self.state is ServerState.STOPPING and self._halt_to is ServerState.SLEEPING:
+            await self.wait_for({ServerState.SLEEPING, ServerState.STOPPED})
+        if self.state is ServerState.SLEEPING:
+            await self.start()
+
+    async def _halt(self, final: ServerState, detail: str) -> ServerState:
+        """Stop the process tree and end in ``final``; returns the state it ended in
+        (another halt under way may end elsewhere)."""
+        if self.state in (ServerState.STOPPED, ServerState.SLEEPING):
+            return self.state
         if self.state is ServerState.STOPPING:
-            await self.wait_for({ServerState.STOPPED})
-            return
+            await self.wait_for({ServerState.STOPPED, ServerState.SLEEPING})
+            return self.state
         self._stopping = True
-        self._set_state(ServerState.STOPPING, "stopping")
+        self._halt_to = final
+        self._set_state(
+            ServerState.STOPPING,
+            "stopping" if final is ServerState.STOPPED else "idle: going to sleep",
+        )
         proc = self._proc
         if proc is not None and proc.returncode is None:
             await self._terminate(proc)
@@ -253,7 +308,10 @@ class ManagedServer:
             await self._terminate(self._proc)
         self._close_stream()
         self.started_at = None
-        self._set_state(ServerState.STOPPED, "stopped")
+        self.rss_bytes = None
+        self._halt_to = None
+        self._set_state(final, detail)
+        return final
 
     async def restart(self) -> None:
         await self.stop()

@@ -7,13 +7,14 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from switchboard.core.errors import ServerExists, ServerNotFound
 from switchboard.core.events import EventBus
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
-from switchboard.supervisor import tree
+from switchboard.supervisor import memory, tree
 from switchboard.supervisor.clock import Clock
 from switchboard.supervisor.environment import login_shell_path
 from switchboard.supervisor.process import (
@@ -31,8 +32,13 @@ from switchboard.supervisor.watchdog import Watchdog
 
 log = logging.getLogger("switchboard.supervisor")
 
+RemoteFactory = Callable[[ServerSpec, EventBus, Any], ManagedServer]
+"""Builds the supervisor's object for a remote server (``remote/``; spec, events, log file)."""
+
 REAP_INTERVAL = 5.0
 """Seconds between sweeps for adopted descendants that exited (tree.py)."""
+MEMORY_INTERVAL = 5.0
+"""Seconds between samples of every server's resident memory (memory.py)."""
 
 
 class Supervisor:
@@ -53,7 +59,9 @@ class Supervisor:
         ready_window: float = READY_WINDOW,
         stdout_limit: int = STREAM_LIMIT,
         reap_interval: float = REAP_INTERVAL,
+        remote_factory: RemoteFactory | None = None,
         resolver: CommandResolver | None = None,
+        memory_interval: float = MEMORY_INTERVAL,
     ) -> None:
         self._resolver = resolver
         self._events = events
@@ -74,6 +82,9 @@ class Supervisor:
         self._adopted: set[int] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._reap_interval = reap_interval
+        self._memory_interval = memory_interval
+        self._sampler: asyncio.Task[None] | None = None
+        self._remote_factory = remote_factory
         self.subreaper = False
         self.path = ""
 
@@ -93,6 +104,10 @@ class Supervisor:
         if self._watchdog is not None:
             await self._watchdog.ensure_started()
             self._watchdog.set_scope(self.scope)
+        if tree.supported() and self._memory_interval > 0 and self._sampler is None:
+            self._sampler = asyncio.get_running_loop().create_task(
+                self._sample_memory(), name="switchboard-memory"
+            )
 
     @property
     def watchdog_pid(self) -> int | None:
@@ -101,11 +116,16 @@ class Supervisor:
     def add(self, spec: ServerSpec) -> ManagedServer:
         if spec.name in self._servers:
             raise ServerExists(spec.name)
+        log_file = self._paths.server_log(spec.name) if self._paths else None
+        if spec.remote and self._remote_factory is not None:
+            remote = self._remote_factory(spec, self._events, log_file)
+            self._servers[spec.name] = remote
+            return remote
         server = ManagedServer(
             spec,
             events=self._events,
             path=self.path,
-            log_file=self._paths.server_log(spec.name) if self._paths else None,
+            log_file=log_file,
             spawner=self._spawner,
             clock=self._clock,
             secrets=self._secrets,
@@ -151,13 +171,36 @@ class Supervisor:
         await self.stop_all()
         for s in self._servers.values():
             s.log.close()
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
-            self._reaper = None
+        for task in (self._reaper, self._sampler):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._reaper = self._sampler = None
         if self._watchdog is not None:
             await self._watchdog.aclose()
+
+    def total_rss(self) -> int:
+        """Resident bytes of every server's process tree, as last sampled."""
+        return sum(s.rss_bytes or 0 for s in self._servers.values())
+
+    async def sample_memory(self) -> None:
+        """Sample every running server's tree RSS now (off the event loop's thread)."""
+        servers = list(self._servers.values())
+        targets = {s.name: t for s in servers if (t := s.memory_target()) is not None}
+        found = await asyncio.to_thread(memory.sample, targets) if targets else {}
+        for server in servers:
+            # A process that ended meanwhile has no memory; one started meanwhile waits.
+            now = server.memory_target()
+            server.rss_bytes = found.get(server.name) if now == targets.get(server.name) else None
+
+    async def _sample_memory(self) -> None:
+        while True:
+            try:
+                await self.sample_memory()
+            except Exception:  # a /proc surprise must not end sampling for good
+                log.exception("could not sample server memory")
+            await asyncio.sleep(self._memory_interval)
 
     async def _reap_adopted(self) -> None:
         """Reap descendants of our servers that were re-parented to us (we are their

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from switchboard.auth.service import AuthService
     from switchboard.clients.sync import ClientSync
     from switchboard.engine import Engine
+    from switchboard.inspector.service import Inspector
     from switchboard.secrets.store import SecretStore
 
 log = logging.getLogger("switchboard.ui")
@@ -197,6 +198,10 @@ class EngineBridge(QObject):
         except ServerNotFound:
             return None
 
+    def memory(self) -> dict[str, int | None]:
+        """Each server's last sampled tree RSS (no /proc read here: a dict lookup)."""
+        return {s.name: s.rss_bytes for s in self.engine.supervisor.servers()}
+
     def logs(self, name: str, n: int = 2000) -> list[LogLine]:
         try:
             return self.engine.logs(name, n)
@@ -277,6 +282,22 @@ class EngineBridge(QObject):
     def update_server(self, spec: ServerSpec) -> asyncio.Task[None]:
         return self.submit(f"Save {spec.name}", self.engine.update_server(spec))
 
+    # -- remote servers (remote/) ---------------------------------------------------------
+    def sign_in_status(self, name: str) -> dict[str, Any] | None:
+        """A remote server's sign-in state; None for a local server."""
+        try:
+            if not self.engine.config.server(name).remote or self.engine.remote is None:
+                return None
+            return self.engine.sign_in_status(name)
+        except SwitchboardError:
+            return None
+
+    def sign_in(self, name: str) -> asyncio.Task[dict[str, Any]]:
+        return self.submit(f"Sign in to {name}", self.engine.sign_in(name))
+
+    def sign_out(self, name: str) -> asyncio.Task[dict[str, Any]]:
+        return self.submit(f"Sign out of {name}", self.engine.sign_out(name))
+
     def remove_server(self, name: str) -> asyncio.Task[None]:
         return self.submit(f"Remove {name}", self.engine.remove_server(name))
 
@@ -295,6 +316,12 @@ class EngineBridge(QObject):
 
     def pending_consents(self) -> list[ConsentRequest]:
         return self.consent.pending()
+
+    @property
+    def inspector(self) -> Inspector:
+        """Lists and calls a running server's tools, prompts and resources (the Tools
+        tab; coroutines for :meth:`submit`, cancel the task to cancel the request)."""
+        return self.engine.inspector
 
     # -- grants (from the auth service) -----------------------------------------------
     @property
@@ -334,6 +361,9 @@ class EngineBridge(QObject):
         async def run() -> None:
             validate_secret_name(name)
             await self.secret_store.aset(name, value)
+            self.engine.auth.audit.emit(
+                "secret_set", actor="person", target=name, outcome="success"
+            )
 
         return self.submit(f"Store secret {name}", run())
 

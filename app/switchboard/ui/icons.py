@@ -69,7 +69,13 @@ def summary(statuses: Iterable[ServerStatus]) -> str:
         return "No servers configured"
     running = sum(1 for s in items if s.state is ServerState.RUNNING)
     failed = sum(1 for s in items if s.state in (ServerState.FAILED, ServerState.BACKOFF))
+    asleep = sum(1 for s in items if s.state is ServerState.SLEEPING)
     text = f"{running} of {len(items)} server{'s' if len(items) != 1 else ''} running"
+    signin = sum(1 for s in items if s.state is ServerState.NEEDS_SIGN_IN)
+    if asleep:
+        text += f", {asleep} asleep"
+    if signin:
+        text += f", {signin} need{'s' if signin == 1 else ''} sign-in"
     if failed:
         text += f", {failed} failing"
     return text

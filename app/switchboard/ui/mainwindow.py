@@ -1,7 +1,7 @@
-"""The main window: four pages (servers, groups, clients & access, settings) under a message
-bar, and a status bar with the gateway's address. The servers page is the servers table
-(servertable.py) over the selected server's detail pane (serverdetail.py); the window's
-size, position and splitter are kept between runs (windowstate.py)."""
+"""The main window: five pages (servers, groups, clients & access, settings, activity)
+under a message bar, and a status bar with the gateway's address. The servers page is the
+servers table (servertable.py) over the selected server's detail pane (serverdetail.py);
+the window's size, position and splitter are kept between runs (windowstate.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import ServerSpec
+from switchboard.core.units import format_bytes
+from switchboard.ui.activity.page import ActivityPage
 from switchboard.ui.catalogtab import CatalogTab
 from switchboard.ui.dialogs import AddServerDialog
 from switchboard.ui.engine_bridge import EngineBridge
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self.groups = GroupsPage(bridge)
         self.clients = ClientsPage(bridge)
         self.settings = SettingsPage(bridge, paths)
+        self.activity = ActivityPage(getattr(bridge.engine, "activity", None))
         self.pages = self._init_pages()
         self._init_central_widget()
         self._init_status_bar()
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
         pages.addTab(self.groups, action_icon("servers"), "Groups")
         pages.addTab(self.clients, action_icon("clients"), "Clients && access")
         pages.addTab(self.settings, action_icon("settings"), "Settings")
+        pages.addTab(self.activity, action_icon("activity"), "Activity")
         return pages
 
     def _init_central_widget(self) -> None:
@@ -214,6 +218,7 @@ class MainWindow(QMainWindow):
         )
         self.bridge.stateChanged.connect(lambda _e: self._update_status())
         self.bridge.configChanged.connect(lambda _e: self._update_status())
+        self.model.memoryChanged.connect(self._update_status)
 
     # -- keyboard ----------------------------------------------------------------------
     def _init_shortcuts(self) -> None:
@@ -228,6 +233,7 @@ class MainWindow(QMainWindow):
         add("Ctrl+2", lambda: self.pages.setCurrentIndex(1))
         add("Ctrl+3", lambda: self.pages.setCurrentIndex(2))
         add("Ctrl+4", lambda: self.pages.setCurrentIndex(3))
+        add("Ctrl+5", lambda: self.pages.setCurrentWidget(self.activity))
         add("Ctrl+L", self.focus_log_search)
         add(QKeySequence.StandardKey.Quit, self.on_quit)
         add("Ctrl+W", self.close)
@@ -367,6 +373,9 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         url = self.bridge.base_url()
         text = summary(self.bridge.statuses())
+        total = self.model.total_memory()
+        if total is not None:
+            text += f"   ·   Memory {format_bytes(total)}"
         self.status_text.setText(f"{text}   ·   Gateway {url}" if url else text)
 
     def show_and_raise(self) -> None:

@@ -19,12 +19,16 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
     QTimer,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 
+from switchboard.activity import Figures
 from switchboard.core.events import ConfigChanged, LogLine, StateChanged, Stream
 from switchboard.core.state import ServerState
+from switchboard.core.units import format_bytes
 from switchboard.supervisor.process import ServerStatus
+from switchboard.ui.activity.sparkline import SPARK_ROLE, figures_text, figures_tooltip
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import state_icon
 
@@ -42,7 +46,15 @@ STATE_LABELS = {
     ServerState.STOPPING: "Stopping…",
     ServerState.BACKOFF: "Restarting…",
     ServerState.FAILED: "Failed",
+    ServerState.SLEEPING: "Asleep",
+    ServerState.NEEDS_SIGN_IN: "Needs sign-in",
 }
+
+SLEEPING_TIP = "Asleep — wakes on the next call (started on demand, stopped when idle)"
+MEMORY_TIP = (
+    "Resident memory of the server's whole process tree (the server and every process "
+    "it started), sampled every few seconds"
+)
 
 
 def format_uptime(seconds: float) -> str:
@@ -65,7 +77,9 @@ class Column(enum.IntEnum):
     STATUS = 1
     UPTIME = 2
     RESTARTS = 3
-    URL = 4
+    MEMORY = 4
+    ACTIVITY = 5
+    URL = 6
 
 
 HEADERS = {
@@ -73,12 +87,18 @@ HEADERS = {
     Column.STATUS: "Status",
     Column.UPTIME: "Uptime",
     Column.RESTARTS: "Restarts",
+    Column.MEMORY: "Memory",
+    Column.ACTIVITY: "Last hour",
     Column.URL: "MCP URL",
 }
 
 
 class ServersModel(QAbstractTableModel):
-    """One row per configured server; follows the bridge's state and config signals."""
+    """One row per configured server; follows the bridge's state and config signals.
+    The memory column follows the supervisor's samples (read on the uptime tick; the
+    sampling itself runs off this thread, see ``supervisor/memory.py``)."""
+
+    memoryChanged = Signal()
 
     def __init__(
         self,
@@ -93,6 +113,8 @@ class ServersModel(QAbstractTableModel):
         self._clock = clock
         self._rows: list[ServerStatus] = []
         self._urls: dict[str, str] = {}
+        self._figures: dict[str, Figures] = {}
+        self._rss: dict[str, int | None] = {}
         self.reload()
         bridge.stateChanged.connect(self._on_state)
         bridge.configChanged.connect(self._on_config)
@@ -108,6 +130,7 @@ class ServersModel(QAbstractTableModel):
         by_name = {s.name: s for s in self.bridge.statuses()}
         self._rows = [by_name[spec.name] for spec in self.bridge.specs() if spec.name in by_name]
         self._urls = {s.name: self.bridge.server_url(s.name) for s in self._rows}
+        self._rss = {s.name: s.rss_bytes for s in self._rows}
         self.endResetModel()
 
     def _on_config(self, event: ConfigChanged) -> None:
@@ -128,16 +151,43 @@ class ServersModel(QAbstractTableModel):
             self.reload()
             return
         self._rows[row] = status
+        self._rss[name] = status.rss_bytes
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
     def tick(self) -> None:
         """Refresh the uptime column: one signal for the whole column, not one per row
-        (each dataChanged makes the view re-measure and repaint)."""
+        (each dataChanged makes the view re-measure and repaint); and the activity
+        figures (a snapshot of the recorder's memory, no query) when they changed."""
+        activity = getattr(self.bridge.engine, "activity", None)
+        figures = activity.server_figures() if activity is not None else {}
+        if figures != self._figures and self._rows:
+            self._figures = figures
+            bottom = len(self._rows) - 1
+            self.dataChanged.emit(
+                self.index(0, Column.ACTIVITY), self.index(bottom, Column.ACTIVITY)
+            )
         running = [r for r, s in enumerate(self._rows) if s.state is ServerState.RUNNING]
         if running:
             first = self.index(running[0], Column.UPTIME)
             last = self.index(running[-1], Column.UPTIME)
             self.dataChanged.emit(first, last, [Qt.ItemDataRole.DisplayRole])
+        self.refresh_memory()
+
+    def refresh_memory(self) -> None:
+        """Take the latest memory samples; one signal for the rows that changed."""
+        rss = self.bridge.memory()
+        changed = [r for r, s in enumerate(self._rows) if rss.get(s.name) != self._rss.get(s.name)]
+        if not changed:
+            return
+        self._rss = {s.name: rss.get(s.name) for s in self._rows}
+        first, last = self.index(changed[0], Column.MEMORY), self.index(changed[-1], Column.MEMORY)
+        self.dataChanged.emit(first, last, [Qt.ItemDataRole.DisplayRole])
+        self.memoryChanged.emit()
+
+    def total_memory(self) -> int | None:
+        """Resident bytes of every server's processes (None when nothing was sampled)."""
+        known = [v for v in self._rss.values() if v is not None]
+        return sum(known) if known else None
 
     # -- lookups -----------------------------------------------------------------------
     def row_of(self, name: str) -> int:
@@ -180,17 +230,35 @@ class ServersModel(QAbstractTableModel):
             return status.state
         if role == URL_ROLE:
             return self._urls.get(status.name, "")
+        if col is Column.ACTIVITY:
+            figures = self._figures.get(status.name)
+            if role == SPARK_ROLE:
+                return figures.per_minute if figures is not None else None
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return figures_tooltip(figures)
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+                return figures_text(figures)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(status, col, role == Qt.ItemDataRole.AccessibleTextRole)
         if role == Qt.ItemDataRole.DecorationRole and col is Column.STATUS:
             return state_icon(status.state)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(status, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (Column.UPTIME, Column.RESTARTS):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (
+            Column.UPTIME,
+            Column.RESTARTS,
+            Column.MEMORY,
+        ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         failed = status.state is ServerState.FAILED
         if role == Qt.ItemDataRole.ForegroundRole and col is Column.STATUS and failed:
             return QBrush(QColor("#CF222E"))
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and col is Column.STATUS
+            and status.state is ServerState.SLEEPING
+        ):
+            return QBrush(QColor("#8250DF"))
         if role == Qt.ItemDataRole.FontRole and col is Column.NAME:
             font = QFont()
             font.setWeight(QFont.Weight.DemiBold)
@@ -208,6 +276,11 @@ class ServersModel(QAbstractTableModel):
             return "not running" if accessible else "—"
         if col is Column.RESTARTS:
             return str(status.restarts)
+        if col is Column.MEMORY:
+            rss = self._rss.get(status.name)
+            if rss is None and accessible:
+                return "no process"
+            return format_bytes(rss)
         return self._urls.get(status.name, "")
 
     def _tooltip(self, status: ServerStatus, col: Column) -> str:
@@ -219,7 +292,11 @@ class ServersModel(QAbstractTableModel):
                 lines.append(status.detail)
             if status.state is ServerState.FAILED and status.last_stderr:
                 lines.append("Last output:\n" + status.last_stderr[-600:])
+            if status.state is ServerState.SLEEPING:
+                lines = [SLEEPING_TIP]
             return "\n".join(lines)
+        if col is Column.MEMORY:
+            return MEMORY_TIP
         if col is Column.URL:
             return "Clients connect here. Click the copy icon or press Ctrl+C to copy."
         return ""

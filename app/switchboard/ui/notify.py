@@ -168,6 +168,18 @@ def failure_notification(event: StateChanged) -> Notification:
     )
 
 
+def sign_in_notification(event: StateChanged) -> Notification:
+    """A remote server that was working lost its sign-in (revoked, expired upstream)."""
+    return Notification(
+        Kind.FAILURE,
+        f"{event.name} needs you to sign in again",
+        f"{event.detail or 'The provider no longer accepts the sign-in.'} "
+        "Open Switchboard and click Sign in.",
+        server=event.name,
+        fold_key=f"sign-in:{event.name}",
+    )
+
+
 def consent_notification(request: ConsentRequest) -> Notification:
     """The body names the client (its registration chose the name: plain text here, the
     D-Bus service escapes it); the summary never does."""
@@ -176,7 +188,7 @@ def consent_notification(request: ConsentRequest) -> Notification:
         return Notification(
             Kind.CONSENT,
             "A client asks for access again",
-            f"{client} wants to use {request.server} again. You approved it before; "
+            f"{client} wants to use {request.target} again. You approved it before; "
             "approve again only if you just started it.",
             server=request.server,
             request=request,
@@ -185,7 +197,7 @@ def consent_notification(request: ConsentRequest) -> Notification:
     return Notification(
         Kind.CONSENT,
         "A client asks for access",
-        f"{client} wants to use {request.server}. Approve or deny it in Switchboard."
+        f"{client} wants to use {request.target}. Approve or deny it in Switchboard."
         if request.server
         else f"{client} wants to use servers but did not say which. Choose them in Switchboard.",
         server=request.server,
@@ -275,6 +287,8 @@ class Notifier(QObject):
     def _on_state(self, event: StateChanged) -> None:
         if event.new is ServerState.FAILED:
             self.send(failure_notification(event))
+        elif event.new is ServerState.NEEDS_SIGN_IN and event.old is ServerState.RUNNING:
+            self.send(sign_in_notification(event))
 
     def _on_notice(self, notice: Notice) -> None:
         if notice.kind != "consent":  # consent requests come as consentRequested

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from switchboard import autostart
 from switchboard.auth.consent import ConsentRequest, redirect_short
+from switchboard.auth.targetkeys import labels
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.paths import AppPaths
 from switchboard.ui.engine_bridge import ClientView, EngineBridge, GrantView
@@ -57,7 +60,7 @@ GRANT_COLUMNS = (
 def grant_cells(g: GrantView) -> tuple[str, ...]:
     """The row of a grant in the "Clients with access" table (:data:`GRANT_COLUMNS`):
     enough to tell two grants of the same app apart."""
-    server = g.server or "all servers"
+    server = labels(g.server.split()) or "all servers"
     endpoint = urlsplit(g.resource).path.rsplit("/", 1)[-1] if g.resource else ""
     if endpoint and endpoint != "mcp":
         server = f"{server} ({endpoint})"
@@ -190,7 +193,7 @@ class ClientsPage(QWidget):
             for c, text in enumerate(
                 (
                     client,
-                    req.server or "(choose servers)",
+                    req.target or "(choose servers)",
                     redirect_short(req.redirect_uri),
                     _when(req.created_at),
                 )
@@ -293,7 +296,7 @@ class ClientsPage(QWidget):
 
 
 class SettingsPage(QWidget):
-    """Port, start at login, appearance, and where the files are."""
+    """Port, start at login, appearance, how much activity is kept, where the files are."""
 
     def __init__(
         self, bridge: EngineBridge, paths: AppPaths | None = None, parent: QWidget | None = None
@@ -317,6 +320,25 @@ class SettingsPage(QWidget):
         self.theme.setAccessibleName("Appearance")
         for label, value in THEMES:
             self.theme.addItem(label, value)
+        self.otlp = QLineEdit()
+        self.otlp.setPlaceholderText("Off. e.g. http://127.0.0.1:4318")
+        self.otlp.setAccessibleName("OpenTelemetry endpoint")
+        self.otlp.setToolTip(
+            "Send a trace span per gateway request and request metrics to this "
+            "OTLP/HTTP collector. Empty: off."
+        )
+        self.activity_rows = QSpinBox()
+        self.activity_rows.setRange(100, 10_000_000)
+        self.activity_rows.setSingleStep(10_000)
+        self.activity_rows.setGroupSeparatorShown(True)
+        self.activity_rows.setSuffix(" requests")
+        self.activity_rows.setMaximumWidth(220)
+        self.activity_rows.setAccessibleName("Activity keeps at most this many requests")
+        self.activity_days = QSpinBox()
+        self.activity_days.setRange(1, 3650)
+        self.activity_days.setSuffix(" days")
+        self.activity_days.setMaximumWidth(140)
+        self.activity_days.setAccessibleName("Activity keeps requests for this many days")
         self.save_button = QPushButton("&Save settings")
         self.save_button.setAccessibleName("Save settings")
         self.save_button.clicked.connect(self.save)
@@ -331,9 +353,13 @@ class SettingsPage(QWidget):
         form.addRow("", self.port_note)
         form.addRow("", self.start_at_login)
         form.addRow("&Appearance", self.theme)
+        form.addRow("&OpenTelemetry (OTLP/HTTP)", self.otlp)
+        form.addRow("Activity &keeps", self.activity_rows)
+        form.addRow("… for at &most", self.activity_days)
         if paths is not None:
             form.addRow("Config file", _path_label(str(paths.config_file)))
             form.addRow("Server logs", _path_label(str(paths.log_dir)))
+            form.addRow("Audit log", _path_label(str(paths.log_dir / "audit.jsonl")))
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
         row.addWidget(self.save_button)
@@ -357,12 +383,16 @@ class SettingsPage(QWidget):
         s = self.bridge.settings
         self.port.setValue(max(1024, s.port))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self.otlp.setText(s.otlp_endpoint)
 
     def load(self) -> None:
         s = self.bridge.settings
         self.port.setValue(max(1024, s.port))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self.otlp.setText(s.otlp_endpoint)
         self.start_at_login.setChecked(s.start_at_login)
+        self.activity_rows.setValue(s.activity_max_rows)
+        self.activity_days.setValue(s.activity_max_days)
         # The login entry is the truth (it may have been removed by hand); reading it
         # touches files, so off the loop.
         self.bridge.submit("Read start at login", self._read_autostart(), quiet=True)
@@ -381,6 +411,9 @@ class SettingsPage(QWidget):
             port=self.port.value(),
             theme=str(self.theme.currentData()),
             start_at_login=self.start_at_login.isChecked(),
+            otlp_endpoint=self.otlp.text().strip(),
+            activity_max_rows=self.activity_rows.value(),
+            activity_max_days=self.activity_days.value(),
         )
         on = await asyncio.to_thread(autostart.is_enabled)
         if on != new.start_at_login:
@@ -396,7 +429,13 @@ class SettingsPage(QWidget):
 
 
 def _path_label(text: str) -> QLabel:
+    """A file path: selectable, and never what sets the window's minimum width (a long
+    home folder would; the view cuts it and the tooltip has it whole)."""
     label = QLabel(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setObjectName("secondary")
+    label.setToolTip(text)
+    policy = label.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
     return label

@@ -31,10 +31,12 @@ from switchboard.core.spec import ServerSpec
 from switchboard.core.state import ServerState
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import action_icon, state_icon
+from switchboard.ui.inspector.panel import InspectorPanel
 from switchboard.ui.logview import LogView
 from switchboard.ui.models import STATE_LABELS
 from switchboard.ui.secretdialog import ask_secret
 from switchboard.ui.serverform import ServerForm
+from switchboard.ui.signin import SignInRow
 
 
 def failure_text(detail: str, last_stderr: str) -> str:
@@ -156,11 +158,15 @@ class ServerDetail(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.log_view, "&Log")
         self.tabs.addTab(scroll, "Se&ttings")
+        self.inspector = InspectorPanel(bridge)
+        self.tabs.addTab(self.inspector, "T&ools")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
         layout.addLayout(head)
         layout.addLayout(url_row)
+        self.signin = SignInRow(bridge)
+        layout.addWidget(self.signin)
         layout.addWidget(self.runs_as)
         layout.addWidget(self.failure)
         layout.addWidget(self.tabs, 1)
@@ -172,6 +178,7 @@ class ServerDetail(QWidget):
             return
         self.name = name
         self.log_view.set_server(name)
+        self.inspector.set_server(name)
         self.refresh(form=True)
 
     def refresh(self, *, form: bool = False) -> None:
@@ -186,6 +193,7 @@ class ServerDetail(QWidget):
             text += f" · PID {status.pid}"
         self.state_text.setText(text)
         self.url.setText(self.bridge.server_url(name))
+        self.signin.show_server(name)
         active = status.state.is_active
         self.toggle.setText("&Stop" if active else "&Start")
         self.toggle.setIcon(action_icon("stop" if active else "start"))

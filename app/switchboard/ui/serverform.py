@@ -13,6 +13,7 @@ import shlex
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -28,7 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from switchboard.core.errors import ValidationError
-from switchboard.core.spec import AuthMode, Isolation, ServerSpec, Transport
+from switchboard.core.spec import (
+    DEFAULT_SLEEP_AFTER,
+    MAX_SLEEP_AFTER,
+    AuthMode,
+    Isolation,
+    ServerSpec,
+    StartMode,
+    Transport,
+)
 
 AUTH_LABELS = {
     AuthMode.SWITCHBOARD: "Switchboard sign-in (recommended)",
@@ -43,6 +52,17 @@ TRANSPORT_LABELS = {
     Transport.STREAMABLE_HTTP: "Local Streamable HTTP URL",
     Transport.SSE: "Local SSE URL",
 }
+START_LABELS = {
+    StartMode.MANUAL: "When I start it",
+    StartMode.ALWAYS: "Always (when Switchboard starts)",
+    StartMode.ON_DEMAND: "On demand (asleep until a client calls it)",
+}
+START_HELP = (
+    "On demand: no process until a client calls the server; the call waits for it to "
+    "start. After the idle minutes below with no call it is stopped and sleeps again "
+    "(clients stay connected)."
+)
+
 ISOLATION_LABELS = {
     Isolation.AUTO: "Automatic (recommended)",
     Isolation.SERIAL: "One request at a time",
@@ -164,6 +184,13 @@ class ServerForm(QWidget):
         self.url = QLineEdit()
         self.url.setPlaceholderText("http://127.0.0.1:3001/mcp")
         self.url.setAccessibleName("Server URL")
+        self.remote = QCheckBox("Remote server: Switchboard signs in to it (https)")
+        self.remote.setAccessibleName("Remote server")
+        self.remote.setToolTip(
+            "On: the URL is a server on the internet; you sign in once in Switchboard and "
+            "every client uses it through the gateway (the provider's token stays here).\n"
+            "Off: a local server listening on this computer; requests are passed through."
+        )
         self.cwd = QLineEdit()
         self.cwd.setPlaceholderText("(home folder)")
         self.cwd.setAccessibleName("Working directory")
@@ -198,11 +225,28 @@ class ServerForm(QWidget):
         for isolation, label in ISOLATION_LABELS.items():
             self.isolation.addItem(label, isolation)
         self.isolation.setToolTip(ISOLATION_HELP)
+        self.start_mode = QComboBox()
+        self.start_mode.setAccessibleName("When the server runs")
+        for start, label in START_LABELS.items():
+            self.start_mode.addItem(label, start)
+        self.start_mode.setToolTip(START_HELP)
+        self.sleep_after = QDoubleSpinBox()
+        self.sleep_after.setRange(0.01, MAX_SLEEP_AFTER)
+        self.sleep_after.setDecimals(2)
+        self.sleep_after.setSuffix(" min idle")
+        self.sleep_after.setValue(DEFAULT_SLEEP_AFTER)
+        self.sleep_after.setAccessibleName("Minutes without a call before it sleeps")
         self.issuer = QLineEdit()
         self.issuer.setPlaceholderText("https://login.example.com/")
         self.issuer.setAccessibleName("External issuer URL")
         self.description = QLineEdit()
         self.description.setAccessibleName("Description")
+        self.record_arguments = QCheckBox("Keep arguments and results in Activity")
+        self.record_arguments.setToolTip(
+            "Off: Activity records who called what, when, and how it went, never the\n"
+            "arguments or results (they can hold personal data). On: they are kept too,\n"
+            "with the server's secrets and anything that looks like a token redacted."
+        )
         self.auth.setToolTip(
             "Switchboard sign-in: each client asks you once, in this app.\n"
             "External: tokens from your identity provider.\n"
@@ -230,16 +274,20 @@ class ServerForm(QWidget):
         form.addRow("&Command", self.command)
         form.addRow("&Arguments", self.args)
         form.addRow("&URL", self.url)
+        form.addRow("", self.remote)
         form.addRow("&Working folder", self.cwd)
         form.addRow("&Environment", self.env)
         form.addRow("&Secrets", self.secrets)
         form.addRow("", self.secrets_note)
         form.addRow("&Timeout", self.timeout)
         form.addRow("S&haring", self.isolation)
+        form.addRow("Runs &when", self.start_mode)
+        form.addRow("S&leeps after", self.sleep_after)
         form.addRow("Sign-&in", self.auth)
         form.addRow("&Issuer", self.issuer)
         form.addRow("", self.auth_warning)
         form.addRow("&Description", self.description)
+        form.addRow("Acti&vity", self.record_arguments)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(form)
@@ -249,10 +297,14 @@ class ServerForm(QWidget):
         for line in (self.name, self.command, self.args, self.url, self.cwd, self.issuer):
             line.textChanged.connect(self.revalidate)
         self.description.textChanged.connect(self.revalidate)
+        self.record_arguments.toggled.connect(self.revalidate)
         self.transport.currentIndexChanged.connect(self.revalidate)
+        self.remote.toggled.connect(self.revalidate)
         self.auth.currentIndexChanged.connect(self.revalidate)
         self.isolation.currentIndexChanged.connect(self.revalidate)
         self.timeout.valueChanged.connect(self.revalidate)
+        self.start_mode.currentIndexChanged.connect(self.revalidate)
+        self.sleep_after.valueChanged.connect(self.revalidate)
         self.env.changed.connect(self.revalidate)
         self.secrets.changed.connect(self.revalidate)
         self._valid = False
@@ -285,9 +337,13 @@ class ServerForm(QWidget):
         self.issuer.setText(spec.external_issuer or "")
         self.description.setText(spec.description)
         self.transport.setCurrentIndex(self.transport.findData(spec.transport))
+        self.remote.setChecked(spec.remote)
         self.auth.setCurrentIndex(self.auth.findData(spec.auth))
         self.isolation.setCurrentIndex(self.isolation.findData(spec.isolation))
         self.timeout.setValue(spec.request_timeout)
+        self.record_arguments.setChecked(spec.record_arguments)
+        self.start_mode.setCurrentIndex(self.start_mode.findData(spec.start))
+        self.sleep_after.setValue(spec.sleep_after)
         self.env.set_pairs(dict(spec.env))
         self.secrets.set_pairs(dict(spec.secrets))
         for w in widgets:
@@ -320,7 +376,15 @@ class ServerForm(QWidget):
             if auth is AuthMode.EXTERNAL
             else None,
             "description": self.description.text().strip(),
+            "record_arguments": self.record_arguments.isChecked(),
+            "start": self.start_mode.currentData(),
+            "sleep_after": float(self.sleep_after.value()),
         }
+        remote = self.remote.isChecked() and transport is not Transport.STDIO
+        base = self._base
+        values["remote"] = remote
+        values["headers"] = dict(base.headers) if remote and base is not None else {}
+        values["oauth_client_id"] = base.oauth_client_id if remote and base is not None else None
         if self._base is not None:
             return dataclasses.replace(self._base, **values)
         return ServerSpec(**values)
@@ -335,7 +399,10 @@ class ServerForm(QWidget):
         for w in (self.command, self.args):
             self._form.setRowVisible(w, stdio)
         self._form.setRowVisible(self.url, not stdio)
+        self._form.setRowVisible(self.remote, not stdio)
         self._form.setRowVisible(self.isolation, stdio)
+        on_demand = self.start_mode.currentData() is StartMode.ON_DEMAND
+        self._form.setRowVisible(self.sleep_after, on_demand)
         auth: AuthMode | None = self.auth.currentData()
         self._form.setRowVisible(self.issuer, auth is AuthMode.EXTERNAL)
         self._form.setRowVisible(self.auth_warning, auth is AuthMode.OFF)

@@ -1,6 +1,7 @@
 """The servers table of the main window: one row per configured server (name, state,
-uptime, restarts, MCP URL with a copy icon); Space/Enter toggles a server, Ctrl+C copies
-its URL. The rows come from :class:`switchboard.ui.models.ServersModel`."""
+uptime, restarts, memory, last hour's activity with a sparkline, MCP URL with a copy
+icon); Space/Enter toggles a server, Ctrl+C copies its URL. The rows come from
+:class:`switchboard.ui.models.ServersModel`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from switchboard.ui.activity.sparkline import SparklineDelegate
 from switchboard.ui.icons import action_icon
 from switchboard.ui.models import URL_ROLE, Column, ServersModel
 
@@ -109,6 +111,9 @@ class ServersTable(QTableView):
         header.resizeSection(Column.STATUS, 130)
         header.resizeSection(Column.UPTIME, metrics.horizontalAdvance("Uptime") + 48)
         header.resizeSection(Column.RESTARTS, metrics.horizontalAdvance("Restarts") + 36)
+        header.resizeSection(Column.MEMORY, metrics.horizontalAdvance("1023.9 MiB") + 28)
+        header.resizeSection(Column.ACTIVITY, metrics.horizontalAdvance("999 · 10% err") + 80)
+        self.setItemDelegateForColumn(Column.ACTIVITY, SparklineDelegate(self))
         self.setItemDelegateForColumn(Column.URL, UrlDelegate(on_copy, self))
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 

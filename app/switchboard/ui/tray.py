@@ -16,7 +16,7 @@ from switchboard.core.state import ServerState
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.icons import Overall, action_icon, is_dark, overall_state, state_icon, summary
 from switchboard.ui.icons import tray_icon as make_tray_icon
-from switchboard.ui.models import STATE_LABELS
+from switchboard.ui.models import SLEEPING_TIP, STATE_LABELS
 from switchboard.ui.notify import (
     Channel,
     Notification,
@@ -228,7 +228,8 @@ class TrayController(QObject):
         action.setChecked(status.state.is_active)
         action.setText(f"{name}\t{STATE_LABELS[status.state]}")
         action.setIcon(state_icon(status.state))
-        action.setToolTip(status.detail or STATE_LABELS[status.state])
+        tip = SLEEPING_TIP if status.state is ServerState.SLEEPING else status.detail
+        action.setToolTip(tip or STATE_LABELS[status.state])
         action.setEnabled(status.state is not ServerState.STOPPING)
 
     def refresh(self) -> None:

@@ -7,7 +7,7 @@
 // phase but the last the script waits for a line on stdin (the Python test changes the
 // group or its members in between):
 //   calls   - tools/list, a call to each member, a filtered tool refused, sampling
-//             from server-everything answered by this client
+//             from server-everything answered by this client, progress notifications
 //   edit    - after the test edits the group: list_changed seen, tools listed again
 //   restart - after the test restarts a member: list_changed seen, its tools back
 //   killed  - a long call whose member the test kills: the error the SDK got
@@ -92,6 +92,15 @@ out.sampling = await attempt(async () =>
   ),
 );
 out.sampled = sampled;
+out.progress = await attempt(async () => {
+  const seen = [];
+  const result = await client.callTool(
+    { name: "everything__trigger-long-running-operation", arguments: { duration: 0.6, steps: 3 } },
+    undefined,
+    { onprogress: (p) => seen.push([p.progress, p.total]) },
+  );
+  return { seen, text: texts(result) };
+});
 report("calls", out);
 await lines.next();
 

@@ -9,7 +9,7 @@ import pytest
 from switchboard.cli import main
 from switchboard.core.errors import ValidationError
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import RestartPolicy, ServerSpec
+from switchboard.core.spec import RestartPolicy, ServerSpec, StartMode
 from switchboard.store.config import Config, ConfigStore
 from switchboard.store.import_export import (
     apply_import,
@@ -24,7 +24,7 @@ GH = ServerSpec(
     ("-y", "@modelcontextprotocol/server-github"),
     env={"GITHUB_TOOLSETS": "repos"},
     secrets={"GITHUB_PERSONAL_ACCESS_TOKEN": "github.token"},
-    autostart=True,
+    start=StartMode.ALWAYS,
 )
 TIME = ServerSpec("time", "uvx", ("mcp-server-time",), restart=RestartPolicy(max_restarts=2))
 
@@ -32,10 +32,10 @@ TIME = ServerSpec("time", "uvx", ("mcp-server-time",), restart=RestartPolicy(max
 def test_round_trip_keeps_everything_but_autostart() -> None:
     text = export_servers([GH, TIME])
     assert "github.token" in text
-    assert "autostart" not in text
+    assert "autostart" not in text and "start =" not in text
     assert text.startswith("# Switchboard servers")
     specs = parse_export(text)
-    assert [s.to_dict() for s in specs] == [{**GH.to_dict(), "autostart": False}, TIME.to_dict()]
+    assert [s.to_dict() for s in specs] == [{**GH.to_dict(), "start": "manual"}, TIME.to_dict()]
 
 
 def test_import_adds_new_skips_identical_reports_conflicts() -> None:

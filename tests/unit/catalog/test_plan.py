@@ -213,9 +213,36 @@ def test_http_package_needs_its_url_placeholders() -> None:
     assert plan.spec.url == "http://127.0.0.1:3101/mcp"
 
 
-def test_remote_only_and_unknown_packages_are_explained() -> None:
-    with pytest.raises(CatalogError, match="remote server"):
-        plan_install(entry(remotes=[{"type": "streamable-http", "url": "https://x/mcp"}]))
+def test_remote_only_entries_become_remote_servers() -> None:
+    plan = plan_install(
+        entry(remotes=[{"type": "streamable-http", "url": "https://x.example/mcp"}])
+    )
+    assert plan.spec.remote and plan.spec.url == "https://x.example/mcp"
+    assert plan.spec.transport is Transport.STREAMABLE_HTTP and not plan.spec.command
+    assert "signin" in plan.describe()
+    keyed = plan_install(
+        entry(
+            remotes=[
+                {"type": "sse", "url": "https://{tenant}.example/sse"},
+                {
+                    "type": "sse",
+                    "url": "https://k.example/sse",
+                    "headers": [
+                        {"name": "X-API-Key", "isSecret": True, "isRequired": True},
+                    ],
+                },
+            ]
+        ),
+        name="demo",
+    )
+    assert keyed.spec.transport is Transport.SSE and keyed.spec.url == "https://k.example/sse"
+    assert dict(keyed.spec.headers) == {"X-API-Key": "demo.x-api-key"}
+    assert [(n.env, n.secret) for n in keyed.secrets] == [("X-API-Key", "demo.x-api-key")]
+    with pytest.raises(CatalogError, match="none Switchboard can use"):
+        plan_install(entry(remotes=[{"type": "websocket", "url": "wss://x/mcp"}]))
+
+
+def test_unknown_packages_are_explained() -> None:
     with pytest.raises(CatalogError, match="nuget"):
         plan_install(entry(packages=[{"registryType": "nuget", "identifier": "X", "version": "1"}]))
     gone = CatalogEntry.from_json(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -11,6 +12,7 @@ from switchboard.core.spec import (
     RestartPolicy,
     ServerSpec,
     Settings,
+    StartMode,
     Transport,
     suggest_name,
     validate_name,
@@ -48,7 +50,7 @@ def test_round_trip_through_dict() -> None:
         restart=RestartPolicy(max_restarts=2),
         request_timeout=30,
         auth=AuthMode.OFF,
-        autostart=True,
+        start=StartMode.ALWAYS,
     )
     assert ServerSpec.from_dict(spec.to_dict()) == spec
 
@@ -113,3 +115,52 @@ def test_isolation_round_trips_and_auto_is_left_out() -> None:
     spec = ServerSpec(name="t", command="x", isolation=Isolation.SHARED)
     assert spec.to_dict()["isolation"] == "shared"
     assert ServerSpec.from_dict(spec.to_dict()) == spec
+
+
+# -- start modes (issue 16.2) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("legacy", "mode"), [(True, StartMode.ALWAYS), (False, StartMode.MANUAL)])
+def test_legacy_autostart_loads_as_a_start_mode(legacy: bool, mode: StartMode) -> None:
+    """Files written before start modes say autostart = true|false: they load unchanged."""
+    spec = ServerSpec.from_dict({"name": "t", "command": "x", "autostart": legacy})
+    assert spec.start is mode
+    assert spec.autostart is legacy
+    assert spec.to_dict()["start"] == mode.value and "autostart" not in spec.to_dict()
+
+
+def test_start_mode_and_sleep_after_round_trip() -> None:
+    spec = ServerSpec(name="t", command="x", start=StartMode.ON_DEMAND, sleep_after=0.05)
+    data = spec.to_dict()
+    assert data["start"] == "on-demand" and data["sleep_after"] == 0.05
+    assert ServerSpec.from_dict(data) == spec
+    assert "sleep_after" not in ServerSpec(name="t", command="x").to_dict()  # the default
+    assert ServerSpec.from_dict({"name": "t", "command": "x", "sleep_after": 5}).sleep_after == 5.0
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"start": "sometimes"}, "'start' must be one of 'always', 'on-demand', 'manual'"),
+        ({"start": "always", "autostart": True}, "both 'autostart' and 'start'"),
+        ({"autostart": "true"}, "'autostart' must be true or false"),
+        ({"sleep_after": 0}, "sleep_after 0"),
+        ({"sleep_after": -1}, "out of range"),
+        ({"sleep_after": 1e9}, "out of range"),
+        ({"sleep_after": "15"}, "'sleep_after' must be a number"),
+        ({"sleep_after": True}, "'sleep_after' must be a number"),
+    ],
+)
+def test_bad_start_settings_are_named(data: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(fragment)):
+        ServerSpec.from_dict({"name": "t", "command": "x", **data})
+
+
+def test_on_demand_needs_a_stdio_server() -> None:
+    with pytest.raises(ValidationError, match="only stdio servers are started on a call"):
+        ServerSpec(
+            name="t",
+            transport=Transport.STREAMABLE_HTTP,
+            url="http://127.0.0.1:9/mcp",
+            start=StartMode.ON_DEMAND,
+        )

@@ -17,6 +17,11 @@ LEGAL = [
     (S.STOPPING, S.STOPPED),
     (S.FAILED, S.STARTING),
     (S.BACKOFF, S.FAILED),
+    # On demand (issue 16.2): asleep at launch, woken by a call, asleep again when idle.
+    (S.STOPPED, S.SLEEPING),
+    (S.SLEEPING, S.STARTING),
+    (S.STOPPING, S.SLEEPING),
+    (S.SLEEPING, S.STOPPED),
 ]
 ILLEGAL = [
     (S.STOPPED, S.RUNNING),
@@ -25,6 +30,10 @@ ILLEGAL = [
     (S.STOPPING, S.RUNNING),
     (S.FAILED, S.RUNNING),
     (S.STOPPED, S.FAILED),
+    (S.RUNNING, S.SLEEPING),  # a running server stops (STOPPING) before it sleeps
+    (S.SLEEPING, S.RUNNING),
+    (S.SLEEPING, S.FAILED),
+    (S.FAILED, S.SLEEPING),
 ]
 
 
@@ -103,3 +112,9 @@ def test_engine_illegal_transitions(old: EngineState, new: EngineState) -> None:
 def test_engine_state_compares_as_its_text() -> None:
     assert isinstance(E.CLOSED, str) and E("closed") is E.CLOSED
     assert set(E) == set(_ENGINE_TRANSITIONS)
+
+
+def test_sleeping_is_not_active() -> None:
+    """A sleeping server has no process and is not "wanted up" (the tray shows it apart)."""
+    assert not S.SLEEPING.is_active
+    assert S.SLEEPING.value == "sleeping"

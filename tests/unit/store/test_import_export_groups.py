@@ -9,7 +9,7 @@ from switchboard.cli import main
 from switchboard.core.errors import ValidationError
 from switchboard.core.group import GroupSpec, MemberChoices, Naming, ToolChoice
 from switchboard.core.paths import AppPaths
-from switchboard.core.spec import AuthMode, ServerSpec
+from switchboard.core.spec import AuthMode, ServerSpec, StartMode
 from switchboard.store.config import Config, ConfigStore
 from switchboard.store.import_export import (
     apply_import,
@@ -19,7 +19,7 @@ from switchboard.store.import_export import (
     plan_import,
 )
 
-TIME = ServerSpec("time", "uvx", ("mcp-server-time",), autostart=True)
+TIME = ServerSpec("time", "uvx", ("mcp-server-time",), start=StartMode.ALWAYS)
 DEV = GroupSpec(
     "dev",
     servers=("time", "github"),

@@ -10,5 +10,9 @@ server's :class:`~switchboard.gateway.mux.StdioMux`. Its parts:
 - ``listings.py``: each member server's lists, fetched once and cached per server
   until it changes (``Gateway.server_listing``);
 - ``runtime.py``: a group's sessions, the member sessions each opens lazily, routing
-  of calls and of the members' messages (server->client request ids rewritten).
+  of calls, list_changed announcements;
+- ``relay.py``: the members' messages to a group session (server->client request ids
+  rewritten); ``direct.py``: the call hot path; ``refusals.py``: why a name is not
+  served; ``hub.py``: the gateway's side (``/groups/`` dispatch, events, listings);
+  ``target.py``: what the transports get in place of a server.
 """

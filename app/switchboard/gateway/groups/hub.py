@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -47,6 +47,7 @@ class GroupHub:
         self.muxes: dict[str, GroupMux] = {}
         """By session key ``groups/<name>``."""
         self._specs: dict[str, GroupSpec] = {}
+        self._targets: dict[str, GroupTarget] = {}
         """The last spec seen per group (a request racing a removal still has one)."""
         self.listings = Listings(self._open_client, self.state_of)
         self.listings.listeners.append(self._member_changed)
@@ -96,6 +97,9 @@ class GroupHub:
 
     def target(self, name: str) -> GroupTarget:
         """The request's target for group ``name`` (its mux made on first use)."""
+        target = self._targets.get(name)
+        if target is not None and self.muxes.get(target.name) is target.mux:
+            return target
         key = f"groups/{name}"
         mux = self.muxes.get(key)
         if mux is None:
@@ -105,9 +109,11 @@ class GroupHub:
                 listings=self.listings,
                 open_client=self._open_client,
                 state_of=self.state_of,
+                mux_of=self._gw.mux_of,
                 version=__version__,
             )
-        return GroupTarget(name, mux)
+        target = self._targets[name] = GroupTarget(name, mux)
+        return target
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """``/groups/<name>/{mcp,sse,messages}``: as for a server, with the group's
@@ -139,7 +145,7 @@ class GroupHub:
             host_header = host.decode("latin-1") if host is not None else None
             try:
                 principal = await self._host.authenticator.authenticate(
-                    server=cast(Any, spec),  # the auth port takes groups (g-auth)
+                    server=spec,
                     resource=f"http://{host_header}{path[:i]}/groups/{name}/{kind}",
                     authorization=authorization.decode("latin-1") if authorization else None,
                 )
@@ -186,6 +192,7 @@ class GroupHub:
             mux.changed()
 
     def close_group(self, key: str) -> None:
+        self._targets.pop(key[len("groups/") :], None)
         mux = self.muxes.pop(key, None)
         if mux is None:
             return

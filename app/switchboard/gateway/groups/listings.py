@@ -10,23 +10,27 @@ invalidation and tell their sessions ``list_changed``.
 
 It starts nothing: a server that is not running gets a :class:`Listing` with its state
 and an error saying so (its last known lists kept, so that a call to one of its tools
-can name the server that is down).
+can name the server that is down); an on-demand server asleep keeps its last known
+lists as they were (a call wakes it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from switchboard.gateway import jsonrpc
-from switchboard.gateway.channels import Unavailable
+from switchboard.gateway.channels import Session, Unavailable
 from switchboard.gateway.groups.naming import RUNNING, Listing
 from switchboard.gateway.internal import RpcError
 
 log = logging.getLogger("switchboard.gateway")
+
+SLEEPING = "sleeping"
 
 LIST_WAIT = 10.0
 """Seconds a group waits for a member's lists (its initialize and its ``*/list``
@@ -75,6 +79,11 @@ class MemberClient(Protocol):
     @property
     def initialize_result(self) -> dict[str, Any]: ...
 
+    @property
+    def session(self) -> Session:
+        """The member session on the server's mux (the direct path submits on it)."""
+        ...
+
 
 OnMessage = Callable[[dict[str, Any]], None]
 OpenClient = Callable[..., Coroutine[Any, Any, MemberClient]]
@@ -101,12 +110,18 @@ class Listings:
     def cached(self, server: str) -> Listing | None:
         return self._cache.get(server)
 
-    async def get(self, server: str) -> Listing:
-        """The server's lists now (cached while they do not change)."""
+    async def get(self, server: str, *, wake: bool = False) -> Listing:
+        """The server's lists now (cached while they do not change). An on-demand
+        server that is asleep (issue 16.2) gives its last known lists as up (a call
+        wakes it); never listed yet, it is woken to learn them when ``wake`` (a group
+        session needs them), else nothing is started."""
         state = self._state_of(server)
         if state is None:
             return Listing(server, state="missing", error=f"Server {server!r} is not configured.")
-        if state != RUNNING:
+        asleep = state == SLEEPING
+        if asleep and server in self._known:
+            return dataclasses.replace(self._known[server], state=state)
+        if state != RUNNING and not (asleep and wake):
             known = self._known.get(server) or Listing(server)
             return Listing(
                 server,

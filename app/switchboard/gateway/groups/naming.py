@@ -94,6 +94,8 @@ class Merged:
     """Per member, for ``Gateway.group_listing``."""
     capabilities: dict[str, Any] = dataclasses.field(default_factory=dict)
     instructions: str | None = None
+    lean: bool = False
+    """The group's lean mode (its ``tools/list`` is the two meta-tools)."""
 
     def resource_server(self, uri: str) -> str | None:
         """The member that serves ``uri``: listed, else the first matching template."""
@@ -169,7 +171,7 @@ def _named(items: tuple[Item, ...]) -> tuple[Item, ...]:
 def merge(spec: GroupSpec, listings: Mapping[str, Listing]) -> Merged:
     """The group's exposed lists and indexes from its members' listings (in the
     group's member order; a member with no listing counts as missing)."""
-    merged = Merged()
+    merged = Merged(lean=spec.lean)
     ups: list[Listing] = []
     members: list[Listing] = []
     for server in spec.servers:

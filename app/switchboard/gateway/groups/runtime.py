@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 import logging
 from collections.abc import Callable
@@ -32,12 +31,15 @@ from typing import Any
 from switchboard.core.group import GroupSpec
 from switchboard.gateway import jsonrpc
 from switchboard.gateway.channels import Channel, Pending, PostChannel, Session, Unavailable
-from switchboard.gateway.groups import lean, pages
+from switchboard.gateway.groups import lean, pages, relay
+from switchboard.gateway.groups.direct import Relay, cancel_message
 from switchboard.gateway.groups.listings import Listings, MemberClient, OpenClient
 from switchboard.gateway.groups.naming import Merged, merge
 from switchboard.gateway.groups.refusals import Refused, down, missing
+from switchboard.gateway.groups.relay import State
 from switchboard.gateway.initialization import LATEST_VERSION, SUPPORTED_VERSIONS, declared
 from switchboard.gateway.internal import RpcError
+from switchboard.gateway.mux import StdioMux
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -47,23 +49,19 @@ PASSED_CAPS = ("sampling", "elicitation")
 """Client capabilities a member session declares for the group session (roots never:
 see ``initialization.py``)."""
 
+_KINDS = {
+    "tools": ("tools", "lean"),
+    "prompts": ("prompts",),
+    "resources": ("resources", "templates"),
+}
+"""List kinds a group announces changes of, and the merged view's fields of each."""
+
 _LISTS = {
     "tools/list": "tools",
     "prompts/list": "prompts",
     "resources/list": "resources",
     "resources/templates/list": "resourceTemplates",
 }
-
-
-@dataclasses.dataclass(slots=True)
-class _State:
-    """Per group session: its member sessions, running requests, server requests."""
-
-    clients: dict[str, MemberClient] = dataclasses.field(default_factory=dict)
-    opening: dict[str, asyncio.Task[MemberClient]] = dataclasses.field(default_factory=dict)
-    tasks: dict[int, asyncio.Task[None]] = dataclasses.field(default_factory=dict)
-    server_requests: dict[int, tuple[MemberClient, Any]] = dataclasses.field(default_factory=dict)
-    log_level: dict[str, Any] | None = None
 
 
 class GroupMux:
@@ -77,6 +75,7 @@ class GroupMux:
         listings: Listings,
         open_client: OpenClient,
         state_of: Callable[[str], str | None],
+        mux_of: Callable[[str], StdioMux | None] = lambda _: None,
         version: str = "1",
     ) -> None:
         self.name = name
@@ -84,14 +83,17 @@ class GroupMux:
         self._listings = listings
         self._open = open_client
         self._state_of = state_of
+        self._mux_of = mux_of
         self._version = version
         self.sessions: dict[str, Session] = {}
-        self._states: dict[str, _State] = {}
+        self._states: dict[str, State] = {}
         self._ids = itertools.count(1)
         self._merged: Merged | None = None
         self._merged_spec: GroupSpec | None = None
         self._edition = 0
-        self._notify_due = False
+        self._last: Merged | None = None
+        """The latest merged view worked out (kept while a change is being announced)."""
+        self._announcing: asyncio.Task[None] | None = None
         self.init_params: dict[str, Any] | None = {}
 
     def ready(self) -> bool:
@@ -108,24 +110,46 @@ class GroupMux:
         if found is not None and (self._merged_spec is spec or self._merged_spec == spec):
             return found
         edition = self._edition
-        listings = await asyncio.gather(*(self._listings.get(s) for s in spec.servers))
+        listings = await asyncio.gather(*(self._listings.get(s, wake=True) for s in spec.servers))
         merged = merge(spec, {listing.server: listing for listing in listings})
+        self._last = merged
         if edition == self._edition:
             self._merged, self._merged_spec = merged, spec
         return merged
 
     def changed(self) -> None:
-        """A member's lists or the group changed: forget the merged view and tell every
-        session (once per loop turn however many changes come together)."""
+        """A member's lists or the group may have changed: forget the merged view, work
+        out the new one and tell every session which lists changed
+        (``notifications/{tools,prompts,resources}/list_changed``, MCP 2025-11-25
+        server/tools "List Changed Notification"). Changes that come together (a
+        restart's states) give one notification per list that really changed."""
         self._edition += 1
+        if self._announcing is None and self.sessions:
+            before = self._merged or self._last
+            self._announcing = asyncio.get_running_loop().create_task(self._announce(before))
         self._merged = None
-        if self.sessions and not self._notify_due:
-            self._notify_due = True
-            asyncio.get_running_loop().call_soon(self._send_list_changed)
 
-    def _send_list_changed(self) -> None:
-        self._notify_due = False
-        for kind in ("tools", "prompts", "resources"):
+    async def _announce(self, before: Merged | None) -> None:
+        try:
+            while True:
+                edition = self._edition
+                await asyncio.sleep(0)  # what changes in this loop turn comes along
+                after = await self.merged()
+                if edition == self._edition:
+                    break
+        except Exception:
+            log.exception("group %s: could not work out its lists after a change", self.name)
+            after = None
+        finally:
+            self._announcing = None
+        kinds = [
+            kind
+            for kind, fields in _KINDS.items()
+            if before is None
+            or after is None
+            or any(getattr(before, f) != getattr(after, f) for f in fields)
+        ]
+        for kind in kinds:
             line = jsonrpc.dumps({"jsonrpc": "2.0", "method": f"notifications/{kind}/list_changed"})
             for session in list(self.sessions.values()):
                 session.send(line)
@@ -143,7 +167,7 @@ class GroupMux:
         version = requested if requested in SUPPORTED_VERSIONS else LATEST_VERSION
         session.protocol_version = str(version)
         self.sessions[session.id] = session
-        self._states[session.id] = _State()
+        self._states[session.id] = State()
         result: dict[str, Any] = {
             "protocolVersion": version,
             "capabilities": merged.capabilities,
@@ -175,6 +199,8 @@ class GroupMux:
                 client.close()
 
     def close(self) -> None:
+        if self._announcing is not None:
+            self._announcing.cancel()
         for session in list(self.sessions.values()):
             self.close_session(session)
 
@@ -189,12 +215,53 @@ class GroupMux:
                 True,
             )
             return
+        if pending.method == "tools/call" and self._direct(state, pending, msg):
+            return
         session.inflight[local] = pending
         task = asyncio.get_running_loop().create_task(self._serve(session, state, pending, msg))
         state.tasks[local] = task
 
+    def _direct(self, state: State, pending: Pending, msg: dict[str, Any]) -> bool:
+        """Forward a call straight to its member's ready mux (``direct.py``); False when
+        the general path must take it. The cached view is current: every change of the
+        group or of a member's lists clears it (:meth:`changed`)."""
+        merged = self._merged
+        spec = self._merged_spec
+        if merged is None or spec is None or spec.lean:
+            return False
+        params = msg.get("params")
+        if not isinstance(params, dict):
+            return False
+        name = params.get("name")
+        route = merged.tool_routes.get(name) if isinstance(name, str) else None
+        if route is None:
+            return False
+        client = state.clients.get(route.server)
+        if client is None or client.closed:
+            return False
+        mux = self._mux_of(route.server)
+        if mux is None or not mux.ready():
+            return False
+        if route.name != name:
+            params["name"] = route.name  # the parsed request is ours to change
+        local = pending.upstream_id
+        relay = Relay(self, state, pending, client)
+        pending.session.inflight[local] = pending
+        state.direct[local] = (mux, client.session)
+        try:
+            mux.submit(client.session, msg, relay)
+        except Unavailable:
+            self.direct_done(state, pending)
+            params["name"] = name
+            return False
+        return True
+
+    def direct_done(self, state: State, pending: Pending) -> None:
+        pending.session.inflight.pop(pending.upstream_id, None)
+        state.direct.pop(pending.upstream_id, None)
+
     async def _serve(
-        self, session: Session, state: _State, pending: Pending, msg: dict[str, Any]
+        self, session: Session, state: State, pending: Pending, msg: dict[str, Any]
     ) -> None:
         params = msg.get("params")
         params = params if isinstance(params, dict) else {}
@@ -225,7 +292,7 @@ class GroupMux:
     async def _handle(
         self,
         session: Session,
-        state: _State,
+        state: State,
         pending: Pending,
         method: str,
         params: dict[str, Any],
@@ -281,7 +348,7 @@ class GroupMux:
             await asyncio.wait(tasks, timeout=self._listings.wait)
 
     async def _call_tool(
-        self, session: Session, state: _State, pending: Pending, params: dict[str, Any]
+        self, session: Session, state: State, pending: Pending, params: dict[str, Any]
     ) -> Any:
         merged = await self.merged()
         name = params.get("name")
@@ -311,7 +378,7 @@ class GroupMux:
         )
 
     async def _complete(
-        self, session: Session, state: _State, pending: Pending, params: dict[str, Any]
+        self, session: Session, state: State, pending: Pending, params: dict[str, Any]
     ) -> Any:
         merged = await self.merged()
         ref = params.get("ref")
@@ -340,7 +407,7 @@ class GroupMux:
     async def _forward(
         self,
         session: Session,
-        state: _State,
+        state: State,
         pending: Pending,
         server: str,
         method: str,
@@ -351,7 +418,7 @@ class GroupMux:
             return await client.request(
                 method,
                 params,
-                on_message=lambda m: self._related(session, state, pending, client, m),
+                on_message=lambda m: relay.related(session, state, pending, client, m),
             )
         except Unavailable as exc:
             raise Refused(
@@ -362,7 +429,7 @@ class GroupMux:
         except RpcError as exc:
             raise Refused(exc.code, exc.message, exc.data) from None
 
-    async def _member(self, session: Session, state: _State, server: str) -> MemberClient:
+    async def _member(self, session: Session, state: State, server: str) -> MemberClient:
         client = state.clients.get(server)
         if client is not None and not client.closed:
             return client
@@ -379,7 +446,7 @@ class GroupMux:
                     capabilities={
                         k: v for k, v in session.capabilities.items() if k in PASSED_CAPS
                     },
-                    on_message=lambda m: self._unrelated(session, state, server, m),
+                    on_message=lambda m: relay.unrelated(session, state, server, m),
                 )
             )
             state.opening[server] = task
@@ -404,47 +471,6 @@ class GroupMux:
         return client
 
     # -- member -> group session --------------------------------------------------------
-    def _rewrite(self, state: _State, client: MemberClient, msg: dict[str, Any]) -> bytes:
-        """A member's message for the group session: server requests get a fresh id."""
-        if "id" in msg and "method" in msg:
-            gid = next(self._ids)
-            state.server_requests[gid] = (client, msg["id"])
-            return jsonrpc.dumps({**msg, "id": gid})
-        if msg.get("method") == "notifications/cancelled":
-            params = msg.get("params")
-            if isinstance(params, dict):
-                for gid, (owner, original) in list(state.server_requests.items()):
-                    if owner is client and original == params.get("requestId"):
-                        del state.server_requests[gid]
-                        return jsonrpc.dumps({**msg, "params": {**params, "requestId": gid}})
-        return jsonrpc.dumps(msg)
-
-    def _related(
-        self,
-        session: Session,
-        state: _State,
-        pending: Pending,
-        client: MemberClient,
-        msg: dict[str, Any],
-    ) -> None:
-        line = self._rewrite(state, client, msg)
-        channel = pending.channel
-        if not isinstance(channel, PostChannel) or (channel.sse_ok and not channel.done):
-            channel.push(line, False)
-        else:
-            session.send(line)
-
-    def _unrelated(self, session: Session, state: _State, server: str, msg: dict[str, Any]) -> None:
-        method = msg.get("method")
-        if isinstance(method, str) and method.endswith("/list_changed"):
-            return  # the group's own list_changed follows (Listings -> changed)
-        if session.closed:
-            return
-        client = state.clients.get(server)
-        if client is None and "id" in msg:
-            return
-        session.send(self._rewrite(state, client, msg) if client else jsonrpc.dumps(msg))
-
     def notify(self, session: Session, msg: dict[str, Any]) -> None:
         """A client notification, or the client's answer to a server request."""
         state = self._states.get(session.id)
@@ -452,17 +478,7 @@ class GroupMux:
             return
         method = msg.get("method")
         if method is None:
-            gid = msg.get("id")
-            found = state.server_requests.pop(gid, None) if type(gid) is int else None
-            if found is None:
-                log.debug("group %s: dropped an answer to unknown request %r", self.name, gid)
-                return
-            client, original = found
-            with contextlib.suppress(Exception):
-                if "error" in msg:
-                    client.reply(original, error=msg["error"])
-                else:
-                    client.reply(original, result=msg.get("result"))
+            relay.answer(state, msg)
             return
         if method == "notifications/cancelled":
             params = msg.get("params")
@@ -472,6 +488,14 @@ class GroupMux:
                     task = state.tasks.get(local)
                     if task is not None:
                         task.cancel()
+                    direct = state.direct.pop(local, None)
+                    if direct is not None:
+                        mux, member = direct
+                        session.inflight.pop(local, None)
+                        with contextlib.suppress(Unavailable):
+                            mux.notify(member, cancel_message(request_id))
+                        if isinstance(pending.channel, PostChannel):
+                            pending.channel.cancel()
                     return
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -32,8 +33,10 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +47,7 @@ from switchboard.core.spec import validate_name
 from switchboard.ui.engine_bridge import EngineBridge
 from switchboard.ui.groups.tree import ToolTree
 from switchboard.ui.icons import action_icon
+from switchboard.ui.inspector.panel import InspectorPanel
 
 log = logging.getLogger("switchboard.ui")
 
@@ -96,9 +100,11 @@ class GroupsPage(QWidget):
         self.url.setAccessibleName("Group MCP URL")
         self.copy_button = QPushButton(action_icon("copy"), "Copy URL")
         self.connect_button = QPushButton(action_icon("clients"), "Connect a client…")
-        self.start_button = QPushButton(action_icon("start"), "Start servers")
-        self.stop_button = QPushButton(action_icon("stop"), "Stop servers")
-        self.export_button = QPushButton("Export for a team cluster…")
+        self.start_button = QPushButton(action_icon("start"), "Start")
+        self.stop_button = QPushButton(action_icon("stop"), "Stop")
+        self.export_button = QPushButton("Team cluster export…")
+        self.start_button.setToolTip("Start the group's servers")
+        self.stop_button.setToolTip("Stop the group's servers")
         self.export_button.setToolTip(
             "Write Kubernetes manifests (ToolHive operator) for this group and its servers; "
             "secrets stay in your keyring. See docs/team-cluster.md."
@@ -107,10 +113,16 @@ class GroupsPage(QWidget):
         self.naming.setAccessibleName("Tool names")
         for naming, label in NAMING_LABELS.items():
             self.naming.addItem(label, naming.value)
-        self.lean = QCheckBox("Lean: offer two tools (search, call) instead of every schema")
+        # Long labels must not set the window's minimum width (the popup shows them whole).
+        self.naming.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.naming.setMinimumContentsLength(16)
+        self.lean = QCheckBox("Lean: two tools (search, call)")
         self.lean.setToolTip(
-            "For big groups: the client's model searches the group's tools by words and "
-            "calls one by name, so it does not load every tool's schema up front."
+            "For big groups: instead of every tool's schema, clients see two tools; the "
+            "model searches the group's tools by words and calls one by name, so it does "
+            "not load every schema up front."
         )
         self.members = QListWidget()
         self.members.setAccessibleName("Member servers")
@@ -142,7 +154,9 @@ class GroupsPage(QWidget):
         el.addWidget(QLabel("Servers in this group:"))
         el.addWidget(self.members)
         tools_row = QHBoxLayout()
-        tools_row.addWidget(QLabel("Tools, prompts and resources (uncheck to hide):"), 1)
+        offered = QLabel("Tools, prompts and resources (uncheck to hide):")
+        offered.setWordWrap(True)
+        tools_row.addWidget(offered, 1)
         tools_row.addWidget(self.refresh_button)
         el.addLayout(tools_row)
         el.addWidget(self.tree, 1)
@@ -155,7 +169,17 @@ class GroupsPage(QWidget):
         self.empty.setMargin(40)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
-        self.stack.addWidget(editor)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        # Scrolls when the window is short: the page never sets the window's minimum height.
+        scroll = QScrollArea()
+        scroll.setWidget(editor)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.tabs.addTab(scroll, "&Members and tools")
+        self.inspector = InspectorPanel(bridge)  # ui/inspector: try the exposed tools
+        self.tabs.addTab(self.inspector, "T&ry tools")
+        self.stack.addWidget(self.tabs)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         split.addWidget(left)
@@ -243,6 +267,7 @@ class GroupsPage(QWidget):
         spec = self.group()
         if spec is None:
             return
+        self.inspector.set_group(spec.name)
         self._filling = True
         try:
             self.title.setText(f"<b style='font-size:15px'>{_esc(spec.name)}</b>")
