@@ -34,6 +34,7 @@ from switchboard.auth.consent import ChoiceRequired, ConsentBroker, ConsentReque
 from switchboard.auth.control_routes import control_routes
 from switchboard.auth.keys import FileStorage, KeyProvider, KeyStorage, choose_storage
 from switchboard.auth.models import SCOPE, GrantUser
+from switchboard.auth.regroup import group_events, rename_grants, revoke_grants
 from switchboard.auth.resource import ResourceServer
 from switchboard.auth.server import OAuthServer, authorization_server_routes
 from switchboard.auth.store import AuthStore
@@ -42,7 +43,7 @@ from switchboard.auth.validator import TokenValidator
 from switchboard.core.audit import FAILURE, NO_AUDIT, PERSON, SUCCESS, AuditSink
 from switchboard.core.auth import AuthDenied, Principal
 from switchboard.core.errors import AuthError, SecretError, ValidationError
-from switchboard.core.events import EventBus, Notice
+from switchboard.core.events import Event, EventBus, GroupsChanged, Notice
 from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.core.spec import AuthMode, ServerSpec, Settings
@@ -98,6 +99,7 @@ class AuthService:
         self.validator: TokenValidator | None = None
         self._maintenance: asyncio.Task[None] | None = None
         self._unsubscribe = self.broker.on_request(self._announce)
+        self._unfollow_groups: Callable[[], None] | None = None
         self.cimd = ClientMetadataResolver(transport=http_transport, resolver=cimd_resolver)
         self.resource = ResourceServer(
             issuer=issuer,
@@ -192,8 +194,12 @@ class AuthService:
         self._maintenance = asyncio.get_running_loop().create_task(
             self._maintain_keys(), name="switchboard-auth-keys"
         )
+        self._unfollow_groups = self.events.subscribe(self._on_event)
 
     async def aclose(self) -> None:
+        if self._unfollow_groups is not None:
+            self._unfollow_groups()
+            self._unfollow_groups = None
         task, self._maintenance = self._maintenance, None
         if task is not None:
             task.cancel()
@@ -217,6 +223,29 @@ class AuthService:
                     await asyncio.to_thread(self.oauth.prune_unused_clients)
                 except Exception:
                     log.exception("pruning unused client registrations failed")
+
+    # -- grants follow their group (auth/regroup.py) -----------------------------------
+    def _on_event(self, event: Event) -> None:
+        """A renamed group's grants and remembered consents are re-keyed, a deleted
+        group's revoked. On the event loop, not in a worker: the rename is committed
+        when the event is published, and a client whose config already names the new URL
+        must not refresh before its grant does (a few rows, one transaction)."""
+        if not isinstance(event, GroupsChanged) or self.oauth is None:
+            return
+        rename, gone = group_events(event.names, {g.name for g in self._groups()})
+        if rename is not None:
+            self.rename_group_grants(*rename)
+        for name in gone:
+            self.revoke_group_grants(name)
+
+    def rename_group_grants(self, old: str, new: str) -> None:
+        """Blocking: move group ``old``'s grants and remembered consents to ``new``."""
+        rename_grants(self.store, self.audit, self.issuer(), old, new)
+
+    def revoke_group_grants(self, name: str) -> None:
+        """Blocking: end the deleted group ``name``'s grants and remembered consents."""
+        assert self.oauth is not None
+        revoke_grants(self.store, self.audit, self.oauth.revoked_grants, name)
 
     def _urls(self, specs: Sequence[ServerSpec | GroupSpec]) -> list[str]:
         """The MCP URLs of ``specs`` that take Switchboard's tokens."""

@@ -278,6 +278,65 @@ class AuthStore:
             self._db.execute("DELETE FROM refresh_tokens WHERE grant_id = ?", (grant_id,))
             return cur.rowcount > 0
 
+    def retarget(
+        self,
+        key: str,
+        change: Callable[[GrantRecord], GrantRecord | None],
+        *,
+        consents_to: str | None,
+        reason: str,
+    ) -> tuple[list[tuple[GrantRecord, GrantRecord]], list[GrantRecord], int]:
+        """In one transaction: every active grant naming ``key`` becomes ``change(grant)``
+        (its ``server`` and ``resource``), or is revoked with ``reason`` (and its refresh
+        tokens deleted) when that is None; remembered consents for ``key`` move to
+        ``consents_to`` (replacing one already there), or are forgotten when it is None.
+        Returns (the (before, after) of changed grants, the revoked grants, how many
+        consents moved or went). ``auth/regroup.py`` says why."""
+        changed: list[tuple[GrantRecord, GrantRecord]] = []
+        revoked: list[GrantRecord] = []
+        with self._lock:
+            db = self._db
+            if db is None:
+                raise StoreError("The authorization database is closed.", hint="Restart.")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    rows = db.execute("SELECT * FROM grants WHERE revoked_at IS NULL").fetchall()
+                    for grant in (GrantRecord(*r) for r in rows):
+                        if key not in grant.servers:
+                            continue
+                        after = change(grant)
+                        if after is None:
+                            db.execute(
+                                "UPDATE grants SET revoked_at = ?, revoke_reason = ? WHERE id = ?",
+                                (self._clock(), reason, grant.id),
+                            )
+                            db.execute("DELETE FROM refresh_tokens WHERE grant_id = ?", (grant.id,))
+                            revoked.append(grant)
+                        else:
+                            db.execute(
+                                "UPDATE grants SET server = ?, resource = ? WHERE id = ?",
+                                (after.server, after.resource, grant.id),
+                            )
+                            changed.append((grant, after))
+                    if consents_to is None:
+                        cur = db.execute("DELETE FROM consents WHERE server = ?", (key,))
+                    else:
+                        cur = db.execute(
+                            "UPDATE OR REPLACE consents SET server = ? WHERE server = ?",
+                            (consents_to, key),
+                        )
+                    consents = cur.rowcount
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"The authorization database failed: {exc}.", hint="See the log."
+                ) from exc
+        return changed, revoked, consents
+
     # -- refresh tokens ------------------------------------------------------------------
     def add_refresh(
         self, token: str, grant_id: str, client_id: str, scope: str, ttl: float
