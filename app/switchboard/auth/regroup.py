@@ -15,7 +15,9 @@ A group that disappears (``GroupsChanged((name,))`` and no such group any more) 
 grants: a grant for that group alone is revoked (its refresh tokens die, its access
 tokens stop validating), a multi-target grant loses that entry only, and remembered
 consents for it are forgotten. Servers are not handled here (the engine cannot rename
-them; a removed server's grants are left as they were).
+them; a removed server's grants are left as they were). With no engine running,
+``switchboard group rename|delete`` does the same on the database
+(:func:`follow_offline`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Collection
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from switchboard.auth.store import AuthStore, GrantRecord
 from switchboard.auth.targetkeys import GROUPS, key_of, key_url
-from switchboard.core.audit import PERSON, SUCCESS, AuditSink
+from switchboard.core.audit import CLI, PERSON, SUCCESS, AuditSink
 
 log = logging.getLogger("switchboard.auth")
 
@@ -88,7 +91,9 @@ def deleted(name: str) -> Change:
     return change
 
 
-def rename_grants(store: AuthStore, audit: AuditSink, base: str, old: str, new: str) -> None:
+def rename_grants(
+    store: AuthStore, audit: AuditSink, base: str, old: str, new: str, actor: str = PERSON
+) -> None:
     """Blocking: move the grants and remembered consents of group ``old`` to
     ``new`` (one transaction); audited as ``grant_rekeyed``."""
     old_key, new_key = key_of(GROUPS, old), key_of(GROUPS, new)
@@ -101,7 +106,7 @@ def rename_grants(store: AuthStore, audit: AuditSink, base: str, old: str, new: 
     for before, after in changed:
         audit.emit(
             "grant_rekeyed",
-            actor=PERSON,
+            actor=actor,
             target=new_key,
             outcome=SUCCESS,
             reason="group_renamed",
@@ -120,7 +125,9 @@ def rename_grants(store: AuthStore, audit: AuditSink, base: str, old: str, new: 
         )
 
 
-def revoke_grants(store: AuthStore, audit: AuditSink, revoked_ids: set[str], name: str) -> None:
+def revoke_grants(
+    store: AuthStore, audit: AuditSink, revoked_ids: set[str], name: str, actor: str = PERSON
+) -> None:
     """Blocking: the deleted group ``name``'s grants end (a grant for it alone is
     revoked, a multi-target grant loses its entry) and its remembered consents are
     forgotten (one transaction); audited as ``grant_revoked`` / ``grant_rekeyed``."""
@@ -132,7 +139,7 @@ def revoke_grants(store: AuthStore, audit: AuditSink, revoked_ids: set[str], nam
         revoked_ids.add(grant.id)
         audit.emit(
             "grant_revoked",
-            actor=PERSON,
+            actor=actor,
             target=key,
             outcome=SUCCESS,
             reason="group_deleted",
@@ -142,7 +149,7 @@ def revoke_grants(store: AuthStore, audit: AuditSink, revoked_ids: set[str], nam
     for before, after in changed:
         audit.emit(
             "grant_rekeyed",
-            actor=PERSON,
+            actor=actor,
             target=key,
             outcome=SUCCESS,
             reason="group_deleted",
@@ -159,6 +166,23 @@ def revoke_grants(store: AuthStore, audit: AuditSink, revoked_ids: set[str], nam
             len(changed),
             consents,
         )
+
+
+def follow_offline(db: Path, audit: AuditSink, base: str, old: str, new: str | None) -> None:
+    """Blocking, with no engine running (``switchboard group rename|delete`` on the config
+    file): the same as the engine does on ``GroupsChanged``, on the database ``db``
+    (nothing when there is none yet); audited with the actor ``cli``."""
+    if not db.exists():
+        return
+    store = AuthStore(db)
+    store.open()
+    try:
+        if new is None:
+            revoke_grants(store, audit, set(), old, actor=CLI)
+        else:
+            rename_grants(store, audit, base, old, new, actor=CLI)
+    finally:
+        store.close()
 
 
 def _with(grant: GrantRecord, servers: list[str], resources: list[str]) -> GrantRecord:

@@ -6,12 +6,19 @@ atomic load-change-save, applied when it starts); and what the verbs share.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from switchboard.audit import offline_config_store
 from switchboard.cli.common import Command, configured_base_url, control_client
-from switchboard.core.errors import ControlAPIError, EngineNotRunning, GroupChanged, ValidationError
+from switchboard.core.errors import (
+    ControlAPIError,
+    EngineNotRunning,
+    GroupChanged,
+    StoreError,
+    ValidationError,
+)
 from switchboard.core.group import GroupSpec
 from switchboard.core.paths import AppPaths
 from switchboard.store.config import Config
@@ -104,13 +111,37 @@ class Groups:
         if self.client is not None:
             return dict(self.client.request("POST", f"/groups/{old}/rename", {"name": new}))
         config = self.store.update(lambda c: c.rename_group(old, new))
+        self._follow(config, old, new)
         return offline_view(config, config.group(new))
 
     def delete(self, name: str) -> None:
         if self.client is not None:
             self.client.request("DELETE", f"/groups/{name}")
         else:
-            self.store.update(lambda c: c.without_group(name))
+            config = self.store.update(lambda c: c.without_group(name))
+            self._follow(config, name, None)
+
+    def _follow(self, config: Config, old: str, new: str | None) -> None:
+        """With no engine running, the group's sign-ins follow it here (the engine does
+        it itself): ``auth/regroup.py``. The config change stands if this fails."""
+        from switchboard.audit import AuditLog
+        from switchboard.auth.regroup import follow_offline
+
+        try:
+            follow_offline(
+                self.paths.auth_db,
+                AuditLog.for_paths(self.paths, sync=True),
+                configured_base_url(config.settings),
+                old,
+                new,
+            )
+        except StoreError as exc:
+            what = "moved to the new name" if new else "revoked"
+            print(
+                f"Warning: the group's client sign-ins were not {what}: {exc.message} "
+                "Start Switchboard and see 'switchboard grants list'.",
+                file=sys.stderr,
+            )
 
 
 def offline_view(config: Config, spec: GroupSpec) -> dict[str, Any]:
