@@ -3,7 +3,8 @@
 ``record`` runs on the event loop for every finished request and only appends the
 record to a queue. One writer thread takes what accumulated every
 :data:`FLUSH_EVERY` seconds and writes it in one transaction (SQLite WAL, see
-``store.py``): the client's registered name is looked up once per client (cached),
+``store.py``): the client's registered name is looked up once per client (cached) into
+a small table the readers join (never stored per row),
 arguments and results are kept only for servers that opted in, with their secrets
 redacted (``redact.py``); the per-server figures (``figures.py``) are updated; and the
 bounds from the settings are applied every :data:`PRUNE_EVERY` seconds. Listeners
@@ -193,7 +194,7 @@ class ActivityRecorder:
             return
         # Per batch, not per record: who opted in, the clients' names (looked up again
         # after CACHE_FOR). The usual batch (nobody opted in) has no Python work per
-        # record: the records go to SQLite as they are (store.INSERT_RECORDS).
+        # record: the records go to SQLite as they are (store.INSERT_CHUNK).
         opted = {s: self._record_arguments(s) for s in set(map(_SERVER, batch))}
         client_ids = set(map(_CLIENT, batch))
         try:
