@@ -15,7 +15,7 @@ import pytest
 from switchboard.composition import build_engine
 from switchboard.core.paths import AppPaths
 from switchboard.engine import Engine
-from switchboard.supervisor.process import SecretResolver
+from switchboard.supervisor.spawning import SecretResolver
 from tests.helpers.keyrings import MemoryKeyringBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"

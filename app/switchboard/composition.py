@@ -39,7 +39,7 @@ from switchboard.remote.service import RemoteService
 from switchboard.secrets import SecretStore, keyring_resolver
 from switchboard.store.config import ConfigStore
 from switchboard.supervisor.environment import login_shell_path
-from switchboard.supervisor.process import CommandResolver, SecretResolver, Spawner, spawn_process
+from switchboard.supervisor.spawning import CommandResolver, SecretResolver, Spawner, spawn_process
 from switchboard.supervisor.supervisor import Supervisor
 from switchboard.telemetry import Telemetry
 

@@ -12,8 +12,8 @@ import shlex
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from switchboard.core.errors import ServerNotRunning, SpawnError, SwitchboardError
 from switchboard.core.events import EventBus, LogLine, StateChanged, Stream
@@ -28,6 +28,13 @@ from switchboard.supervisor.environment import build_env, resolve_command
 from switchboard.supervisor.lines import LineReader, response_id, size_text, truncated
 from switchboard.supervisor.logs import Redactor, ServerLog
 from switchboard.supervisor.memory import Target
+from switchboard.supervisor.spawning import (
+    CommandResolver,
+    SecretResolver,
+    Spawner,
+    no_secrets,
+    spawn_process,
+)
 from switchboard.supervisor.stream import StdioStream
 
 log = logging.getLogger("switchboard.supervisor")
@@ -49,65 +56,6 @@ EOF_GRACE = 0.5
 """After stdout closes, how long a process has to exit on its own before it is stopped."""
 
 SLEEP_DETAIL = "asleep — wakes on the next call"
-
-SecretResolver = Callable[[Mapping[str, str]], Awaitable[dict[str, str]]]
-"""Turns {ENV_VAR: secret name} into {ENV_VAR: value}; raises SecretError."""
-
-
-async def no_secrets(refs: Mapping[str, str]) -> dict[str, str]:
-    if refs:
-        raise SpawnError(
-            "This server needs secrets but no secret store is configured.",
-            hint="Configure the keyring.",
-        )
-    return {}
-
-
-class CommandResolver(Protocol):
-    """Turns a package-runner command (``npx -y pkg``, ``uvx pkg``) into the package's
-    own program (packages/resolver.py implements it; composition.py injects it).
-
-    Returns what to spawn, None when the command is not one it resolves; raises
-    SwitchboardError when it is one but cannot be resolved (the command then runs as
-    written, with a notice). ``note`` writes progress to the server's log."""
-
-    async def __call__(
-        self,
-        command: str,
-        args: Sequence[str],
-        *,
-        path: str,
-        env: Mapping[str, str],
-        note: Callable[[str], None],
-    ) -> Launch | None: ...
-
-
-class Spawner(Protocol):
-    """Starts a process. Production: :func:`spawn_process`; tests may pass fakes."""
-
-    async def __call__(
-        self, argv: list[str], env: dict[str, str], cwd: str | None, stdio: bool
-    ) -> asyncio.subprocess.Process: ...
-
-
-async def spawn_process(
-    argv: list[str], env: dict[str, str], cwd: str | None, stdio: bool
-) -> asyncio.subprocess.Process:
-    """Spawn without a shell, in a new session and process group, stdin piped for stdio.
-
-    No ``preexec_fn`` (Python code between fork and exec is unsafe in a threaded
-    process): ``start_new_session`` is done by the C fork helper. Orphan protection
-    when the engine dies is the watchdog's job (watchdog.py, tree.py)."""
-    return await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.PIPE if stdio else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-        close_fds=True,
-    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -17,13 +17,10 @@ from switchboard.core.state import ServerState
 from switchboard.supervisor import memory, tree
 from switchboard.supervisor.clock import Clock
 from switchboard.supervisor.environment import login_shell_path
-from switchboard.supervisor.process import (
-    READY_WINDOW,
-    STREAM_LIMIT,
+from switchboard.supervisor.process import READY_WINDOW, STREAM_LIMIT, ManagedServer, ServerStatus
+from switchboard.supervisor.spawning import (
     CommandResolver,
-    ManagedServer,
     SecretResolver,
-    ServerStatus,
     Spawner,
     no_secrets,
     spawn_process,
