@@ -71,6 +71,14 @@ def activity_routes(recorder: ActivityRecorder) -> list[Route]:
             db.close()
         return entries if q.after_id is not None else entries[::-1]
 
+    def get(entry_id: int) -> ActivityEntry | None:
+        """One record with its details (opened, read and closed off the event loop)."""
+        db = recorder.open_reader()
+        try:
+            return db.get(entry_id)
+        finally:
+            db.close()
+
     async def listing(request: Request) -> Response:
         q, n = _query(request)
         # What was just done shows up (the writer waits at most FLUSH_EVERY); a stuck
@@ -89,11 +97,7 @@ def activity_routes(recorder: ActivityRecorder) -> list[Route]:
             raise ValidationError(
                 "The id must be a number.", hint="See 'switchboard activity'."
             ) from None
-        db = recorder.open_reader()
-        try:
-            entry = await asyncio.to_thread(db.get, entry_id)
-        finally:
-            db.close()
+        entry = await asyncio.to_thread(get, entry_id)
         if entry is None:
             raise SwitchboardError(f"No activity record {entry_id}.", hint="It may be pruned.")
         return JSONResponse(entry.to_dict())
