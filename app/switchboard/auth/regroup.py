@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -91,6 +91,29 @@ def deleted(name: str) -> Change:
     return change
 
 
+def _audit_rekeyed(
+    audit: AuditSink,
+    changed: Sequence[tuple[GrantRecord, GrantRecord]],
+    actor: str,
+    target: str,
+    previous: str,
+    reason: str,
+) -> None:
+    """One ``grant_rekeyed`` event per grant whose targets changed."""
+    for before, after in changed:
+        audit.emit(
+            "grant_rekeyed",
+            actor=actor,
+            target=target,
+            outcome=SUCCESS,
+            reason=reason,
+            client=before.client_id,
+            grant=before.id,
+            previous=previous,
+            targets=list(after.servers),
+        )
+
+
 def rename_grants(
     store: AuthStore, audit: AuditSink, base: str, old: str, new: str, actor: str = PERSON
 ) -> None:
@@ -103,18 +126,7 @@ def rename_grants(
         consents_to=new_key,
         reason="group_renamed",
     )
-    for before, after in changed:
-        audit.emit(
-            "grant_rekeyed",
-            actor=actor,
-            target=new_key,
-            outcome=SUCCESS,
-            reason="group_renamed",
-            client=before.client_id,
-            grant=before.id,
-            previous=old_key,
-            targets=list(after.servers),
-        )
+    _audit_rekeyed(audit, changed, actor, new_key, old_key, "group_renamed")
     if changed or consents:
         log.info(
             "group %s renamed to %s: %d grant(s), %d remembered consent(s) follow it",
@@ -146,18 +158,7 @@ def revoke_grants(
             client=grant.client_id,
             grant=grant.id,
         )
-    for before, after in changed:
-        audit.emit(
-            "grant_rekeyed",
-            actor=actor,
-            target=key,
-            outcome=SUCCESS,
-            reason="group_deleted",
-            client=before.client_id,
-            grant=before.id,
-            previous=key,
-            targets=list(after.servers),
-        )
+    _audit_rekeyed(audit, changed, actor, key, key, "group_deleted")
     if revoked or changed or consents:
         log.info(
             "group %s deleted: %d grant(s) revoked, %d narrowed, %d consent(s) forgotten",
